@@ -1,0 +1,90 @@
+# Ferry: one Makefile, no generator. `make run` and `make test` work on a fresh Debian machine.
+#   make            build bin/ferryd and bin/ferry
+#   make run        install missing packages, build, start ferryd on the embedded default config
+#   make test       install missing packages, build, run unit and end-to-end tests
+#   make test SAN=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer (separate build dir)
+#   make bench      run the benchmark harness against vsftpd, pure-ftpd, ProFTPD, pyftpdlib
+
+CXX      ?= g++
+SAN      ?=
+MODE     := $(if $(SAN),san,rel)
+OUT      := build/$(MODE)
+BIN      := $(if $(SAN),$(OUT)/bin,bin)
+
+TOML_CFLAGS := -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP
+LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -pthread
+ifneq ($(SAN),)
+CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# Everything under src/ except the two programs' entry points and the client goes into one archive.
+LIB_SRCS    := $(filter-out src/app/main.cpp src/client/%,$(wildcard src/*/*.cpp))
+CLIENT_SRCS := $(wildcard src/client/*.cpp)
+UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
+LIB_OBJS    := $(LIB_SRCS:%.cpp=$(OUT)/%.o)
+CLIENT_OBJS := $(CLIENT_SRCS:%.cpp=$(OUT)/%.o)
+UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OUT)/%.o)
+LIB         := $(OUT)/libferry.a
+
+# Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
+BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev
+TEST_PKGS  := python3 curl lftp openssl
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: all deps run test unit e2e bench clean
+all: $(BIN)/ferryd $(BIN)/ferry
+
+deps:
+	@missing=""; for p in $(BUILD_PKGS) $(TEST_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(OUT)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/ferryd: $(OUT)/src/app/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/ferry: $(CLIENT_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/unit_tests: $(UNIT_OBJS) $(LIB)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+run: deps all
+	$(BIN)/ferryd $(ARGS)
+
+unit: $(OUT)/unit_tests
+	$(OUT)/unit_tests
+
+# The e2e runner starts the real ferryd on loopback; FERRYD/FERRY say which build to drive.
+e2e: all
+	FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/e2e/run.py $(E2E_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(OUT)/unit_tests
+	@FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) UNIT_TESTS=$(abspath $(OUT)/unit_tests) \
+	  python3 tests/run_all.py
+
+bench: deps all
+	bench/run $(BENCH_ARGS)
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(OUT)/src/app/main.d
+include bench/bench.mk

@@ -1,0 +1,1 @@
+# bench/ rules; owned by the benchmark harness.

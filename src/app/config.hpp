@@ -1,0 +1,53 @@
+// ferryd's configuration: a TOML file, or the embedded default when none is given.
+// Relative paths are taken relative to the directory ferryd was started in.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ferry::app {
+
+struct Config {
+    std::vector<std::string> listen{"127.0.0.1:2121"};  // "addr:port", "[v6]:port"
+    std::string root = "var/homes";                      // homes live beneath it
+    std::string users_file = "var/users.toml";
+    unsigned workers = 0;                                // reactor threads; 0 = number of cores
+    unsigned pool_threads = 2;                           // worker pool (argon2id, hashing, scans)
+    std::uint16_t passive_port_min = 0;                  // passive_ports = [min, max]; 0,0 = any
+    std::uint16_t passive_port_max = 0;
+    std::string passive_address;                         // advertised in 227; "" = control socket's local IP
+    unsigned max_sessions = 2000;
+    unsigned max_sessions_per_ip = 50;
+    std::chrono::seconds idle_timeout{300};              // control connection without a command
+    std::chrono::seconds data_timeout{60};               // data connection without progress / not opened
+    std::chrono::seconds login_timeout{60};              // connected but not logged in
+    std::chrono::milliseconds login_fail_delay{1000};    // before a 530 for a wrong password
+    unsigned max_login_failures = 3;                     // then the connection is closed
+    std::size_t max_line = 4096;                         // bytes in one command line
+    std::chrono::seconds shutdown_grace{30};             // SIGTERM: running transfers get this long
+    std::string log_file;                                // "" = stderr
+    std::string xferlog;                                 // "" = off
+    std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
+    std::string registration = "closed";                 // "closed" | "open"
+    std::string tls = "off";                             // "off" | "optional" | "required"
+    std::string tls_cert;
+    std::string tls_key;
+    std::string banner = "Ferry FTP server ready.";
+    bool demo_user = false;                              // create "demo" on first start (embedded default)
+};
+
+// Thrown by load_config with a message that names the key: "passive_ports: min > max".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+Config load_config(const std::string& path);
+Config parse_config(const std::string& toml_text, const std::string& source_name);
+// `make run` with no --config: 127.0.0.1:2121, ./var/, TLS optional with a generated certificate,
+// and a demo user.
+Config embedded_default();
+
+}  // namespace ferry::app

@@ -1,0 +1,80 @@
+// The accounts file: TOML owned by the server, one table per user.
+//
+//   [users.alice]
+//   password = "$argon2id$v=19$m=65536,t=2,p=1$..."
+//   home = "alice"            # relative to the config's `root`
+//   quota = 104857600         # bytes; 0 = the config's default_quota; "unlimited" allowed
+//   admin = false
+//   disabled = false
+//
+// Every change is a read-modify-write under an exclusive flock on "<file>.lock", written to a temp
+// file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
+// never lose each other's entries, and a crash never leaves half a file.
+#pragma once
+#include "base/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::auth {
+
+struct Account {
+    std::string name;
+    std::string password_hash;
+    std::string home;           // relative to root; defaults to the name
+    std::uint64_t quota = 0;    // 0 = default_quota, unlimited_bytes = no limit
+    bool admin = false;
+    bool disabled = false;
+};
+
+// Letters, digits, '.', '_', '-'; 1..32 bytes; not starting with '.' or '-'; not a reserved name.
+bool valid_user_name(std::string_view name);
+
+class AccountsFile {
+public:
+    // A missing file is an empty set of accounts. A malformed one is an error whose text says where.
+    static Result<AccountsFile> load(const std::string& path, std::string* error);
+
+    const Account* find(std::string_view name) const;
+    const std::map<std::string, Account, std::less<>>& all() const { return accounts_; }
+    bool add(Account account);             // false if the name exists
+    bool remove(std::string_view name);    // false if missing
+    Account* find_mutable(std::string_view name);
+
+    std::string to_toml() const;
+
+private:
+    std::map<std::string, Account, std::less<>> accounts_;
+};
+
+// Lock, load, apply `change`, save atomically, unlock. `change` returns 0 to save or an errno-like
+// code to abandon (nothing written). The error text (if any) goes to *error.
+Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
+                            std::string* error);
+
+// The server's view: a cache of the file shared by all reactor threads, reloaded when the file
+// changes on disk (so `ferryd user add` takes effect without a restart).
+class AccountStore {
+public:
+    explicit AccountStore(std::string path);
+    std::optional<Account> find(std::string_view name);
+    Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error);
+    const std::string& path() const { return path_; }
+
+private:
+    void refresh_locked();
+    std::string path_;
+    std::mutex mutex_;
+    AccountsFile cache_;
+    std::int64_t loaded_mtime_ns_ = -1;
+    std::int64_t loaded_size_ = -1;
+    std::uint64_t loaded_ino_ = 0;
+};
+
+}  // namespace ferry::auth

@@ -1,0 +1,68 @@
+// A user's home: the only way a session touches the file system.
+//
+// Every call takes a normalised virtual path (vpath_resolve) and resolves it beneath the home's
+// directory fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): "..", absolute symlinks and
+// symlinks that lead outside all fail with EXDEV instead of escaping. String checks are not the
+// defence. Errors are errno values (ENOENT, ENOTDIR, EISDIR, EEXIST, ENOTEMPTY, EXDEV, EACCES,
+// EDQUOT, ENOSPC, ...); the session maps them to replies.
+#pragma once
+#include "base/fd.hpp"
+#include "base/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <vector>
+
+namespace ferry::fs {
+
+struct DirEntry {
+    std::string name;
+    struct stat st {};  // of the entry itself for symlinks that cannot be followed inside the home
+};
+
+enum class WriteMode {
+    truncate,    // STOR: create or truncate
+    at_offset,   // STOR after REST n: create if missing, keep contents, caller writes at n, truncates after
+    append,      // APPE: create or append at the end
+    create_new,  // STOU: fail with EEXIST if the name exists
+};
+
+class Home {
+public:
+    // Opens `directory` (creating it with mode 0750 when `create` and missing).
+    static Result<Home> open(const std::string& directory, bool create);
+    Home() = default;
+
+    // The file or folder itself; follows symlinks only while they stay inside the home.
+    Result<struct stat> stat(std::string_view vpath) const;
+    bool is_directory(std::string_view vpath) const;
+
+    Result<Fd> open_read(std::string_view vpath) const;             // regular files only (EISDIR otherwise)
+    Result<Fd> open_write(std::string_view vpath, WriteMode mode) const;  // regular files only, mode 0640
+    Result<Fd> open_directory(std::string_view vpath) const;        // O_DIRECTORY, for listing
+
+    Status make_directory(std::string_view vpath) const;  // mode 0750
+    Status remove_directory(std::string_view vpath) const;
+    Status remove_file(std::string_view vpath) const;     // a symlink is removed, not its target
+    Status rename(std::string_view from, std::string_view to) const;  // replaces a file, never a folder
+    Status set_mtime(std::string_view vpath, std::int64_t unix_seconds) const;  // MFMT
+
+    // Entries of a folder, without "." and "..", sorted by name. Runs on the worker pool.
+    Result<std::vector<DirEntry>> list(std::string_view vpath) const;
+    // Bytes used by every regular file beneath the home (st_blocks*512 is not used: sizes count).
+    Result<std::uint64_t> usage() const;
+
+    int dir_fd() const { return dir_.get(); }
+    const std::string& path() const { return path_; }
+
+private:
+    // Opens the parent folder of vpath beneath the home and returns it with the last component.
+    Result<Fd> open_parent(std::string_view vpath, std::string& name) const;
+
+    Fd dir_;
+    std::string path_;
+};
+
+}  // namespace ferry::fs

@@ -1,0 +1,29 @@
+// Text of directory listings: LIST (ls -l), NLST (names), MLSD/MLST facts (RFC 3659).
+#pragma once
+#include "fs/home.hpp"
+
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace ferry::fs {
+
+// "drwxr-x---   1 owner group     4096 Nov 27 04:25 name\r\n". Owner and group are the FTP user's
+// name (never the server's uid/gid). Recent files show the time, older than six months the year.
+std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now);
+
+// "type=file;size=12;modify=20261127042500;perm=adfrw;unique=803g1a2; name\r\n".
+// `type` is "cdir"/"pdir" for MLSD's "." and ".." entries when given as kind, else file/dir/OS.unix=symlink.
+// perm follows RFC 3659 7.5.5 for what this user may do (files: adfrw, folders: cdeflmp).
+std::string mlsx_line(const DirEntry& entry, std::string_view type_override = {});
+
+// Facts only, for MLST's single-line reply (" type=...; /path\r\n" is assembled by the session).
+std::string mlsx_facts(const struct stat& st, std::string_view type_override = {});
+
+// "YYYYMMDDHHMMSS" in UTC, for MDTM and modify=.
+std::string utc_timestamp(std::time_t t);
+
+// Parse "YYYYMMDDHHMMSS" (optionally ".sss") as UTC; -1 when malformed. For MFMT.
+std::int64_t parse_utc_timestamp(std::string_view text);
+
+}  // namespace ferry::fs

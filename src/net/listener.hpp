@@ -1,0 +1,67 @@
+// Listening sockets and outgoing connects, on a reactor.
+#pragma once
+#include "base/fd.hpp"
+#include "base/result.hpp"
+#include "net/address.hpp"
+#include "net/reactor.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace ferry::net {
+
+// socket + SO_REUSEADDR (+ IPV6_V6ONLY for IPv6) + bind + listen, non-blocking and close-on-exec.
+// Fails with the errno of the step that failed (EADDRINUSE, EACCES, ...).
+Result<Fd> bind_listen(const Address& address, int backlog);
+
+// Accepts connections on a listening socket and hands each one (non-blocking, close-on-exec,
+// TCP_NODELAY not set) to on_accept. On EMFILE/ENFILE it pauses briefly instead of spinning.
+class Listener final : private Reactor::Handler {
+public:
+    using OnAccept = std::function<void(Fd connection, Address peer)>;
+    Listener(Reactor& reactor, Fd listening, OnAccept on_accept);
+    ~Listener();
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    void pause();   // stop accepting (connections wait in the backlog)
+    void resume();
+    Address local_address() const;
+
+private:
+    void on_readable() override;
+    void on_writable() override {}
+    void accept_ready();
+
+    Reactor& reactor_;
+    Fd socket_;
+    OnAccept on_accept_;
+    bool paused_ = false;
+    Reactor::TimerId retry_timer_ = 0;
+};
+
+// One non-blocking connect. Destroying the Connector or calling cancel() drops the callback.
+class Connector final : private Reactor::Handler {
+public:
+    using OnConnect = std::function<void(int err, Fd connection)>;
+    explicit Connector(Reactor& reactor);
+    ~Connector();
+    Connector(const Connector&) = delete;
+    Connector& operator=(const Connector&) = delete;
+
+    // Connect to `to`, binding the local side to `from` first when given (port 0 = any port).
+    void connect(const Address& to, const std::optional<Address>& from, OnConnect done);
+    void cancel();
+
+private:
+    void on_readable() override {}
+    void on_writable() override;
+    void finish(int err);
+
+    Reactor& reactor_;
+    Fd socket_;
+    OnConnect done_;
+};
+
+}  // namespace ferry::net

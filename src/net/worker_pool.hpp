@@ -1,0 +1,27 @@
+// A few threads for work that may block or burn CPU (argon2id, hashing files, scanning folders).
+// Results go back to the owning reactor with Reactor::post, so sessions only ever run on their
+// reactor's thread:
+//   pool.submit([&reactor, ...] { auto r = slow(); reactor.post([r, ...] { use(r); }); });
+#pragma once
+#include <functional>
+#include <memory>
+
+namespace ferry::net {
+
+class WorkerPool {
+public:
+    explicit WorkerPool(unsigned threads);
+    // Lets the running jobs finish, drops the queued ones, joins the threads.
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    void submit(std::function<void()> job);  // thread-safe
+    std::size_t queued() const;              // jobs waiting (for STAT and the logs)
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::net
