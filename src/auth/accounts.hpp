@@ -36,6 +36,9 @@ struct Account {
 // Letters, digits, '.', '_', '-'; 1..32 bytes; not starting with '.' or '-'; not a reserved name.
 bool valid_user_name(std::string_view name);
 
+// A home folder as stored in an account: relative (to the config's root), no ".." component.
+bool valid_home_path(std::string_view home);
+
 class AccountsFile {
 public:
     // A missing file is an empty set of accounts. A malformed one is an error whose text says where.
@@ -43,7 +46,7 @@ public:
 
     const Account* find(std::string_view name) const;
     const std::map<std::string, Account, std::less<>>& all() const { return accounts_; }
-    bool add(Account account);             // false if the name exists
+    bool add(Account account);             // false if the name exists or is not valid_user_name
     bool remove(std::string_view name);    // false if missing
     Account* find_mutable(std::string_view name);
 

@@ -1,0 +1,278 @@
+#include "app/config.hpp"
+
+#include "base/size.hpp"
+
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace ferry::app {
+namespace {
+
+constexpr std::int64_t max_seconds = 365LL * 24 * 3600;  // sanity bound for every timeout
+
+const char* type_name(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a float";
+        case toml::node_type::boolean: return "a boolean";
+        default: return "a date/time";
+    }
+}
+
+// Everything about one key being read: its name (every message starts with it) and where it is.
+struct Key {
+    std::string_view name;
+    const toml::node& node;
+    const std::string& source;
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw ConfigError(std::string(name) + ": " + what + " (" + source + ":" +
+                          std::to_string(node.source().begin.line) + ")");
+    }
+
+    std::int64_t integer(std::int64_t min, std::int64_t max) const {
+        if (!node.is_integer()) fail(std::string("must be an integer, got ") + type_name(node));
+        const std::int64_t value = *node.value<std::int64_t>();
+        if (value < min || value > max)
+            fail("must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                 std::to_string(value));
+        return value;
+    }
+
+    std::chrono::seconds seconds() const { return std::chrono::seconds(integer(1, max_seconds)); }
+
+    std::string string() const {
+        if (!node.is_string()) fail(std::string("must be a string, got ") + type_name(node));
+        return *node.value<std::string>();
+    }
+
+    std::string non_empty_string() const {
+        std::string value = string();
+        if (value.empty()) fail("must not be empty");
+        return value;
+    }
+
+    std::string one_of(std::initializer_list<std::string_view> choices) const {
+        std::string value = string();
+        if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+        std::string expected;
+        for (auto choice : choices) expected += (expected.empty() ? "\"" : ", \"") + std::string(choice) + "\"";
+        fail("must be one of " + expected + ", got \"" + value + "\"");
+    }
+
+    bool boolean() const {
+        if (!node.is_boolean()) fail(std::string("must be true or false, got ") + type_name(node));
+        return *node.value<bool>();
+    }
+
+    // Integer bytes or a size string ("500M", "unlimited").
+    std::uint64_t size() const {
+        if (node.is_integer()) return static_cast<std::uint64_t>(integer(0, INT64_MAX));
+        if (!node.is_string()) fail(std::string("must be a size such as \"500M\" or an integer, got ") + type_name(node));
+        const std::string text = *node.value<std::string>();
+        auto bytes = parse_size(text);
+        if (!bytes) fail("not a size: \"" + text + "\" (examples: 104857600, \"500M\", \"1.5G\", \"unlimited\")");
+        return *bytes;
+    }
+
+    const toml::array& array() const {
+        const toml::array* values = node.as_array();
+        if (!values) fail(std::string("must be an array, got ") + type_name(node));
+        return *values;
+    }
+};
+
+bool is_ip_literal(const std::string& text, int family) {
+    unsigned char buffer[16];
+    return ::inet_pton(family, text.c_str(), buffer) == 1;
+}
+
+// "1.2.3.4:21" or "[::1]:21", literal addresses only (no name lookups at startup). Port 0 means
+// "any free port", which the tests use.
+std::string listen_problem(std::string_view entry) {
+    const auto colon = entry.rfind(':');
+    if (colon == std::string_view::npos) return "expected \"address:port\"";
+    std::string_view host = entry.substr(0, colon);
+    const std::string_view port = entry.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(std::string(port)) > 65535)
+        return "port must be a number from 0 to 65535";
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        if (!is_ip_literal(std::string(host.substr(1, host.size() - 2)), AF_INET6)) return "not an IPv6 address in [...]";
+        return "";
+    }
+    if (!is_ip_literal(std::string(host), AF_INET))
+        return "address must be a literal IPv4 address or [IPv6] (no host names)";
+    return "";
+}
+
+void read_listen(const Key& key, Config& config) {
+    const toml::array& entries = key.array();
+    if (entries.empty()) key.fail("must list at least one address");
+    config.listen.clear();
+    for (const toml::node& entry : entries) {
+        const Key item{key.name, entry, key.source};
+        std::string text = item.string();
+        if (std::string problem = listen_problem(text); !problem.empty()) item.fail("\"" + text + "\": " + problem);
+        config.listen.push_back(std::move(text));
+    }
+}
+
+void read_passive_ports(const Key& key, Config& config) {
+    const toml::array& range = key.array();
+    if (range.size() != 2) key.fail("must be [min, max], got " + std::to_string(range.size()) + " values");
+    const Key min_key{key.name, *range.get(0), key.source};
+    const Key max_key{key.name, *range.get(1), key.source};
+    const auto min = min_key.integer(0, 65535);
+    const auto max = max_key.integer(0, 65535);
+    if (min == 0 && max == 0) {
+        config.passive_port_min = config.passive_port_max = 0;
+        return;
+    }
+    if (min < 1024 || max < 1024) key.fail("ports must be between 1024 and 65535 (or [0, 0] for any)");
+    if (min > max) key.fail("min > max (" + std::to_string(min) + " > " + std::to_string(max) + ")");
+    config.passive_port_min = static_cast<std::uint16_t>(min);
+    config.passive_port_max = static_cast<std::uint16_t>(max);
+}
+
+std::string read_banner(const Key& key) {
+    std::string banner = key.string();
+    // It goes into a 220 reply line; a line break would let it forge further replies.
+    if (banner.find_first_of("\r\n") != std::string::npos) key.fail("must be a single line");
+    if (banner.size() > 512) key.fail("must be at most 512 bytes");
+    return banner;
+}
+
+using KeyReader = std::function<void(const Key&, Config&)>;
+
+// Every key the file may contain. Anything else is refused, so a typo never passes silently.
+const std::map<std::string_view, KeyReader>& key_readers() {
+    static const std::map<std::string_view, KeyReader> readers = {
+        {"listen", read_listen},
+        {"root", [](const Key& k, Config& c) { c.root = k.non_empty_string(); }},
+        {"users_file", [](const Key& k, Config& c) { c.users_file = k.non_empty_string(); }},
+        {"workers", [](const Key& k, Config& c) { c.workers = static_cast<unsigned>(k.integer(0, 256)); }},
+        {"pool_threads", [](const Key& k, Config& c) { c.pool_threads = static_cast<unsigned>(k.integer(1, 256)); }},
+        {"passive_ports", read_passive_ports},
+        {"passive_address",
+         [](const Key& k, Config& c) {
+             std::string address = k.string();
+             // 227 replies can only carry IPv4; EPSV never sends an address.
+             if (!address.empty() && !is_ip_literal(address, AF_INET))
+                 k.fail("must be a literal IPv4 address (it is sent in 227 replies), got \"" + address + "\"");
+             c.passive_address = std::move(address);
+         }},
+        {"max_sessions", [](const Key& k, Config& c) { c.max_sessions = static_cast<unsigned>(k.integer(1, 1'000'000)); }},
+        {"max_sessions_per_ip",
+         [](const Key& k, Config& c) { c.max_sessions_per_ip = static_cast<unsigned>(k.integer(1, 1'000'000)); }},
+        {"idle_timeout", [](const Key& k, Config& c) { c.idle_timeout = k.seconds(); }},
+        {"data_timeout", [](const Key& k, Config& c) { c.data_timeout = k.seconds(); }},
+        {"login_timeout", [](const Key& k, Config& c) { c.login_timeout = k.seconds(); }},
+        {"shutdown_grace", [](const Key& k, Config& c) { c.shutdown_grace = k.seconds(); }},
+        {"login_fail_delay_ms",
+         [](const Key& k, Config& c) { c.login_fail_delay = std::chrono::milliseconds(k.integer(0, 60'000)); }},
+        {"max_login_failures",
+         [](const Key& k, Config& c) { c.max_login_failures = static_cast<unsigned>(k.integer(1, 1000)); }},
+        {"max_line", [](const Key& k, Config& c) { c.max_line = static_cast<std::size_t>(k.integer(64, 1'048'576)); }},
+        {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
+        {"xferlog", [](const Key& k, Config& c) { c.xferlog = k.string(); }},
+        {"default_quota", [](const Key& k, Config& c) { c.default_quota = k.size(); }},
+        {"registration", [](const Key& k, Config& c) { c.registration = k.one_of({"open", "closed"}); }},
+        {"tls", [](const Key& k, Config& c) { c.tls = k.one_of({"off", "optional", "required"}); }},
+        {"tls_cert", [](const Key& k, Config& c) { c.tls_cert = k.string(); }},
+        {"tls_key", [](const Key& k, Config& c) { c.tls_key = k.string(); }},
+        {"banner", [](const Key& k, Config& c) { c.banner = read_banner(k); }},
+        {"demo_user", [](const Key& k, Config& c) { c.demo_user = k.boolean(); }},
+    };
+    return readers;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string unknown_key_message(std::string_view key) {
+    std::string_view closest;
+    std::size_t best = 3;  // only suggest near misses
+    for (const auto& [known, reader] : key_readers()) {
+        if (auto d = edit_distance(key, known); d < best) {
+            best = d;
+            closest = known;
+        }
+    }
+    std::string message = std::string(key) + ": unknown key";
+    if (!closest.empty()) message += " (did you mean \"" + std::string(closest) + "\"?)";
+    return message;
+}
+
+// Checks that involve more than one key.
+void check_combination(const Config& config, const std::string& source) {
+    if (config.tls != "off" && (config.tls_cert.empty() || config.tls_key.empty()))
+        throw ConfigError("tls: \"" + config.tls + "\" needs tls_cert and tls_key (" + source + ")");
+}
+
+}  // namespace
+
+Config parse_config(const std::string& toml_text, const std::string& source_name) {
+    toml::table table;
+    try {
+        table = toml::parse(toml_text, source_name);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        throw ConfigError(source_name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                          std::string(e.description()));
+    }
+    Config config;
+    const auto& readers = key_readers();
+    for (const auto& [key, node] : table) {
+        auto reader = readers.find(key.str());
+        if (reader == readers.end())
+            throw ConfigError(unknown_key_message(key.str()) + " (" + source_name + ":" +
+                              std::to_string(node.source().begin.line) + ")");
+        reader->second(Key{key.str(), node, source_name}, config);
+    }
+    check_combination(config, source_name);
+    return config;
+}
+
+Config load_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError(path + ": read error");
+    return parse_config(std::move(text).str(), path);
+}
+
+Config embedded_default() {
+    Config config;
+    config.demo_user = true;
+    // Stays "off" until the TLS work lands; that change switches it to "optional" and generates
+    // tls_cert/tls_key on first start (which is why check_combination is not applied here).
+    config.tls = "off";
+    return config;
+}
+
+}  // namespace ferry::app

@@ -1,0 +1,383 @@
+#include "app/user_cli.hpp"
+
+#include "auth/accounts.hpp"
+#include "auth/password.hpp"
+#include "base/fd.hpp"
+#include "base/size.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <cerrno>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <span>
+
+namespace ferry::app {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_refused = 1;
+constexpr int exit_usage = 2;
+constexpr std::size_t min_password_length = 8;
+
+constexpr const char* usage_text =
+    "usage: ferryd [--config FILE] user COMMAND ...\n"
+    "  add NAME [--quota SIZE] [--admin] [--home DIR] [--password-stdin]\n"
+    "                         create an account and its home folder (DIR is relative to root)\n"
+    "  del NAME               delete an account (its home folder is kept)\n"
+    "  passwd NAME [--password-stdin]\n"
+    "                         set a new password\n"
+    "  quota NAME SIZE        set the quota: bytes, 500M, 1.5G, unlimited, or default\n"
+    "  disable NAME           refuse logins for the account\n"
+    "  enable NAME            allow logins again\n"
+    "  list                   show all accounts\n"
+    "Passwords are read from the terminal without echo, or as one line from stdin with\n"
+    "--password-stdin. They must be at least 8 characters.\n";
+
+// Thrown for a command line we cannot make sense of (exit 2); refusals return 1 directly.
+struct UsageError {
+    std::string message;
+};
+
+struct Options {
+    std::vector<std::string> names;  // positional words
+    std::optional<std::string> quota;
+    std::optional<std::string> home;
+    bool admin = false;
+    bool password_stdin = false;
+};
+
+int refuse(const std::string& why) {
+    std::cerr << "ferryd user: " << why << "\n";
+    return exit_refused;
+}
+
+// `allowed` lists the flags this subcommand takes; "--flag=value" and "--flag value" both work.
+Options parse_options(std::span<const std::string> words, std::initializer_list<std::string_view> allowed) {
+    Options options;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (!word.starts_with("--")) {
+            options.names.push_back(word);
+            continue;
+        }
+        const auto equals = word.find('=');
+        const std::string flag = word.substr(0, equals);
+        if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end())
+            throw UsageError{"unknown option " + flag};
+        const bool takes_value = flag == "--quota" || flag == "--home";
+        std::optional<std::string> value;
+        if (equals != std::string::npos) value = word.substr(equals + 1);
+        if (takes_value && !value) {
+            if (i + 1 >= words.size()) throw UsageError{flag + " needs a value"};
+            value = words[++i];
+        }
+        if (!takes_value && value) throw UsageError{flag + " takes no value"};
+        if (flag == "--quota") options.quota = value;
+        else if (flag == "--home") options.home = value;
+        else if (flag == "--admin") options.admin = true;
+        else if (flag == "--password-stdin") options.password_stdin = true;
+    }
+    return options;
+}
+
+// By value: callers often pass a temporary Options.
+std::string single_name(const Options& options, std::string_view command) {
+    if (options.names.size() != 1) throw UsageError{std::string(command) + " takes exactly one user name"};
+    return options.names.front();
+}
+
+// "default" means 0 (the config's default_quota).
+std::uint64_t parse_quota(const std::string& text) {
+    if (text == "default") return 0;
+    auto bytes = parse_size(text);
+    if (!bytes) throw UsageError{"not a size: \"" + text + "\" (examples: 104857600, 500M, 1.5G, unlimited, default)"};
+    return *bytes;
+}
+
+std::string describe_quota(std::uint64_t quota, const Config& config) {
+    if (quota == 0) return "default (" + format_size(config.default_quota) + ")";
+    return format_size(quota);
+}
+
+// One line from fd 0, read byte by byte so nothing past the newline is consumed.
+std::optional<std::string> read_stdin_line() {
+    std::string line;
+    char c;
+    for (;;) {
+        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (c == '\n') return line;
+        line.push_back(c);
+    }
+    if (line.empty()) return std::nullopt;
+    return line;
+}
+
+// Echo off while the password is typed, restored however we leave.
+class EchoOff {
+public:
+    explicit EchoOff(int fd) : fd_(fd) {
+        if (::tcgetattr(fd_, &saved_) != 0) return;
+        termios quiet = saved_;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
+    }
+    ~EchoOff() {
+        if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    }
+    EchoOff(const EchoOff&) = delete;
+    EchoOff& operator=(const EchoOff&) = delete;
+
+private:
+    int fd_;
+    termios saved_{};
+    bool active_ = false;
+};
+
+std::optional<std::string> ask_tty(int tty, std::string_view prompt) {
+    if (::write(tty, prompt.data(), prompt.size()) < 0) return std::nullopt;
+    std::string line;
+    {
+        EchoOff quiet(tty);
+        char c;
+        for (;;) {
+            const ssize_t n = ::read(tty, &c, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return std::nullopt;
+            if (c == '\n') break;
+            line.push_back(c);
+        }
+    }
+    [[maybe_unused]] auto ignored = ::write(tty, "\n", 1);  // the user's Enter was not echoed
+    return line;
+}
+
+// The new password, or nullopt after telling the user why not.
+std::optional<std::string> read_new_password(bool from_stdin) {
+    std::optional<std::string> password;
+    if (from_stdin) {
+        password = read_stdin_line();
+        if (!password) {
+            refuse("--password-stdin: no password on stdin");
+            return std::nullopt;
+        }
+    } else {
+        Fd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+        if (!tty) {
+            refuse("no terminal to ask for the password on; use --password-stdin");
+            return std::nullopt;
+        }
+        password = ask_tty(tty.get(), "New password: ");
+        auto again = password ? ask_tty(tty.get(), "Repeat password: ") : std::nullopt;
+        if (!password || !again) {
+            refuse("could not read the password from the terminal");
+            return std::nullopt;
+        }
+        if (*password != *again) {
+            refuse("the passwords did not match; nothing changed");
+            return std::nullopt;
+        }
+    }
+    if (!password->empty() && password->back() == '\r') password->pop_back();  // CRLF input
+    if (password->size() < min_password_length) {
+        refuse("password too short: at least " + std::to_string(min_password_length) + " characters, please");
+        return std::nullopt;
+    }
+    return password;
+}
+
+// mkdir -p with 0750 for every folder it creates.
+int make_folders(const std::string& path) {
+    std::size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        const std::string prefix = path.substr(0, pos);
+        if (prefix.empty()) continue;
+        if (::mkdir(prefix.c_str(), 0750) == 0) {
+            ::chmod(prefix.c_str(), 0750);  // exactly 0750 whatever the umask
+            continue;
+        }
+        if (errno != EEXIST) return errno;
+        struct stat st{};
+        if (::stat(prefix.c_str(), &st) != 0) return errno;
+        if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    }
+    return 0;
+}
+
+std::string home_folder(const Config& config, const std::string& home) { return config.root + "/" + home; }
+
+// Runs `change` under the accounts file lock. `change` may fill `why` when it refuses.
+int change_accounts(const Config& config, const std::function<Status(auth::AccountsFile&, std::string& why)>& change) {
+    std::string why;
+    std::string error;
+    const Status status = auth::modify_accounts_file(
+        config.users_file, [&](auth::AccountsFile& file) { return change(file, why); }, &error);
+    if (status == 0) return exit_ok;
+    return refuse(!why.empty() ? why : error);
+}
+
+// Read outside the lock (for early refusals before asking for a password).
+std::optional<auth::AccountsFile> load_accounts(const Config& config) {
+    std::string error;
+    auto loaded = auth::AccountsFile::load(config.users_file, &error);
+    if (!loaded) {
+        refuse(error);
+        return std::nullopt;
+    }
+    return std::move(*loaded);
+}
+
+int add_user(const Config& config, std::span<const std::string> words) {
+    const Options options = parse_options(words, {"--quota", "--admin", "--home", "--password-stdin"});
+    const std::string name = single_name(options, "add");
+    const std::uint64_t quota = options.quota ? parse_quota(*options.quota) : 0;
+    if (!auth::valid_user_name(name))
+        return refuse("\"" + name + "\" is not a valid user name: 1 to 32 letters, digits, '.', '_' or '-', " +
+                      "not starting with '.' or '-', and not a reserved name like root or ftp");
+    const std::string home = options.home.value_or(name);
+    if (!auth::valid_home_path(home)) return refuse("--home must be a relative path without \"..\", got \"" + home + "\"");
+
+    auto existing = load_accounts(config);
+    if (!existing) return exit_refused;
+    if (existing->find(name)) return refuse("user " + name + " already exists");
+    auto password = read_new_password(options.password_stdin);
+    if (!password) return exit_refused;
+
+    auth::Account account{name, auth::hash_password(*password), home, quota, options.admin, false};
+    const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
+        if (file.find(name)) {
+            why = "user " + name + " already exists";
+            return EEXIST;
+        }
+        // Created under the lock, so a refused add never leaves a stray folder behind.
+        if (int err = make_folders(home_folder(config, home))) {
+            why = "cannot create home folder " + home_folder(config, home) + ": " + std::strerror(err);
+            return err;
+        }
+        file.add(account);
+        return 0;
+    });
+    if (result == exit_ok)
+        std::cout << "added user " << name << " (home " << home_folder(config, home) << ", quota "
+                  << describe_quota(quota, config) << (options.admin ? ", admin" : "") << ")\n";
+    return result;
+}
+
+// For del/disable/enable/quota: apply `edit` to the existing account NAME.
+int edit_user(const Config& config, const std::string& name, const std::function<void(auth::AccountsFile&)>& edit) {
+    return change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
+        if (!file.find(name)) {
+            why = "no such user: " + name;
+            return ENOENT;
+        }
+        edit(file);
+        return 0;
+    });
+}
+
+int delete_user(const Config& config, std::span<const std::string> words) {
+    const std::string name = single_name(parse_options(words, {}), "del");
+    std::string home;
+    const int result = edit_user(config, name, [&](auth::AccountsFile& file) {
+        home = file.find(name)->home;
+        file.remove(name);
+    });
+    if (result == exit_ok)
+        std::cout << "deleted user " << name << "; the home folder " << home_folder(config, home) << " was kept\n";
+    return result;
+}
+
+int change_password(const Config& config, std::span<const std::string> words) {
+    const Options options = parse_options(words, {"--password-stdin"});
+    const std::string name = single_name(options, "passwd");
+    auto existing = load_accounts(config);
+    if (!existing) return exit_refused;
+    if (!existing->find(name)) return refuse("no such user: " + name);
+    auto password = read_new_password(options.password_stdin);
+    if (!password) return exit_refused;
+    const std::string hash = auth::hash_password(*password);
+    const int result = edit_user(config, name, [&](auth::AccountsFile& file) { file.find_mutable(name)->password_hash = hash; });
+    if (result == exit_ok) std::cout << "password changed for " << name << "\n";
+    return result;
+}
+
+int set_quota(const Config& config, std::span<const std::string> words) {
+    const Options options = parse_options(words, {});
+    if (options.names.size() != 2) throw UsageError{"quota takes a user name and a size"};
+    const std::string& name = options.names[0];
+    const std::uint64_t quota = parse_quota(options.names[1]);
+    const int result = edit_user(config, name, [&](auth::AccountsFile& file) { file.find_mutable(name)->quota = quota; });
+    if (result == exit_ok) std::cout << "quota of " << name << " is now " << describe_quota(quota, config) << "\n";
+    return result;
+}
+
+int set_disabled(const Config& config, std::span<const std::string> words, bool disabled) {
+    const std::string name = single_name(parse_options(words, {}), disabled ? "disable" : "enable");
+    const int result =
+        edit_user(config, name, [&](auth::AccountsFile& file) { file.find_mutable(name)->disabled = disabled; });
+    if (result == exit_ok) std::cout << "user " << name << (disabled ? " disabled" : " enabled") << "\n";
+    return result;
+}
+
+int list_users(const Config& config, std::span<const std::string> words) {
+    if (!parse_options(words, {}).names.empty()) throw UsageError{"list takes no arguments"};
+    auto file = load_accounts(config);
+    if (!file) return exit_refused;
+    std::vector<std::array<std::string, 5>> rows{{"NAME", "HOME", "QUOTA", "ADMIN", "DISABLED"}};
+    for (const auto& [name, account] : file->all())
+        rows.push_back({name, account.home, describe_quota(account.quota, config), account.admin ? "yes" : "no",
+                        account.disabled ? "yes" : "no"});
+    std::array<std::size_t, 5> widths{};
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i + 1 < row.size(); ++i) std::cout << std::left << std::setw(static_cast<int>(widths[i] + 2)) << row[i];
+        std::cout << row.back() << "\n";
+    }
+    if (rows.size() == 1) std::cout << "(no accounts in " << config.users_file << ")\n";
+    return exit_ok;
+}
+
+int dispatch(const Config& config, const std::string& command, std::span<const std::string> words) {
+    if (command == "add") return add_user(config, words);
+    if (command == "del") return delete_user(config, words);
+    if (command == "passwd") return change_password(config, words);
+    if (command == "quota") return set_quota(config, words);
+    if (command == "disable") return set_disabled(config, words, true);
+    if (command == "enable") return set_disabled(config, words, false);
+    if (command == "list") return list_users(config, words);
+    throw UsageError{"unknown command \"" + command + "\""};
+}
+
+}  // namespace
+
+int run_user_command(const Config& config, const std::vector<std::string>& args) {
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+        (args.empty() ? std::cerr : std::cout) << usage_text;
+        return args.empty() ? exit_usage : exit_ok;
+    }
+    int result;
+    try {
+        result = dispatch(config, args[0], std::span(args).subspan(1));
+    } catch (const UsageError& e) {
+        std::cerr << "ferryd user: " << e.message << "\n" << usage_text;
+        result = exit_usage;
+    } catch (const std::exception& e) {
+        result = refuse(e.what());  // e.g. out of memory while hashing
+    }
+    std::cout.flush();
+    return result;
+}
+
+}  // namespace ferry::app

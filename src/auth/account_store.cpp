@@ -1,0 +1,161 @@
+// Changing the accounts file safely (lock, atomic replace) and the server's reloading cache of it.
+#include "auth/accounts.hpp"
+
+#include "base/fd.hpp"
+#include "base/log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ferry::auth {
+namespace {
+
+std::string errno_text(const std::string& what, const std::string& path, int err) {
+    return what + " " + path + ": " + std::strerror(err);
+}
+
+std::string parent_folder(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+// Creates the folder holding the accounts file ("var/" on a fresh checkout), parents first.
+int make_folders(const std::string& folder) {
+    if (folder == "." || folder == "/") return 0;
+    struct stat st{};
+    if (::stat(folder.c_str(), &st) == 0) return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (int err = make_folders(parent_folder(folder))) return err;
+    if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+    return 0;
+}
+
+int write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return 0;
+}
+
+// Held for the whole read-modify-write. flock locks belong to the open file description, so this
+// also serialises threads of one process, each of which opens its own descriptor.
+class FileLock {
+public:
+    int acquire(const std::string& lock_path) {
+        fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd_) return errno;
+        while (::flock(fd_.get(), LOCK_EX) != 0) {
+            if (errno != EINTR) return errno;
+        }
+        return 0;  // released when fd_ closes
+    }
+
+private:
+    Fd fd_;
+};
+
+// Temp file in the same folder (so rename is atomic), fsync, rename, fsync the folder (so the
+// rename itself survives a crash).
+Status replace_file(const std::string& path, std::string_view contents, std::string* error) {
+    const std::string temp_path = path + ".tmp." + std::to_string(::getpid());
+    auto fail = [&](const char* what, const std::string& where, int err) {
+        if (error) *error = errno_text(what, where, err);
+        ::unlink(temp_path.c_str());
+        return err;
+    };
+    {
+        Fd temp(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        if (!temp) return fail("cannot create", temp_path, errno);
+        if (::fchmod(temp.get(), 0600) != 0) return fail("cannot chmod", temp_path, errno);  // umask-proof
+        if (int err = write_all(temp.get(), contents)) return fail("cannot write", temp_path, err);
+        if (::fsync(temp.get()) != 0) return fail("cannot fsync", temp_path, errno);
+        if (::close(temp.release()) != 0) return fail("cannot close", temp_path, errno);
+    }
+    if (::rename(temp_path.c_str(), path.c_str()) != 0) return fail("cannot rename over", path, errno);
+    const std::string folder = parent_folder(path);
+    Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::fsync(dir.get()) != 0) {
+        const int err = errno;
+        if (error) *error = errno_text("cannot fsync folder", folder, err);
+        return err;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
+                            std::string* error) {
+    if (int err = make_folders(parent_folder(path))) {
+        if (error) *error = errno_text("cannot create folder", parent_folder(path), err);
+        return err;
+    }
+    FileLock lock;
+    if (int err = lock.acquire(path + ".lock")) {
+        if (error) *error = errno_text("cannot lock", path + ".lock", err);
+        return err;
+    }
+    auto loaded = AccountsFile::load(path, error);
+    if (!loaded) return loaded.error();
+    if (Status status = change(*loaded)) return status;  // abandoned: nothing written
+    return replace_file(path, loaded->to_toml(), error);
+}
+
+AccountStore::AccountStore(std::string path) : path_(std::move(path)) {}
+
+std::optional<Account> AccountStore::find(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    refresh_locked();
+    const Account* account = cache_.find(name);
+    if (!account) return std::nullopt;
+    return *account;
+}
+
+Status AccountStore::modify(const std::function<Status(AccountsFile&)>& change, std::string* error) {
+    const Status status = modify_accounts_file(path_, change, error);
+    std::lock_guard lock(mutex_);
+    loaded_ino_ = 0;  // force a reload: our own write must be visible to the next find()
+    loaded_mtime_ns_ = -1;
+    loaded_size_ = -1;
+    refresh_locked();
+    return status;
+}
+
+// One stat per lookup; the file is parsed again only when it changed. Rewrites replace the file
+// (a new inode), so even two changes within one mtime tick are noticed.
+void AccountStore::refresh_locked() {
+    struct stat st{};
+    std::int64_t mtime_ns = -1;
+    std::int64_t size = -1;
+    std::uint64_t ino = 0;
+    if (::stat(path_.c_str(), &st) == 0) {
+        mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        size = st.st_size;
+        ino = st.st_ino;
+    }
+    if (mtime_ns == loaded_mtime_ns_ && size == loaded_size_ && ino == loaded_ino_) return;
+    loaded_mtime_ns_ = mtime_ns;
+    loaded_size_ = size;
+    loaded_ino_ = ino;
+
+    std::string error;
+    auto loaded = AccountsFile::load(path_, &error);
+    if (!loaded) {
+        // Keep serving the last good accounts: a typo in a hand edit must not lock everyone out.
+        log::warn(cat("accounts: keeping the previous accounts: ", error));
+        return;
+    }
+    cache_ = std::move(*loaded);
+}
+
+}  // namespace ferry::auth

@@ -1,0 +1,260 @@
+// The accounts file's format: validation, loading and writing. Locking and the cache are in
+// account_store.cpp.
+#include "auth/accounts.hpp"
+
+#include "base/fd.hpp"
+#include "base/size.hpp"
+
+#include <toml++/toml.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+#include <unistd.h>
+
+namespace ferry::auth {
+namespace {
+
+// Names that must never become FTP accounts: system users, and the anonymous-FTP conventions that
+// clients treat specially. The one place this list lives.
+constexpr std::array<std::string_view, 7> reserved_user_names = {"root",   "ftp",    "anonymous", "daemon",
+                                                                  "nobody", ".",      ".."};
+
+constexpr std::size_t max_user_name_length = 32;
+
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+const char* type_name(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::table: return "table";
+        case toml::node_type::array: return "array";
+        case toml::node_type::string: return "string";
+        case toml::node_type::integer: return "integer";
+        case toml::node_type::floating_point: return "float";
+        case toml::node_type::boolean: return "boolean";
+        case toml::node_type::date: return "date";
+        case toml::node_type::time: return "time";
+        case toml::node_type::date_time: return "date-time";
+        default: return "nothing";
+    }
+}
+
+// Thrown while reading one file; turned into the error text by load().
+struct FormatError {
+    std::string message;
+};
+
+[[noreturn]] void fail_at(const std::string& path, const toml::node& node, const std::string& what) {
+    throw FormatError{path + ":" + std::to_string(node.source().begin.line) + ": " + what};
+}
+
+std::string read_string(const std::string& path, const toml::node& node, const std::string& key) {
+    if (!node.is_string()) fail_at(path, node, key + ": must be a string, got " + type_name(node));
+    return node.value<std::string>().value_or("");
+}
+
+bool read_bool(const std::string& path, const toml::node& node, const std::string& key) {
+    if (!node.is_boolean()) fail_at(path, node, key + ": must be true or false, got " + type_name(node));
+    return *node.value<bool>();
+}
+
+// Integer bytes, or a size string such as "500M" or "unlimited".
+std::uint64_t read_quota(const std::string& path, const toml::node& node, const std::string& key) {
+    if (node.is_integer()) {
+        const std::int64_t bytes = *node.value<std::int64_t>();
+        if (bytes < 0) fail_at(path, node, key + ": must not be negative, got " + std::to_string(bytes));
+        return static_cast<std::uint64_t>(bytes);
+    }
+    if (node.is_string()) {
+        const std::string text = *node.value<std::string>();
+        if (auto bytes = parse_size(text)) return *bytes;
+        fail_at(path, node, key + ": not a size: \"" + text + "\" (examples: 104857600, \"500M\", \"unlimited\")");
+    }
+    fail_at(path, node, key + ": must be an integer or a size string, got " + type_name(node));
+}
+
+Account read_account(const std::string& path, std::string_view name, const toml::node& node) {
+    const std::string prefix = "users." + std::string(name);
+    if (!valid_user_name(name)) fail_at(path, node, prefix + ": not a valid user name");
+    const toml::table* fields = node.as_table();
+    if (!fields) fail_at(path, node, prefix + ": must be a table, got " + type_name(node));
+
+    Account account;
+    account.name = std::string(name);
+    for (const auto& [field_key, value] : *fields) {
+        const std::string field(field_key.str());
+        const std::string key = prefix + "." + field;
+        if (field == "password") account.password_hash = read_string(path, value, key);
+        else if (field == "home") account.home = read_string(path, value, key);
+        else if (field == "quota") account.quota = read_quota(path, value, key);
+        else if (field == "admin") account.admin = read_bool(path, value, key);
+        else if (field == "disabled") account.disabled = read_bool(path, value, key);
+        // Refused rather than dropped: the next rewrite would otherwise silently lose it.
+        else fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled)");
+    }
+    if (account.home.empty()) account.home = account.name;
+    if (!valid_home_path(account.home))
+        fail_at(path, node, prefix + ".home: must be a relative path without \"..\", got \"" + account.home + "\"");
+    return account;
+}
+
+// ENOENT -> empty text with `missing` set; other failures -> errno.
+int read_whole_file(const std::string& path, std::string& text, bool& missing) {
+    missing = false;
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        missing = errno == ENOENT;
+        return missing ? 0 : errno;
+    }
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n == 0) return 0;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+bool is_bare_key(std::string_view key) {
+    if (key.empty()) return false;
+    for (char c : key) {
+        // '.' is a key separator in TOML, so names containing it must be quoted.
+        if (!(is_name_char(c) && c != '.')) return false;
+    }
+    return true;
+}
+
+std::string toml_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (byte < 0x20 || byte == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string toml_key(std::string_view key) { return is_bare_key(key) ? std::string(key) : toml_string(key); }
+
+std::string toml_quota(std::uint64_t quota) {
+    if (quota == unlimited_bytes) return "\"unlimited\"";
+    // TOML integers are signed 64-bit; anything larger still round-trips as a size string.
+    if (quota > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return "\"" + std::to_string(quota) + "\"";
+    return std::to_string(quota);
+}
+
+}  // namespace
+
+bool valid_user_name(std::string_view name) {
+    if (name.empty() || name.size() > max_user_name_length) return false;
+    if (name.front() == '.' || name.front() == '-') return false;
+    for (char c : name) {
+        if (!is_name_char(c)) return false;
+    }
+    for (std::string_view reserved : reserved_user_names) {
+        if (name == reserved) return false;
+    }
+    return true;
+}
+
+bool valid_home_path(std::string_view home) {
+    if (home.empty() || home.front() == '/' || home.find('\0') != std::string_view::npos) return false;
+    while (!home.empty()) {
+        const std::size_t slash = home.find('/');
+        const std::string_view component = home.substr(0, slash);
+        if (component == "..") return false;
+        if (slash == std::string_view::npos) break;
+        home.remove_prefix(slash + 1);
+    }
+    return true;
+}
+
+Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* error) {
+    auto failure = [&](int err, const std::string& message) {
+        if (error) *error = message;
+        return Result<AccountsFile>::failure(err);
+    };
+    std::string text;
+    bool missing = false;
+    if (int err = read_whole_file(path, text, missing)) return failure(err, "cannot read " + path + ": " + std::strerror(err));
+    AccountsFile file;
+    if (missing) return file;
+    try {
+        const toml::table root = toml::parse(text, path);
+        for (const auto& [key, node] : root) {
+            if (key.str() != "users")
+                fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) + "\" (expected [users.NAME] tables)");
+            const toml::table* users = node.as_table();
+            if (!users) fail_at(path, node, "users: must be a table, got " + std::string(type_name(node)));
+            for (const auto& [name, entry] : *users) file.accounts_.emplace(std::string(name.str()), read_account(path, name.str(), entry));
+        }
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return failure(EINVAL, path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                                   std::string(e.description()));
+    } catch (const FormatError& e) {
+        return failure(EINVAL, e.message);
+    }
+    return file;
+}
+
+const Account* AccountsFile::find(std::string_view name) const {
+    auto it = accounts_.find(name);
+    return it == accounts_.end() ? nullptr : &it->second;
+}
+
+Account* AccountsFile::find_mutable(std::string_view name) {
+    auto it = accounts_.find(name);
+    return it == accounts_.end() ? nullptr : &it->second;
+}
+
+bool AccountsFile::add(Account account) {
+    // An invalid name would make the file unloadable after the next save.
+    if (!valid_user_name(account.name) || accounts_.contains(account.name)) return false;
+    if (account.home.empty()) account.home = account.name;
+    std::string name = account.name;
+    accounts_.emplace(std::move(name), std::move(account));
+    return true;
+}
+
+bool AccountsFile::remove(std::string_view name) {
+    auto it = accounts_.find(name);
+    if (it == accounts_.end()) return false;
+    accounts_.erase(it);
+    return true;
+}
+
+std::string AccountsFile::to_toml() const {
+    std::string out =
+        "# Ferry accounts, written by ferryd and `ferryd user`. Edit with `ferryd user ...`:\n"
+        "# a hand edit while the server runs may be overwritten by the next change.\n";
+    for (const auto& [name, account] : accounts_) {  // std::map: sorted by name, so output is stable
+        out += "\n[users." + toml_key(name) + "]\n";
+        out += "password = " + toml_string(account.password_hash) + "\n";
+        out += "home = " + toml_string(account.home) + "\n";
+        out += "quota = " + toml_quota(account.quota) + "\n";
+        out += std::string("admin = ") + (account.admin ? "true" : "false") + "\n";
+        out += std::string("disabled = ") + (account.disabled ? "true" : "false") + "\n";
+    }
+    return out;
+}
+
+}  // namespace ferry::auth

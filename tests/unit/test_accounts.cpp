@@ -1,0 +1,275 @@
+#include "auth/accounts.hpp"
+#include "auth/password.hpp"
+#include "base/size.hpp"
+
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace ferry;
+using namespace ferry::auth;
+
+namespace {
+
+// A fresh folder under /tmp, removed with everything in it at the end of the test.
+struct AccountsTempDir {
+    std::string path;
+    AccountsTempDir() {
+        char pattern[] = "/tmp/ferry-accounts-XXXXXX";
+        REQUIRE(::mkdtemp(pattern) != nullptr);
+        path = pattern;
+    }
+    ~AccountsTempDir() { std::filesystem::remove_all(path); }
+    std::string file(const std::string& name) const { return path + "/" + name; }
+};
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> folder_entries(const std::string& folder) {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename());
+    return names;
+}
+
+Account make_account(const std::string& name, std::uint64_t quota = 0) {
+    Account account;
+    account.name = name;
+    account.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+    account.quota = quota;
+    return account;
+}
+
+Status add_one(AccountsFile& file, const Account& account) { return file.add(account) ? 0 : EEXIST; }
+
+}  // namespace
+
+TEST_CASE("valid_user_name") {
+    for (const char* good : {"alice", "Bob_2", "a", "x.y-z", "_svc", "abcdefghijklmnopqrstuvwxyz012345"}) {
+        CAPTURE(good);
+        CHECK(valid_user_name(good));
+    }
+    for (const char* bad : {"", ".hidden", "-dash", "a b", "a/b", "é", "root", "ftp", "anonymous", "daemon", "nobody",
+                            ".", "..", "abcdefghijklmnopqrstuvwxyz0123456"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(valid_user_name(bad));
+    }
+}
+
+TEST_CASE("valid_home_path") {
+    CHECK(valid_home_path("alice"));
+    CHECK(valid_home_path("team/alice"));
+    CHECK(valid_home_path("a..b"));
+    CHECK_FALSE(valid_home_path(""));
+    CHECK_FALSE(valid_home_path("/etc"));
+    CHECK_FALSE(valid_home_path(".."));
+    CHECK_FALSE(valid_home_path("a/../../b"));
+    CHECK_FALSE(valid_home_path("a/.."));
+}
+
+TEST_CASE("AccountsFile add, find and remove") {
+    AccountsFile file;
+    CHECK(file.add(make_account("alice")));
+    CHECK_FALSE(file.add(make_account("alice")));
+    CHECK_FALSE(file.add(make_account("root")));
+    REQUIRE(file.find("alice") != nullptr);
+    CHECK(file.find("alice")->home == "alice");  // home defaults to the name
+    CHECK(file.find("bob") == nullptr);
+    file.find_mutable("alice")->admin = true;
+    CHECK(file.find("alice")->admin);
+    CHECK(file.remove("alice"));
+    CHECK_FALSE(file.remove("alice"));
+    CHECK(file.all().empty());
+}
+
+TEST_CASE("a missing accounts file is empty") {
+    AccountsTempDir dir;
+    std::string error;
+    auto loaded = AccountsFile::load(dir.file("none.toml"), &error);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->all().empty());
+}
+
+TEST_CASE("accounts survive save and reload unchanged") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("users.toml");
+    std::string error;
+    REQUIRE(modify_accounts_file(
+                path,
+                [](AccountsFile& file) {
+                    Account alice = make_account("alice", 500ull << 20);
+                    alice.admin = true;
+                    alice.home = "team/alice \"q\"";
+                    Account bob = make_account("b.o-b", unlimited_bytes);
+                    bob.disabled = true;
+                    Account huge = make_account("huge", unlimited_bytes - 1);  // beyond TOML's int64
+                    return add_one(file, alice) | add_one(file, bob) | add_one(file, huge);
+                },
+                &error) == 0);
+    auto loaded = AccountsFile::load(path, &error);
+    REQUIRE_MESSAGE(loaded.ok(), error);
+    REQUIRE(loaded->all().size() == 3);
+    const Account* alice = loaded->find("alice");
+    REQUIRE(alice);
+    CHECK(alice->quota == 500ull << 20);
+    CHECK(alice->admin);
+    CHECK_FALSE(alice->disabled);
+    CHECK(alice->home == "team/alice \"q\"");
+    CHECK(alice->password_hash == make_account("x").password_hash);
+    CHECK(loaded->find("b.o-b")->quota == unlimited_bytes);
+    CHECK(loaded->find("b.o-b")->disabled);
+    CHECK(loaded->find("huge")->quota == unlimited_bytes - 1);
+    CHECK(loaded->to_toml() == AccountsFile::load(path, &error)->to_toml());
+    CHECK(loaded->to_toml().find("[users.alice]") < loaded->to_toml().find("[users.huge]"));  // sorted
+}
+
+TEST_CASE("quota may be written as a size string") {
+    AccountsTempDir dir;
+    write_text(dir.file("u.toml"), "[users.alice]\npassword = \"\"\nquota = \"0.1G\"\n");
+    std::string error;
+    auto loaded = AccountsFile::load(dir.file("u.toml"), &error);
+    REQUIRE_MESSAGE(loaded.ok(), error);
+    CHECK(loaded->find("alice")->quota == 107374182u);
+}
+
+TEST_CASE("a malformed accounts file's error names the file and line") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("bad.toml");
+    write_text(path, "[users.alice]\npassword = \"x\"\nhome = \n");
+    std::string error;
+    auto loaded = AccountsFile::load(path, &error);
+    CHECK_FALSE(loaded.ok());
+    CHECK(loaded.error() == EINVAL);
+    CHECK(error.find(path + ":3") != std::string::npos);
+}
+
+TEST_CASE("a wrong-typed field's error names users.<name>.<field>") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("bad.toml");
+    const std::pair<const char*, const char*> cases[] = {
+        {"[users.alice]\nquota = true\n", "users.alice.quota"},
+        {"[users.alice]\nquota = \"lots\"\n", "users.alice.quota"},
+        {"[users.alice]\nquota = -5\n", "users.alice.quota"},
+        {"[users.alice]\nadmin = \"yes\"\n", "users.alice.admin"},
+        {"[users.alice]\ndisabled = 1\n", "users.alice.disabled"},
+        {"[users.alice]\npassword = 42\n", "users.alice.password"},
+        {"[users.alice]\nhome = \"../etc\"\n", "users.alice.home"},
+        {"[users.alice]\nshell = \"/bin/sh\"\n", "users.alice.shell"},
+        {"[users.root]\npassword = \"\"\n", "users.root"},
+    };
+    for (const auto& [text, key] : cases) {
+        CAPTURE(text);
+        write_text(path, text);
+        std::string error;
+        CHECK_FALSE(AccountsFile::load(path, &error).ok());
+        CHECK(error.find(key) != std::string::npos);
+    }
+}
+
+TEST_CASE("modify_accounts_file from 8 threads loses no entry and leaves no temp file") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("users.toml");
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 10; ++i) {
+                std::string error;
+                const std::string name = "u" + std::to_string(t) + "_" + std::to_string(i);
+                if (modify_accounts_file(path, [&](AccountsFile& f) { return add_one(f, make_account(name)); }, &error))
+                    ++failures;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(failures == 0);
+    std::string error;
+    auto loaded = AccountsFile::load(path, &error);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->all().size() == 80);
+    for (const auto& name : folder_entries(dir.path)) CHECK(name.find(".tmp.") == std::string::npos);
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    REQUIRE(::stat((path + ".lock").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("an abandoned change writes nothing") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("users.toml");
+    std::string error;
+    CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
+    CHECK(modify_accounts_file(path, [](AccountsFile& f) { f.remove("a"); return EPERM; }, &error) == EPERM);
+    CHECK(AccountsFile::load(path, &error)->find("a") != nullptr);
+}
+
+TEST_CASE("modify_accounts_file creates missing parent folders") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("var/deeper/users.toml");
+    std::string error;
+    CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
+    CHECK(std::filesystem::exists(path));
+}
+
+TEST_CASE("AccountStore sees changes made by others and keeps the last good file") {
+    AccountsTempDir dir;
+    const std::string path = dir.file("users.toml");
+    AccountStore store(path);
+    CHECK_FALSE(store.find("alice").has_value());
+    std::string error;
+    REQUIRE(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("alice")); }, &error) == 0);
+    CHECK(store.find("alice").has_value());  // written behind the store's back
+    REQUIRE(store.modify([](AccountsFile& f) { return add_one(f, make_account("bob")); }, &error) == 0);
+    CHECK(store.find("bob").has_value());
+    write_text(path, "this is [not toml");  // a broken hand edit
+    CHECK(store.find("alice").has_value());
+    std::filesystem::remove(path);
+    CHECK_FALSE(store.find("alice").has_value());
+}
+
+TEST_CASE("password hash and verify") {
+    REQUIRE(init_crypto());
+    const std::string hash = hash_password("correct horse");
+    CHECK(hash.starts_with("$argon2id$"));
+    CHECK(verify_password(hash, "correct horse"));
+    CHECK_FALSE(verify_password(hash, "wrong horse"));
+    CHECK_FALSE(verify_password(hash, ""));
+    CHECK_FALSE(verify_password("", "correct horse"));
+    CHECK_FALSE(verify_password("", ""));
+    CHECK_FALSE(verify_password("garbage", "correct horse"));
+    CHECK_FALSE(verify_password("$argon2id$v=19$m=65536,t=2,p=1$broken", "correct horse"));
+    CHECK(hash_password("correct horse") != hash);  // salted
+}
+
+TEST_CASE("random_password uses the unambiguous alphabet") {
+    const std::string a = random_password(64);
+    CHECK(a.size() == 64);
+    CHECK(a.find_first_of("0O1lI") == std::string::npos);
+    CHECK(a != random_password(64));
+    CHECK(random_password(0).empty());
+}
+
+TEST_CASE("an unusable hash costs about as much as a real verification") {
+    REQUIRE(init_crypto());
+    const std::string hash = hash_password("correct horse");
+    auto time_of = [](auto&& call) {
+        const auto start = std::chrono::steady_clock::now();
+        call();
+        return std::chrono::steady_clock::now() - start;
+    };
+    const auto real = time_of([&] { CHECK_FALSE(verify_password(hash, "wrong horse")); });
+    const auto unknown = time_of([&] { CHECK_FALSE(verify_password("", "wrong horse")); });
+    const auto garbage = time_of([&] { CHECK_FALSE(verify_password("$argon2id$nonsense", "wrong horse")); });
+    // Loose bounds (machines are noisy); a skipped verification is ~1000 times faster.
+    CHECK(unknown * 4 > real);
+    CHECK(garbage * 4 > real);
+}
