@@ -1,0 +1,169 @@
+// File digests: OpenSSL EVP for MD5/SHA-*, zlib for CRC32, fed by pread in 1 MiB blocks.
+#include "fs/hash.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fcntl.h>
+#include <memory>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+#include <zlib.h>
+
+namespace ferry::fs {
+
+namespace {
+
+constexpr std::size_t block_size = 1 << 20;
+
+struct AlgoInfo {
+    HashAlgo algo;
+    const char* name;  // the draft's spelling
+};
+// Also the FEAT order.
+constexpr std::array<AlgoInfo, 5> algos = {{{HashAlgo::sha256, "SHA-256"},
+                                            {HashAlgo::sha1, "SHA-1"},
+                                            {HashAlgo::sha512, "SHA-512"},
+                                            {HashAlgo::md5, "MD5"},
+                                            {HashAlgo::crc32, "CRC32"}}};
+
+// Case-insensitive equality, ignoring '-' in `text` so "sha256" matches "SHA-256".
+bool same_name(std::string_view text, std::string_view name) {
+    std::string a, b;
+    for (const char c : text)
+        if (c != '-') a += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    for (const char c : name)
+        if (c != '-') b += c;
+    return !a.empty() && a == b;
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t count) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(count * 2);
+    for (std::size_t i = 0; i < count; ++i) {
+        out += digits[bytes[i] >> 4];
+        out += digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
+// One running digest, whichever library computes it.
+class Digest {
+public:
+    explicit Digest(HashAlgo algo) : algo_(algo) {
+        if (algo == HashAlgo::crc32) {
+            crc_ = ::crc32_z(0, nullptr, 0);
+            return;
+        }
+        ctx_.reset(EVP_MD_CTX_new());
+        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(algo), nullptr) != 1) ctx_.reset();
+    }
+    bool ready() const { return algo_ == HashAlgo::crc32 || ctx_ != nullptr; }
+
+    bool update(const unsigned char* data, std::size_t size) {
+        if (algo_ == HashAlgo::crc32) {
+            crc_ = ::crc32_z(crc_, data, size);
+            return true;
+        }
+        return EVP_DigestUpdate(ctx_.get(), data, size) == 1;
+    }
+
+    Result<std::string> finish() {
+        if (algo_ == HashAlgo::crc32) {
+            const std::array<unsigned char, 4> be = {static_cast<unsigned char>(crc_ >> 24),
+                                                     static_cast<unsigned char>(crc_ >> 16),
+                                                     static_cast<unsigned char>(crc_ >> 8),
+                                                     static_cast<unsigned char>(crc_)};
+            return to_hex(be.data(), be.size());
+        }
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) return Result<std::string>::failure(EIO);
+        return to_hex(md, len);
+    }
+
+private:
+    static const EVP_MD* evp_md(HashAlgo algo) {
+        switch (algo) {
+            case HashAlgo::md5: return EVP_md5();
+            case HashAlgo::sha1: return EVP_sha1();
+            case HashAlgo::sha256: return EVP_sha256();
+            case HashAlgo::sha512: return EVP_sha512();
+            case HashAlgo::crc32: break;
+        }
+        return nullptr;
+    }
+    struct CtxFree {
+        void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+    };
+
+    HashAlgo algo_;
+    std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
+    uLong crc_ = 0;
+};
+
+// pread that retries EINTR; 0 at end of file.
+ssize_t read_at(int fd, unsigned char* buf, std::size_t size, std::uint64_t offset) {
+    for (;;) {
+        const ssize_t n = ::pread(fd, buf, size, static_cast<off_t>(offset));
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+}  // namespace
+
+std::optional<HashAlgo> parse_hash_algo(std::string_view name) {
+    for (const auto& info : algos)
+        if (same_name(name, info.name)) return info.algo;
+    return std::nullopt;
+}
+
+const char* hash_algo_name(HashAlgo algo) {
+    for (const auto& info : algos)
+        if (info.algo == algo) return info.name;
+    return "?";
+}
+
+std::string hash_feat_list(HashAlgo selected) {
+    std::string out;
+    for (const auto& info : algos) {
+        if (!out.empty()) out += ';';
+        out += info.name;
+        if (info.algo == selected) out += '*';
+    }
+    return out;
+}
+
+Result<std::string> hash_file(int fd, HashAlgo algo, std::uint64_t start, std::uint64_t end,
+                              const std::atomic<bool>* cancel) {
+    using HashResult = Result<std::string>;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return HashResult::failure(errno);
+    if (!S_ISREG(st.st_mode)) return HashResult::failure(EINVAL);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (start > size) return HashResult::failure(EINVAL);
+    if (end > size) end = size;
+    if (end < start) return HashResult::failure(EINVAL);
+
+    Digest digest(algo);
+    if (!digest.ready()) return HashResult::failure(ENOMEM);
+    ::posix_fadvise(fd, static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
+    std::unique_ptr<unsigned char[]> buffer(new unsigned char[block_size]);
+
+    for (std::uint64_t offset = start; offset < end;) {
+        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return HashResult::failure(ECANCELED);
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block_size, end - offset));
+        const ssize_t got = read_at(fd, buffer.get(), want, offset);
+        if (got < 0) return HashResult::failure(errno);
+        // The file shrank while we read: the range no longer exists as asked.
+        if (got == 0) return HashResult::failure(EIO);
+        if (!digest.update(buffer.get(), static_cast<std::size_t>(got))) return HashResult::failure(EIO);
+        offset += static_cast<std::uint64_t>(got);
+    }
+    return digest.finish();
+}
+
+}  // namespace ferry::fs

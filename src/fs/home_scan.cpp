@@ -1,0 +1,129 @@
+// Home: folder listings and the recursive usage scan. Both run on the worker pool.
+#include "base/log.hpp"
+#include "fs/beneath.hpp"
+#include "fs/home.hpp"
+#include "fs/vpath.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <unistd.h>
+
+namespace ferry::fs {
+
+namespace {
+
+// Bounds the memory a single listing can take (a DirEntry is ~180 bytes plus its name).
+constexpr std::size_t max_listing_entries = 200'000;
+// Deeper folders are not counted by usage(); also bounds the fds held open during the scan.
+constexpr int max_usage_depth = 64;
+
+struct DirCloser {
+    void operator()(DIR* dir) const { ::closedir(dir); }
+};
+using DirStream = std::unique_ptr<DIR, DirCloser>;
+
+// A DIR stream over `fd`; the stream owns (and closes) the fd from then on.
+Result<DirStream> open_stream(Fd fd) {
+    DIR* dir = ::fdopendir(fd.get());
+    if (dir == nullptr) return Result<DirStream>::failure(errno);
+    fd.release();
+    return DirStream(dir);
+}
+
+// readdir with errno cleared first, so that nullptr with errno 0 means "end of folder".
+const dirent* next_entry(DIR* dir) {
+    errno = 0;
+    return ::readdir(dir);
+}
+
+bool is_dot_or_dotdot(const char* name) {
+    return std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0;
+}
+
+// What a listing shows for a symlink: its target when that resolves beneath the home.
+void follow_link_inside(int home_fd, const std::string& relpath, struct stat& st) {
+    auto target = detail::open_beneath(home_fd, relpath, O_PATH);
+    struct stat target_st {};
+    if (target && ::fstat(target->get(), &target_st) == 0) st = target_st;
+}
+
+}  // namespace
+
+Result<std::vector<DirEntry>> Home::list(std::string_view vpath) const {
+    using ListResult = Result<std::vector<DirEntry>>;
+    auto fd = open_directory(vpath);
+    if (!fd) return ListResult::failure(fd.error());
+    // fdopendir takes the fd; keep our own for fstatat (the stream's fd is its private business).
+    const int own_fd = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0);
+    if (own_fd < 0) return ListResult::failure(errno);
+    auto stream = open_stream(Fd(own_fd));
+    if (!stream) return ListResult::failure(stream.error());
+
+    const std::string dir_rel = vpath_relative(vpath);
+    std::vector<DirEntry> entries;
+    const dirent* ent = nullptr;
+    while ((ent = next_entry(stream->get())) != nullptr) {
+        if (is_dot_or_dotdot(ent->d_name)) continue;
+        if (entries.size() >= max_listing_entries) {
+            log::warn(cat("listing of ", path_, vpath, " cut at ", max_listing_entries, " entries"));
+            break;
+        }
+        DirEntry entry;
+        entry.name = ent->d_name;
+        // Gone between readdir and fstatat (deleted meanwhile): simply not listed.
+        if (::fstatat(fd->get(), ent->d_name, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISLNK(entry.st.st_mode))
+            follow_link_inside(dir_.get(), detail::join_relative(dir_rel, entry.name), entry.st);
+        entries.push_back(std::move(entry));
+    }
+    if (ent == nullptr && errno != 0) return ListResult::failure(errno);
+    std::sort(entries.begin(), entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return entries;
+}
+
+namespace {
+
+// Sum of regular file sizes in the folder `dir_fd` and below. Never follows symlinks: folders are
+// opened with O_NOFOLLOW, entries are stat'ed with AT_SYMLINK_NOFOLLOW. Unreadable sub-folders
+// (and those deeper than max_usage_depth) are skipped rather than failing the whole scan.
+Result<std::uint64_t> sum_folder(Fd dir_fd, int depth) {
+    auto stream = open_stream(std::move(dir_fd));
+    if (!stream) return Result<std::uint64_t>::failure(stream.error());
+    const int folder_fd = ::dirfd(stream->get());
+
+    std::uint64_t total = 0;
+    const dirent* ent = nullptr;
+    while ((ent = next_entry(stream->get())) != nullptr) {
+        if (is_dot_or_dotdot(ent->d_name)) continue;
+        struct stat st {};
+        if (::fstatat(folder_fd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISREG(st.st_mode)) {
+                total += static_cast<std::uint64_t>(st.st_size);
+            } else if (S_ISDIR(st.st_mode) && depth < max_usage_depth) {
+                const int sub = ::openat(folder_fd, ent->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0) {
+                    const auto below = sum_folder(Fd(sub), depth + 1);
+                    if (below.ok()) total += below.value();
+                }
+            }
+        }
+    }
+    if (errno != 0) return Result<std::uint64_t>::failure(errno);
+    return total;
+}
+
+}  // namespace
+
+Result<std::uint64_t> Home::usage() const {
+    auto root = open_directory("/");
+    if (!root) return Result<std::uint64_t>::failure(root.error());
+    return sum_folder(std::move(*root), 0);
+}
+
+}  // namespace ferry::fs

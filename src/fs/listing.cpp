@@ -1,0 +1,191 @@
+// Listing text: `ls -l` lines as vsftpd prints them, RFC 3659 facts, and UTC timestamps.
+// Month names and dates are formatted by hand: strftime depends on the process locale.
+#include "fs/listing.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace ferry::fs {
+
+namespace {
+
+constexpr std::array<const char*, 12> month_names = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+// vsftpd's cut-off between "Nov 27 04:25" and "Nov 27  2024": about six months.
+constexpr std::time_t six_months = 60L * 60 * 24 * 182;
+
+// A CR or LF in a file name would end the line early (and let a name forge listing lines).
+std::string displayed_name(std::string_view name) {
+    std::string out(name);
+    for (char& c : out)
+        if (c == '\r' || c == '\n') c = '?';
+    return out;
+}
+
+char type_letter(mode_t mode) {
+    if (S_ISDIR(mode)) return 'd';
+    if (S_ISLNK(mode)) return 'l';
+    if (S_ISFIFO(mode)) return 'p';
+    if (S_ISSOCK(mode)) return 's';
+    if (S_ISCHR(mode)) return 'c';
+    if (S_ISBLK(mode)) return 'b';
+    return '-';
+}
+
+// One rwx triplet; `special` (setuid/setgid/sticky) shows as s/S (or t/T) in the execute slot.
+void append_triplet(std::string& out, mode_t mode, mode_t r, mode_t w, mode_t x, mode_t special,
+                    char special_letter) {
+    out += (mode & r) ? 'r' : '-';
+    out += (mode & w) ? 'w' : '-';
+    const bool exec = mode & x;
+    if (mode & special)
+        out += exec ? special_letter : static_cast<char>(special_letter - 'a' + 'A');
+    else
+        out += exec ? 'x' : '-';
+}
+
+std::string permission_string(mode_t mode) {
+    std::string out(1, type_letter(mode));
+    append_triplet(out, mode, S_IRUSR, S_IWUSR, S_IXUSR, S_ISUID, 's');
+    append_triplet(out, mode, S_IRGRP, S_IWGRP, S_IXGRP, S_ISGID, 's');
+    append_triplet(out, mode, S_IROTH, S_IWOTH, S_IXOTH, S_ISVTX, 't');
+    return out;
+}
+
+// "Nov 27 04:25" for recent times, "Nov 27  2024" for old or future ones (UTC, like vsftpd).
+std::string list_date(std::time_t mtime, std::time_t now) {
+    struct tm tm {};
+    if (::gmtime_r(&mtime, &tm) == nullptr) return "Jan 01  1970";
+    const bool recent = mtime <= now && now - mtime <= six_months;
+    char buf[32];
+    if (recent)
+        std::snprintf(buf, sizeof buf, "%s %02d %02d:%02d", month_names[tm.tm_mon], tm.tm_mday,
+                      tm.tm_hour, tm.tm_min);
+    else
+        std::snprintf(buf, sizeof buf, "%s %02d  %d", month_names[tm.tm_mon], tm.tm_mday,
+                      tm.tm_year + 1900);
+    return buf;
+}
+
+std::string padded_left(std::string text, std::size_t width) {
+    if (text.size() < width) text.insert(0, width - text.size(), ' ');
+    return text;
+}
+
+std::string padded_right(std::string_view text, std::size_t width) {
+    std::string out(text);
+    if (out.size() < width) out.append(width - out.size(), ' ');
+    return out;
+}
+
+std::string_view mlsx_type(mode_t mode) {
+    if (S_ISDIR(mode)) return "dir";
+    if (S_ISLNK(mode)) return "OS.unix=symlink";
+    return "file";
+}
+
+// RFC 3659 7.5.5, for what the user may do. A link that cannot be followed can only be
+// deleted or renamed.
+std::string_view mlsx_perm(mode_t mode) {
+    if (S_ISDIR(mode)) return "flcdmpe";
+    if (S_ISLNK(mode)) return "df";
+    return "adfrw";
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(std::int64_t y, unsigned m) {
+    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+// The decimal value of text[pos, pos+len), all digits; -1 otherwise.
+std::int64_t digits_at(std::string_view text, std::size_t pos, std::size_t len) {
+    std::int64_t value = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+        if (text[i] < '0' || text[i] > '9') return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value;
+}
+
+}  // namespace
+
+std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now) {
+    const struct stat& st = entry.st;
+    std::string line = permission_string(st.st_mode);
+    line += ' ';
+    line += padded_left(std::to_string(st.st_nlink), 4);
+    line += ' ';
+    line += padded_right(owner, 8);
+    line += ' ';
+    line += padded_right(owner, 8);
+    line += ' ';
+    line += padded_left(std::to_string(st.st_size), 8);
+    line += ' ';
+    line += list_date(st.st_mtime, now);
+    line += ' ';
+    line += displayed_name(entry.name);
+    line += "\r\n";
+    return line;
+}
+
+std::string mlsx_facts(const struct stat& st, std::string_view type_override) {
+    std::string facts = "type=";
+    facts += type_override.empty() ? mlsx_type(st.st_mode) : type_override;
+    facts += ';';
+    if (S_ISREG(st.st_mode)) facts += "size=" + std::to_string(st.st_size) + ";";
+    facts += "modify=" + utc_timestamp(st.st_mtime) + ";";
+    facts += "perm=";
+    facts += mlsx_perm(st.st_mode);
+    facts += ';';
+    char unique[48];
+    std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(st.st_dev),
+                  static_cast<unsigned long long>(st.st_ino));
+    facts += unique;
+    return facts;
+}
+
+std::string mlsx_line(const DirEntry& entry, std::string_view type_override) {
+    return mlsx_facts(entry.st, type_override) + " " + displayed_name(entry.name) + "\r\n";
+}
+
+std::string utc_timestamp(std::time_t t) {
+    struct tm tm {};
+    if (::gmtime_r(&t, &tm) == nullptr) return "19700101000000";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+std::int64_t parse_utc_timestamp(std::string_view text) {
+    if (text.size() < 14) return -1;
+    if (text.size() > 14) {
+        // Optional fraction ".s" .. ".sss", ignored (file times here are whole seconds).
+        if (text[14] != '.' || text.size() == 15 || text.size() > 18) return -1;
+        if (digits_at(text, 15, text.size() - 15) < 0) return -1;
+    }
+    const std::int64_t year = digits_at(text, 0, 4), month = digits_at(text, 4, 2),
+                       day = digits_at(text, 6, 2), hour = digits_at(text, 8, 2),
+                       minute = digits_at(text, 10, 2), second = digits_at(text, 12, 2);
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60)
+        return -1;
+    if (day > days_in_month(year, static_cast<unsigned>(month))) return -1;
+    const std::int64_t days =
+        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+}  // namespace ferry::fs

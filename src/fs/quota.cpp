@@ -1,0 +1,130 @@
+#include "fs/quota.hpp"
+
+#include "fs/home.hpp"
+
+#include <algorithm>
+
+namespace ferry::fs {
+namespace {
+
+// a - b, or 0 when b >= a.
+std::uint64_t minus_floor_zero(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
+
+// a + b, or the largest value instead of wrapping round.
+std::uint64_t plus_saturating(std::uint64_t a, std::uint64_t b) {
+    return b > unlimited_bytes - a ? unlimited_bytes : a + b;
+}
+
+}  // namespace
+
+std::uint64_t UserQuota::limit() const {
+    std::lock_guard lock(mutex_);
+    return limit_;
+}
+
+void UserQuota::set_limit(std::uint64_t limit) {
+    std::lock_guard lock(mutex_);
+    limit_ = limit;
+}
+
+std::uint64_t UserQuota::used() const {
+    std::lock_guard lock(mutex_);
+    return used_;
+}
+
+std::uint64_t UserQuota::reserved() const {
+    std::lock_guard lock(mutex_);
+    return reserved_;
+}
+
+std::uint64_t UserQuota::free() const {
+    std::lock_guard lock(mutex_);
+    if (limit_ == unlimited_bytes) return unlimited_bytes;
+    return minus_floor_zero(limit_, plus_saturating(used_, reserved_));
+}
+
+std::uint64_t UserQuota::reserve(std::uint64_t wanted) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t available =
+        limit_ == unlimited_bytes ? unlimited_bytes : minus_floor_zero(limit_, plus_saturating(used_, reserved_));
+    const std::uint64_t granted = std::min(wanted, available);
+    reserved_ = plus_saturating(reserved_, granted);
+    return granted;
+}
+
+void UserQuota::settle(std::uint64_t reserved, std::uint64_t written) {
+    std::lock_guard lock(mutex_);
+    reserved_ = minus_floor_zero(reserved_, reserved);
+    used_ = plus_saturating(used_, written);
+}
+
+void UserQuota::adjust(std::int64_t delta) {
+    std::lock_guard lock(mutex_);
+    if (delta >= 0) {
+        used_ = plus_saturating(used_, static_cast<std::uint64_t>(delta));
+    } else {
+        // -(delta + 1) + 1 avoids negating INT64_MIN.
+        used_ = minus_floor_zero(used_, static_cast<std::uint64_t>(-(delta + 1)) + 1);
+    }
+}
+
+bool UserQuota::measured() const {
+    std::lock_guard lock(measure_mutex_);
+    return measurement_ == Measurement::done;
+}
+
+Status UserQuota::ensure_measured(const Home& home) {
+    {
+        std::unique_lock lock(measure_mutex_);
+        if (measurement_ == Measurement::running) {
+            // Share the result of the measurement under way, success or failure.
+            const std::uint64_t waited_for = attempts_;
+            measure_done_.wait(lock, [&] { return attempts_ != waited_for; });
+            return measurement_ == Measurement::done ? 0 : last_error_;
+        }
+        if (measurement_ == Measurement::done) return 0;
+        measurement_ = Measurement::running;  // this caller measures, later ones wait
+    }
+    // The scan can take seconds on a big home: no lock held meanwhile.
+    Result<std::uint64_t> usage = home.usage();
+    {
+        std::lock_guard lock(measure_mutex_);
+        if (usage.ok()) {
+            {
+                std::lock_guard counters(mutex_);
+                used_ = usage.value();
+            }
+            measurement_ = Measurement::done;
+        } else {
+            measurement_ = Measurement::none;  // the next caller tries again
+            last_error_ = usage.error();
+        }
+        ++attempts_;
+    }
+    measure_done_.notify_all();
+    return usage.ok() ? 0 : usage.error();
+}
+
+std::shared_ptr<UserQuota> QuotaRegistry::for_user(const std::string& name, std::uint64_t limit) {
+    std::lock_guard lock(mutex_);
+    if (auto found = quotas_.find(name); found != quotas_.end()) {
+        found->second->set_limit(limit);
+        return found->second;
+    }
+    auto quota = std::make_shared<UserQuota>(limit);
+    quotas_.emplace(name, quota);
+    return quota;
+}
+
+std::shared_ptr<UserQuota> QuotaRegistry::find(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    auto entry = quotas_.find(name);
+    return entry == quotas_.end() ? nullptr : entry->second;
+}
+
+void QuotaRegistry::forget(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    quotas_.erase(name);
+}
+
+}  // namespace ferry::fs

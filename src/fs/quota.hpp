@@ -1,0 +1,97 @@
+// Per-user quota accounting, shared by all of one user's sessions (which may run on different
+// reactor threads).
+//
+// The bytes of an upload are reserved before they are written and settled afterwards, so two
+// sessions uploading at once can never together pass the limit:
+//
+//     std::uint64_t granted = quota.reserve(chunk);   // 0 -> stop the upload with 552
+//     std::uint64_t written = write up to `granted` bytes ...;
+//     quota.settle(granted, written);                 // always, also after a failed write
+//
+// Deletes, truncations and renames over an existing file report their effect with adjust().
+// Usage is measured once from the home (ensure_measured, on the worker pool) and from then on kept
+// in memory only.
+#pragma once
+#include "base/result.hpp"
+#include "base/size.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace ferry::fs {
+
+class Home;
+
+class UserQuota {
+public:
+    explicit UserQuota(std::uint64_t limit) : limit_(limit) {}
+    UserQuota(const UserQuota&) = delete;
+    UserQuota& operator=(const UserQuota&) = delete;
+
+    std::uint64_t limit() const;
+    // Takes effect at once: uploads already running see it at their next reserve(). Lowering it
+    // below used() is allowed; free() is then 0 until enough is deleted.
+    void set_limit(std::uint64_t limit);
+    std::uint64_t used() const;
+    // Bytes granted by reserve() and not yet settled.
+    std::uint64_t reserved() const;
+    // max(0, limit - used - reserved), or unlimited_bytes when the limit is unlimited. (AVBL)
+    std::uint64_t free() const;
+
+    // Grants min(wanted, free()) bytes and holds them until settle(). 0 means the quota is full.
+    std::uint64_t reserve(std::uint64_t wanted);
+    // Releases a reservation of `reserved` bytes (what reserve() returned) and counts `written` of
+    // them as used. Call it exactly once per reserve(), also when the write failed (written = 0).
+    // written <= reserved; should a caller write more, used() still counts every written byte.
+    void settle(std::uint64_t reserved, std::uint64_t written);
+    // Changes that are not uploads: -size for a delete, new - old for a truncation or a rename
+    // over an existing file. used() never goes below 0.
+    void adjust(std::int64_t delta);
+
+    // The first call measures home.usage() and sets used(). It blocks (call it on the worker pool);
+    // callers that arrive during the measurement wait for it and share its result (also a failure); once measured,
+    // every call returns 0 at once. A failed measurement returns its errno, leaves measured()
+    // false and is retried by the next call. Until measured(), used() is 0: do not let the user
+    // upload before ensure_measured succeeded, or the limit is enforced against a wrong figure.
+    // A measurement overrides adjustments made before it (they are assumed to be on disk).
+    Status ensure_measured(const Home& home);
+    bool measured() const;
+
+private:
+    enum class Measurement { none, running, done };
+
+    mutable std::mutex mutex_;  // guards the counters below; held for a few instructions only
+    std::uint64_t limit_;
+    std::uint64_t used_ = 0;
+    std::uint64_t reserved_ = 0;
+
+    // Separate from mutex_ so a long scan never blocks reserve()/settle() of the hot path.
+    mutable std::mutex measure_mutex_;
+    std::condition_variable measure_done_;
+    Measurement measurement_ = Measurement::none;
+    std::uint64_t attempts_ = 0;  // finished measurements; waiters wake when it moves
+    Status last_error_ = 0;       // of the last failed measurement, for the callers that waited on it
+};
+
+// One UserQuota per user name, shared by that user's sessions.
+class QuotaRegistry {
+public:
+    // The user's quota, created on first use; an existing one gets `limit` as its new limit (so an
+    // admin's SITE SETQUOTA or an edited accounts file applies to running sessions at the next login).
+    std::shared_ptr<UserQuota> for_user(const std::string& name, std::uint64_t limit);
+    // nullptr when the user has none.
+    std::shared_ptr<UserQuota> find(const std::string& name) const;
+    // Drops the entry (after a user is deleted or renamed). Sessions holding it keep their copy; the
+    // next for_user() starts again from a fresh measurement.
+    void forget(const std::string& name);
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<UserQuota>> quotas_;
+};
+
+}  // namespace ferry::fs

@@ -1,0 +1,93 @@
+// Listing text: fixed stat values in, exact lines out.
+#include "fs/listing.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace ferry::fs;
+
+namespace {
+
+// 2025-11-27 04:25:00 UTC.
+constexpr std::time_t nov27 = 1764217500;
+
+DirEntry entry_of(std::string name, mode_t mode, off_t size, std::time_t mtime, nlink_t links = 1) {
+    DirEntry e;
+    e.name = std::move(name);
+    e.st.st_mode = mode;
+    e.st.st_size = size;
+    e.st.st_mtime = mtime;
+    e.st.st_nlink = links;
+    e.st.st_dev = 0x803;
+    e.st.st_ino = 0x1a2;
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("list_line matches vsftpd's ls -l form") {
+    const auto file = entry_of("name", S_IFREG | 0644, 1234, nov27);
+    CHECK(list_line(file, "owner", nov27 + 3600) ==
+          "-rw-r--r--    1 owner    owner        1234 Nov 27 04:25 name\r\n");
+
+    const auto dir = entry_of("docs", S_IFDIR | 0750, 4096, nov27, 3);
+    CHECK(list_line(dir, "bob", nov27) ==
+          "drwxr-x---    3 bob      bob          4096 Nov 27 04:25 docs\r\n");
+
+    // Older than six months (and in the future): the year instead of the time.
+    const auto old_file = entry_of("old", S_IFREG | 0600, 7, nov27);
+    CHECK(list_line(old_file, "averylongusername", nov27 + 200L * 86400) ==
+          "-rw-------    1 averylongusername averylongusername        7 Nov 27  2025 old\r\n");
+    CHECK(list_line(old_file, "u", nov27 - 60) ==
+          "-rw-------    1 u        u               7 Nov 27  2025 old\r\n");
+
+    const auto link = entry_of("l", S_IFLNK | 0777, 3, nov27);
+    CHECK(list_line(link, "u", nov27).substr(0, 11) == "lrwxrwxrwx ");
+    const auto special = entry_of("s", S_IFREG | 04755 | 01000, 0, nov27);
+    CHECK(list_line(special, "u", nov27).substr(0, 11) == "-rwsr-xr-t ");
+    const auto no_exec = entry_of("s", S_IFDIR | 02640 | 01000, 0, nov27);
+    CHECK(list_line(no_exec, "u", nov27).substr(0, 11) == "drw-r-S--T ");
+}
+
+TEST_CASE("names with CR or LF cannot break a listing") {
+    const auto evil = entry_of("a\r\n226 done", S_IFREG | 0644, 1, nov27);
+    const auto line = list_line(evil, "u", nov27);
+    CHECK(line.find('\n') == line.size() - 1);
+    CHECK(line.find("a??226 done\r\n") != std::string::npos);
+    const auto mlsx = mlsx_line(evil);
+    CHECK(mlsx.find('\n') == mlsx.size() - 1);
+    CHECK(mlsx.find(" a??226 done\r\n") != std::string::npos);
+}
+
+TEST_CASE("MLSx facts per RFC 3659") {
+    const auto file = entry_of("report.pdf", S_IFREG | 0644, 12, nov27);
+    CHECK(mlsx_line(file) ==
+          "type=file;size=12;modify=20251127042500;perm=adfrw;unique=803g1a2; report.pdf\r\n");
+    const auto dir = entry_of("docs", S_IFDIR | 0755, 4096, nov27);
+    CHECK(mlsx_facts(dir.st) == "type=dir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;");
+    CHECK(mlsx_line(dir, "cdir") ==
+          "type=cdir;modify=20251127042500;perm=flcdmpe;unique=803g1a2; docs\r\n");
+    CHECK(mlsx_facts(dir.st, "pdir").rfind("type=pdir;", 0) == 0);
+    const auto link = entry_of("l", S_IFLNK | 0777, 3, nov27);
+    CHECK(mlsx_facts(link.st) == "type=OS.unix=symlink;modify=20251127042500;perm=df;unique=803g1a2;");
+}
+
+TEST_CASE("UTC timestamps format and parse") {
+    CHECK(utc_timestamp(0) == "19700101000000");
+    CHECK(utc_timestamp(nov27) == "20251127042500");
+    CHECK(parse_utc_timestamp("20251127042500") == nov27);
+    CHECK(parse_utc_timestamp("20251127042500.123") == nov27);
+    CHECK(parse_utc_timestamp("19700101000000") == 0);
+    CHECK(parse_utc_timestamp("20240229235959") == 1709251199);  // leap day
+    for (std::time_t t : {std::time_t{1}, std::time_t{951782400}, nov27, std::time_t{4102444799}})
+        CHECK(parse_utc_timestamp(utc_timestamp(t)) == t);
+
+    CHECK(parse_utc_timestamp("") == -1);
+    CHECK(parse_utc_timestamp("2025112704250") == -1);     // too short
+    CHECK(parse_utc_timestamp("2025112704250x") == -1);    // not a digit
+    CHECK(parse_utc_timestamp("20251327042500") == -1);    // month 13
+    CHECK(parse_utc_timestamp("20230229000000") == -1);    // not a leap year
+    CHECK(parse_utc_timestamp("20251127246000") == -1);    // hour 24
+    CHECK(parse_utc_timestamp("20251127042500.") == -1);   // empty fraction
+    CHECK(parse_utc_timestamp("20251127042500 ") == -1);   // trailing junk
+    CHECK(parse_utc_timestamp("-2025112704250") == -1);
+}
