@@ -32,13 +32,20 @@ public:
 private:
     void on_readable() override;
     void on_writable() override {}
+    void on_error() override { on_readable(); }
     void accept_ready();
+    // Accepting again later, from the loop: after resume() and when a turn hit its bound.
+    void schedule_accept();
+    // Out of descriptors (EMFILE/ENFILE): stop for a moment instead of spinning on the backlog.
+    void back_off(int err);
 
     Reactor& reactor_;
     Fd socket_;
     OnAccept on_accept_;
-    bool paused_ = false;
-    Reactor::TimerId retry_timer_ = 0;
+    bool paused_ = false;  // by the owner
+    Reactor::TimerId retry_timer_ = 0;  // non-zero while backing off
+    // Set to false by the destructor: on_accept may destroy the Listener mid-turn.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // One non-blocking connect. Destroying the Connector or calling cancel() drops the callback.
@@ -57,11 +64,16 @@ public:
 private:
     void on_readable() override {}
     void on_writable() override;
+    void on_error() override { on_writable(); }
     void finish(int err);
+    void forget_socket();
 
     Reactor& reactor_;
     Fd socket_;
     OnConnect done_;
+    bool registered_ = false;  // socket_ is in the reactor, waiting for writability
+    // Bumped by cancel() and connect(); shared with deferred completions, which check it.
+    std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
 };
 
 }  // namespace ferry::net

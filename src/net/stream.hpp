@@ -53,6 +53,7 @@ public:
 private:
     void on_readable() override;
     void on_writable() override;
+    void on_error() override;
     struct ReadOp;
     struct WriteOp;
     void run_read();

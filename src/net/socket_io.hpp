@@ -1,0 +1,69 @@
+// The Linux syscalls behind Stream's operations, one "turn" at a time (src/net only).
+//
+// A turn moves bytes until the operation is complete, the socket would block, a per-turn budget is
+// spent (so one big transfer cannot starve the other sessions on the same reactor), or an error.
+// Stream keeps the bookkeeping (pending ops, readiness, completions); these functions only move bytes.
+// A TLS stream will provide turns with the same shape over SSL_read/SSL_write/SSL_sendfile.
+#pragma once
+#include "base/fd.hpp"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace ferry::net::detail {
+
+// Bytes one operation may move per reactor turn before it yields to the other descriptors.
+inline constexpr std::uint64_t turn_budget = 8u << 20;
+
+enum class TurnEnd {
+    complete,     // all done (or EOF / the file ended early)
+    would_block,  // wait for readiness, then run another turn
+    yield,        // budget spent: continue on the next loop turn
+    failed,       // err says why
+};
+
+struct Turn {
+    TurnEnd end;
+    int err = 0;
+};
+
+// recv once into buffer; `got` is set to the bytes read (0 with complete = EOF).
+Turn recv_turn(int socket, std::span<char> buffer, std::uint64_t& got);
+
+// send() (MSG_NOSIGNAL) the bytes of `all` from `done` on; advances `done`.
+Turn send_turn(int socket, std::span<const char> all, std::uint64_t& done);
+
+// sendfile() `count` bytes of `file` from `offset`; advances `done` (bytes already sent).
+Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
+
+// Socket to file without copying through user space: splice socket -> pipe -> file. Falls back to
+// recv + pwrite when the kernel refuses to splice (EINVAL: O_APPEND files, some filesystems).
+// Owns the pipe (created on first use) and the fallback buffer, so it lives as long as the Stream.
+class FileReceiver {
+public:
+    // Receives into `file` at offset + done until `max` bytes or EOF; `done` counts bytes that
+    // reached the file, also when a write error (ENOSPC, EDQUOT, EIO, EFBIG) ends the turn.
+    Turn turn(int socket, int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done);
+    // A new operation, maybe into another file: splice gets another chance.
+    void begin() { splice_refused_ = false; }
+    // Forget the pipe's contents (after an error or a cancel): the next operation starts clean.
+    void reset();
+
+private:
+    bool ensure_pipe();
+    Turn splice_turn(int socket, int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done);
+    Turn copy_turn(int socket, int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done);
+    // Moves `length` bytes from the pipe to the file at `at`; advances `done` by what was written.
+    int drain_pipe(int file, std::uint64_t at, std::uint64_t length, std::uint64_t& done);
+    int drain_pipe_by_copy(int file, std::uint64_t at, std::uint64_t length, std::uint64_t& done);
+    std::span<char> bounce();
+
+    Fd pipe_read_;
+    Fd pipe_write_;
+    std::uint64_t pipe_capacity_ = 0;
+    bool splice_refused_ = false;
+    std::vector<char> bounce_;
+};
+
+}  // namespace ferry::net::detail
