@@ -14,14 +14,6 @@ constexpr std::array<const char*, 12> month_names = {"Jan", "Feb", "Mar", "Apr",
 // vsftpd's cut-off between "Nov 27 04:25" and "Nov 27  2024": about six months.
 constexpr std::time_t six_months = 60L * 60 * 24 * 182;
 
-// A CR or LF in a file name would end the line early (and let a name forge listing lines).
-std::string displayed_name(std::string_view name) {
-    std::string out(name);
-    for (char& c : out)
-        if (c == '\r' || c == '\n') c = '?';
-    return out;
-}
-
 char type_letter(mode_t mode) {
     if (S_ISDIR(mode)) return 'd';
     if (S_ISLNK(mode)) return 'l';
@@ -120,6 +112,15 @@ std::int64_t digits_at(std::string_view text, std::size_t pos, std::size_t len) 
 }
 
 }  // namespace
+
+// A CR or LF in a file name would end the line early (and let a name forge listing lines).
+std::string displayed_name(std::string_view name) {
+    std::string out(name);
+    for (char& c : out)
+        if (c == '\r' || c == '\n') c = '?';
+    return out;
+}
+
 
 std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now) {
     const struct stat& st = entry.st;

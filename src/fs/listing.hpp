@@ -20,6 +20,10 @@ std::string mlsx_line(const DirEntry& entry, std::string_view type_override = {}
 // Facts only, for MLST's single-line reply (" type=...; /path\r\n" is assembled by the session).
 std::string mlsx_facts(const struct stat& st, std::string_view type_override = {});
 
+// A name as it may appear in a listing or a reply: CR and LF become '?' so that a file name can
+// never end a line early and forge listing lines or replies.
+std::string displayed_name(std::string_view name);
+
 // "YYYYMMDDHHMMSS" in UTC, for MDTM and modify=.
 std::string utc_timestamp(std::time_t t);
 

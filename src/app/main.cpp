@@ -1,0 +1,106 @@
+// ferryd: the Ferry FTP server. Runs in the foreground; `ferryd user ...` administers accounts.
+#include "app/config.hpp"
+#include "app/demo_setup.hpp"
+#include "app/server.hpp"
+#include "app/user_cli.hpp"
+#include "auth/password.hpp"
+#include "base/log.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr const char* kVersion = "ferryd 0.1.0";
+
+void print_usage() {
+    std::printf(
+        "usage: ferryd [--config FILE]              run the server in the foreground\n"
+        "       ferryd [--config FILE] user ...     manage accounts (ferryd user help)\n"
+        "       ferryd --version | --help\n"
+        "Without --config, the embedded default is used: 127.0.0.1:2121, homes under ./var/homes,\n"
+        "accounts in ./var/users.toml, and a demo user created on first start.\n");
+}
+
+// SIGINT/SIGTERM are blocked in every thread and taken here, so no thread is interrupted mid-call.
+void wait_for_signals(ferry::app::Server& server, sigset_t signals) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) == 0) {
+        ferry::log::info(ferry::cat("received ", strsignal(signal_number), ": stopping"));
+        server.stop();
+    }
+}
+
+int run_server(const ferry::app::Config& config) {
+    if (!ferry::app::prepare_folders(config)) return 1;
+    if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
+    ferry::app::Server server(config);
+    if (!server.open_listeners()) return 1;
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    std::thread signal_thread(wait_for_signals, std::ref(server), signals);
+    signal_thread.detach();  // it ends with the process; run() returns only after a signal anyway
+    server.run();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::string config_path;
+    std::size_t i = 0;
+    for (; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size()) {
+            config_path = args[++i];
+        } else if (args[i] == "--version") {
+            std::printf("%s\n", kVersion);
+            return 0;
+        } else if (args[i] == "--help" || args[i] == "-h") {
+            print_usage();
+            return 0;
+        } else {
+            break;
+        }
+    }
+    // Block the stop signals before any thread exists, so that every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);  // sendfile/splice to a closed socket must not kill the server
+
+    if (!ferry::auth::init_crypto()) {
+        std::fprintf(stderr, "ferryd: libsodium failed to initialise\n");
+        return 1;
+    }
+    ferry::app::Config config;
+    try {
+        config = config_path.empty() ? ferry::app::embedded_default() : ferry::app::load_config(config_path);
+    } catch (const ferry::app::ConfigError& e) {
+        std::fprintf(stderr, "ferryd: %s: %s\n", config_path.c_str(), e.what());
+        return 2;
+    }
+    if (i < args.size() && args[i] == "user") {
+        pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // Ctrl-C at a password prompt should work
+        return ferry::app::run_user_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
+    }
+    if (i < args.size()) {
+        std::fprintf(stderr, "ferryd: unknown argument \"%s\"\n", args[i].c_str());
+        print_usage();
+        return 2;
+    }
+    if (!ferry::log::open(config.log_file)) {
+        std::fprintf(stderr, "ferryd: log_file: cannot open %s: %s\n", config.log_file.c_str(), std::strerror(errno));
+        return 1;
+    }
+    return run_server(config);
+}

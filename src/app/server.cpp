@@ -1,0 +1,178 @@
+#include "app/server.hpp"
+
+#include "base/log.hpp"
+#include "proto/session.hpp"
+
+#include <cstring>
+#include <unordered_map>
+
+namespace ferry::app {
+
+// ---- limits ----
+
+bool ConnectionLimits::try_admit(const std::string& ip, std::string& why) {
+    std::lock_guard lock(mutex_);
+    if (max_total_ && total_.load() >= max_total_) {
+        why = cat("too many sessions (max_sessions = ", max_total_, ")");
+        return false;
+    }
+    unsigned& count = per_ip_[ip];
+    if (max_per_ip_ && count >= max_per_ip_) {
+        why = cat("too many sessions from ", ip, " (max_sessions_per_ip = ", max_per_ip_, ")");
+        if (count == 0) per_ip_.erase(ip);
+        return false;
+    }
+    ++count;
+    ++total_;
+    return true;
+}
+
+void ConnectionLimits::release(const std::string& ip) {
+    std::lock_guard lock(mutex_);
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+    --total_;
+}
+
+// ---- one reactor thread and the sessions it owns ----
+
+struct Server::Worker {
+    net::Reactor reactor;
+    std::unordered_map<proto::Session*, std::unique_ptr<proto::Session>> sessions;  // reactor thread only
+    bool shutting_down = false;                                                     // reactor thread only
+    std::function<void()> on_drained;  // set with shutting_down; runs once, when no session is left
+    std::thread thread;
+
+    void stop_when_empty() {
+        if (!shutting_down || !sessions.empty() || !on_drained) return;
+        auto drained = std::move(on_drained);
+        on_drained = nullptr;
+        reactor.stop();
+        drained();
+    }
+};
+
+Server::Server(Config config)
+    : config_(std::move(config)),
+      accounts_(config_.users_file),
+      pool_(config_.pool_threads),
+      context_{config_, accounts_, pool_, xferlog_},
+      limits_(config_.max_sessions, config_.max_sessions_per_ip) {
+    if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
+    unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+Server::~Server() {
+    for (auto& worker : workers_) {
+        worker->reactor.stop();
+        if (worker->thread.joinable()) worker->thread.join();
+    }
+}
+
+bool Server::open_listeners() {
+    for (const auto& text : config_.listen) {
+        auto address = net::Address::parse(text);
+        if (!address) {
+            log::error(cat("listen: \"", text, "\" is not an address:port"));
+            return false;
+        }
+        auto socket = net::bind_listen(*address, 511);
+        if (!socket) {
+            log::error(cat("listen: cannot listen on ", text, ": ", std::strerror(socket.error())));
+            return false;
+        }
+        auto listener = std::make_unique<net::Listener>(
+            acceptor_, std::move(socket.value()),
+            [this, where = *address](Fd connection, net::Address peer) { accept(where, std::move(connection), std::move(peer)); });
+        log::info(cat("listening on ", listener->local_address().to_string()));
+        listeners_.push_back(std::move(listener));
+    }
+    return true;
+}
+
+void Server::accept(net::Address, Fd connection, net::Address peer) {
+    const std::string ip = peer.ip();
+    std::string why;
+    if (stopping_ || !limits_.try_admit(ip, why)) {
+        if (stopping_) why = "shutting down";
+        log::info(cat("connection from ", peer.to_string(), " refused: ", why));
+        // Best effort, without blocking: the socket is fresh, so its send buffer is empty.
+        static constexpr char kBusy[] = "421 Too many connections; try again later.\r\n";
+        [[maybe_unused]] auto sent = ::send(connection.get(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        return;
+    }
+    Worker* worker = workers_[next_worker_++ % workers_.size()].get();
+    auto shared_connection = std::make_shared<Fd>(std::move(connection));
+    worker->reactor.post([this, worker, shared_connection, ip] {
+        auto on_finished = [this, worker, ip](proto::Session* session) {
+            worker->sessions.erase(session);
+            limits_.release(ip);
+            worker->stop_when_empty();
+        };
+        auto session = std::make_unique<proto::Session>(worker->reactor, context_, std::move(*shared_connection),
+                                                        std::move(on_finished));
+        proto::Session* raw = session.get();
+        worker->sessions.emplace(raw, std::move(session));
+        raw->start();
+        if (worker->shutting_down) raw->begin_shutdown();
+    });
+}
+
+void Server::run() {
+    for (auto& worker : workers_) {
+        Worker* w = worker.get();
+        w->thread = std::thread([w] { w->reactor.run(); });
+    }
+    acceptor_.run();
+    for (auto& worker : workers_)
+        if (worker->thread.joinable()) worker->thread.join();
+    finish_shutdown();
+}
+
+void Server::stop() {
+    if (stopping_.exchange(true)) return;
+    acceptor_.post([this] { begin_shutdown(); });
+}
+
+// Stop accepting; idle sessions get 421 now, transferring ones when done or at the grace limit.
+// Each worker reports back when it has no session left; the acceptor's loop then ends.
+void Server::begin_shutdown() {
+    log::info(cat("shutting down: ", limits_.total(), " sessions open, transfers get up to ",
+                  config_.shutdown_grace.count(), " s"));
+    context_.shutting_down = true;
+    listeners_.clear();
+    auto remaining = std::make_shared<std::size_t>(workers_.size());
+    for (auto& worker : workers_) {
+        Worker* w = worker.get();
+        w->reactor.post([this, w, remaining] {
+            w->shutting_down = true;
+            w->on_drained = [this, remaining] {
+                acceptor_.post([this, remaining] {
+                    if (--*remaining == 0) acceptor_.stop();
+                });
+            };
+            for (auto* session : session_list(*w)) session->begin_shutdown();
+            w->stop_when_empty();
+        });
+    }
+    acceptor_.add_timer(config_.shutdown_grace, [this] {
+        log::info("shutdown grace time is over: closing the remaining sessions");
+        for (auto& worker : workers_) {
+            Worker* w = worker.get();
+            w->reactor.post([w] {
+                for (auto* session : session_list(*w)) session->close_now(421, "Server shutting down.");
+            });
+        }
+    });
+}
+
+std::vector<proto::Session*> Server::session_list(Worker& worker) {
+    std::vector<proto::Session*> sessions;
+    for (auto& entry : worker.sessions) sessions.push_back(entry.first);
+    return sessions;
+}
+
+void Server::finish_shutdown() { log::info("all sessions closed; bye"); }
+
+}  // namespace ferry::app

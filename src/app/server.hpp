@@ -1,0 +1,75 @@
+// The running server: listeners on one acceptor reactor, sessions spread over `workers` reactor
+// threads, the worker pool, limits on sessions, and the orderly shutdown on SIGTERM/SIGINT.
+#pragma once
+#include "app/config.hpp"
+#include "auth/accounts.hpp"
+#include "net/listener.hpp"
+#include "net/reactor.hpp"
+#include "net/worker_pool.hpp"
+#include "proto/server_context.hpp"
+#include "proto/xferlog.hpp"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ferry::proto {
+class Session;
+}
+
+namespace ferry::app {
+
+// Sessions per client IP and in total, shared by the acceptor and the session threads.
+class ConnectionLimits {
+public:
+    ConnectionLimits(unsigned max_total, unsigned max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
+    // false (and nothing counted) when a limit is reached; `why` says which.
+    bool try_admit(const std::string& ip, std::string& why);
+    void release(const std::string& ip);
+    unsigned total() const { return total_.load(); }
+
+private:
+    const unsigned max_total_;
+    const unsigned max_per_ip_;
+    std::mutex mutex_;
+    std::map<std::string, unsigned> per_ip_;
+    std::atomic<unsigned> total_{0};
+};
+
+class Server {
+public:
+    explicit Server(Config config);
+    ~Server();
+    // Binds every listen address; false (with the reason logged) if any fails.
+    bool open_listeners();
+    // Runs until stop() (or a signal handled by the caller) and the shutdown has completed.
+    void run();
+    // Thread-safe: stop accepting, let transfers finish within shutdown_grace, then return from run().
+    void stop();
+
+private:
+    struct Worker;
+    void accept(net::Address listen_address, Fd connection, net::Address peer);
+    void begin_shutdown();
+    void finish_shutdown();
+    static std::vector<proto::Session*> session_list(Worker& worker);
+
+    Config config_;
+    auth::AccountStore accounts_;
+    net::WorkerPool pool_;
+    proto::XferLog xferlog_;
+    proto::ServerContext context_;
+    ConnectionLimits limits_;
+    net::Reactor acceptor_;
+    std::vector<std::unique_ptr<net::Listener>> listeners_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::size_t next_worker_ = 0;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace ferry::app

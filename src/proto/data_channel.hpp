@@ -1,0 +1,60 @@
+// One session's data connection: how it is set up (PASV/EPSV listen, PORT/EPRT connect) and the
+// rules that keep it from being abused:
+//  - a passive connection from any IP but the control connection's peer is refused (and logged);
+//  - an active connection goes only to the control connection's peer IP, never below port 1024
+//    (no FTP bounce, RFC 2577);
+//  - one transfer per PASV/PORT, as RFC 959 clients expect.
+#pragma once
+#include "base/result.hpp"
+#include "net/address.hpp"
+#include "net/listener.hpp"
+#include "net/reactor.hpp"
+#include "net/stream.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace ferry::proto {
+
+class DataChannel {
+public:
+    using OnOpen = std::function<void(int err, std::unique_ptr<net::Stream> stream)>;
+
+    DataChannel(net::Reactor& reactor, net::Address control_local, net::Address control_peer);
+    ~DataChannel();
+    DataChannel(const DataChannel&) = delete;
+    DataChannel& operator=(const DataChannel&) = delete;
+
+    // PASV/EPSV: listen on the control connection's local IP, on a port in [min, max]
+    // (0, 0 = any). Returns the port. Replaces any earlier PASV/PORT.
+    Result<std::uint16_t> listen_passive(std::uint16_t min_port, std::uint16_t max_port);
+    // PORT/EPRT: 0 if `target` is acceptable (then remembered), else EPERM.
+    Status set_active(const net::Address& target);
+    bool configured() const { return passive_ || active_target_; }
+    bool passive() const { return passive_ != nullptr; }
+
+    // The connection for the next transfer: accepted (passive) or connected (active), within
+    // `timeout`. Exactly one callback unless reset() or destruction comes first.
+    void open(std::chrono::milliseconds timeout, OnOpen done);
+    // Forget the set-up and any pending or accepted connection.
+    void reset();
+
+private:
+    void on_accept(Fd connection, net::Address peer);
+    void deliver(int err, std::unique_ptr<net::Stream> stream);
+
+    net::Reactor& reactor_;
+    net::Address control_local_;
+    net::Address control_peer_;
+    std::unique_ptr<net::Listener> passive_;
+    std::unique_ptr<net::Stream> accepted_;  // a passive connection that came before RETR/STOR/LIST
+    std::optional<net::Address> active_target_;
+    std::unique_ptr<net::Connector> connector_;
+    OnOpen waiting_;
+    net::Reactor::TimerId timeout_timer_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred work checks it
+};
+
+}  // namespace ferry::proto

@@ -1,0 +1,258 @@
+// Session lifecycle: the control connection's reads and writes, the command queue, timers.
+#include "proto/session.hpp"
+
+#include "base/log.hpp"
+#include "fs/listing.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::proto {
+namespace {
+std::atomic<std::uint64_t> g_next_session_id{1};
+constexpr std::size_t kReadBuffer = 2048;      // command lines are short; keeps idle sessions small
+constexpr std::size_t kMaxQueuedLines = 32;    // past this, stop reading until the queue drains
+constexpr auto kCloseFlushLimit = std::chrono::seconds(5);
+
+bool answered_during_transfer(std::string_view verb) {
+    return verb == "ABOR" || verb == "STAT" || verb == "NOOP" || verb == "QUIT";
+}
+
+// What to show of a command in a log line: never a password, never control bytes, never megabytes.
+std::string loggable(const Command& command) {
+    if (command.verb == "PASS") return "PASS ****";
+    std::string shown = command.verb;
+    if (!command.arg.empty()) {
+        shown += ' ';
+        for (char c : command.arg.substr(0, 120)) shown += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+    }
+    return shown;
+}
+}  // namespace
+
+Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, OnFinished on_finished)
+    : reactor_(reactor),
+      ctx_(context),
+      id_(g_next_session_id++),
+      control_(std::make_unique<net::Stream>(reactor, std::move(socket))),
+      local_(control_->local_address()),
+      peer_(control_->peer_address()),
+      on_finished_(std::move(on_finished)),
+      parser_(context.config.max_line),
+      read_buffer_(kReadBuffer),
+      data_(reactor, local_, peer_) {}
+
+Session::~Session() {
+    if (timer_) reactor_.cancel_timer(timer_);
+}
+
+void Session::start() {
+    connected_at_ = last_command_at_ = std::chrono::steady_clock::now();
+    log::info(cat(describe(), " connected to ", local_.to_string()));
+    reply(220, ctx_.config.banner);
+    arm_timer();
+    read_control();
+}
+
+std::string Session::describe() const {
+    return cat("session ", id_, ' ', peer_.ip(), login_ == LoginState::logged_in ? " " : "",
+               login_ == LoginState::logged_in ? user_ : "");
+}
+
+// ---- reading and the queue ----
+
+void Session::read_control() {
+    if (reading_ || finished_ || close_when_flushed_) return;
+    reading_ = true;
+    control_->read_some(read_buffer_, [this](int err, std::uint64_t n) { on_control_read(err, n); });
+}
+
+void Session::on_control_read(int err, std::uint64_t n) {
+    reading_ = false;
+    if (err || n == 0) {
+        finish(err ? cat("control connection error: ", std::strerror(err)) : std::string("client closed"));
+        return;
+    }
+    std::vector<ParsedLine> lines;
+    parser_.feed(std::span<const char>(read_buffer_.data(), n), lines);
+    for (auto& line : lines) {
+        take_line(std::move(line));
+        if (finished_) return;
+    }
+    run_queue();
+    if (!finished_ && queue_.size() < kMaxQueuedLines) read_control();
+}
+
+void Session::take_line(ParsedLine line) {
+    if (phase_ != DataPhase::none && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
+        execute(line);
+        return;
+    }
+    queue_.push_back(std::move(line));
+}
+
+void Session::run_queue() {
+    while (!busy_ && !finished_ && !close_when_flushed_ && !queue_.empty()) {
+        ParsedLine line = std::move(queue_.front());
+        queue_.pop_front();
+        execute(line);
+    }
+    if (!finished_ && !reading_ && queue_.size() < kMaxQueuedLines) read_control();
+}
+
+void Session::command_finished() {
+    busy_ = false;
+    if (shutting_down_ && phase_ == DataPhase::none) {
+        close_now(421, "Server shutting down.");
+        return;
+    }
+    run_queue();
+}
+
+void Session::execute(const ParsedLine& line) {
+    last_command_at_ = std::chrono::steady_clock::now();
+    if (line.overlong) {
+        current_verb_ = "(overlong line)";
+        reply(500, "Command line too long.");
+        return;
+    }
+    const Command command = split_command(line.text);
+    current_verb_ = loggable(command);
+    if (command.verb.empty()) {
+        reply(500, "Syntax error, command unrecognized.");
+        return;
+    }
+    const CommandSpec* spec = find_command(command.verb);
+    if (!spec) {
+        reply(502, "Command not implemented.");
+        return;
+    }
+    if (spec->needs_login && login_ != LoginState::logged_in) {
+        reply(530, "Please login with USER and PASS.");
+        return;
+    }
+    if (spec->needs_arg && command.arg.empty()) {
+        reply(501, "Syntax error in parameters or arguments.");
+        return;
+    }
+    (this->*spec->handler)(command.arg);
+}
+
+// ---- replies ----
+
+void Session::reply(int code, std::string_view text) {
+    out_ += cat(code, ' ', fs::displayed_name(text), "\r\n");
+    if (code >= 500) log_refusal(code, text);
+    flush();
+}
+
+void Session::reply_lines(int code, const std::vector<std::string>& lines) {
+    // RFC 959 multi-line: "123-first", middle lines as they are (indented if they start with a
+    // digit), "123 last".
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const bool first = i == 0, last = i + 1 == lines.size();
+        // Names inside replies must not end a line early: CR/LF become '?'.
+        const std::string line = fs::displayed_name(lines[i]);
+        if (first || last) {
+            out_ += cat(code, last ? ' ' : '-', line, "\r\n");
+        } else {
+            const bool starts_with_digit = !line.empty() && line[0] >= '0' && line[0] <= '9';
+            out_ += cat(starts_with_digit ? " " : "", line, "\r\n");
+        }
+    }
+    flush();
+}
+
+void Session::log_refusal(int code, std::string_view text) {
+    log::info(cat(describe(), " refused \"", current_verb_, "\": ", code, ' ', text));
+}
+
+void Session::flush() {
+    if (writing_ || finished_) return;
+    if (out_.empty()) {
+        if (close_when_flushed_) finish("closed after reply");
+        return;
+    }
+    writing_ = true;
+    out_writing_.swap(out_);
+    out_.clear();
+    control_->write_all(out_writing_, [this](int err, std::uint64_t) {
+        writing_ = false;
+        out_writing_.clear();
+        if (err) return finish(cat("control write failed: ", std::strerror(err)));
+        flush();
+    });
+}
+
+void Session::close_after_reply() {
+    close_when_flushed_ = true;
+    arm_timer();
+    flush();
+}
+
+void Session::close_now(int code, std::string_view text) {
+    if (finished_) return;
+    abort_transfer();
+    reply(code, text);
+    close_after_reply();
+}
+
+void Session::begin_shutdown() {
+    shutting_down_ = true;
+    if (phase_ == DataPhase::none && !busy_) close_now(421, "Server shutting down.");
+}
+
+void Session::finish(std::string_view reason) {
+    if (finished_) return;
+    finished_ = true;
+    log::info(cat(describe(), " disconnected: ", reason));
+    if (timer_) reactor_.cancel_timer(timer_);
+    timer_ = 0;
+    transfer_.reset();
+    data_.reset();
+    control_->cancel();
+    // The owner destroys us after the current callback has returned.
+    auto done = on_finished_;
+    reactor_.defer([done, self = this] { done(self); });
+}
+
+// ---- timers: idle, login, data progress and the close-flush limit, one timer at a time ----
+
+void Session::arm_timer() {
+    if (timer_) reactor_.cancel_timer(timer_);
+    const auto& config = ctx_.config;
+    auto wait = login_ == LoginState::logged_in ? std::chrono::milliseconds(config.idle_timeout)
+                                               : std::chrono::milliseconds(config.login_timeout);
+    if (phase_ != DataPhase::none) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
+    if (close_when_flushed_) wait = kCloseFlushLimit;
+    timer_ = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
+        timer_ = 0;
+        on_timer();
+    });
+}
+
+void Session::on_timer() {
+    const auto now = std::chrono::steady_clock::now();
+    const auto& config = ctx_.config;
+    if (close_when_flushed_) {
+        if (now - last_command_at_ > kCloseFlushLimit) return finish("client did not read its last replies");
+    } else if (phase_ == DataPhase::running && transfer_) {
+        if (transfer_->bytes() != progress_bytes_) {
+            progress_bytes_ = transfer_->bytes();
+            progress_at_ = now;
+        } else if (now - progress_at_ > config.data_timeout) {
+            abort_transfer();
+            reply(426, "Data connection timed out; transfer aborted.");
+            command_finished();
+        }
+    } else if (phase_ == DataPhase::none && !busy_) {
+        if (login_ != LoginState::logged_in && now - connected_at_ > config.login_timeout) {
+            return close_now(421, "Login timeout.");
+        }
+        if (now - last_command_at_ > config.idle_timeout) return close_now(421, "Timeout.");
+    }
+    if (!finished_) arm_timer();
+}
+
+}  // namespace ferry::proto

@@ -1,0 +1,198 @@
+// One client's control connection: the FTP state machine.
+//
+// Lives on one reactor thread and never blocks it: argon2id, directory scans and other slow work go
+// to the worker pool (on_pool), and come back through the reactor only if the session still exists.
+// Commands run one at a time in arrival order. While a command waits (login check, listing scan,
+// transfer), later lines queue up, except ABOR, STAT, NOOP and QUIT during a transfer, which are
+// answered at once (RFC 959 4.1.3).
+#pragma once
+#include "auth/accounts.hpp"
+#include "fs/home.hpp"
+#include "net/reactor.hpp"
+#include "net/stream.hpp"
+#include "proto/command_parser.hpp"
+#include "proto/data_channel.hpp"
+#include "proto/server_context.hpp"
+#include "proto/transfer.hpp"
+#include "proto/xferlog.hpp"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::proto {
+
+class Session {
+public:
+    using OnFinished = std::function<void(Session*)>;
+    Session(net::Reactor& reactor, ServerContext& context, Fd socket, OnFinished on_finished);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void start();
+    // Server shutdown: an idle session is closed now with 421; a transferring one after its transfer.
+    void begin_shutdown();
+    // Close at once with `code text` (421 at the end of the shutdown grace).
+    void close_now(int code, std::string_view text);
+    bool transferring() const { return phase_ != DataPhase::none; }
+    std::uint64_t id() const { return id_; }
+
+private:
+    enum class LoginState { need_user, need_pass, checking, logged_in };
+    enum class DataPhase { none, opening, running };
+    using Handler = void (Session::*)(const std::string& arg);
+    struct CommandSpec {
+        const char* verb;
+        Handler handler;
+        bool needs_login;
+        bool needs_arg;
+    };
+    static const CommandSpec* find_command(std::string_view verb);
+
+    // ---- control connection (session.cpp)
+    void read_control();
+    void on_control_read(int err, std::uint64_t n);
+    void take_line(ParsedLine line);
+    void run_queue();
+    void execute(const ParsedLine& line);
+    void command_finished();  // an asynchronous command completed: go on with the queue
+    void reply(int code, std::string_view text);
+    void reply_lines(int code, const std::vector<std::string>& lines);
+    void flush();
+    void close_after_reply();
+    void finish(std::string_view reason);
+    void arm_timer();
+    void on_timer();
+    std::string describe() const;  // "session 12 127.0.0.1 alice" for log lines
+    void log_refusal(int code, std::string_view text);
+
+    // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.
+    template <class Work, class Then>
+    void on_pool(Work work, Then then);
+
+    // ---- login and session-wide commands (session_login.cpp)
+    void cmd_user(const std::string& arg);
+    void cmd_pass(const std::string& arg);
+    void login_failed(std::string_view why);
+    void cmd_acct(const std::string& arg);
+    void cmd_rein(const std::string& arg);
+    void cmd_quit(const std::string& arg);
+    void cmd_noop(const std::string& arg);
+    void cmd_syst(const std::string& arg);
+    void cmd_help(const std::string& arg);
+    void cmd_feat(const std::string& arg);
+    void cmd_opts(const std::string& arg);
+    void cmd_stat(const std::string& arg);
+    void cmd_type(const std::string& arg);
+    void cmd_mode(const std::string& arg);
+    void cmd_stru(const std::string& arg);
+    void cmd_allo(const std::string& arg);
+
+    // ---- names and folders (session_files.cpp)
+    std::string resolve(const std::string& arg) const;  // virtual path, "" when unusable
+    void reply_fs_error(int err, std::string_view what);
+    void cmd_pwd(const std::string& arg);
+    void cmd_cwd(const std::string& arg);
+    void cmd_cdup(const std::string& arg);
+    void cmd_mkd(const std::string& arg);
+    void cmd_rmd(const std::string& arg);
+    void cmd_dele(const std::string& arg);
+    void cmd_rnfr(const std::string& arg);
+    void cmd_rnto(const std::string& arg);
+    void cmd_size(const std::string& arg);
+    void cmd_mdtm(const std::string& arg);
+    void cmd_mfmt(const std::string& arg);
+    void cmd_mlst(const std::string& arg);
+
+    // ---- data connection and transfers (session_transfer.cpp)
+    void cmd_pasv(const std::string& arg);
+    void cmd_epsv(const std::string& arg);
+    void cmd_port(const std::string& arg);
+    void cmd_eprt(const std::string& arg);
+    void cmd_rest(const std::string& arg);
+    void cmd_retr(const std::string& arg);
+    void cmd_stor(const std::string& arg);
+    void cmd_appe(const std::string& arg);
+    void cmd_stou(const std::string& arg);
+    void cmd_list(const std::string& arg);
+    void cmd_nlst(const std::string& arg);
+    void cmd_mlsd(const std::string& arg);
+    void cmd_abor(const std::string& arg);
+    enum class ListKind { list, nlst, mlsd };
+    void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
+    void store(const std::string& vpath, fs::WriteMode mode);
+    // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
+    using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
+    void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);
+    void on_transfer_done(const TransferOutcome& outcome);
+    void abort_transfer();
+    bool data_ready_or_refuse();
+
+    net::Reactor& reactor_;
+    ServerContext& ctx_;
+    const std::uint64_t id_;
+    std::unique_ptr<net::Stream> control_;
+    net::Address local_;
+    net::Address peer_;
+    OnFinished on_finished_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+    CommandParser parser_;
+    std::vector<char> read_buffer_;
+    std::deque<ParsedLine> queue_;
+    bool reading_ = false;
+    std::string out_;          // replies not yet handed to the stream
+    std::string out_writing_;  // replies being written
+    bool writing_ = false;
+    bool close_when_flushed_ = false;
+    bool finished_ = false;
+    bool shutting_down_ = false;
+    std::string current_verb_;  // for log lines
+
+    std::chrono::steady_clock::time_point connected_at_;
+    std::chrono::steady_clock::time_point last_command_at_;
+    net::Reactor::TimerId timer_ = 0;
+
+    LoginState login_ = LoginState::need_user;
+    bool busy_ = false;  // an asynchronous command is in progress
+    std::string user_;
+    auth::Account account_;
+    fs::Home home_;
+    std::string cwd_ = "/";
+    unsigned login_failures_ = 0;
+
+    bool ascii_ = false;
+    std::uint64_t rest_offset_ = 0;
+    std::string rename_from_;
+    bool epsv_all_ = false;
+    DataChannel data_;
+    DataPhase phase_ = DataPhase::none;
+    std::unique_ptr<Transfer> transfer_;
+    XferRecord xfer_;
+    std::chrono::steady_clock::time_point transfer_started_;
+    std::uint64_t progress_bytes_ = 0;  // for the data timeout
+    std::chrono::steady_clock::time_point progress_at_;
+};
+
+template <class Work, class Then>
+void Session::on_pool(Work work, Then then) {
+    using Value = decltype(work());
+    std::weak_ptr<int> alive = alive_;
+    net::Reactor* reactor = &reactor_;
+    // shared_ptr: std::function wants copyable callables, and results may be move-only (an Fd).
+    auto shared_work = std::make_shared<Work>(std::move(work));
+    auto shared_then = std::make_shared<Then>(std::move(then));
+    ctx_.pool.submit([reactor, alive, shared_work, shared_then] {
+        auto value = std::make_shared<Value>((*shared_work)());
+        reactor->post([alive, shared_then, value] {
+            if (!alive.expired()) (*shared_then)(std::move(*value));
+        });
+    });
+}
+
+}  // namespace ferry::proto

@@ -1,0 +1,119 @@
+// Names and folders: PWD, CWD, MKD, RMD, DELE, RNFR/RNTO, SIZE, MDTM, MFMT, MLST.
+// Every path goes through resolve() (the virtual path) and then fs::Home (beneath the home).
+#include "base/log.hpp"
+#include "fs/listing.hpp"
+#include "fs/vpath.hpp"
+#include "proto/session.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::proto {
+
+std::string Session::resolve(const std::string& arg) const { return fs::vpath_resolve(cwd_, arg); }
+
+void Session::reply_fs_error(int err, std::string_view what) {
+    switch (err) {
+        case ENOENT:
+        case ENOTDIR: return reply(550, cat(what, ": No such file or directory."));
+        case EEXIST: return reply(550, cat(what, ": File exists."));
+        case ENOTEMPTY: return reply(550, cat(what, ": Directory not empty."));
+        case EISDIR: return reply(550, cat(what, ": Is a directory."));
+        case EDQUOT: return reply(552, cat(what, ": Quota exceeded."));
+        case ENOSPC: return reply(452, cat(what, ": Insufficient storage space."));
+        case ENAMETOOLONG: return reply(553, cat(what, ": File name too long."));
+        case EINVAL: return reply(553, cat(what, ": File name not allowed."));
+        default: return reply(550, cat(what, ": Permission denied."));  // EACCES, EPERM, EXDEV, ELOOP, ...
+    }
+}
+
+void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(cwd_), " is the current directory")); }
+
+void Session::cmd_cwd(const std::string& arg) {
+    const std::string target = resolve(arg);
+    if (target.empty()) return reply(550, "Failed to change directory.");
+    auto st = home_.stat(target);
+    if (!st) return reply_fs_error(st.error(), "Failed to change directory");
+    if (!S_ISDIR(st->st_mode)) return reply(550, "Failed to change directory: Not a directory.");
+    cwd_ = target;
+    reply(250, "Directory successfully changed.");
+}
+
+void Session::cmd_cdup(const std::string&) { cmd_cwd(".."); }
+
+void Session::cmd_mkd(const std::string& arg) {
+    const std::string target = resolve(arg);
+    if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
+    if (Status err = home_.make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
+    reply(257, cat(fs::vpath_quote(target), " created"));
+}
+
+void Session::cmd_rmd(const std::string& arg) {
+    const std::string target = resolve(arg);
+    if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
+    if (Status err = home_.remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
+    reply(250, "Remove directory operation successful.");
+}
+
+void Session::cmd_dele(const std::string& arg) {
+    const std::string target = resolve(arg);
+    if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
+    if (home_.is_directory(target)) return reply(550, "Delete operation failed: Is a directory (use RMD).");
+    if (Status err = home_.remove_file(target)) return reply_fs_error(err, "Delete operation failed");
+    reply(250, "Delete operation successful.");
+}
+
+void Session::cmd_rnfr(const std::string& arg) {
+    rename_from_.clear();
+    const std::string source = resolve(arg);
+    if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
+    auto st = home_.stat(source);
+    if (!st) return reply_fs_error(st.error(), "RNFR command failed");
+    rename_from_ = source;
+    reply(350, "Ready for RNTO.");
+}
+
+void Session::cmd_rnto(const std::string& arg) {
+    if (rename_from_.empty()) return reply(503, "RNFR required first.");
+    const std::string source = std::exchange(rename_from_, std::string());
+    const std::string target = resolve(arg);
+    if (target.empty() || target == "/") return reply(550, "Rename failed.");
+    if (Status err = home_.rename(source, target)) return reply_fs_error(err, "Rename failed");
+    reply(250, "Rename successful.");
+}
+
+void Session::cmd_size(const std::string& arg) {
+    const std::string target = resolve(arg);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file size.");
+    reply(213, cat(st->st_size));
+}
+
+void Session::cmd_mdtm(const std::string& arg) {
+    const std::string target = resolve(arg);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file modification time.");
+    reply(213, fs::utc_timestamp(st->st_mtime));
+}
+
+// MFMT YYYYMMDDHHMMSS path (draft-somers-ftp-mfxx).
+void Session::cmd_mfmt(const std::string& arg) {
+    const auto space = arg.find(' ');
+    if (space == std::string::npos) return reply(501, "MFMT needs a time and a path.");
+    const std::int64_t when = fs::parse_utc_timestamp(std::string_view(arg).substr(0, space));
+    if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
+    const std::string target = resolve(arg.substr(space + 1));
+    if (target.empty() || !home_.stat(target)) return reply(550, "Could not set file modification time.");
+    if (Status err = home_.set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
+    reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", arg.substr(space + 1)));
+}
+
+void Session::cmd_mlst(const std::string& arg) {
+    const std::string target = resolve(arg.empty() ? std::string(".") : arg);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    if (!st) return reply_fs_error(st.error(), "MLST failed");
+    const std::string shown = fs::displayed_name(target);
+    reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st), ' ', shown), "End"});
+}
+
+}  // namespace ferry::proto

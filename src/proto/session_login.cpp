@@ -1,0 +1,188 @@
+// Login (USER/PASS/REIN/QUIT) and the commands about the session itself.
+#include "auth/password.hpp"
+#include "base/log.hpp"
+#include "proto/session.hpp"
+
+#include <cstring>
+#include <sodium.h>
+
+namespace ferry::proto {
+namespace {
+
+struct LoginCheck {
+    bool ok = false;
+    std::string why;  // for the log, never for the client
+    auth::Account account;
+    Result<fs::Home> home = Result<fs::Home>::failure(ENOENT);
+};
+
+// On the worker pool: look the user up, verify the password (argon2id), open the home.
+LoginCheck check_login(auth::AccountStore& accounts, const std::string& root, const std::string& user,
+                       std::string& password) {
+    LoginCheck check;
+    auto account = accounts.find(user);
+    // Unknown users cost one verification too, so timing doesn't tell who exists.
+    const bool password_ok = auth::verify_password(account ? account->password_hash : "", password);
+    sodium_memzero(password.data(), password.size());
+    if (!account) {
+        check.why = "unknown user";
+    } else if (!password_ok) {
+        check.why = "wrong password";
+    } else if (account->disabled) {
+        check.why = "account disabled";
+    } else if (!auth::valid_home_path(account->home)) {
+        check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
+    } else {
+        check.home = fs::Home::open(root + "/" + account->home, true);
+        if (!check.home) {
+            check.why = cat("cannot open home ", root, "/", account->home, ": ", std::strerror(check.home.error()));
+        } else {
+            check.ok = true;
+            check.account = std::move(*account);
+        }
+    }
+    return check;
+}
+
+}  // namespace
+
+void Session::cmd_user(const std::string& arg) {
+    if (login_ == LoginState::logged_in) return reply(530, "Can't change to another user.");
+    user_ = arg;
+    login_ = LoginState::need_pass;
+    reply(331, "Please specify the password.");
+}
+
+void Session::cmd_pass(const std::string& arg) {
+    if (login_ == LoginState::logged_in) return reply(230, "Already logged in.");
+    if (login_ != LoginState::need_pass) return reply(503, "Login with USER first.");
+    login_ = LoginState::checking;
+    busy_ = true;
+    on_pool(
+        [&accounts = ctx_.accounts, root = ctx_.config.root, user = user_, password = arg]() mutable {
+            return check_login(accounts, root, user, password);
+        },
+        [this](LoginCheck check) {
+            if (!check.ok) return login_failed(check.why);
+            login_ = LoginState::logged_in;
+            account_ = std::move(check.account);
+            home_ = std::move(*check.home);
+            cwd_ = "/";
+            log::info(cat(describe(), " logged in, home ", home_.path()));
+            reply(230, "Login successful.");
+            command_finished();
+        });
+}
+
+void Session::login_failed(std::string_view why) {
+    ++login_failures_;
+    log::info(cat(describe(), " login failed for \"", user_.substr(0, 64), "\": ", why));
+    user_.clear();
+    // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
+    reactor_.add_timer(ctx_.config.login_fail_delay, [this, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.expired() || finished_) return;
+        login_ = LoginState::need_user;
+        reply(530, "Login incorrect.");
+        if (login_failures_ >= ctx_.config.max_login_failures) return close_after_reply();
+        command_finished();
+    });
+}
+
+void Session::cmd_acct(const std::string&) { reply(202, "ACCT not needed."); }
+
+void Session::cmd_rein(const std::string&) {
+    abort_transfer();
+    data_.reset();
+    login_ = LoginState::need_user;
+    user_.clear();
+    home_ = fs::Home();
+    cwd_ = "/";
+    ascii_ = false;
+    rest_offset_ = 0;
+    rename_from_.clear();
+    epsv_all_ = false;
+    reply(220, ctx_.config.banner);
+}
+
+void Session::cmd_quit(const std::string&) {
+    abort_transfer();
+    reply(221, "Goodbye.");
+    close_after_reply();
+}
+
+void Session::cmd_noop(const std::string&) { reply(200, "NOOP ok."); }
+
+void Session::cmd_syst(const std::string&) { reply(215, "UNIX Type: L8"); }
+
+void Session::cmd_help(const std::string&) {
+    reply_lines(214, {"The following commands are recognized.",
+                      "ABOR ACCT ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
+                      "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REIN REST RETR RMD",
+                      "RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD",
+                      "Help OK."});
+}
+
+void Session::cmd_feat(const std::string&) {
+    reply_lines(211, {"Features:", " EPRT", " EPSV", " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
+                      " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8", "End"});
+}
+
+void Session::cmd_opts(const std::string& arg) {
+    const Command option = split_command(arg);
+    if (option.verb == "UTF8") {
+        // Names are bytes on disk and bytes on the wire: UTF-8 in, UTF-8 out (RFC 2640).
+        return reply(200, "Always in UTF8 mode.");
+    }
+    if (option.verb == "MLST") return reply(200, "MLST OPTS type;size;modify;perm;unique;");
+    reply(501, "Option not understood.");
+}
+
+void Session::cmd_stat(const std::string& arg) {
+    if (!arg.empty()) {
+        if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
+        return start_listing(ListKind::list, arg, /*over_control=*/true);
+    }
+    std::vector<std::string> lines{"FTP server status:", cat("     Connected to ", peer_.ip())};
+    if (login_ == LoginState::logged_in) lines.push_back(cat("     Logged in as ", user_));
+    lines.push_back(cat("     TYPE: ", ascii_ ? "ASCII" : "BINARY"));
+    if (phase_ != DataPhase::none && transfer_) {
+        lines.push_back(cat("     Transferring ", xfer_.path, ": ", transfer_->bytes(), " bytes so far"));
+    } else {
+        lines.push_back("     No data connection");
+    }
+    lines.push_back("End of status");
+    reply_lines(211, lines);
+}
+
+void Session::cmd_type(const std::string& arg) {
+    const Command type = split_command(arg);
+    if (type.verb == "I" || (type.verb == "L" && type.arg == "8")) {
+        ascii_ = false;
+        return reply(200, "Switching to Binary mode.");
+    }
+    if (type.verb == "A" && (type.arg.empty() || type.arg == "N")) {
+        ascii_ = true;
+        return reply(200, "Switching to ASCII mode.");
+    }
+    reply(504, "Unsupported TYPE.");
+}
+
+void Session::cmd_mode(const std::string& arg) {
+    if (arg == "S" || arg == "s") return reply(200, "Mode set to S.");
+    reply(504, "Only stream mode (S) is supported.");
+}
+
+void Session::cmd_stru(const std::string& arg) {
+    if (arg == "F" || arg == "f") return reply(200, "Structure set to F.");
+    reply(504, "Only file structure (F) is supported.");
+}
+
+void Session::cmd_allo(const std::string& arg) {
+    // "ALLO <decimal>" with an optional " R <record size>" (RFC 959).
+    const std::string count = arg.substr(0, arg.find(' '));
+    if (count.empty() || count.size() > 19 || count.find_first_not_of("0123456789") != std::string::npos)
+        return reply(501, "ALLO needs a byte count.");
+    reply(202, "ALLO command ignored; no space needs reserving.");
+}
+
+}  // namespace ferry::proto

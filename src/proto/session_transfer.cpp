@@ -1,0 +1,361 @@
+// The data connection and what flows over it: PASV/EPSV/PORT/EPRT, REST, RETR, STOR/APPE/STOU,
+// LIST/NLST/MLSD, ABOR.
+#include "base/log.hpp"
+#include "fs/listing.hpp"
+#include "fs/vpath.hpp"
+#include "proto/session.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <sys/stat.h>
+
+namespace ferry::proto {
+namespace {
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+    std::uint64_t value = 0;
+    if (text.empty()) return std::nullopt;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    while (true) {
+        const auto end = text.find(separator, start);
+        parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        if (end == std::string_view::npos) return parts;
+        start = end + 1;
+    }
+}
+
+// "h1,h2,h3,h4,p1,p2" (RFC 959 PORT).
+std::optional<net::Address> parse_port_argument(std::string_view arg) {
+    const auto parts = split(arg, ',');
+    if (parts.size() != 6) return std::nullopt;
+    unsigned n[6];
+    for (int i = 0; i < 6; ++i) {
+        auto value = parse_decimal(parts[i]);
+        if (!value || *value > 255) return std::nullopt;
+        n[i] = static_cast<unsigned>(*value);
+    }
+    return net::Address::from_ip(cat(n[0], '.', n[1], '.', n[2], '.', n[3]), static_cast<std::uint16_t>(n[4] * 256 + n[5]));
+}
+
+// "|1|1.2.3.4|6275|" or "|2|::1|6275|" (RFC 2428 EPRT); any delimiter in 33..126.
+std::optional<net::Address> parse_eprt_argument(std::string_view arg, bool& unknown_protocol) {
+    unknown_protocol = false;
+    if (arg.size() < 7 || arg[0] < 33 || arg[0] > 126 || arg.back() != arg[0]) return std::nullopt;
+    const auto parts = split(arg.substr(1, arg.size() - 2), arg[0]);
+    if (parts.size() != 3) return std::nullopt;
+    auto port = parse_decimal(parts[2]);
+    if (!port || *port == 0 || *port > 65535) return std::nullopt;
+    if (parts[0] != "1" && parts[0] != "2") {
+        unknown_protocol = true;
+        return std::nullopt;
+    }
+    auto address = net::Address::from_ip(parts[1], static_cast<std::uint16_t>(*port));
+    if (!address || (parts[0] == "1") != (address->family() == AF_INET)) return std::nullopt;
+    return address;
+}
+
+// "LIST -la dir" -> "dir": clients pass ls options; none of them changes what we send.
+std::string strip_list_options(const std::string& arg) {
+    std::string_view rest = arg;
+    while (rest.size() > 1 && rest[0] == '-') {
+        const auto space = rest.find(' ');
+        rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    return std::string(rest);
+}
+
+struct Listing {
+    int err = 0;
+    std::string text;
+};
+
+Listing build_listing(const fs::Home& home, const std::string& vpath, bool mlsd, bool names_only,
+                      const std::string& owner) {
+    Listing listing;
+    auto st = home.stat(vpath);
+    if (!st) return Listing{st.error(), {}};
+    const std::time_t now = std::time(nullptr);
+    if (!S_ISDIR(st->st_mode)) {
+        if (mlsd) return Listing{ENOTDIR, {}};
+        fs::DirEntry entry{std::string(fs::vpath_name(vpath)), *st};
+        listing.text = names_only ? fs::displayed_name(entry.name) + "\r\n" : fs::list_line(entry, owner, now);
+        return listing;
+    }
+    auto entries = home.list(vpath);
+    if (!entries) return Listing{entries.error(), {}};
+    for (const auto& entry : *entries) {
+        if (mlsd) {
+            listing.text += fs::mlsx_line(entry);
+        } else if (names_only) {
+            listing.text += fs::displayed_name(entry.name) + "\r\n";
+        } else {
+            listing.text += fs::list_line(entry, owner, now);
+        }
+    }
+    return listing;
+}
+
+}  // namespace
+
+// ---- setting up the data connection ----
+
+bool Session::data_ready_or_refuse() {
+    if (data_.configured()) return true;
+    reply(425, "Use PORT, PASV, EPRT or EPSV first.");
+    return false;
+}
+
+void Session::cmd_pasv(const std::string&) {
+    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
+    std::string advertised = ctx_.config.passive_address.empty() ? local_.ip() : ctx_.config.passive_address;
+    auto ip = net::Address::from_ip(advertised, 0);
+    if (!ip || ip->family() != AF_INET || !local_.is_v4()) return reply(425, "PASV needs IPv4; use EPSV.");
+    auto port = data_.listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
+    if (!port) {
+        log::warn(cat(describe(), " PASV listen failed: ", std::strerror(port.error())));
+        return reply(425, "Cannot open a passive port; try again.");
+    }
+    std::string numbers = advertised;
+    for (char& c : numbers)
+        if (c == '.') c = ',';
+    reply(227, cat("Entering Passive Mode (", numbers, ',', *port / 256, ',', *port % 256, ")."));
+}
+
+void Session::cmd_epsv(const std::string& arg) {
+    if (arg == "ALL" || arg == "all") {
+        epsv_all_ = true;
+        return reply(200, "EPSV ALL ok.");
+    }
+    const bool v4 = local_.is_v4();
+    if (!arg.empty() && arg != (v4 ? "1" : "2")) return reply(522, v4 ? "Network protocol not supported, use (1)"
+                                                                       : "Network protocol not supported, use (2)");
+    auto port = data_.listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
+    if (!port) {
+        log::warn(cat(describe(), " EPSV listen failed: ", std::strerror(port.error())));
+        return reply(425, "Cannot open a passive port; try again.");
+    }
+    reply(229, cat("Entering Extended Passive Mode (|||", *port, "|)"));
+}
+
+void Session::cmd_port(const std::string& arg) {
+    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
+    auto target = parse_port_argument(arg);
+    if (!target) return reply(501, "Syntax error in PORT parameters.");
+    if (data_.set_active(*target) != 0) {
+        log::warn(cat(describe(), " PORT to ", target->to_string(), " refused (not the client's address)"));
+        return reply(500, "Illegal PORT command: only your own address, ports 1024 and up.");
+    }
+    reply(200, "PORT command successful. Consider using PASV.");
+}
+
+void Session::cmd_eprt(const std::string& arg) {
+    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
+    bool unknown_protocol = false;
+    auto target = parse_eprt_argument(arg, unknown_protocol);
+    if (unknown_protocol) return reply(522, "Network protocol not supported, use (1,2)");
+    if (!target) return reply(501, "Syntax error in EPRT parameters.");
+    if (data_.set_active(*target) != 0) {
+        log::warn(cat(describe(), " EPRT to ", target->to_string(), " refused (not the client's address)"));
+        return reply(500, "Illegal EPRT command: only your own address, ports 1024 and up.");
+    }
+    reply(200, "EPRT command successful. Consider using EPSV.");
+}
+
+void Session::cmd_rest(const std::string& arg) {
+    auto offset = parse_decimal(arg);
+    if (!offset || *offset > static_cast<std::uint64_t>(INT64_MAX)) return reply(501, "REST needs a byte offset.");
+    rest_offset_ = *offset;
+    reply(350, cat("Restart position accepted (", *offset, ")."));
+}
+
+// ---- transfers ----
+
+void Session::cmd_retr(const std::string& arg) {
+    const std::uint64_t offset = std::exchange(rest_offset_, 0);
+    const std::string target = resolve(arg);
+    if (target.empty()) return reply(550, "Failed to open file.");
+    if (!data_ready_or_refuse()) return;
+    auto file = home_.open_read(target);
+    if (!file) return reply_fs_error(file.error(), "Failed to open file");
+    struct stat st {};
+    ::fstat(file->get(), &st);
+    auto shared_file = std::make_shared<Fd>(std::move(*file));
+    const bool ascii = ascii_;
+    XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, false, user_, true};
+    run_transfer(cat("Opening ", ascii ? "ASCII" : "BINARY", " mode data connection for ", target, " (", st.st_size,
+                     " bytes)."),
+                 [shared_file, offset, ascii](std::unique_ptr<net::Stream> stream) {
+                     return make_file_download(std::move(stream), std::move(*shared_file), offset, ascii);
+                 },
+                 std::move(record));
+}
+
+void Session::cmd_stor(const std::string& arg) {
+    store(resolve(arg), rest_offset_ > 0 ? fs::WriteMode::at_offset : fs::WriteMode::truncate);
+}
+
+void Session::cmd_appe(const std::string& arg) { store(resolve(arg), fs::WriteMode::append); }
+
+void Session::cmd_stou(const std::string& arg) {
+    // RFC 1123: STOU picks the name; we base it on the argument when one is given.
+    const std::string base = arg.empty() ? std::string("ferry.upload") : std::string(fs::vpath_name(resolve(arg)));
+    for (unsigned i = 0; i < 100; ++i) {
+        const std::string candidate = resolve(i == 0 ? base : cat(base, '.', i));
+        if (!home_.stat(candidate) && !candidate.empty()) return store(candidate, fs::WriteMode::create_new);
+    }
+    reply(550, "Could not find a unique name.");
+}
+
+void Session::store(const std::string& target, fs::WriteMode mode) {
+    std::uint64_t offset = std::exchange(rest_offset_, 0);
+    if (target.empty() || target == "/") return reply(553, "Could not create file.");
+    if (!data_ready_or_refuse()) return;
+    // APPE writes at the current end with pwrite/splice at an offset: splice refuses O_APPEND files.
+    const bool append = mode == fs::WriteMode::append;
+    auto file = home_.open_write(target, append ? fs::WriteMode::at_offset : mode);
+    if (!file) return reply_fs_error(file.error(), "Could not create file");
+    if (append) {
+        struct stat st {};
+        if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Could not append to file");
+        offset = static_cast<std::uint64_t>(st.st_size);
+    }
+    auto shared_file = std::make_shared<Fd>(std::move(*file));
+    const bool ascii = ascii_;
+    const bool truncate_at_end = mode == fs::WriteMode::at_offset;
+    XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, true, user_, true};
+    std::string preliminary = mode == fs::WriteMode::create_new ? cat("FILE: ", fs::vpath_name(target))
+                                                                 : std::string("Ok to send data.");
+    run_transfer(std::move(preliminary),
+                 [shared_file, offset, ascii, truncate_at_end](std::unique_ptr<net::Stream> stream) {
+                     return make_file_upload(std::move(stream), std::move(*shared_file), offset, ascii,
+                                             truncate_at_end, nullptr);
+                 },
+                 std::move(record));
+}
+
+void Session::cmd_list(const std::string& arg) { start_listing(ListKind::list, strip_list_options(arg)); }
+void Session::cmd_nlst(const std::string& arg) { start_listing(ListKind::nlst, strip_list_options(arg)); }
+void Session::cmd_mlsd(const std::string& arg) { start_listing(ListKind::mlsd, arg); }
+
+// Listings are read on the worker pool (a folder may hold many thousands of names), then sent.
+void Session::start_listing(ListKind kind, const std::string& arg, bool over_control) {
+    const std::string target = resolve(arg.empty() ? std::string(".") : arg);
+    if (target.empty()) return reply(550, "No such file or directory.");
+    if (!over_control && !data_ready_or_refuse()) return;
+    auto home = home_.clone();
+    if (!home) return reply_fs_error(home.error(), "Listing failed");
+    busy_ = true;
+    on_pool(
+        [home = std::move(*home), target, kind, owner = user_] {
+            return build_listing(home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner);
+        },
+        [this, kind, target, over_control](Listing listing) {
+            if (listing.err == ENOTDIR && kind == ListKind::mlsd) {
+                reply(501, "MLSD needs a directory.");
+            } else if (listing.err) {
+                reply_fs_error(listing.err, "Listing failed");
+            } else if (over_control) {
+                std::vector<std::string> lines{cat("Status of ", target, ":")};
+                for (auto line : split(listing.text, '\n'))
+                    if (!line.empty()) lines.emplace_back(line.substr(0, line.size() - (line.back() == '\r')));
+                lines.push_back("End of status");
+                reply_lines(213, lines);
+            } else {
+                auto text = std::make_shared<std::string>(std::move(listing.text));
+                XferRecord record{0, peer_.ip(), 0, home_.path() + target, true, false, user_, true};
+                return run_transfer("Here comes the directory listing.",
+                                    [text](std::unique_ptr<net::Stream> stream) {
+                                        return make_text_download(std::move(stream), std::move(*text));
+                                    },
+                                    std::move(record));
+            }
+            command_finished();
+        });
+}
+
+void Session::run_transfer(std::string preliminary, MakeTransfer make, XferRecord record) {
+    busy_ = true;
+    phase_ = DataPhase::opening;
+    xfer_ = std::move(record);
+    reply(150, preliminary);
+    data_.open(ctx_.config.data_timeout, [this, make = std::move(make)](int err, std::unique_ptr<net::Stream> stream) {
+        if (err) {
+            log::info(cat(describe(), " data connection failed: ", std::strerror(err)));
+            phase_ = DataPhase::none;
+            data_.reset();
+            reply(425, "Failed to establish data connection.");
+            return command_finished();
+        }
+        transfer_ = make(std::move(stream));
+        phase_ = DataPhase::running;
+        transfer_started_ = progress_at_ = std::chrono::steady_clock::now();
+        progress_bytes_ = 0;
+        arm_timer();
+        transfer_->start([this](const TransferOutcome& outcome) { on_transfer_done(outcome); });
+    });
+}
+
+void Session::on_transfer_done(const TransferOutcome& outcome) {
+    // We are inside the transfer's own callback: it dies after this returns.
+    std::shared_ptr<Transfer> finished(std::move(transfer_));
+    reactor_.defer([finished] {});
+    phase_ = DataPhase::none;
+    data_.reset();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - transfer_started_).count();
+    xfer_.seconds = seconds;
+    xfer_.bytes = outcome.bytes;
+    xfer_.complete = outcome.err == 0;
+    ctx_.xferlog.write(xfer_);
+    log::info(cat(describe(), xfer_.incoming ? " upload " : " download ", xfer_.path, ": ", outcome.bytes, " bytes in ",
+                  seconds, " s", outcome.err ? cat(", failed: ", std::strerror(outcome.err)) : std::string()));
+    if (outcome.err == 0) {
+        reply(226, "Transfer complete.");
+    } else if (outcome.local && outcome.err == EDQUOT) {
+        reply(552, "Quota exceeded; transfer stopped. What arrived is kept.");
+    } else if (outcome.local && outcome.err == ENOSPC) {
+        reply(452, "Insufficient storage space; transfer stopped.");
+    } else if (outcome.local) {
+        reply(451, cat("Local error: ", std::strerror(outcome.err), "; transfer stopped."));
+    } else {
+        reply(426, "Connection closed; transfer aborted.");
+    }
+    command_finished();
+}
+
+void Session::abort_transfer() {
+    if (phase_ == DataPhase::none) return;
+    if (transfer_) {
+        xfer_.bytes = transfer_->bytes();
+        xfer_.complete = false;
+        xfer_.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - transfer_started_).count();
+        ctx_.xferlog.write(xfer_);
+        log::info(cat(describe(), " transfer of ", xfer_.path, " aborted after ", xfer_.bytes, " bytes"));
+    }
+    std::shared_ptr<Transfer> aborted(std::move(transfer_));
+    reactor_.defer([aborted] {});
+    phase_ = DataPhase::none;
+    data_.reset();
+}
+
+void Session::cmd_abor(const std::string&) {
+    if (phase_ == DataPhase::none) {
+        data_.reset();
+        return reply(225, "No transfer to abort.");
+    }
+    abort_transfer();
+    reply(426, "Transfer aborted.");
+    reply(226, "Abort successful.");
+    command_finished();
+}
+
+}  // namespace ferry::proto

@@ -1,0 +1,47 @@
+#include "proto/xferlog.hpp"
+
+#include "base/log.hpp"
+
+#include <cmath>
+#include <ctime>
+
+namespace ferry::proto {
+
+XferLog::~XferLog() {
+    if (file_) std::fclose(file_);
+}
+
+bool XferLog::open(const std::string& path) {
+    if (path.empty()) return true;
+    std::FILE* f = std::fopen(path.c_str(), "ae");
+    if (!f) return false;
+    std::lock_guard lock(mutex_);
+    if (file_) std::fclose(file_);
+    file_ = f;
+    return true;
+}
+
+std::string format_xfer_line(const XferRecord& r, std::int64_t unix_now) {
+    const std::time_t now = static_cast<std::time_t>(unix_now);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%a %b %e %H:%M:%S %Y", &local);
+    // Whitespace would break the field-splitting every xferlog reader does.
+    std::string path = r.path;
+    for (char& c : path)
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') c = '_';
+    const long seconds = std::lround(std::ceil(r.seconds < 1 ? 1 : r.seconds));
+    return cat(stamp, ' ', seconds, ' ', r.remote_ip, ' ', r.bytes, ' ', path, ' ', r.ascii ? 'a' : 'b', " _ ",
+               r.incoming ? 'i' : 'o', " r ", r.user, " ftp 0 * ", r.complete ? 'c' : 'i');
+}
+
+void XferLog::write(const XferRecord& record) {
+    std::lock_guard lock(mutex_);
+    if (!file_) return;
+    const std::string line = format_xfer_line(record, std::time(nullptr));
+    std::fprintf(file_, "%s\n", line.c_str());
+    std::fflush(file_);
+}
+
+}  // namespace ferry::proto
