@@ -16,8 +16,9 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP
 LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -pthread
 ifneq ($(SAN),)
-CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS  += -fsanitize=address,undefined
+# vptr is off: UBSan's vptr check trips on doctest's own stream class before any test runs.
+CXXFLAGS += -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined -fno-sanitize=vptr
 endif
 
 # Everything under src/ except the two programs' entry points and the client goes into one archive.
@@ -31,7 +32,7 @@ LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
 BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev
-TEST_PKGS  := python3 curl lftp openssl
+TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all deps run test unit e2e bench clean
@@ -73,7 +74,7 @@ unit: $(OUT)/unit_tests
 
 # The e2e runner starts the real ferryd on loopback; FERRYD/FERRY say which build to drive.
 e2e: all
-	FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/e2e/run.py $(E2E_ARGS)
+	FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/run_all.py --e2e-only $(E2E_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(OUT)/unit_tests

@@ -1,0 +1,226 @@
+"""Hostile or odd input, error codes, timeouts, shutdown during a transfer, and the xferlog."""
+import ftplib
+import os
+import random
+import re
+import signal
+import socket
+import time
+import unittest
+
+import harness
+from harness import (MiB, IS_FERRYD, FerryServer, ServerTestCase, cmd_code, make_file, open_data,
+                     quit_quietly, raw_reply, raw_send, retr_bytes, sha256_bytes, sha256_file, stor_bytes)
+
+
+class RobustnessTest(ServerTestCase):
+    USERS = {"erin": "erin-pw-5", "frank": "frank-pw-6"}
+
+    def test_garbage_lines_get_replies(self):
+        ftp = self.login("erin")
+        other = self.login("frank")
+        rnd = random.Random(1234)
+        for i in range(100):
+            body = bytes(b for b in rnd.randbytes(rnd.randint(1, 200)) if b not in (10, 13, 255))
+            raw_send(ftp, b"G" + body + b"\r\n")
+            resp = raw_reply(ftp)
+            self.assertRegex(resp, r"^5\d\d", "garbage line %d" % i)
+        # invalid UTF-8 in an argument
+        self.assertGreaterEqual(cmd_code_raw(ftp, b"CWD \xc3\x28\xa0\xa1\r\n"), 400)
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+        self.assertTrue(other.voidcmd("NOOP").startswith("200"))
+
+    def test_telnet_iac_bare_lf_nul(self):
+        ftp = self.login("erin")
+        # IAC IP IAC DM before a command, and an IAC WILL/DO negotiation, are filtered out
+        code = cmd_code_raw(ftp, b"\xff\xf4\xff\xf2NOOP\r\n")
+        if IS_FERRYD:  # pyftpdlib does not filter Telnet commands
+            self.assertEqual(code, 200)
+            self.assertEqual(cmd_code_raw(ftp, b"\xff\xfb\x01NO\xff\xfe\x03OP\r\n"), 200)
+            self.assertEqual(cmd_code_raw(ftp, b"NO\xff\xffOP\r\n") // 100, 5)  # IAC IAC = data 0xff
+        if IS_FERRYD:  # pyftpdlib only ends lines at CR LF
+            # bare LF ends a line too
+            self.assertEqual(cmd_code_raw(ftp, b"NOOP\n"), 200)
+            raw_send(ftp, b"NOOP\nNOOP\r\n")
+            self.assertEqual(int(raw_reply(ftp)[:3]), 200)
+            self.assertEqual(int(raw_reply(ftp)[:3]), 200)
+        # NUL bytes inside a command or argument
+        self.assertEqual(cmd_code_raw(ftp, b"NO\x00OP\r\n") // 100, 5)
+        if IS_FERRYD:  # pyftpdlib drops the session on a NUL in a path
+            self.assertEqual(cmd_code_raw(ftp, b"CWD a\x00b\r\n") // 100, 5)
+            self.assertEqual(cmd_code_raw(ftp, b"SIZE x\x00/../../etc/passwd\r\n") // 100, 5)
+        self.assertEqual(cmd_code_raw(ftp, b"\x00\x00\x00\r\n") // 100, 5)
+        # lower case commands are fine
+        self.assertEqual(cmd_code_raw(ftp, b"noop\r\n"), 200)
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+        # a second session still works, the server is alive
+        self.assert_server_alive("frank")
+
+    def test_binary_flood_then_disconnect(self):
+        # 1 MiB of random bytes, no waiting for replies, then an abrupt close
+        s = socket.create_connection((self.srv.host, self.srv.port), timeout=20)
+        try:
+            s.recv(4096)
+            blob = random.Random(99).randbytes(MiB)
+            try:
+                s.sendall(blob)
+            except OSError:
+                pass  # the server may close on us: fine
+        finally:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+        self.assert_server_alive("frank")
+
+    def test_pass_without_user_503(self):
+        ftp = self.connect()
+        self.assertEqual(cmd_code(ftp, "PASS whatever"), 503)
+        ftp.login("erin", self.USERS["erin"])
+        self.assertEqual(ftp.pwd(), "/")
+
+    def test_rest_junk_501(self):
+        ftp = self.login("erin")
+        ftp.voidcmd("TYPE I")
+        for arg in ("junk", "-5", "12abc", ""):
+            with self.subTest(arg=arg):
+                self.assertEqual(cmd_code(ftp, ("REST " + arg).strip()), 501)
+        self.assertTrue(ftp.sendcmd("REST 0").startswith("350"))
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+
+    def test_retr_directory_550(self):
+        ftp = self.login("erin")
+        ftp.mkd("adir")
+        ftp.voidcmd("TYPE I")
+        host, port = ftplib.parse227(ftp.sendcmd("PASV"))
+        conn = socket.create_connection((host, port), timeout=20)
+        try:
+            ftp.putcmd("RETR adir")
+            resp = raw_reply(ftp)
+            if resp.startswith("1"):  # some servers open first, then fail
+                resp = raw_reply(ftp)
+            self.assertTrue(resp.startswith("550"), resp)
+        finally:
+            conn.close()
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+        self.assertEqual(cmd_code(ftp, "SIZE adir"), 550)
+
+    def test_xferlog_line_per_transfer(self):
+        ftp = self.login("erin")
+        data = harness.make_bytes(12345, "xfer")
+        stor_bytes(ftp, "xfer_up.bin", data)
+        self.assertEqual(retr_bytes(ftp, "xfer_up.bin"), data)
+        ftp.quit()
+
+        def matching():
+            lines = self.srv.xferlog_text().splitlines()
+            up = [l for l in lines if "xfer_up.bin" in l and re.search(r"\si\s", l)]
+            down = [l for l in lines if "xfer_up.bin" in l and re.search(r"\so\s", l)]
+            return lines, up, down
+
+        deadline = time.monotonic() + 5
+        lines, up, down = matching()
+        while (not up or not down) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            lines, up, down = matching()
+        self.assertEqual(len(up), 1, "xferlog:\n" + "\n".join(lines))
+        self.assertEqual(len(down), 1, "xferlog:\n" + "\n".join(lines))
+        for line in up + down:
+            fields = line.split()
+            self.assertIn("12345", fields, line)  # byte count
+            self.assertIn("erin", fields, line)   # user
+            self.assertIn("127.0.0.1", fields, line)
+            self.assertEqual(fields[-1], "c", line)  # completed
+
+
+class IdleTimeoutTest(unittest.TestCase):
+    def test_idle_session_gets_421(self):
+        with FerryServer(config={"idle_timeout": 2}, users={"gina": "gina-password"}) as srv:
+            ftp = srv.ftp("gina")
+            try:
+                busy = srv.ftp("gina")
+                t0 = time.monotonic()
+                # keep one session busy: it must not be closed
+                for _ in range(6):
+                    time.sleep(0.5)
+                    busy.voidcmd("NOOP")
+                ftp.sock.settimeout(15)
+                line = ftp.getmultiline()  # unsolicited 421 from the server
+                elapsed = time.monotonic() - t0
+                self.assertTrue(line.startswith("421"), line)
+                self.assertLess(elapsed, 12)
+                # then the connection is closed
+                ftp.sock.settimeout(5)
+                self.assertEqual(ftp.sock.recv(100), b"")
+                self.assertTrue(busy.voidcmd("NOOP").startswith("200"))
+                quit_quietly(busy)
+            finally:
+                quit_quietly(ftp)
+
+
+class SigtermTest(unittest.TestCase):
+    def test_sigterm_during_transfer_exits_zero(self):
+        srv = FerryServer(users={"hank": "hank-password"})
+        try:
+            size = 64 * MiB
+            make_file(os.path.join(srv.home("hank"), "big.bin"), size)
+            want = sha256_file(os.path.join(srv.home("hank"), "big.bin"))
+            ftp = srv.ftp("hank")
+            ftp.voidcmd("TYPE I")
+            conn, _ = open_data(ftp, "pasv", "RETR big.bin")
+            import hashlib
+            h = hashlib.sha256()
+            got = 0
+            while got < 2 * MiB:
+                b = conn.recv(65536)
+                self.assertTrue(b)
+                h.update(b)
+                got += len(b)
+            srv.signal(signal.SIGTERM)
+            time.sleep(0.3)
+            # new connections are no longer accepted (or get 421)
+            # keep reading what the server still sends (bounded)
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                try:
+                    b = conn.recv(256 * 1024)
+                except (socket.timeout, ConnectionResetError):
+                    break
+                if not b:
+                    break
+                h.update(b)
+                got += len(b)
+            conn.close()
+            rc = srv.wait_exit(40)  # default shutdown_grace is 30 s
+            self.assertIsNotNone(rc, "server still running 40 s after SIGTERM")
+            self.assertEqual(rc, 0, "exit code after SIGTERM; stderr:\n" + srv.stderr_text()[-3000:])
+            if IS_FERRYD:
+                # the running transfer was allowed to finish within the grace time
+                self.assertEqual(got, size)
+                self.assertEqual(h.hexdigest(), want)
+            quit_quietly(ftp)
+        finally:
+            srv.kill()
+            srv.cleanup()
+
+    def test_sigterm_idle_exits_quickly(self):
+        srv = FerryServer(users={"hank": "hank-password"})
+        try:
+            ftp = srv.ftp("hank")
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            rc = srv.wait_exit(10)
+            self.assertIsNotNone(rc, "an idle server must exit promptly on SIGTERM")
+            self.assertEqual(rc, 0)
+            self.assertLess(time.monotonic() - t0, 10)
+            quit_quietly(ftp)
+        finally:
+            srv.kill()
+            srv.cleanup()
+
+
+def cmd_code_raw(ftp, data):
+    raw_send(ftp, data)
+    return int(raw_reply(ftp)[:3])
+
+
+if __name__ == "__main__":
+    unittest.main()
