@@ -1,0 +1,37 @@
+// Local file digests with OpenSSL EVP, in the draft's names ("MD5", "SHA-256").
+#pragma once
+#include "client/options.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+
+#include <openssl/evp.h>
+
+namespace ferry::client {
+
+inline constexpr std::uint64_t whole_file = std::numeric_limits<std::uint64_t>::max();
+
+// "MD5", "SHA-1", "SHA-256", "SHA-512" (the IANA hash names HASH uses).
+const char* digest_name(DigestAlgo algo);
+
+// An incremental digest; one per computation.
+class Digest {
+public:
+    explicit Digest(DigestAlgo algo);
+    ~Digest();
+    Digest(const Digest&) = delete;
+    Digest& operator=(const Digest&) = delete;
+    void update(std::span<const char> bytes);
+    std::string hex();  // finishes the digest: lowercase hex
+
+private:
+    EVP_MD_CTX* ctx_;
+};
+
+// Digest of the first `length` bytes of the file at `path` (whole_file = all of it). Throws
+// ClientError naming the file when it can't be read or is shorter than `length`.
+std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t length);
+
+}  // namespace ferry::client

@@ -1,0 +1,156 @@
+#include "client/files.hpp"
+
+#include "base/fd.hpp"
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "client/errors.hpp"
+#include "client/resume.hpp"
+#include "client/transfer.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace ferry::client {
+namespace {
+
+std::string sizes(std::uint64_t done, std::uint64_t total) {
+    return cat(format_size(done), " of ", format_size(total), " (", done, " of ", total, " bytes)");
+}
+
+// Refuses before any byte moves when AVBL says the file can't fit; the server's 552 stays the real
+// guard. `existing` bytes are replaced or kept, so they don't count.
+void check_quota_room(Session& session, const std::string& local, std::uint64_t size, std::uint64_t existing) {
+    if (!session.features().avbl) return;
+    const std::uint64_t needed = size > existing ? size - existing : 0;
+    const auto free = session.available();
+    if (free && needed > *free)
+        throw ClientError(cat("put ", local, ": quota exceeded: it needs ", format_size(needed), " (", needed,
+                              " bytes) but only ", format_size(*free), " (", *free, " bytes) is free"));
+}
+
+Channel open_upload(Session& session, const std::string& remote, std::uint64_t offset) {
+    if (offset == 0) return session.start_transfer(cat("STOR ", remote), 0);
+    try {
+        return session.start_transfer(cat("STOR ", remote), offset);
+    } catch (const ReplyError& refused) {
+        std::cout << "REST + STOR refused (" << refused.what() << "); appending with APPE instead\n";
+        return session.start_transfer(cat("APPE ", remote), 0);
+    }
+}
+
+[[noreturn]] void report_cut_upload(Session& session, const TransferOutcome& outcome, const std::string& local,
+                                    const std::string& remote, std::uint64_t stored, std::uint64_t size) {
+    if (outcome.final && outcome.final->code == 552 && !outcome.connection_lost) {
+        std::string free_now;
+        if (const auto free = session.features().avbl ? session.available() : std::nullopt)
+            free_now = cat("; ", format_size(*free), " (", *free, " bytes) free now");
+        throw ClientError(cat("put ", local, ": quota exceeded: the server stopped the upload with ",
+                              sizes(stored, size), " sent", free_now, " (", outcome.problem,
+                              "). Free some space, then `put ", local, " ", remote, "` resumes it."));
+    }
+    throw ClientError(cat("put ", local, ": interrupted with ", sizes(stored, size), " sent: ", outcome.problem,
+                          ". The partial file stays on the server; run `put ", local, " ", remote,
+                          "` again to resume."));
+}
+
+std::uint64_t local_size_or_zero(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::string base_name(const std::string& path) {
+    std::string trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+    const auto slash = trimmed.rfind('/');
+    return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+}
+
+void put_file(Context& context, const std::string& local, const std::string& remote) {
+    Session& session = context.session;
+    Fd file(::open(local.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) throw ClientError(cat("put: can't read ", local, ": ", std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        throw ClientError(cat("put: ", local, " is not a regular file"));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+
+    const auto existing = session.size(remote);
+    Plan plan = Plan::overwrite;
+    if (existing && *existing > 0 && *existing < size) {
+        std::cout << remote << " is already on the server with " << sizes(*existing, size) << "\n";
+        plan = decide_resume(context.verifier, context.options, {local, remote, *existing});
+    }
+    if (plan == Plan::skip) {
+        std::cout << "skipped: " << remote << " left as it was\n";
+        return;
+    }
+    const std::uint64_t offset = plan == Plan::resume ? *existing : 0;
+    check_quota_room(session, local, size, existing.value_or(0));
+
+    Channel data = open_upload(session, remote, offset);
+    Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset);
+    const TransferOutcome outcome = upload(session, std::move(data), file.get(), offset, size, progress);
+    if (!outcome.complete) report_cut_upload(session, outcome, local, remote, offset + outcome.moved, size);
+    std::cout << transfer_summary(offset ? "resumed, sent" : "sent", progress) << "\n";
+    context.verifier.verify_transfer(local, remote);
+}
+
+void get_file(Context& context, const std::string& remote, const std::string& local_arg) {
+    Session& session = context.session;
+    const std::string local = is_directory(local_arg) ? local_arg + "/" + base_name(remote) : local_arg;
+    const auto remote_size = session.size(remote);
+    const std::uint64_t partial = local_size_or_zero(local);
+    Plan plan = Plan::overwrite;
+    if (remote_size && partial > 0 && partial < *remote_size) {
+        std::cout << local << " already holds " << sizes(partial, *remote_size) << "\n";
+        plan = decide_resume(context.verifier, context.options, {local, remote, partial});
+    }
+    if (plan == Plan::skip) {
+        std::cout << "skipped: " << local << " left as it was\n";
+        return;
+    }
+    std::uint64_t offset = plan == Plan::resume ? partial : 0;
+
+    // The local file is only touched once the server has agreed to send.
+    std::optional<Channel> data;
+    try {
+        data.emplace(session.start_transfer(cat("RETR ", remote), offset));
+    } catch (const ReplyError& refused) {
+        if (offset == 0) throw ClientError(cat("get ", remote, ": ", refused.what()));
+        std::cout << "can't resume (" << refused.what() << "); downloading from the start\n";
+        offset = 0;
+        data.emplace(session.start_transfer(cat("RETR ", remote), 0));
+    }
+    Fd file(::open(local.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0644));
+    if (!file) {
+        const int err = errno;
+        { Channel dropped = std::move(*data); }
+        try { session.finish_transfer("get"); } catch (const ReplyError&) { /* expected: we hung up */ }
+        throw ClientError(cat("get: can't write ", local, ": ", std::strerror(err)));
+    }
+    Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset);
+    const TransferOutcome outcome = download(session, std::move(*data), file.get(), offset, progress);
+    if (!outcome.complete) {
+        const std::uint64_t have = offset + outcome.moved;
+        throw ClientError(cat("get ", remote, ": interrupted with ",
+                              remote_size ? sizes(have, *remote_size) : cat(have, " bytes"), " received: ",
+                              outcome.problem, ". The partial file stays at ", local, "; run `get ", remote, " ",
+                              local, "` again to resume."));
+    }
+    std::cout << transfer_summary(offset ? "resumed, received" : "received", progress) << "\n";
+    context.verifier.verify_transfer(local, remote);
+}
+
+}  // namespace ferry::client

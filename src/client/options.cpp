@@ -1,0 +1,154 @@
+#include "client/options.hpp"
+
+#include "base/log.hpp"
+#include "client/errors.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <iostream>
+#include <string_view>
+
+namespace ferry::client {
+namespace {
+
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+ProgressMode parse_progress(std::string_view value) {
+    if (value == "auto") return ProgressMode::automatic;
+    if (value == "bar") return ProgressMode::bar;
+    if (value == "plain") return ProgressMode::plain;
+    if (value == "none") return ProgressMode::none;
+    throw ClientError(cat("--progress: expected auto, bar, plain or none, not '", value, "'"));
+}
+
+void check_port(const std::string& port) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+        throw ClientError(cat("not a port number: '", port, "'"));
+}
+
+// ftp://[user@]host[:port][/path]  ("[v6]" hosts allowed).
+void apply_url(std::string_view url, Options& options) {
+    url.remove_prefix(6);
+    const auto slash = url.find('/');
+    std::string_view authority = url.substr(0, slash);
+    if (slash != std::string_view::npos) options.start_dir = std::string(url.substr(slash));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        options.user = std::string(authority.substr(0, at));
+        authority.remove_prefix(at + 1);
+    }
+    options.port = "21";
+    if (!authority.empty() && authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) throw ClientError(cat("bad IPv6 address in ", url));
+        options.host = std::string(authority.substr(1, close - 1));
+        authority.remove_prefix(close + 1);
+        if (!authority.empty() && authority.front() == ':') options.port = std::string(authority.substr(1));
+    } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+        options.host = std::string(authority.substr(0, colon));
+        options.port = std::string(authority.substr(colon + 1));
+    } else if (!authority.empty()) {
+        options.host = std::string(authority);
+    }
+}
+
+// "--name=value" or "--name value": the value, advancing i for the second form.
+std::string option_value(std::string_view arg, std::string_view name, int argc, char** argv, int& i) {
+    if (arg.size() > name.size() && arg[name.size()] == '=') return std::string(arg.substr(name.size() + 1));
+    if (i + 1 >= argc) throw ClientError(cat(name, " needs a value"));
+    return argv[++i];
+}
+
+bool is_option(std::string_view arg, std::string_view name) {
+    return arg == name || (arg.rfind(name, 0) == 0 && arg.size() > name.size() && arg[name.size()] == '=');
+}
+
+}  // namespace
+
+std::optional<DigestAlgo> parse_digest_algo(std::string_view name) {
+    const std::string n = lowercase(name);
+    if (n == "md5") return DigestAlgo::md5;
+    if (n == "sha1" || n == "sha-1") return DigestAlgo::sha1;
+    if (n == "sha256" || n == "sha-256") return DigestAlgo::sha256;
+    if (n == "sha512" || n == "sha-512") return DigestAlgo::sha512;
+    return std::nullopt;
+}
+
+Options parse_options(int argc, char** argv, bool& show_help) {
+    Options options;
+    show_help = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            show_help = true;
+        } else if (arg == "-s" || is_option(arg, "--server")) {
+            options.host = option_value(arg, arg == "-s" ? "-s" : "--server", argc, argv, i);
+        } else if (arg == "-P" || is_option(arg, "--port")) {
+            options.port = option_value(arg, arg == "-P" ? "-P" : "--port", argc, argv, i);
+        } else if (arg == "-u" || is_option(arg, "--user")) {
+            options.user = option_value(arg, arg == "-u" ? "-u" : "--user", argc, argv, i);
+        } else if (arg == "-c" || is_option(arg, "--command")) {
+            options.commands = option_value(arg, arg == "-c" ? "-c" : "--command", argc, argv, i);
+        } else if (arg == "--tls") {
+            options.tls = true;
+        } else if (arg == "--insecure") {
+            options.insecure = true;
+        } else if (is_option(arg, "--progress")) {
+            options.progress = parse_progress(option_value(arg, "--progress", argc, argv, i));
+        } else if (is_option(arg, "--hash")) {
+            const std::string value = option_value(arg, "--hash", argc, argv, i);
+            const auto algo = parse_digest_algo(value);
+            if (!algo) throw ClientError(cat("--hash: expected md5, sha1, sha256 or sha512, not '", value, "'"));
+            options.digest = *algo;
+        } else if (arg == "--resume" || arg == "--overwrite" || arg == "--skip") {
+            options.answer = arg == "--resume" ? ResumeAnswer::resume
+                             : arg == "--overwrite" ? ResumeAnswer::overwrite : ResumeAnswer::skip;
+        } else if (arg == "--password-stdin") {
+            options.password_stdin = true;
+        } else if (arg == "-v" || arg == "--verbose") {
+            options.trace = true;
+        } else if (is_option(arg, "--timeout")) {
+            const std::string value = option_value(arg, "--timeout", argc, argv, i);
+            int seconds = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+            if (ec != std::errc() || end != value.data() + value.size() || seconds <= 0 || seconds > 86400)
+                throw ClientError(cat("--timeout: expected seconds (1-86400), not '", value, "'"));
+            options.timeout = Millis(seconds * 1000LL);
+        } else if (arg.rfind("ftp://", 0) == 0) {
+            apply_url(arg, options);
+        } else if (!arg.empty() && arg.back() == '@' && arg.size() > 1) {
+            options.user = std::string(arg.substr(0, arg.size() - 1));
+        } else {
+            throw ClientError(cat("unknown argument '", arg, "' (see --help)"));
+        }
+    }
+    if (options.host.empty()) throw ClientError("no server given");
+    check_port(options.port);
+    return options;
+}
+
+void print_usage(const char* program) {
+    std::cout << "usage: " << program << " [options] [ftp://[user@]host[:port][/dir] | user@]\n"
+              << "  -s, --server HOST      server (default 127.0.0.1)\n"
+              << "  -P, --port PORT        port (default 2121; ftp:// URLs default to 21)\n"
+              << "  -u, --user NAME        log in as NAME (without a user: the menu)\n"
+              << "  --tls                  AUTH TLS + PROT P; the certificate is verified\n"
+              << "  --insecure             accept an unverified (self-signed) certificate\n"
+              << "  -c \"cmd; cmd\"          run these commands and exit (else stdin when it is not a terminal)\n"
+              << "  --progress=MODE        auto | bar | plain | none (auto: bar on a terminal)\n"
+              << "  --hash ALGO            digest for verification: md5 (default), sha1, sha256, sha512\n"
+              << "  --resume | --overwrite | --skip   answer the resume question without asking\n"
+              << "  --password-stdin       read the password from the first line of stdin\n"
+              << "                         (else $FERRY_PASSWORD, else ask without echo)\n"
+              << "  --timeout SECONDS      per network operation (default 30)\n"
+              << "  -v, --verbose          show the FTP conversation (passwords hidden)\n"
+              << "Exit status: 0 when every command succeeded, 1 otherwise, 2 for bad arguments.\n";
+}
+
+}  // namespace ferry::client

@@ -1,0 +1,39 @@
+// Command-line options of `ferry`.
+#pragma once
+#include "client/channel.hpp"
+
+#include <optional>
+#include <string>
+
+namespace ferry::client {
+
+enum class ProgressMode { automatic, bar, plain, none };
+enum class DigestAlgo { md5, sha1, sha256, sha512 };
+// A pre-given answer to the resume question; `ask` = ask on the terminal (or the batch default).
+enum class ResumeAnswer { ask, resume, overwrite, skip };
+
+struct Options {
+    std::string host = "127.0.0.1";
+    std::string port = "2121";  // ferryd's default; ftp:// URLs without a port mean 21
+    std::string user;            // empty: show the menu
+    std::string start_dir;       // from ftp://host/path
+    bool tls = false;
+    bool insecure = false;
+    std::optional<std::string> commands;  // -c "cmd; cmd"
+    ProgressMode progress = ProgressMode::automatic;
+    DigestAlgo digest = DigestAlgo::md5;
+    ResumeAnswer answer = ResumeAnswer::ask;
+    bool password_stdin = false;
+    bool trace = false;
+    Millis timeout{30000};
+};
+
+// Parses argv; throws ClientError with a message for the user on bad input. Sets `show_help`
+// for -h/--help.
+Options parse_options(int argc, char** argv, bool& show_help);
+void print_usage(const char* program);
+
+// "md5", "SHA-256", "sha256", ...
+std::optional<DigestAlgo> parse_digest_algo(std::string_view name);
+
+}  // namespace ferry::client

@@ -1,0 +1,123 @@
+#include "client/progress.hpp"
+
+#include "base/size.hpp"
+#include "client/terminal.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace ferry::client {
+namespace {
+
+constexpr auto bar_interval = std::chrono::milliseconds(100);  // at most ~10 redraws a second
+constexpr auto plain_interval = std::chrono::seconds(2);
+
+std::size_t terminal_width() {
+    winsize size{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) return size.ws_col;
+    return 80;
+}
+
+ProgressMode resolve(ProgressMode mode) {
+    if (mode != ProgressMode::automatic) return mode;
+    return stderr_is_terminal() ? ProgressMode::bar : ProgressMode::none;
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0 || seconds > 360000) return "--:--";
+    const auto whole = static_cast<long>(seconds + 0.5);
+    char text[32];
+    if (whole >= 3600) {
+        std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", whole / 3600, whole / 60 % 60, whole % 60);
+    } else {
+        std::snprintf(text, sizeof text, "%ld:%02ld", whole / 60, whole % 60);
+    }
+    return text;
+}
+
+std::string format_rate(double bytes_per_second) {
+    if (!std::isfinite(bytes_per_second) || bytes_per_second < 0) bytes_per_second = 0;
+    return format_size(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
+}
+
+Progress::Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before)
+    : mode_(resolve(mode)),
+      label_(std::move(label)),
+      total_(total),
+      done_before_(done_before),
+      done_(done_before),
+      started_(Clock::now()),
+      last_shown_(started_) {}
+
+Progress::~Progress() { finish(); }
+
+double Progress::seconds() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
+
+std::string Progress::numbers() const {
+    const double elapsed = seconds();
+    const double rate = elapsed > 0 ? static_cast<double>(done_ - done_before_) / elapsed : 0;
+    const double left = total_ > done_ ? static_cast<double>(total_ - done_) : 0;
+    // total 0 = size unknown (a server without SIZE): no percentage, no ETA.
+    const std::string percent =
+        total_ ? std::to_string(std::min<std::uint64_t>(100, done_ * 100 / total_)) + "%" : "--%";
+    char text[160];
+    std::snprintf(text, sizeof text, "%4s  %s/%s  %s  ETA %s", percent.c_str(), format_size(done_).c_str(),
+                  total_ ? format_size(total_).c_str() : "?", format_rate(rate).c_str(),
+                  format_duration(rate > 0 && total_ ? left / rate : -1).c_str());
+    return text;
+}
+
+void Progress::update(std::uint64_t done) {
+    done_ = done;
+    if (mode_ == ProgressMode::none || finished_) return;
+    const auto now = Clock::now();
+    // The bar shows up at once, then at most every bar_interval.
+    if (mode_ == ProgressMode::bar && (!drawn_ || now - last_shown_ >= bar_interval)) {
+        last_shown_ = now;
+        draw_bar();
+    } else if (mode_ == ProgressMode::plain && now - last_shown_ >= plain_interval) {
+        last_shown_ = now;
+        print_line();
+    }
+}
+
+void Progress::draw_bar() {
+    const std::string tail = numbers();
+    const std::size_t width = terminal_width() - 1;  // never touch the last column: no wrap
+    std::string label = label_;
+    const std::size_t room_for_label = width > tail.size() + 14 ? width - tail.size() - 14 : 8;
+    if (label.size() > room_for_label) label = "..." + label.substr(label.size() - (room_for_label - 3));
+    // What is left becomes the bar itself.
+    const std::size_t used = label.size() + tail.size() + 4;
+    const std::size_t bar_width = width > used + 2 ? std::min<std::size_t>(width - used - 2, 40) : 0;
+    std::string bar;
+    if (bar_width >= 5) {
+        const std::size_t filled = total_ ? static_cast<std::size_t>(bar_width * std::min(done_, total_) / total_) : bar_width;
+        bar = "[" + std::string(filled, '#') + std::string(bar_width - filled, '.') + "] ";
+    }
+    std::fprintf(stderr, "\r%s  %s%s\033[K", label.c_str(), bar.c_str(), tail.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+}
+
+void Progress::print_line() {
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers().c_str());
+    std::fflush(stderr);
+}
+
+void Progress::finish() {
+    if (finished_) return;
+    finished_ = true;
+    if (drawn_) {
+        std::fputs("\r\033[K", stderr);
+        std::fflush(stderr);
+    }
+}
+
+}  // namespace ferry::client

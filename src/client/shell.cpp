@@ -1,0 +1,286 @@
+#include "client/shell.hpp"
+
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "client/digest.hpp"
+#include "client/errors.hpp"
+#include "client/terminal.hpp"
+#include "client/transfer.hpp"
+
+#include <iostream>
+
+namespace ferry::client {
+namespace {
+
+constexpr std::size_t max_history = 1000;
+
+void require_args(const Words& args, std::size_t min, std::size_t max, std::string_view usage) {
+    if (args.size() - 1 < min || args.size() - 1 > max) throw ClientError(cat("usage: ", usage));
+}
+
+// 257 "/some ""quoted"" dir" is current directory.  ->  /some "quoted" dir
+std::string quoted_path(const std::string& text) {
+    const auto open = text.find('"');
+    if (open == std::string::npos) return text;
+    std::string path;
+    for (std::size_t i = open + 1; i < text.size(); ++i) {
+        if (text[i] != '"') {
+            path += text[i];
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+            path += '"';
+            ++i;
+        } else {
+            break;
+        }
+    }
+    return path;
+}
+
+// Reply lines without their codes, for messages the user should read in full.
+void print_reply_text(const Reply& reply) {
+    for (const std::string& line : reply.lines) {
+        const bool coded = line.size() >= 4 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+                           (line[3] == '-' || line[3] == ' ');
+        std::cout << (coded ? line.substr(4) : line) << "\n";
+    }
+}
+
+}  // namespace
+
+Words split_words(std::string_view line) {
+    Words words;
+    std::string word;
+    bool in_word = false;
+    char quote = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quote) {
+            if (c == quote) quote = 0;
+            else if (c == '\\' && quote == '"' && i + 1 < line.size()) word += line[++i];
+            else word += c;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+            in_word = true;
+        } else if (c == '\\' && i + 1 < line.size()) {
+            word += line[++i];
+            in_word = true;
+        } else if (c == ' ' || c == '\t') {
+            if (in_word) words.push_back(std::move(word));
+            word.clear();
+            in_word = false;
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (quote) throw ClientError("unbalanced quote");
+    if (in_word) words.push_back(std::move(word));
+    return words;
+}
+
+std::vector<std::string> split_commands(std::string_view text) {
+    std::vector<std::string> commands;
+    std::string current;
+    char quote = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quote) {
+            if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '\\' && i + 1 < text.size()) {
+            current += c;
+            current += text[++i];
+            continue;
+        } else if (c == ';' || c == '\n') {
+            commands.push_back(std::move(current));
+            current.clear();
+            continue;
+        }
+        current += c;
+    }
+    commands.push_back(std::move(current));
+    return commands;
+}
+
+Shell::Shell(Session& session, const Options& options)
+    : session_(session),
+      options_(options),
+      verifier_(session, options.digest),
+      context_{session, verifier_, options} {}
+
+bool Shell::run_one(std::string_view line) {
+    try {
+        const Words words = split_words(line);
+        if (words.empty() || words[0].front() == '#') return true;
+        if (history_.size() < max_history) history_.emplace_back(line);
+        dispatch(words);
+        return true;
+    } catch (const NetError& lost) {
+        std::cerr << "error: " << lost.what() << "\nerror: the connection to the server is lost\n";
+        connection_lost_ = true;
+    } catch (const ClientError& failed) {
+        std::cerr << "error: " << failed.what() << "\n";
+    } catch (const std::exception& bug) {
+        std::cerr << "error: " << bug.what() << "\n";
+    }
+    return false;
+}
+
+int Shell::run_batch(std::string_view commands) {
+    int status = 0;
+    for (const std::string& command : split_commands(commands)) {
+        if (!run_one(command)) status = 1;
+        if (quit_ || connection_lost_) break;
+    }
+    return status;
+}
+
+int Shell::run_input() {
+    const bool interactive = stdin_is_terminal();
+    const std::string prompt = cat("[", session_.user(), "]# ");
+    int status = 0;
+    for (long n = 0; n < 100'000'000 && !quit_ && !connection_lost_; ++n) {
+        const auto line = interactive ? ask_line(prompt) : read_input_line();
+        if (!line) break;
+        if (run_batch(*line) != 0) status = 1;
+    }
+    if (interactive && !quit_) std::cout << "\n";
+    return status;
+}
+
+void Shell::dispatch(const Words& words) {
+    const std::string& name = words[0];
+    if (name == "ls" || name == "dir") return list(words);
+    if (name == "cd") return change_directory(words);
+    if (name == "pwd") return print_working_directory();
+    if (name == "mkdir") return simple(words, "MKD", "mkdir", 1);
+    if (name == "rmdir") return simple(words, "RMD", "rmdir", 1);
+    if (name == "rm" || name == "delete") return simple(words, "DELE", "rm", 1);
+    if (name == "mv" || name == "rename") return rename(words);
+    if (name == "put") return put(words);
+    if (name == "get") return get(words);
+    if (name == "quota") return quota();
+    if (name == "hash") return hash(words);
+    if (name == "help" || name == "?") return help();
+    if (name == "history") return history();
+    if (name == "quit" || name == "exit" || name == "bye") {
+        quit_ = true;
+        return;
+    }
+    throw ClientError(cat("unknown command '", name, "' (try help)"));
+}
+
+void Shell::list(const Words& args) {
+    bool long_format = false;
+    std::string path;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "-l") long_format = true;
+        else if (path.empty()) path = args[i];
+        else throw ClientError("usage: ls [-l] [path]");
+    }
+    const std::string verb = long_format ? "LIST" : "NLST";
+    const std::string command = path.empty() ? verb : cat(verb, " ", path);
+    const std::string action = cat("ls ", path.empty() ? "." : path);
+    std::string text = receive_text(session_, session_.start_transfer(command, 0), action);
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    std::string cleaned;  // listings arrive with CR LF
+    cleaned.reserve(text.size());
+    for (char c : text)
+        if (c != '\r') cleaned += c;
+    std::cout << cleaned;
+}
+
+void Shell::change_directory(const Words& args) {
+    require_args(args, 1, 1, "cd DIR");
+    const std::string line = args[1] == ".." ? std::string("CDUP") : cat("CWD ", args[1]);
+    session_.expect_ok(line, cat("cd ", args[1]));
+}
+
+void Shell::print_working_directory() {
+    const Reply reply = session_.expect_ok("PWD", "pwd");
+    std::cout << quoted_path(reply.text()) << "\n";
+}
+
+void Shell::simple(const Words& args, std::string_view verb, std::string_view action, std::size_t min_args) {
+    require_args(args, min_args, 1000, cat(action, " PATH..."));
+    if (args.size() == 2) {
+        session_.expect_ok(cat(verb, " ", args[1]), cat(action, " ", args[1]));
+        return;
+    }
+    std::size_t failed = 0;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const Reply reply = session_.command(cat(verb, " ", args[i]));
+        if (reply.ok()) continue;
+        std::cerr << "error: " << describe_refusal(cat(action, " ", args[i]), reply) << "\n";
+        ++failed;
+    }
+    if (failed) throw ClientError(cat(action, ": ", failed, " of ", args.size() - 1, " failed"));
+}
+
+void Shell::rename(const Words& args) {
+    require_args(args, 2, 2, "mv FROM TO");
+    const Reply from = session_.command(cat("RNFR ", args[1]));
+    if (from.code != 350) throw_refusal(cat("mv ", args[1]), from);
+    session_.expect_ok(cat("RNTO ", args[2]), cat("mv ", args[1], " ", args[2]));
+}
+
+void Shell::put(const Words& args) {
+    require_args(args, 1, 2, "put LOCAL [REMOTE]");
+    put_file(context_, args[1], args.size() > 2 ? args[2] : base_name(args[1]));
+}
+
+void Shell::get(const Words& args) {
+    require_args(args, 1, 2, "get REMOTE [LOCAL]");
+    get_file(context_, args[1], args.size() > 2 ? args[2] : base_name(args[1]));
+}
+
+void Shell::quota() {
+    const Reply site = session_.command("SITE QUOTA");
+    if (site.positive_completion()) return print_reply_text(site);
+    if (const auto free = session_.available()) {
+        std::cout << "available: " << format_size(*free) << " (" << *free << " bytes)\n";
+        return;
+    }
+    throw ClientError(cat("quota: the server reports no quota (SITE QUOTA: ", site.summary(), "; no AVBL)"));
+}
+
+void Shell::hash(const Words& args) {
+    DigestAlgo algo = options_.digest;
+    std::string path;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--algo" && i + 1 < args.size()) {
+            const auto parsed = parse_digest_algo(args[++i]);
+            if (!parsed) throw ClientError(cat("hash: unknown algorithm '", args[i], "' (md5, sha1, sha256, sha512)"));
+            algo = *parsed;
+        } else if (path.empty()) {
+            path = args[i];
+        } else {
+            throw ClientError("usage: hash [--algo A] REMOTE");
+        }
+    }
+    if (path.empty()) throw ClientError("usage: hash [--algo A] REMOTE");
+    Verifier verifier(session_, algo);
+    const auto digest = verifier.whole(path);
+    if (!digest) throw ClientError(cat("hash ", path, ": the server offers neither HASH nor an X-command for ", digest_name(algo)));
+    std::cout << digest_name(digest->algo) << " " << digest->hex << "  " << path << "\n";
+}
+
+void Shell::help() const {
+    std::cout << "ls [-l] [path]          list a directory (-l: long format)\n"
+                 "cd DIR | pwd            change / show the remote directory\n"
+                 "mkdir DIR | rmdir DIR   create / remove a remote directory\n"
+                 "rm FILE | mv FROM TO    delete / rename remote files\n"
+                 "put LOCAL [REMOTE]      upload (resumes a shorter remote copy when it matches)\n"
+                 "get REMOTE [LOCAL]      download (resumes a shorter local copy when it matches)\n"
+                 "quota                   used and free space\n"
+                 "hash [--algo A] REMOTE  the server's digest of a file (md5, sha1, sha256, sha512)\n"
+                 "history | help | quit\n"
+                 "Every put/get is checked against the server's digest (--hash to choose it).\n";
+}
+
+void Shell::history() const {
+    for (std::size_t i = 0; i < history_.size(); ++i) std::cout << i + 1 << "  " << history_[i] << "\n";
+}
+
+}  // namespace ferry::client

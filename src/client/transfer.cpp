@@ -1,0 +1,117 @@
+#include "client/transfer.hpp"
+
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "client/errors.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include <unistd.h>
+
+namespace ferry::client {
+namespace {
+
+void write_to_file(int fd, std::span<const char> bytes, std::uint64_t offset) {
+    // Each round writes at least one byte or throws, so the loop ends.
+    while (!bytes.empty()) {
+        const ssize_t put = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+        if (put < 0 && errno == EINTR) continue;
+        if (put <= 0) throw ClientError(cat("writing the local file: ", std::strerror(put < 0 ? errno : ENOSPC)));
+        bytes = bytes.subspan(static_cast<std::size_t>(put));
+        offset += static_cast<std::uint64_t>(put);
+    }
+}
+
+// After the data connection is closed: the server's verdict. Network failure here means the
+// control connection is gone too.
+void read_closing_reply(Session& session, std::string_view action, TransferOutcome& outcome) {
+    try {
+        outcome.final = session.finish_transfer(action);
+        if (outcome.problem.empty()) outcome.complete = true;
+    } catch (const ReplyError& refused) {
+        outcome.problem = refused.what();
+        // The reply itself is kept for callers that look at the code (552 = quota).
+        outcome.final = Reply{refused.code(), {}};
+    } catch (const NetError& lost) {
+        outcome.connection_lost = true;
+        if (outcome.problem.empty()) outcome.problem = lost.what();
+        else outcome.problem += cat("; ", lost.what());
+    }
+}
+
+}  // namespace
+
+TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
+                       Progress& progress) {
+    TransferOutcome outcome;
+    std::vector<char> scratch(data.has_tls() ? transfer_block : 0);
+    std::uint64_t position = offset;
+    try {
+        // Bounded by the file size: each round moves at least one byte or stops.
+        while (position < size) {
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - position, transfer_block));
+            const std::uint64_t sent = data.send_file_chunk(file_fd, position, want, scratch);
+            if (sent == 0) throw ClientError(cat("the local file shrank to ", position, " bytes during the upload"));
+            position += sent;
+            progress.update(position);
+        }
+        data.finish_sending();
+    } catch (const ClientError& failed) {
+        outcome.problem = failed.what();
+    }
+    outcome.moved = position - offset;
+    { Channel closing = std::move(data); }  // close before waiting for the server's verdict
+    progress.finish();
+    read_closing_reply(session, "upload", outcome);
+    return outcome;
+}
+
+TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress) {
+    TransferOutcome outcome;
+    std::vector<char> block(transfer_block);
+    std::uint64_t position = offset;
+    try {
+        // Ends at the server's end of stream; every read has the channel's timeout.
+        for (std::size_t round = 0; round < (std::size_t{1} << 40); ++round) {
+            const std::size_t got = data.read_some(block);
+            if (got == 0) break;
+            write_to_file(file_fd, std::span<const char>(block.data(), got), position);
+            position += got;
+            progress.update(position);
+        }
+    } catch (const ClientError& failed) {
+        outcome.problem = failed.what();
+    }
+    outcome.moved = position - offset;
+    { Channel closing = std::move(data); }
+    progress.finish();
+    read_closing_reply(session, "download", outcome);
+    return outcome;
+}
+
+std::string receive_text(Session& session, Channel data, std::string_view action) {
+    std::string text;
+    char block[64 * 1024];
+    for (int round = 0; round < 1'000'000; ++round) {  // listings beyond 64 GB are not a thing
+        const std::size_t got = data.read_some(block);
+        if (got == 0) break;
+        text.append(block, got);
+    }
+    { Channel closing = std::move(data); }
+    session.finish_transfer(action);
+    return text;
+}
+
+std::string transfer_summary(std::string_view verb, const Progress& progress) {
+    const double seconds = std::max(progress.seconds(), 1e-6);
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.2f s", seconds);
+    return cat(verb, " ", format_size(progress.moved()), " in ", elapsed, " (",
+               format_rate(static_cast<double>(progress.moved()) / seconds), ")");
+}
+
+}  // namespace ferry::client

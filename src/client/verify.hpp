@@ -1,0 +1,52 @@
+// Asking the server for file digests (HASH with RANG per draft-bryan-ftpext-hash-02, else XMD5 and
+// friends) and checking transfers against the local file.
+#pragma once
+#include "client/options.hpp"
+#include "client/session.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ferry::client {
+
+struct RemoteDigest {
+    DigestAlgo algo;
+    std::string hex;
+    std::string via;  // "HASH" or "XMD5", for messages
+};
+
+class Verifier {
+public:
+    Verifier(Session& session, DigestAlgo wanted) : session_(session), wanted_(wanted) {}
+
+    // The server's digest of the whole file; nullopt when it offers no way to hash. Throws
+    // ReplyError when the file is missing or unreadable.
+    std::optional<RemoteDigest> whole(const std::string& remote);
+    // The server's digest of bytes [0, length) via RANG 0 length-1 + HASH (RANG's end point is
+    // inclusive); nullopt when the server can't hash ranges.
+    std::optional<RemoteDigest> prefix(const std::string& remote, std::uint64_t length);
+    bool can_hash_prefix() const;
+
+    // After put/get: compare local and server digests. Prints "verified ..." on a match; throws
+    // ClientError naming both digests on a mismatch; warns once per session when neither HASH nor
+    // an X-command exists.
+    void verify_transfer(const std::string& local, const std::string& remote);
+
+    void set_wanted(DigestAlgo algo) { wanted_ = algo; }
+
+private:
+    std::optional<DigestAlgo> hash_algo() const;
+    bool select(DigestAlgo algo);
+    std::optional<RemoteDigest> via_hash(const std::string& remote, std::optional<std::uint64_t> prefix_length);
+    std::optional<RemoteDigest> via_x_command(const std::string& remote);
+    // The fallback check without digests: SIZE against the local size.
+    void check_sizes(const std::string& local, const std::string& remote);
+
+    Session& session_;
+    DigestAlgo wanted_;
+    bool x_command_refused_ = false;
+    bool warned_ = false;
+};
+
+}  // namespace ferry::client
