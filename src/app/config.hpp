@@ -31,6 +31,8 @@ struct Config {
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
     std::string registration = "closed";                 // "closed" | "open"
+    unsigned registrations_per_hour = 5;                 // open registration: accounts per client IP per hour
+    std::size_t min_password_length = 8;                 // characters, for new accounts and new passwords
     std::string tls = "off";                             // "off" | "optional" | "required"
     std::string tls_cert;
     std::string tls_key;

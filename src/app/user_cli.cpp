@@ -2,6 +2,7 @@
 
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
+#include "auth/registration.hpp"
 #include "base/fd.hpp"
 #include "base/size.hpp"
 
@@ -26,7 +27,6 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_refused = 1;
 constexpr int exit_usage = 2;
-constexpr std::size_t min_password_length = 8;
 
 constexpr const char* usage_text =
     "usage: ferryd [--config FILE] user COMMAND ...\n"
@@ -40,7 +40,8 @@ constexpr const char* usage_text =
     "  enable NAME            allow logins again\n"
     "  list                   show all accounts\n"
     "Passwords are read from the terminal without echo, or as one line from stdin with\n"
-    "--password-stdin. They must be at least 8 characters.\n";
+    "--password-stdin. They must be at least min_password_length characters (see the config; 8 by\n"
+    "default).\n";
 
 // Thrown for a command line we cannot make sense of (exit 2); refusals return 1 directly.
 struct UsageError {
@@ -163,7 +164,7 @@ std::optional<std::string> ask_tty(int tty, std::string_view prompt) {
 }
 
 // The new password, or nullopt after telling the user why not.
-std::optional<std::string> read_new_password(bool from_stdin) {
+std::optional<std::string> read_new_password(bool from_stdin, std::size_t min_length) {
     std::optional<std::string> password;
     if (from_stdin) {
         password = read_stdin_line();
@@ -189,8 +190,8 @@ std::optional<std::string> read_new_password(bool from_stdin) {
         }
     }
     if (!password->empty() && password->back() == '\r') password->pop_back();  // CRLF input
-    if (password->size() < min_password_length) {
-        refuse("password too short: at least " + std::to_string(min_password_length) + " characters, please");
+    if (std::string problem = auth::check_new_password(*password, min_length); !problem.empty()) {
+        refuse(problem);
         return std::nullopt;
     }
     return password;
@@ -242,16 +243,14 @@ int add_user(const Config& config, std::span<const std::string> words) {
     const Options options = parse_options(words, {"--quota", "--admin", "--home", "--password-stdin"});
     const std::string name = single_name(options, "add");
     const std::uint64_t quota = options.quota ? parse_quota(*options.quota) : 0;
-    if (!auth::valid_user_name(name))
-        return refuse("\"" + name + "\" is not a valid user name: 1 to 32 letters, digits, '.', '_' or '-', " +
-                      "not starting with '.' or '-', and not a reserved name like root or ftp");
+    if (std::string problem = auth::check_new_user_name(name); !problem.empty()) return refuse(problem);
     const std::string home = options.home.value_or(name);
     if (!auth::valid_home_path(home)) return refuse("--home must be a relative path without \"..\", got \"" + home + "\"");
 
     auto existing = load_accounts(config);
     if (!existing) return exit_refused;
     if (existing->find(name)) return refuse("user " + name + " already exists");
-    auto password = read_new_password(options.password_stdin);
+    auto password = read_new_password(options.password_stdin, config.min_password_length);
     if (!password) return exit_refused;
 
     auth::Account account{name, auth::hash_password(*password), home, quota, options.admin, false};
@@ -304,7 +303,7 @@ int change_password(const Config& config, std::span<const std::string> words) {
     auto existing = load_accounts(config);
     if (!existing) return exit_refused;
     if (!existing->find(name)) return refuse("no such user: " + name);
-    auto password = read_new_password(options.password_stdin);
+    auto password = read_new_password(options.password_stdin, config.min_password_length);
     if (!password) return exit_refused;
     const std::string hash = auth::hash_password(*password);
     const int result = edit_user(config, name, [&](auth::AccountsFile& file) { file.find_mutable(name)->password_hash = hash; });
