@@ -55,8 +55,8 @@ struct Server::Worker {
 Server::Server(Config config)
     : config_(std::move(config)),
       accounts_(config_.users_file),
-      pool_(config_.pool_threads),
-      context_{config_, accounts_, pool_, xferlog_},
+      pool_(std::make_unique<net::WorkerPool>(config_.pool_threads)),
+      context_(config_, accounts_, *pool_, xferlog_),
       limits_(config_.max_sessions, config_.max_sessions_per_ip) {
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -68,6 +68,7 @@ Server::~Server() {
         worker->reactor.stop();
         if (worker->thread.joinable()) worker->thread.join();
     }
+    pool_.reset();  // a running job may still use the context, the accounts or the quotas
 }
 
 bool Server::open_listeners() {

@@ -61,7 +61,7 @@ private:
 
     Config config_;
     auth::AccountStore accounts_;
-    net::WorkerPool pool_;
+    std::unique_ptr<net::WorkerPool> pool_;  // destroyed first: its jobs use the members below
     proto::XferLog xferlog_;
     proto::ServerContext context_;
     ConnectionLimits limits_;

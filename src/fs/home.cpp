@@ -127,6 +127,16 @@ Result<struct stat> Home::stat(std::string_view vpath) const {
     return st;
 }
 
+Result<struct stat> Home::lstat(std::string_view vpath) const {
+    if (is_root(vpath)) return stat(vpath);
+    std::string name;
+    auto parent = open_parent(vpath, name);
+    if (!parent) return Result<struct stat>::failure(parent.error());
+    struct stat st {};
+    if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Result<struct stat>::failure(errno);
+    return st;
+}
+
 bool Home::is_directory(std::string_view vpath) const {
     const auto st = stat(vpath);
     return st.ok() && S_ISDIR(st.value().st_mode);

@@ -40,6 +40,8 @@ public:
     // The file or folder itself; follows symlinks only while they stay inside the home.
     Result<struct stat> stat(std::string_view vpath) const;
     bool is_directory(std::string_view vpath) const;
+    // The entry itself: a symlink's own stat, not its target's (what DELE or RNTO-over frees).
+    Result<struct stat> lstat(std::string_view vpath) const;
 
     Result<Fd> open_read(std::string_view vpath) const;             // regular files only (EISDIR otherwise)
     Result<Fd> open_write(std::string_view vpath, WriteMode mode) const;  // regular files only, mode 0640

@@ -67,9 +67,12 @@ Command split_command(std::string_view line) {
     const auto space = line.find(' ');
     std::string_view verb = line.substr(0, space);
     if (space != std::string_view::npos) command.arg = std::string(line.substr(space + 1));
+    // A letter, then letters or digits (XMD5, XSHA256); anything else is not a verb.
     for (char c : verb) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        if (c < 'A' || c > 'Z') return Command{"", std::move(command.arg)};
+        const bool letter = c >= 'A' && c <= 'Z';
+        const bool digit = c >= '0' && c <= '9';
+        if (!letter && !(digit && !command.verb.empty())) return Command{"", std::move(command.arg)};
         command.verb.push_back(c);
     }
     return command;

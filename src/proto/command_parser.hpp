@@ -37,7 +37,7 @@ private:
 };
 
 struct Command {
-    std::string verb;  // upper-cased, ASCII letters only
+    std::string verb;  // upper-cased: a letter, then letters or digits
     std::string arg;   // everything after the first space, unchanged
 };
 

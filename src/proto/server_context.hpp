@@ -3,6 +3,8 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
+#include "auth/registration.hpp"
+#include "fs/quota.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/xferlog.hpp"
 
@@ -11,11 +13,22 @@
 namespace ferry::proto {
 
 struct ServerContext {
+    ServerContext(const app::Config& config, auth::AccountStore& accounts, net::WorkerPool& pool, XferLog& xferlog)
+        : config(config), accounts(accounts), pool(pool), xferlog(xferlog),
+          registrations(config.registrations_per_hour) {}
+
     const app::Config& config;
     auth::AccountStore& accounts;
     net::WorkerPool& pool;
     XferLog& xferlog;
+    fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
+    auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     std::atomic<bool> shutting_down{false};
+
+    // An account's quota as enforced: 0 means the config's default_quota.
+    std::uint64_t quota_limit(std::uint64_t account_quota) const {
+        return account_quota == 0 ? config.default_quota : account_quota;
+    }
 };
 
 }  // namespace ferry::proto

@@ -22,10 +22,17 @@ bool answered_during_transfer(std::string_view verb) {
 // What to show of a command in a log line: never a password, never control bytes, never megabytes.
 std::string loggable(const Command& command) {
     if (command.verb == "PASS") return "PASS ****";
+    std::string arg = command.arg.substr(0, 120);
+    if (command.verb == "SITE") {
+        // SITE PASSWD <pw>, SITE ADDUSER <name> <pw> ..., SITE REGISTER <name> <pw> ...
+        const Command sub = split_command(arg);
+        if (sub.verb == "PASSWD") arg = "PASSWD ****";
+        if (sub.verb == "ADDUSER" || sub.verb == "REGISTER") arg = sub.verb + ' ' + sub.arg.substr(0, sub.arg.find(' ')) + " ****";
+    }
     std::string shown = command.verb;
-    if (!command.arg.empty()) {
+    if (!arg.empty()) {
         shown += ' ';
-        for (char c : command.arg.substr(0, 120)) shown += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+        for (char c : arg) shown += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
     }
     return shown;
 }
@@ -85,7 +92,8 @@ void Session::on_control_read(int err, std::uint64_t n) {
 }
 
 void Session::take_line(ParsedLine line) {
-    if (phase_ != DataPhase::none && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
+    const bool working = phase_ != DataPhase::none || hash_cancel_;
+    if (working && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
         execute(line);
         return;
     }
@@ -210,6 +218,7 @@ void Session::finish(std::string_view reason) {
     if (timer_) reactor_.cancel_timer(timer_);
     timer_ = 0;
     transfer_.reset();
+    abort_hash();
     data_.reset();
     control_->cancel();
     // The owner destroys us after the current callback has returned.

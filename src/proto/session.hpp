@@ -7,7 +7,9 @@
 // answered at once (RFC 959 4.1.3).
 #pragma once
 #include "auth/accounts.hpp"
+#include "fs/hash.hpp"
 #include "fs/home.hpp"
+#include "fs/quota.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
 #include "proto/command_parser.hpp"
@@ -17,7 +19,9 @@
 #include "proto/xferlog.hpp"
 
 #include <chrono>
+#include <atomic>
 #include <deque>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -92,6 +96,39 @@ private:
     void cmd_mode(const std::string& arg);
     void cmd_stru(const std::string& arg);
     void cmd_allo(const std::string& arg);
+    void cmd_avbl(const std::string& arg);
+    std::string quota_summary() const;  // "used U of L bytes (...), F bytes free"
+
+    // ---- SITE: quota, passwords, accounts (session_site.cpp)
+    void cmd_site(const std::string& arg);
+    void site_help();
+    void site_quota();
+    void site_passwd(const std::string& args);
+    void site_adduser(const std::string& args);
+    void site_deluser(const std::string& args);
+    void site_setquota(const std::string& args);
+    void site_register(const std::string& args);
+    bool require_admin();
+    // Run `job` (argon2id, then a locked rewrite of the accounts file) on the worker pool, then reply
+    // 200 `ok_text` and call on_success, or reply the error the job returned (errno + reason).
+    using AccountJob = std::function<std::pair<Status, std::string>()>;
+    void run_account_job(AccountJob job, std::string ok_text, std::function<void()> on_success = nullptr,
+                         std::function<void()> on_failure = nullptr);
+
+    // ---- HASH, RANG and the legacy X* digests (session_hash.cpp)
+    void cmd_hash(const std::string& arg);
+    void cmd_rang(const std::string& arg);
+    void cmd_xmd5(const std::string& arg);
+    void cmd_xsha1(const std::string& arg);
+    void cmd_xsha256(const std::string& arg);
+    void cmd_xsha512(const std::string& arg);
+    void cmd_xcrc(const std::string& arg);
+    void opts_hash(const std::string& value);
+    void legacy_hash(fs::HashAlgo algo, const std::string& arg);
+    // Hash [start, end) of a file on the worker pool; `respond(hex)` replies on success.
+    void start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
+                    std::function<void(const std::string& hex, std::uint64_t start, std::uint64_t end)> respond);
+    void abort_hash();
 
     // ---- names and folders (session_files.cpp)
     std::string resolve(const std::string& arg) const;  // virtual path, "" when unusable
@@ -126,6 +163,7 @@ private:
     enum class ListKind { list, nlst, mlsd };
     void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
     void store(const std::string& vpath, fs::WriteMode mode);
+    void reply_quota_exceeded();
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
     void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);
@@ -165,6 +203,11 @@ private:
     fs::Home home_;
     std::string cwd_ = "/";
     unsigned login_failures_ = 0;
+    std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions
+
+    fs::HashAlgo hash_algo_ = fs::HashAlgo::sha256;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> range_;  // RANG start..end, inclusive
+    std::shared_ptr<std::atomic<bool>> hash_cancel_;                // set while a HASH runs
 
     bool ascii_ = false;
     std::uint64_t rest_offset_ = 0;

@@ -58,8 +58,11 @@ void Session::cmd_rmd(const std::string& arg) {
 void Session::cmd_dele(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
-    if (home_.is_directory(target)) return reply(550, "Delete operation failed: Is a directory (use RMD).");
+    auto entry = home_.lstat(target);
+    if (!entry) return reply_fs_error(entry.error(), "Delete operation failed");
+    if (S_ISDIR(entry->st_mode)) return reply(550, "Delete operation failed: Is a directory (use RMD).");
     if (Status err = home_.remove_file(target)) return reply_fs_error(err, "Delete operation failed");
+    if (S_ISREG(entry->st_mode)) quota_->adjust(-static_cast<std::int64_t>(entry->st_size));
     reply(250, "Delete operation successful.");
 }
 
@@ -78,7 +81,10 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string source = std::exchange(rename_from_, std::string());
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
+    auto replaced = home_.lstat(target);  // a file renamed over is freed
     if (Status err = home_.rename(source, target)) return reply_fs_error(err, "Rename failed");
+    if (replaced && S_ISREG(replaced->st_mode) && source != target)
+        quota_->adjust(-static_cast<std::int64_t>(replaced->st_size));
     reply(250, "Rename successful.");
 }
 

@@ -1,9 +1,12 @@
 // Login (USER/PASS/REIN/QUIT) and the commands about the session itself.
 #include "auth/password.hpp"
 #include "base/log.hpp"
+#include "base/size.hpp"
 #include "proto/session.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <sys/statvfs.h>
 #include <sodium.h>
 
 namespace ferry::proto {
@@ -14,13 +17,15 @@ struct LoginCheck {
     std::string why;  // for the log, never for the client
     auth::Account account;
     Result<fs::Home> home = Result<fs::Home>::failure(ENOENT);
+    std::shared_ptr<fs::UserQuota> quota;
 };
 
-// On the worker pool: look the user up, verify the password (argon2id), open the home.
-LoginCheck check_login(auth::AccountStore& accounts, const std::string& root, const std::string& user,
-                       std::string& password) {
+// On the worker pool: look the user up, verify the password (argon2id), open the home, and measure
+// its usage the first time this user logs in (the measurement is then shared by all sessions).
+LoginCheck check_login(ServerContext& context, const std::string& user, std::string& password) {
     LoginCheck check;
-    auto account = accounts.find(user);
+    const std::string& root = context.config.root;
+    auto account = context.accounts.find(user);
     // Unknown users cost one verification too, so timing doesn't tell who exists.
     const bool password_ok = auth::verify_password(account ? account->password_hash : "", password);
     sodium_memzero(password.data(), password.size());
@@ -37,8 +42,13 @@ LoginCheck check_login(auth::AccountStore& accounts, const std::string& root, co
         if (!check.home) {
             check.why = cat("cannot open home ", root, "/", account->home, ": ", std::strerror(check.home.error()));
         } else {
-            check.ok = true;
-            check.account = std::move(*account);
+            check.quota = context.quotas.for_user(account->name, context.quota_limit(account->quota));
+            if (Status err = check.quota->ensure_measured(*check.home)) {
+                check.why = cat("cannot measure the usage of ", check.home->path(), ": ", std::strerror(err));
+            } else {
+                check.ok = true;
+                check.account = std::move(*account);
+            }
         }
     }
     return check;
@@ -59,14 +69,13 @@ void Session::cmd_pass(const std::string& arg) {
     login_ = LoginState::checking;
     busy_ = true;
     on_pool(
-        [&accounts = ctx_.accounts, root = ctx_.config.root, user = user_, password = arg]() mutable {
-            return check_login(accounts, root, user, password);
-        },
+        [&context = ctx_, user = user_, password = arg]() mutable { return check_login(context, user, password); },
         [this](LoginCheck check) {
             if (!check.ok) return login_failed(check.why);
             login_ = LoginState::logged_in;
             account_ = std::move(check.account);
             home_ = std::move(*check.home);
+            quota_ = std::move(check.quota);
             cwd_ = "/";
             log::info(cat(describe(), " logged in, home ", home_.path()));
             reply(230, "Login successful.");
@@ -95,7 +104,11 @@ void Session::cmd_rein(const std::string&) {
     data_.reset();
     login_ = LoginState::need_user;
     user_.clear();
+    abort_hash();
     home_ = fs::Home();
+    quota_.reset();
+    range_.reset();
+    hash_algo_ = fs::HashAlgo::sha256;
     cwd_ = "/";
     ascii_ = false;
     rest_offset_ = 0;
@@ -106,6 +119,7 @@ void Session::cmd_rein(const std::string&) {
 
 void Session::cmd_quit(const std::string&) {
     abort_transfer();
+    abort_hash();
     reply(221, "Goodbye.");
     close_after_reply();
 }
@@ -123,8 +137,9 @@ void Session::cmd_help(const std::string&) {
 }
 
 void Session::cmd_feat(const std::string&) {
-    reply_lines(211, {"Features:", " EPRT", " EPSV", " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
-                      " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8", "End"});
+    reply_lines(211, {"Features:", " AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_algo_)), " MDTM",
+                      " MFMT", " MLST type*;size*;modify*;perm*;unique*;", " PASV", " RANG STREAM", " REST STREAM",
+                      " SIZE", " TVFS", " UTF8", "End"});
 }
 
 void Session::cmd_opts(const std::string& arg) {
@@ -134,6 +149,7 @@ void Session::cmd_opts(const std::string& arg) {
         return reply(200, "Always in UTF8 mode.");
     }
     if (option.verb == "MLST") return reply(200, "MLST OPTS type;size;modify;perm;unique;");
+    if (option.verb == "HASH") return opts_hash(option.arg);
     reply(501, "Option not understood.");
 }
 
@@ -143,7 +159,10 @@ void Session::cmd_stat(const std::string& arg) {
         return start_listing(ListKind::list, arg, /*over_control=*/true);
     }
     std::vector<std::string> lines{"FTP server status:", cat("     Connected to ", peer_.ip())};
-    if (login_ == LoginState::logged_in) lines.push_back(cat("     Logged in as ", user_));
+    if (login_ == LoginState::logged_in) {
+        lines.push_back(cat("     Logged in as ", user_));
+        lines.push_back(cat("     Quota: ", quota_summary()));
+    }
     lines.push_back(cat("     TYPE: ", ascii_ ? "ASCII" : "BINARY"));
     if (phase_ != DataPhase::none && transfer_) {
         lines.push_back(cat("     Transferring ", xfer_.path, ": ", transfer_->bytes(), " bytes so far"));
@@ -182,7 +201,34 @@ void Session::cmd_allo(const std::string& arg) {
     const std::string count = arg.substr(0, arg.find(' '));
     if (count.empty() || count.size() > 19 || count.find_first_not_of("0123456789") != std::string::npos)
         return reply(501, "ALLO needs a byte count.");
-    reply(202, "ALLO command ignored; no space needs reserving.");
+    const std::uint64_t wanted = std::stoull(count);
+    const std::uint64_t free = quota_->free();
+    if (wanted > free) return reply(552, cat("Not enough quota: ", wanted, " bytes asked, ", free, " bytes free."));
+    reply(200, cat("ALLO ok: ", wanted, " bytes fit."));
+}
+
+std::string Session::quota_summary() const {
+    if (!quota_) return "not logged in";
+    const std::uint64_t used = quota_->used();
+    if (quota_->limit() == unlimited_bytes) return cat("used ", used, " bytes (", format_size(used), "), no limit.");
+    return cat("used ", used, " of ", quota_->limit(), " bytes (", format_size(used), " of ", format_size(quota_->limit()),
+               "), ", quota_->free(), " bytes free.");
+}
+
+// AVBL [path] (draft-peterson-streamlined-ftp-command-extensions): what may still be stored here.
+// The quota's free space, and never more than the file system actually has.
+void Session::cmd_avbl(const std::string& arg) {
+    if (!arg.empty()) {
+        const std::string target = resolve(arg);
+        auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+        if (!st) return reply_fs_error(st.error(), "AVBL failed");
+        if (!S_ISDIR(st->st_mode)) return reply(550, "AVBL needs a directory.");
+    }
+    std::uint64_t free = quota_->free();
+    struct statvfs fs_stats {};
+    if (::fstatvfs(home_.dir_fd(), &fs_stats) == 0)
+        free = std::min<std::uint64_t>(free, std::uint64_t(fs_stats.f_bavail) * fs_stats.f_frsize);
+    reply(213, cat(free));
 }
 
 }  // namespace ferry::proto

@@ -180,7 +180,13 @@ void Session::cmd_rest(const std::string& arg) {
 // ---- transfers ----
 
 void Session::cmd_retr(const std::string& arg) {
-    const std::uint64_t offset = std::exchange(rest_offset_, 0);
+    std::uint64_t offset = std::exchange(rest_offset_, 0);
+    std::uint64_t end = UINT64_MAX;
+    if (range_) {  // RANG s e: bytes s..e inclusive (draft-bryan-ftp-range)
+        offset = range_->first;
+        end = range_->second == UINT64_MAX ? UINT64_MAX : range_->second + 1;
+        range_.reset();
+    }
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
@@ -193,8 +199,8 @@ void Session::cmd_retr(const std::string& arg) {
     XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, false, user_, true};
     run_transfer(cat("Opening ", ascii ? "ASCII" : "BINARY", " mode data connection for ", target, " (", st.st_size,
                      " bytes)."),
-                 [shared_file, offset, ascii](std::unique_ptr<net::Stream> stream) {
-                     return make_file_download(std::move(stream), std::move(*shared_file), offset, ascii);
+                 [shared_file, offset, end, ascii](std::unique_ptr<net::Stream> stream) {
+                     return make_file_download(std::move(stream), std::move(*shared_file), offset, end, ascii);
                  },
                  std::move(record));
 }
@@ -215,31 +221,58 @@ void Session::cmd_stou(const std::string& arg) {
     reply(550, "Could not find a unique name.");
 }
 
+namespace {
+// Uploads reserve quota chunk by chunk, so the user's sessions together never pass the limit.
+class QuotaBudget final : public UploadBudget {
+public:
+    explicit QuotaBudget(std::shared_ptr<fs::UserQuota> quota) : quota_(std::move(quota)) {}
+    std::uint64_t grant(std::uint64_t wanted) override { return quota_->reserve(wanted); }
+    void settle(std::uint64_t granted, std::uint64_t used) override { quota_->settle(granted, used); }
+
+private:
+    std::shared_ptr<fs::UserQuota> quota_;
+};
+}  // namespace
+
 void Session::store(const std::string& target, fs::WriteMode mode) {
-    std::uint64_t offset = std::exchange(rest_offset_, 0);
+    const std::uint64_t rest = std::exchange(rest_offset_, 0);
+    if (range_) {
+        range_.reset();
+        return reply(504, "RANG applies to RETR and HASH only.");
+    }
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (!data_ready_or_refuse()) return;
-    // APPE writes at the current end with pwrite/splice at an offset: splice refuses O_APPEND files.
-    const bool append = mode == fs::WriteMode::append;
-    auto file = home_.open_write(target, append ? fs::WriteMode::at_offset : mode);
+    // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and splice
+    // refuses O_APPEND files.
+    const bool unique = mode == fs::WriteMode::create_new;
+    auto file = home_.open_write(target, unique ? mode : fs::WriteMode::at_offset);
     if (!file) return reply_fs_error(file.error(), "Could not create file");
-    if (append) {
-        struct stat st {};
-        if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Could not append to file");
-        offset = static_cast<std::uint64_t>(st.st_size);
+    struct stat st {};
+    if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Could not open file");
+    const auto old_size = static_cast<std::uint64_t>(st.st_size);
+    // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
+    const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
+    if (offset != old_size) {
+        if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
+        if (::ftruncate(file->get(), static_cast<off_t>(offset)) != 0) return reply_fs_error(errno, "Could not write file");
+        quota_->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
     }
+    if (quota_->free() == 0) return reply_quota_exceeded();
     auto shared_file = std::make_shared<Fd>(std::move(*file));
     const bool ascii = ascii_;
-    const bool truncate_at_end = mode == fs::WriteMode::at_offset;
     XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, true, user_, true};
-    std::string preliminary = mode == fs::WriteMode::create_new ? cat("FILE: ", fs::vpath_name(target))
-                                                                 : std::string("Ok to send data.");
+    std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
     run_transfer(std::move(preliminary),
-                 [shared_file, offset, ascii, truncate_at_end](std::unique_ptr<net::Stream> stream) {
+                 [shared_file, offset, ascii, quota = quota_](std::unique_ptr<net::Stream> stream) {
                      return make_file_upload(std::move(stream), std::move(*shared_file), offset, ascii,
-                                             truncate_at_end, nullptr);
+                                             std::make_unique<QuotaBudget>(quota));
                  },
                  std::move(record));
+}
+
+void Session::reply_quota_exceeded() {
+    reply(552, cat("Quota exceeded: used ", quota_->used(), " of ", quota_->limit(),
+                   " bytes. What arrived is kept; free some space, then resume with REST or APPE."));
 }
 
 void Session::cmd_list(const std::string& arg) { start_listing(ListKind::list, strip_list_options(arg)); }
@@ -320,7 +353,7 @@ void Session::on_transfer_done(const TransferOutcome& outcome) {
     if (outcome.err == 0) {
         reply(226, "Transfer complete.");
     } else if (outcome.local && outcome.err == EDQUOT) {
-        reply(552, "Quota exceeded; transfer stopped. What arrived is kept.");
+        reply_quota_exceeded();
     } else if (outcome.local && outcome.err == ENOSPC) {
         reply(452, "Insufficient storage space; transfer stopped.");
     } else if (outcome.local) {
@@ -348,6 +381,12 @@ void Session::abort_transfer() {
 }
 
 void Session::cmd_abor(const std::string&) {
+    if (hash_cancel_) {
+        abort_hash();
+        reply(451, "HASH aborted.");
+        reply(226, "Abort successful.");
+        return command_finished();
+    }
     if (phase_ == DataPhase::none) {
         data_.reset();
         return reply(225, "No transfer to abort.");

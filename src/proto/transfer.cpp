@@ -1,5 +1,6 @@
 #include "proto/transfer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,14 +18,14 @@ bool is_local_write_error(int err) {
 
 class FileDownload final : public Transfer {
 public:
-    FileDownload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii)
-        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(ascii) {}
+    FileDownload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, std::uint64_t end, bool ascii)
+        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(ascii) {}
 
     void start(Done done) override {
         done_ = std::move(done);
         struct stat st {};
         if (::fstat(file_.get(), &st) != 0) return finish_from_loop(errno, true);
-        size_ = static_cast<std::uint64_t>(st.st_size);
+        size_ = std::min(static_cast<std::uint64_t>(st.st_size), end_);
         if (offset_ >= size_) return finish_from_loop(0, false);
         ascii_ ? send_ascii_block() : send_binary();
     }
@@ -40,7 +41,8 @@ private:
 
     // LF -> CR LF, block by block (a CR already before the LF is kept as it is).
     void send_ascii_block() {
-        std::vector<char> raw(kAsciiBlock);
+        std::vector<char> raw(std::min<std::uint64_t>(kAsciiBlock, size_ - offset_));
+        if (raw.empty()) return finish(0, false);
         const ssize_t got = ::pread(file_.get(), raw.data(), raw.size(), static_cast<off_t>(offset_));
         if (got < 0) return finish(errno, true);
         if (got == 0) return finish(0, false);
@@ -67,7 +69,8 @@ private:
     std::unique_ptr<net::Stream> stream_;
     Fd file_;
     std::uint64_t offset_;
-    std::uint64_t size_ = 0;
+    std::uint64_t end_;
+    std::uint64_t size_ = 0;  // where sending stops: min(file size, end_)
     bool ascii_;
     bool last_was_cr_ = false;
     std::uint64_t bytes_ = 0;
@@ -102,10 +105,10 @@ private:
 
 class FileUpload final : public Transfer {
 public:
-    FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii, bool truncate_at_end,
-               UploadBudget* budget)
+    FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii,
+               std::unique_ptr<UploadBudget> budget)
         : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(ascii),
-          truncate_at_end_(truncate_at_end), budget_(budget) {}
+          budget_(std::move(budget)) {}
 
     void start(Done done) override {
         done_ = std::move(done);
@@ -178,22 +181,13 @@ private:
         });
     }
 
-    void finish(int err, bool local) {
-        if (truncate_at_end_ && (err == 0 || local)) {
-            if (::ftruncate(file_.get(), static_cast<off_t>(offset_)) != 0 && err == 0) {
-                err = errno;
-                local = true;
-            }
-        }
-        done_(TransferOutcome{err, local, bytes_});
-    }
+    void finish(int err, bool local) { done_(TransferOutcome{err, local, bytes_}); }
 
     std::unique_ptr<net::Stream> stream_;
     Fd file_;
     std::uint64_t offset_;
     bool ascii_;
-    bool truncate_at_end_;
-    UploadBudget* budget_;
+    std::unique_ptr<UploadBudget> budget_;
     bool pending_cr_ = false;
     std::uint64_t bytes_ = 0;
     std::vector<char> in_;
@@ -203,8 +197,8 @@ private:
 }  // namespace
 
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             bool ascii) {
-    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, ascii);
+                                             std::uint64_t end, bool ascii) {
+    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, ascii);
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {
@@ -212,8 +206,8 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 }
 
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, bool truncate_at_end, UploadBudget* budget) {
-    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, truncate_at_end, budget);
+                                           bool ascii, std::unique_ptr<UploadBudget> budget) {
+    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget));
 }
 
 }  // namespace ferry::proto

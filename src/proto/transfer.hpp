@@ -37,14 +37,14 @@ public:
     virtual std::uint64_t bytes() const = 0;
 };
 
-// Bytes [offset, end of file) of `file`.
+// Bytes [offset, end) of `file`; `end` is clamped to the file's size (UINT64_MAX: to the end).
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             bool ascii);
+                                             std::uint64_t end, bool ascii);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
-// Until the client closes the data connection; written at `offset`. With truncate_at_end the file
-// is cut at the last byte written (REST + STOR replaces the tail). `budget` may be null (no quota).
+// Until the client closes the data connection; written at `offset` (the caller has already cut
+// the file there for STOR). `budget` may be null (no quota).
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, bool truncate_at_end, UploadBudget* budget);
+                                           bool ascii, std::unique_ptr<UploadBudget> budget);
 
 }  // namespace ferry::proto

@@ -84,6 +84,8 @@ TEST_CASE("split_command upper-cases the verb and keeps the argument's bytes") {
     CHECK(c.verb == "NOOP");
     CHECK(c.arg.empty());
     CHECK(split_command(" USER x").verb.empty());
-    CHECK(split_command("US3R x").verb.empty());
+    CHECK(split_command("xsha256 f").verb == "XSHA256");
+    CHECK(split_command("3USER x").verb.empty());
+    CHECK(split_command("US-R x").verb.empty());
     CHECK(split_command("").verb.empty());
 }

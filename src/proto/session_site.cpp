@@ -1,0 +1,212 @@
+// SITE commands: the user's quota and password, account administration for admins, and open
+// self-registration (the original tool's "1. create user") when the config allows it.
+#include "auth/password.hpp"
+#include "auth/registration.hpp"
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "proto/session.hpp"
+
+#include <cstring>
+#include <sodium.h>
+
+namespace ferry::proto {
+namespace {
+
+std::vector<std::string> split_words(std::string_view text) {
+    std::vector<std::string> words;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto end = std::min(text.find(' ', start), text.size());
+        if (end > start) words.emplace_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return words;
+}
+
+// A new account, written under the accounts file's lock; then its home is created.
+std::pair<Status, std::string> add_account(ServerContext& context, const std::string& name, std::string password,
+                                           std::uint64_t quota) {
+    auth::Account account;
+    account.name = name;
+    account.home = name;
+    account.quota = quota;
+    account.password_hash = auth::hash_password(password);  // before the lock: argon2id is slow on purpose
+    sodium_memzero(password.data(), password.size());
+    std::string error;
+    const Status status = context.accounts.modify(
+        [&](auth::AccountsFile& accounts) -> Status { return accounts.add(account) ? 0 : EEXIST; }, &error);
+    if (status == EEXIST) return {EEXIST, cat("User ", name, " exists.")};
+    if (status != 0) return {status, error};
+    auto home = fs::Home::open(context.config.root + "/" + name, true);
+    if (!home) log::warn(cat("account ", name, " added, but its home could not be created: ", std::strerror(home.error())));
+    return {0, {}};
+}
+
+}  // namespace
+
+void Session::cmd_site(const std::string& arg) {
+    const Command sub = split_command(arg);
+    if (sub.verb == "HELP") return site_help();
+    if (sub.verb == "REGISTER") return site_register(sub.arg);
+    if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
+    if (sub.verb == "QUOTA") return site_quota();
+    if (sub.verb == "PASSWD") return site_passwd(sub.arg);
+    if (sub.verb == "ADDUSER") return site_adduser(sub.arg);
+    if (sub.verb == "DELUSER") return site_deluser(sub.arg);
+    if (sub.verb == "SETQUOTA") return site_setquota(sub.arg);
+    if (sub.verb == "CHMOD") return reply(502, "SITE CHMOD is not supported: the server sets permissions.");
+    reply(500, "Unknown SITE command; try SITE HELP.");
+}
+
+void Session::site_help() {
+    reply_lines(214, {"SITE commands:", " QUOTA                            your usage and limit",
+                      " PASSWD <new password>            change your password",
+                      " REGISTER <name> <password> [quota-bytes]   create an account (if registration is open)",
+                      " ADDUSER <name> <password> [quota]          (admin)",
+                      " DELUSER <name>                             (admin; the home is kept)",
+                      " SETQUOTA <name> <size>                     (admin; e.g. 500M, 0.1G, unlimited)", "End"});
+}
+
+void Session::site_quota() { reply(200, cat("Quota for ", user_, ": ", quota_summary())); }
+
+bool Session::require_admin() {
+    if (account_.admin) return true;
+    reply(550, "Permission denied: only admin accounts may do that.");
+    return false;
+}
+
+void Session::site_passwd(const std::string& args) {
+    const std::string reason = auth::check_new_password(args, ctx_.config.min_password_length);
+    if (!reason.empty()) return reply(501, reason);
+    run_account_job(
+        [&context = ctx_, name = user_, password = args]() mutable -> std::pair<Status, std::string> {
+            const std::string hash = auth::hash_password(password);
+            sodium_memzero(password.data(), password.size());
+            std::string error;
+            const Status status = context.accounts.modify(
+                [&](auth::AccountsFile& accounts) -> Status {
+                    auth::Account* account = accounts.find_mutable(name);
+                    if (!account) return ENOENT;
+                    account->password_hash = hash;
+                    return 0;
+                },
+                &error);
+            return {status, error};
+        },
+        "Password changed.");
+}
+
+void Session::site_adduser(const std::string& args) {
+    if (!require_admin()) return;
+    const auto words = split_words(args);
+    if (words.size() < 2 || words.size() > 3) return reply(501, "Usage: SITE ADDUSER <name> <password> [quota]");
+    if (auto reason = auth::check_new_user_name(words[0]); !reason.empty()) return reply(501, reason);
+    if (auto reason = auth::check_new_password(words[1], ctx_.config.min_password_length); !reason.empty())
+        return reply(501, reason);
+    std::uint64_t quota = 0;
+    if (words.size() == 3) {
+        auto size = parse_size(words[2]);
+        if (!size) return reply(501, "Quota must be a size like 500M, 0.1G or unlimited.");
+        quota = *size;
+    }
+    run_account_job([&context = ctx_, name = words[0], password = words[1],
+                     quota] { return add_account(context, name, password, quota); },
+                    cat("User ", words[0], " added."),
+                    [this, name = words[0]] { log::info(cat(describe(), " added user ", name)); });
+}
+
+void Session::site_deluser(const std::string& args) {
+    if (!require_admin()) return;
+    const auto words = split_words(args);
+    if (words.size() != 1) return reply(501, "Usage: SITE DELUSER <name>");
+    if (words[0] == user_) return reply(550, "You cannot delete your own account.");
+    run_account_job(
+        [&context = ctx_, name = words[0]]() -> std::pair<Status, std::string> {
+            std::string error;
+            const Status status = context.accounts.modify(
+                [&](auth::AccountsFile& accounts) -> Status { return accounts.remove(name) ? 0 : ENOENT; }, &error);
+            return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+        },
+        cat("User ", words[0], " deleted; the home folder is kept."),
+        [this, name = words[0]] {
+            ctx_.quotas.forget(name);
+            log::info(cat(describe(), " deleted user ", name));
+        });
+}
+
+void Session::site_setquota(const std::string& args) {
+    if (!require_admin()) return;
+    const auto words = split_words(args);
+    if (words.size() != 2) return reply(501, "Usage: SITE SETQUOTA <name> <size>");
+    auto size = parse_size(words[1]);
+    if (!size) return reply(501, "Quota must be a size like 500M, 0.1G or unlimited.");
+    run_account_job(
+        [&context = ctx_, name = words[0], quota = *size]() -> std::pair<Status, std::string> {
+            std::string error;
+            const Status status = context.accounts.modify(
+                [&](auth::AccountsFile& accounts) -> Status {
+                    auth::Account* account = accounts.find_mutable(name);
+                    if (!account) return ENOENT;
+                    account->quota = quota;
+                    return 0;
+                },
+                &error);
+            return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+        },
+        cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."),
+        [this, name = words[0], limit = ctx_.quota_limit(*size)] {
+            // Running sessions of that user see the new limit at their next reservation.
+            if (auto quota = ctx_.quotas.find(name)) quota->set_limit(limit);
+        });
+}
+
+void Session::site_register(const std::string& args) {
+    if (ctx_.config.registration != "open") return reply(502, "Registration is closed on this server.");
+    if (login_ == LoginState::logged_in) return reply(503, "Already logged in.");
+    const auto words = split_words(args);
+    if (words.size() < 2 || words.size() > 3) return reply(501, "Usage: SITE REGISTER <name> <password> [quota-bytes]");
+    if (auto reason = auth::check_new_user_name(words[0]); !reason.empty()) return reply(501, reason);
+    if (auto reason = auth::check_new_password(words[1], ctx_.config.min_password_length); !reason.empty())
+        return reply(501, reason);
+    // A self-registered account may ask for less than default_quota, never more.
+    std::uint64_t quota = ctx_.config.default_quota;
+    if (words.size() == 3) {
+        auto asked = parse_size(words[2]);
+        if (!asked) return reply(501, "Quota must be a size like 500M or a number of bytes.");
+        quota = std::min(quota, *asked);
+    }
+    const std::string ip = peer_.ip();
+    if (!ctx_.registrations.allow(ip, std::chrono::steady_clock::now())) {
+        log::warn(cat(describe(), " registration refused: too many from this address"));
+        return reply(450, "Too many registrations from your address; try again later.");
+    }
+    run_account_job([&context = ctx_, name = words[0], password = words[1],
+                     quota] { return add_account(context, name, password, quota); },
+                    cat("User ", words[0], " registered with a quota of ", quota, " bytes. Log in with USER and PASS."),
+                    [this, name = words[0]] { log::info(cat(describe(), " registered user ", name)); },
+                    [this, ip] { ctx_.registrations.refund(ip); });
+}
+
+void Session::run_account_job(AccountJob job, std::string ok_text, std::function<void()> on_success,
+                              std::function<void()> on_failure) {
+    busy_ = true;
+    on_pool(std::move(job), [this, ok_text = std::move(ok_text), on_success = std::move(on_success),
+                             on_failure = std::move(on_failure)](std::pair<Status, std::string> result) {
+        const auto& [status, why] = result;
+        if (status == 0) {
+            reply(200, ok_text);
+            if (on_success) on_success();
+        } else {
+            if (on_failure) on_failure();
+            if (status == EEXIST || status == ENOENT) {
+                reply(550, why);
+            } else {
+                log::error(cat(describe(), " accounts file update failed: ", why));
+                reply(451, "Could not update the accounts file; try again later.");
+            }
+        }
+        command_finished();
+    });
+}
+
+}  // namespace ferry::proto
