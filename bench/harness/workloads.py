@@ -1,0 +1,277 @@
+"""The six workloads, each run against every server through the load generator, with the
+server-side sampling (/proc) done between the loadgen's stages."""
+import os
+import statistics
+import time
+
+from . import procs, setup
+from .loadgen import LoadgenError, LoadgenRun
+
+MIB = 1 << 20
+
+
+def _target_args(ctx, server):
+    return ["--port", server.port, "--user", setup.USER, "--password", ctx.password]
+
+
+def settle(server, timeout=30):
+    """Waits until the server is back to its listener processes (sessions of the last run gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.alive():
+        if len(procs.process_tree(server.proc.pid)) <= server.base_procs:
+            return
+        time.sleep(0.05)
+
+
+def ensure_running(ctx, server, results):
+    """Restarts a server that died in an earlier workload; False when it cannot run."""
+    if server.problem:
+        return False
+    if server.alive():
+        return True
+    results.server_notes.setdefault(server.name, "")
+    results.server_notes[server.name] += f" died (exit {server.proc.returncode if server.proc else '?'}), restarted;"
+    try:
+        ctx.start_server(server)
+        return True
+    except Exception as e:  # noqa: BLE001 - report, keep benchmarking the others
+        server.problem = f"restart failed: {e}"
+        return False
+
+
+# ---- workloads 1-3: large download, large upload, sendfile ceiling ----
+
+def _one_transfer(ctx, server, kind, extra):
+    """Returns (MB/s, server CPU seconds) of one transfer; CPU sampled right around it."""
+    settle(server)
+    run = LoadgenRun(ctx.loadgen, kind, _target_args(ctx, server) + ["--pause"] + extra)
+    try:
+        run.next_result(60)  # logged in, TYPE I done
+        cpu_before = procs.tree_cpu_seconds(server.proc.pid)
+        run.send("go")
+        done = run.next_result(ctx.transfer_timeout)
+        cpu_after = procs.tree_cpu_seconds(server.proc.pid)
+        run.send("quit")
+        return float(done["mb_per_s"]), cpu_after - cpu_before
+    finally:
+        run.finish(10)
+
+
+def _ceiling_run(ctx, chunk, recv):
+    run = LoadgenRun(ctx.loadgen, "ceiling", ["--file", ctx.big_path, "--chunk", chunk, "--recv", recv, "--runs", 1])
+    try:
+        return float(run.next_result(ctx.transfer_timeout)["mb_per_s"])
+    finally:
+        run.finish(10)
+
+
+def _rotate(items, by):
+    by %= max(len(items), 1)
+    return items[by:] + items[:by]
+
+
+def bulk_transfers(ctx, servers, results):
+    """Rounds alternate the order of servers, and the ceiling runs are interleaved with them, so
+    drift in loopback throughput spreads over everyone; medians over rounds are reported."""
+    size_label = f"{ctx.size // MIB} MiB" if ctx.size < (1 << 30) else f"{ctx.size / (1 << 30):g} GiB"
+    down, up = {s.name: [] for s in servers}, {s.name: [] for s in servers}
+    errors = {}
+    ceiling = {setting: [] for setting in ctx.ceiling_settings}
+    if "download" in ctx.workloads:
+        for rnd in range(ctx.runs):
+            for server in _rotate(servers, rnd):
+                _measure(ctx, server, results, "download", ["--file", ctx.big_name, "--recv", MIB], down, errors)
+            if "ceiling" in ctx.workloads:
+                for chunk, recv in ctx.ceiling_settings:
+                    try:
+                        ceiling[(chunk, recv)].append(_ceiling_run(ctx, chunk, recv))
+                    except LoadgenError as e:
+                        errors["ceiling"] = str(e)
+    if "upload" in ctx.workloads:
+        for rnd in range(ctx.runs):
+            for server in _rotate(servers, rnd):
+                name = f"up-{server.name}.bin"
+                _measure(ctx, server, results, "upload", ["--file", name, "--size", ctx.size], up, errors)
+                _remove_quietly(os.path.join(ctx.home, name))
+    best_ceiling = _report_ceiling(ctx, results, ceiling, errors)
+    _report_transfers(results, servers, "1 download " + size_label, down, errors, "download", best_ceiling)
+    _report_transfers(results, servers, "2 upload " + size_label, up, errors, "upload", None)
+
+
+def _measure(ctx, server, results, kind, extra, samples, errors):
+    if not ensure_running(ctx, server, results):
+        errors[(server.name, kind)] = server.problem
+        return
+    try:
+        samples[server.name].append(_one_transfer(ctx, server, kind, extra))
+    except LoadgenError as e:
+        errors[(server.name, kind)] = str(e)
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _report_ceiling(ctx, results, ceiling, errors):
+    best = None
+    for (chunk, recv), runs in ceiling.items():
+        if not runs:
+            continue
+        median = statistics.median(runs)
+        results.put("3 ceiling", f"sendfile chunk {chunk // 1024}K recv {recv // 1024}K", "MB/s", "kernel", median)
+        best = max(best or 0, median)
+    if best:
+        results.put("3 ceiling", "best median", "MB/s", "kernel", best)
+    elif "ceiling" in errors:
+        results.fail("3 ceiling", "best median", "MB/s", "kernel", errors["ceiling"])
+    return best
+
+
+def _report_transfers(results, servers, workload, samples, errors, kind, ceiling):
+    for server in servers:
+        runs = samples[server.name]
+        if not runs:
+            if (server.name, kind) in errors or server.problem:
+                note = errors.get((server.name, kind)) or server.problem
+                results.fail(workload, "throughput", "MB/s", server.name, note)
+                results.fail(workload, "server CPU", "s (lower better)", server.name, note, "lower")
+            continue
+        mbps = statistics.median(r[0] for r in runs)
+        results.put(workload, "throughput", "MB/s", server.name, mbps)
+        results.put(workload, "server CPU", "s (lower better)", server.name,
+                    statistics.median(r[1] for r in runs), "lower")
+        if ceiling:
+            results.put(workload, "share of ceiling", "fraction", server.name, mbps / ceiling)
+
+
+# ---- workload 4: idle sessions ----
+
+def idle_sessions(ctx, server, results):
+    wl = "4 idle sessions"
+    if not ensure_running(ctx, server, results):
+        results.fail(wl, f"held of {ctx.idle_steps[0]}", "sessions", server.name, server.problem)
+        return
+    settle(server, 60)
+    pid = server.proc.pid
+    base_pss, base_procs = procs.tree_pss_bytes(pid), len(procs.process_tree(pid))
+    steps = ctx.idle_steps
+    run = LoadgenRun(ctx.loadgen, "idle", _target_args(ctx, server) +
+                     ["--steps", ",".join(map(str, steps)), "--step-seconds", ctx.idle_step_seconds])
+    try:
+        for i, target in enumerate(steps):
+            try:
+                r = run.next_result(ctx.idle_step_seconds + 60)
+            except LoadgenError as e:
+                results.fail(wl, f"held of {target}", "sessions", server.name, str(e))
+                break
+            held = int(r["held"])
+            stop_reason = _idle_step_report(ctx, server, results, r, target, base_pss, base_procs)
+            if stop_reason is None and i + 1 < len(steps):
+                stop_reason = _idle_guard(server, held, base_pss, base_procs, steps[i + 1])
+            if stop_reason:
+                if i + 1 < len(steps):
+                    results.fail(wl, f"held of {steps[i + 1]}", "sessions", server.name, f"not tried: {stop_reason}")
+                break
+            run.send("next")
+        run.send("stop")
+    finally:
+        run.finish(120)
+    settle(server, 120)
+
+
+def _idle_step_report(ctx, server, results, r, target, base_pss, base_procs):
+    """Records one step; returns why the ramp should stop, or None."""
+    wl = "4 idle sessions"
+    held = int(r["held"])
+    if not server.alive():
+        results.fail(wl, f"held of {target}", "sessions", server.name, "server died during the ramp")
+        return "server died"
+    pss = procs.tree_pss_bytes(server.proc.pid)
+    note = None
+    if int(r["tried"]) < target:
+        note = f"time bound: {r['tried']} logins tried in {float(r['login_seconds']):.0f}s"
+    elif held < target:
+        note = (f"{r['failed']} logins failed, {r['lost']} lost; first: {r['first_failure'].replace('_', ' ')}")
+    results.put(wl, f"held of {target}", "sessions", server.name, held, note=note)
+    results.put(wl, f"login ramp to {target}", "s (lower better)", server.name, float(r["login_seconds"]), "lower")
+    results.put(wl, f"PSS total @{target}", "MiB (lower better)", server.name, pss / MIB, "lower")
+    if held:
+        results.put(wl, f"PSS per session @{target}", "KiB (lower better)", server.name,
+                    (pss - base_pss) / held / 1024, "lower")
+    if held < 0.9 * target:
+        return f"held only {held} of {target}"
+    return None
+
+
+def _idle_guard(server, held, base_pss, base_procs, next_target):
+    """Stops before a step that would exhaust memory or PIDs (forking servers: 1-2 per session)."""
+    pid = server.proc.pid
+    per_session = (procs.tree_pss_bytes(pid) - base_pss) / max(held, 1)
+    need = per_session * (next_target - held) * 1.5
+    if procs.mem_available_bytes() - need < (2 << 30):
+        return f"memory guard (would need ~{need / (1 << 30):.1f} GiB more)"
+    procs_per_session = (len(procs.process_tree(pid)) - base_procs) / max(held, 1)
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    running = sum(1 for n in os.listdir("/proc") if n.isdigit())
+    if running + procs_per_session * (next_target - held) > 0.9 * pid_max:
+        return f"PID guard ({procs_per_session:.1f} processes per session, pid_max {pid_max})"
+    return None
+
+
+# ---- workload 5: small files ----
+
+def small_files(ctx, server, results):
+    wl = f"5 small files ({ctx.small_clients} clients)"
+    if not ensure_running(ctx, server, results):
+        results.fail(wl, "files per second", "1/s", server.name, server.problem)
+        return
+    settle(server, 60)
+    run = LoadgenRun(ctx.loadgen, "smallfiles", _target_args(ctx, server) +
+                     ["--clients", ctx.small_clients, "--seconds", ctx.seconds, "--files", setup.SMALL_FILES,
+                      "--file-size", setup.SMALL_FILE_SIZE])
+    try:
+        r = run.next_result(ctx.seconds + 120)
+    except LoadgenError as e:
+        results.fail(wl, "files per second", "1/s", server.name, str(e))
+        return
+    finally:
+        run.finish(30)
+    note = None
+    if int(r["errors"]) or int(r["login_failed"]) or int(r["lost"]):
+        note = (f"{r['clients']} clients logged in, {r['login_failed']} failed, {r['errors']} errors, "
+                f"{r['lost']} lost; first: {r['first_error'].replace('_', ' ')}")
+    results.put(wl, "files per second", "1/s", server.name, float(r["files_per_s"]), note=note)
+    for p in ("p50", "p99"):
+        value = float(r[f"{p}_ms"])
+        results.put(wl, f"latency {p}", "ms (lower better)", server.name, value if value >= 0 else None, "lower")
+
+
+# ---- workload 6: login storm ----
+
+def login_storm(ctx, server, results):
+    wl = f"6 login storm ({ctx.storm_connections} conns)"
+    if not ensure_running(ctx, server, results):
+        results.fail(wl, "NOOP p99", "ms (lower better)", server.name, server.problem, "lower")
+        return
+    settle(server, 60)
+    run = LoadgenRun(ctx.loadgen, "storm", _target_args(ctx, server) +
+                     ["--connections", ctx.storm_connections, "--seconds", ctx.seconds, "--baseline", 1])
+    try:
+        r = run.next_result(ctx.seconds + 60)
+    except LoadgenError as e:
+        results.fail(wl, "NOOP p99", "ms (lower better)", server.name, str(e), "lower")
+        return
+    finally:
+        run.finish(30)
+    note = None
+    if int(r["login_failures"]) or int(r["probe_lost"]):
+        note = (f"{r['login_failures']} failed logins, probe lost: {r['probe_lost']}; "
+                f"first: {r['first_failure'].replace('_', ' ')}")
+    results.put(wl, "NOOP p50", "ms (lower better)", server.name, float(r["noop_p50_ms"]), "lower")
+    results.put(wl, "NOOP p99", "ms (lower better)", server.name, float(r["noop_p99_ms"]), "lower", note)
+    results.put(wl, "NOOP p99 when quiet", "ms (lower better)", server.name, float(r["base_p99_ms"]), "lower")
+    results.put(wl, "logins per second", "1/s", server.name, float(r["logins_per_s"]))

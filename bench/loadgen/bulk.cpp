@@ -1,0 +1,253 @@
+// Single-stream workloads. These use plain blocking sockets: one connection, nothing to multiplex,
+// and the cost on our side is one recv/send loop of the same size for every server.
+#include "ftp_conn.hpp"
+#include "workloads.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bench {
+namespace {
+
+struct Reply {
+    int code = 0;
+    std::string text;
+};
+
+void set_timeouts(int fd, int seconds) {
+    timeval tv{seconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int connect_blocking(const sockaddr_in& addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    set_timeouts(fd, 60);  // a stuck server ends the run instead of hanging it
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+        int err = errno;
+        close(fd);
+        throw std::runtime_error("connect: " + std::string(std::strerror(err)));
+    }
+    return fd;
+}
+
+void send_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("send: " + std::string(std::strerror(errno)));
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+class BlockingFtp {
+public:
+    explicit BlockingFtp(const Target& target) : target_(target) {
+        fd_ = connect_blocking(make_address(target.host, target.port));
+        expect(read_reply(), 2, "greeting");
+    }
+    ~BlockingFtp() { close(fd_); }
+
+    Reply command(const std::string& line) {
+        std::string wire = line + "\r\n";
+        send_all(fd_, wire.data(), wire.size());
+        return read_reply();
+    }
+
+    Reply read_reply() {
+        int multiline = 0;
+        for (;;) {
+            std::string line = read_line();
+            if (line.size() < 3) continue;
+            int code = std::atoi(line.substr(0, 3).c_str());
+            char sep = line.size() > 3 ? line[3] : ' ';
+            if (multiline == 0 && sep == '-') {
+                multiline = code;
+                continue;
+            }
+            if (multiline != 0 && (code != multiline || sep != ' ')) continue;
+            return Reply{code, line};
+        }
+    }
+
+    void login() {
+        Reply r = command("USER " + target_.user);
+        if (r.code == 331) r = command("PASS " + target_.password);
+        expect(r, 2, "login");
+        expect(command("TYPE I"), 2, "TYPE I");
+    }
+
+    // PASV, then the data connection is opened at once (before the transfer command, as clients do).
+    int open_passive() {
+        Reply r = command("PASV");
+        expect(r, 2, "PASV");
+        auto addr = parse_pasv(r.text);
+        if (!addr) throw std::runtime_error("unparsable PASV reply: " + r.text);
+        return connect_blocking(*addr);
+    }
+
+    static void expect(const Reply& r, int first_digit, const std::string& what) {
+        if (r.code / 100 != first_digit) throw std::runtime_error(what + " failed: " + r.text);
+    }
+
+private:
+    std::string read_line() {
+        for (;;) {
+            auto pos = in_.find('\n');
+            if (pos != std::string::npos) {
+                std::string line = in_.substr(0, pos);
+                in_.erase(0, pos + 1);
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                return line;
+            }
+            char buf[4096];
+            ssize_t n = recv(fd_, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error("control connection closed");
+            in_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+    Target target_;
+    int fd_ = -1;
+    std::string in_;
+};
+
+// With --pause the harness samples server CPU right before and after the transfer itself, so
+// the login (argon2id for ferryd, crypt for the peers) is not counted as transfer cost.
+void pause_if_asked(const Options& options, const char* stage) {
+    if (!options.has("pause")) return;
+    ResultLine().add("stage", std::string(stage)).print();
+    wait_for_harness();
+}
+
+std::size_t receive_to_eof(int fd, std::size_t buffer_size) {
+    std::vector<char> buffer(buffer_size);
+    std::size_t total = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error("data recv: " + std::string(std::strerror(errno)));
+        if (n == 0) return total;
+        total += static_cast<std::size_t>(n);
+    }
+}
+
+void print_transfer(std::size_t bytes, double seconds) {
+    ResultLine()
+        .add("bytes", static_cast<std::int64_t>(bytes))
+        .add("seconds", seconds)
+        .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
+        .print();
+}
+
+}  // namespace
+
+int run_download(const Options& options) {
+    BlockingFtp ftp(target_from(options));
+    ftp.login();
+    auto recv_size = static_cast<std::size_t>(options.number("recv", 1 << 20));
+    pause_if_asked(options, "ready");
+    auto start = Clock::now();
+    int data = ftp.open_passive();
+    Reply r = ftp.command("RETR " + options.text("file", "big.bin"));
+    if (r.code / 100 != 1) {
+        close(data);
+        BlockingFtp::expect(r, 1, "RETR");
+    }
+    std::size_t bytes = receive_to_eof(data, recv_size);
+    close(data);
+    BlockingFtp::expect(ftp.read_reply(), 2, "RETR completion");
+    print_transfer(bytes, seconds_since(start));
+    pause_if_asked(options, "done");
+    ftp.command("QUIT");
+    return 0;
+}
+
+int run_upload(const Options& options) {
+    BlockingFtp ftp(target_from(options));
+    ftp.login();
+    auto size = static_cast<std::size_t>(options.number("size", 1ll << 30));
+    std::vector<char> buffer(static_cast<std::size_t>(options.number("send", 1 << 20)));
+    for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<char>('a' + i % 23);
+    pause_if_asked(options, "ready");
+    auto start = Clock::now();
+    int data = ftp.open_passive();
+    Reply r = ftp.command("STOR " + options.text("file", "upload.bin"));
+    if (r.code / 100 != 1) {
+        close(data);
+        BlockingFtp::expect(r, 1, "STOR");
+    }
+    for (std::size_t sent = 0; sent < size;) {
+        std::size_t n = std::min(buffer.size(), size - sent);
+        send_all(data, buffer.data(), n);
+        sent += n;
+    }
+    close(data);
+    BlockingFtp::expect(ftp.read_reply(), 2, "STOR completion");
+    print_transfer(size, seconds_since(start));
+    pause_if_asked(options, "done");
+    ftp.command("QUIT");
+    return 0;
+}
+
+// The ceiling: what the kernel alone does for "send this file to a loopback socket", with the same
+// receiver loop the download uses. One run per RESULT line.
+int run_ceiling(const Options& options) {
+    std::string path = options.text("file");
+    auto chunk = static_cast<std::size_t>(options.number("chunk", 1 << 20));
+    auto recv_size = static_cast<std::size_t>(options.number("recv", 1 << 20));
+    int runs = static_cast<int>(options.number("runs", 3));
+    for (int run = 0; run < runs; ++run) {
+        int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (file < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
+        struct stat st{};
+        fstat(file, &st);
+        int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr = make_address("127.0.0.1", 0);
+        socklen_t len = sizeof addr;
+        if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || listen(listener, 1) < 0 ||
+            getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) < 0)
+            throw std::runtime_error("ceiling listener: " + std::string(std::strerror(errno)));
+        auto start = Clock::now();
+        int receiver = connect_blocking(addr);
+        int sender = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        close(listener);
+        std::thread send_thread([&] {
+            off_t offset = 0;
+            while (offset < st.st_size) {
+                auto want = std::min<std::size_t>(chunk, static_cast<std::size_t>(st.st_size - offset));
+                if (sendfile(sender, file, &offset, want) <= 0 && errno != EINTR) break;
+            }
+            close(sender);
+        });
+        std::size_t bytes = receive_to_eof(receiver, recv_size);
+        send_thread.join();
+        double seconds = seconds_since(start);
+        close(receiver);
+        close(file);
+        ResultLine()
+            .add("chunk", static_cast<std::int64_t>(chunk))
+            .add("recv", static_cast<std::int64_t>(recv_size))
+            .add("bytes", static_cast<std::int64_t>(bytes))
+            .add("seconds", seconds)
+            .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
+            .print();
+    }
+    return 0;
+}
+
+}  // namespace bench
