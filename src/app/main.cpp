@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,8 +37,18 @@ void wait_for_signals(ferry::app::Server& server, sigset_t signals) {
     }
 }
 
+// Each session holds a socket, and a transfer two more descriptors: take all the kernel allows.
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        ferry::log::warn(ferry::cat("cannot raise the open-file limit: ", std::strerror(errno)));
+}
+
 int run_server(const ferry::app::Config& config) {
     if (!ferry::app::prepare_folders(config)) return 1;
+    raise_open_file_limit();
     if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
     ferry::app::Server server(config);
     if (!server.open_listeners()) return 1;

@@ -103,6 +103,7 @@ void Server::accept(net::Address, Fd connection, net::Address peer) {
         [[maybe_unused]] auto sent = ::send(connection.get(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         return;
     }
+    net::set_no_delay(connection);
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
     auto shared_connection = std::make_shared<Fd>(std::move(connection));
     worker->reactor.post([this, worker, shared_connection, ip] {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 namespace ferry::net {
@@ -20,6 +21,11 @@ int set_flag(int fd, int level, int option) {
 }
 
 }  // namespace
+
+Status set_no_delay(const Fd& socket) {
+    const int on = 1;
+    return ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 ? 0 : errno;
+}
 
 Result<Fd> bind_listen(const Address& address, int backlog) {
     if (address.family() == AF_UNSPEC) return Result<Fd>::failure(EAFNOSUPPORT);

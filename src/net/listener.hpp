@@ -15,6 +15,10 @@ namespace ferry::net {
 // Fails with the errno of the step that failed (EADDRINUSE, EACCES, ...).
 Result<Fd> bind_listen(const Address& address, int backlog);
 
+// TCP_NODELAY: replies on a control connection are small and must leave at once. Without it,
+// Nagle holds "226" until the client's delayed ACK of "150" arrives, ~40 ms per transfer.
+Status set_no_delay(const Fd& socket);
+
 // Accepts connections on a listening socket and hands each one (non-blocking, close-on-exec,
 // TCP_NODELAY not set) to on_accept. On EMFILE/ENFILE it pauses briefly instead of spinning.
 class Listener final : private Reactor::Handler {

@@ -4,6 +4,7 @@
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
 #include "auth/registration.hpp"
+#include "fs/home_registry.hpp"
 #include "fs/quota.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/xferlog.hpp"
@@ -22,6 +23,7 @@ struct ServerContext {
     net::WorkerPool& pool;
     XferLog& xferlog;
     fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
+    fs::HomeRegistry homes;                   // one open home per user, for all their sessions
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     std::atomic<bool> shutting_down{false};
 

@@ -200,7 +200,7 @@ private:
     bool busy_ = false;  // an asynchronous command is in progress
     std::string user_;
     auth::Account account_;
-    fs::Home home_;
+    std::shared_ptr<const fs::Home> home_;  // shared with the user's other sessions
     std::string cwd_ = "/";
     unsigned login_failures_ = 0;
     std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions

@@ -32,7 +32,7 @@ void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(cwd_)
 void Session::cmd_cwd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to change directory.");
-    auto st = home_.stat(target);
+    auto st = home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "Failed to change directory");
     if (!S_ISDIR(st->st_mode)) return reply(550, "Failed to change directory: Not a directory.");
     cwd_ = target;
@@ -44,24 +44,24 @@ void Session::cmd_cdup(const std::string&) { cmd_cwd(".."); }
 void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
-    if (Status err = home_.make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
+    if (Status err = home_->make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
     reply(257, cat(fs::vpath_quote(target), " created"));
 }
 
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    if (Status err = home_.remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
+    if (Status err = home_->remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
     reply(250, "Remove directory operation successful.");
 }
 
 void Session::cmd_dele(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
-    auto entry = home_.lstat(target);
+    auto entry = home_->lstat(target);
     if (!entry) return reply_fs_error(entry.error(), "Delete operation failed");
     if (S_ISDIR(entry->st_mode)) return reply(550, "Delete operation failed: Is a directory (use RMD).");
-    if (Status err = home_.remove_file(target)) return reply_fs_error(err, "Delete operation failed");
+    if (Status err = home_->remove_file(target)) return reply_fs_error(err, "Delete operation failed");
     if (S_ISREG(entry->st_mode)) quota_->adjust(-static_cast<std::int64_t>(entry->st_size));
     reply(250, "Delete operation successful.");
 }
@@ -70,7 +70,7 @@ void Session::cmd_rnfr(const std::string& arg) {
     rename_from_.clear();
     const std::string source = resolve(arg);
     if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
-    auto st = home_.stat(source);
+    auto st = home_->stat(source);
     if (!st) return reply_fs_error(st.error(), "RNFR command failed");
     rename_from_ = source;
     reply(350, "Ready for RNTO.");
@@ -81,8 +81,8 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string source = std::exchange(rename_from_, std::string());
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
-    auto replaced = home_.lstat(target);  // a file renamed over is freed
-    if (Status err = home_.rename(source, target)) return reply_fs_error(err, "Rename failed");
+    auto replaced = home_->lstat(target);  // a file renamed over is freed
+    if (Status err = home_->rename(source, target)) return reply_fs_error(err, "Rename failed");
     if (replaced && S_ISREG(replaced->st_mode) && source != target)
         quota_->adjust(-static_cast<std::int64_t>(replaced->st_size));
     reply(250, "Rename successful.");
@@ -90,14 +90,14 @@ void Session::cmd_rnto(const std::string& arg) {
 
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
     if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file size.");
     reply(213, cat(st->st_size));
 }
 
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
     if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file modification time.");
     reply(213, fs::utc_timestamp(st->st_mtime));
 }
@@ -109,14 +109,14 @@ void Session::cmd_mfmt(const std::string& arg) {
     const std::int64_t when = fs::parse_utc_timestamp(std::string_view(arg).substr(0, space));
     if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
     const std::string target = resolve(arg.substr(space + 1));
-    if (target.empty() || !home_.stat(target)) return reply(550, "Could not set file modification time.");
-    if (Status err = home_.set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
+    if (target.empty() || !home_->stat(target)) return reply(550, "Could not set file modification time.");
+    if (Status err = home_->set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
     reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", arg.substr(space + 1)));
 }
 
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "MLST failed");
     const std::string shown = fs::displayed_name(target);
     reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st), ' ', shown), "End"});

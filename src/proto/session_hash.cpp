@@ -91,7 +91,7 @@ void Session::legacy_hash(fs::HashAlgo algo, const std::string& arg) {
 void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
                          std::function<void(const std::string&, std::uint64_t, std::uint64_t)> respond) {
     if (vpath.empty()) return reply(550, "No such file.");
-    auto file = home_.open_read(vpath);
+    auto file = home_->open_read(vpath);
     if (!file) return reply_fs_error(file.error(), "Cannot hash");
     struct stat st {};
     if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Cannot hash");

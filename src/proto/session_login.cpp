@@ -16,7 +16,7 @@ struct LoginCheck {
     bool ok = false;
     std::string why;  // for the log, never for the client
     auth::Account account;
-    Result<fs::Home> home = Result<fs::Home>::failure(ENOENT);
+    Result<std::shared_ptr<const fs::Home>> home = Result<std::shared_ptr<const fs::Home>>::failure(ENOENT);
     std::shared_ptr<fs::UserQuota> quota;
 };
 
@@ -38,13 +38,13 @@ LoginCheck check_login(ServerContext& context, const std::string& user, std::str
     } else if (!auth::valid_home_path(account->home)) {
         check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
     } else {
-        check.home = fs::Home::open(root + "/" + account->home, true);
+        check.home = context.homes.open(root + "/" + account->home);
         if (!check.home) {
             check.why = cat("cannot open home ", root, "/", account->home, ": ", std::strerror(check.home.error()));
         } else {
             check.quota = context.quotas.for_user(account->name, context.quota_limit(account->quota));
-            if (Status err = check.quota->ensure_measured(*check.home)) {
-                check.why = cat("cannot measure the usage of ", check.home->path(), ": ", std::strerror(err));
+            if (Status err = check.quota->ensure_measured(**check.home)) {
+                check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", std::strerror(err));
             } else {
                 check.ok = true;
                 check.account = std::move(*account);
@@ -77,7 +77,7 @@ void Session::cmd_pass(const std::string& arg) {
             home_ = std::move(*check.home);
             quota_ = std::move(check.quota);
             cwd_ = "/";
-            log::info(cat(describe(), " logged in, home ", home_.path()));
+            log::info(cat(describe(), " logged in, home ", home_->path()));
             reply(230, "Login successful.");
             command_finished();
         });
@@ -105,7 +105,7 @@ void Session::cmd_rein(const std::string&) {
     login_ = LoginState::need_user;
     user_.clear();
     abort_hash();
-    home_ = fs::Home();
+    home_.reset();
     quota_.reset();
     range_.reset();
     hash_algo_ = fs::HashAlgo::sha256;
@@ -220,13 +220,13 @@ std::string Session::quota_summary() const {
 void Session::cmd_avbl(const std::string& arg) {
     if (!arg.empty()) {
         const std::string target = resolve(arg);
-        auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_.stat(target);
+        auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
         if (!st) return reply_fs_error(st.error(), "AVBL failed");
         if (!S_ISDIR(st->st_mode)) return reply(550, "AVBL needs a directory.");
     }
     std::uint64_t free = quota_->free();
     struct statvfs fs_stats {};
-    if (::fstatvfs(home_.dir_fd(), &fs_stats) == 0)
+    if (::fstatvfs(home_->dir_fd(), &fs_stats) == 0)
         free = std::min<std::uint64_t>(free, std::uint64_t(fs_stats.f_bavail) * fs_stats.f_frsize);
     reply(213, cat(free));
 }

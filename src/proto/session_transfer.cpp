@@ -190,13 +190,13 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
-    auto file = home_.open_read(target);
+    auto file = home_->open_read(target);
     if (!file) return reply_fs_error(file.error(), "Failed to open file");
     struct stat st {};
     ::fstat(file->get(), &st);
     auto shared_file = std::make_shared<Fd>(std::move(*file));
     const bool ascii = ascii_;
-    XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, false, user_, true};
+    XferRecord record{0, peer_.ip(), 0, home_->path() + target, ascii, false, user_, true};
     run_transfer(cat("Opening ", ascii ? "ASCII" : "BINARY", " mode data connection for ", target, " (", st.st_size,
                      " bytes)."),
                  [shared_file, offset, end, ascii](std::unique_ptr<net::Stream> stream) {
@@ -216,7 +216,7 @@ void Session::cmd_stou(const std::string& arg) {
     const std::string base = arg.empty() ? std::string("ferry.upload") : std::string(fs::vpath_name(resolve(arg)));
     for (unsigned i = 0; i < 100; ++i) {
         const std::string candidate = resolve(i == 0 ? base : cat(base, '.', i));
-        if (!home_.stat(candidate) && !candidate.empty()) return store(candidate, fs::WriteMode::create_new);
+        if (!home_->stat(candidate) && !candidate.empty()) return store(candidate, fs::WriteMode::create_new);
     }
     reply(550, "Could not find a unique name.");
 }
@@ -245,7 +245,7 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and splice
     // refuses O_APPEND files.
     const bool unique = mode == fs::WriteMode::create_new;
-    auto file = home_.open_write(target, unique ? mode : fs::WriteMode::at_offset);
+    auto file = home_->open_write(target, unique ? mode : fs::WriteMode::at_offset);
     if (!file) return reply_fs_error(file.error(), "Could not create file");
     struct stat st {};
     if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Could not open file");
@@ -260,7 +260,7 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     if (quota_->free() == 0) return reply_quota_exceeded();
     auto shared_file = std::make_shared<Fd>(std::move(*file));
     const bool ascii = ascii_;
-    XferRecord record{0, peer_.ip(), 0, home_.path() + target, ascii, true, user_, true};
+    XferRecord record{0, peer_.ip(), 0, home_->path() + target, ascii, true, user_, true};
     std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
     run_transfer(std::move(preliminary),
                  [shared_file, offset, ascii, quota = quota_](std::unique_ptr<net::Stream> stream) {
@@ -284,12 +284,11 @@ void Session::start_listing(ListKind kind, const std::string& arg, bool over_con
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply(550, "No such file or directory.");
     if (!over_control && !data_ready_or_refuse()) return;
-    auto home = home_.clone();
-    if (!home) return reply_fs_error(home.error(), "Listing failed");
     busy_ = true;
     on_pool(
-        [home = std::move(*home), target, kind, owner = user_] {
-            return build_listing(home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner);
+        // The job holds the home: a session that ends meanwhile cannot close it under the scan.
+        [home = home_, target, kind, owner = user_] {
+            return build_listing(*home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner);
         },
         [this, kind, target, over_control](Listing listing) {
             if (listing.err == ENOTDIR && kind == ListKind::mlsd) {
@@ -304,7 +303,7 @@ void Session::start_listing(ListKind kind, const std::string& arg, bool over_con
                 reply_lines(213, lines);
             } else {
                 auto text = std::make_shared<std::string>(std::move(listing.text));
-                XferRecord record{0, peer_.ip(), 0, home_.path() + target, true, false, user_, true};
+                XferRecord record{0, peer_.ip(), 0, home_->path() + target, true, false, user_, true};
                 return run_transfer("Here comes the directory listing.",
                                     [text](std::unique_ptr<net::Stream> stream) {
                                         return make_text_download(std::move(stream), std::move(*text));

@@ -1,0 +1,20 @@
+#include "fs/home_registry.hpp"
+
+namespace ferry::fs {
+
+Result<std::shared_ptr<const Home>> HomeRegistry::open(const std::string& directory) {
+    std::lock_guard lock(mutex_);
+    if (auto existing = homes_[directory].lock()) return existing;
+    auto home = Home::open(directory, true);
+    if (!home) return Result<std::shared_ptr<const Home>>::failure(home.error());
+    auto shared = std::make_shared<const Home>(std::move(*home));
+    homes_[directory] = shared;
+    // Forget the homes no session holds any more, now and then, so the map stays small.
+    if (++opens_since_prune_ >= 256) {
+        opens_since_prune_ = 0;
+        std::erase_if(homes_, [](const auto& entry) { return entry.second.expired(); });
+    }
+    return shared;
+}
+
+}  // namespace ferry::fs
