@@ -17,7 +17,8 @@ constexpr std::uint64_t max_per_call = 0x7ffff000;
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
-// pwrite everything; a short write is retried so the error (ENOSPC, EDQUOT, ...) surfaces.
+}  // namespace
+
 int pwrite_all(int file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
     while (!data.empty()) {
         const ssize_t n = ::pwrite(file, data.data(), data.size(), static_cast<off_t>(at));
@@ -33,8 +34,6 @@ int pwrite_all(int file, std::span<const char> data, std::uint64_t at, std::uint
     return 0;
 }
 
-}  // namespace
-
 Turn recv_turn(int socket, std::span<char> buffer, std::uint64_t& got) {
     got = 0;
     for (;;) {
@@ -44,7 +43,7 @@ Turn recv_turn(int socket, std::span<char> buffer, std::uint64_t& got) {
             return {TurnEnd::complete};
         }
         if (errno == EINTR) continue;
-        if (would_block(errno)) return {TurnEnd::would_block};
+        if (would_block(errno)) return {TurnEnd::wait_readable};
         return {TurnEnd::failed, errno};
     }
 }
@@ -58,7 +57,7 @@ Turn send_turn(int socket, std::span<const char> all, std::uint64_t& done) {
         const ssize_t n = ::send(socket, rest.data(), chunk, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::would_block};
+            if (would_block(errno)) return {TurnEnd::wait_writable};
             return {TurnEnd::failed, errno};
         }
         done += static_cast<std::uint64_t>(n);
@@ -76,7 +75,7 @@ Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t co
         const ssize_t n = ::sendfile(socket, file, &at, chunk);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::would_block};
+            if (would_block(errno)) return {TurnEnd::wait_writable};
             return {TurnEnd::failed, errno};
         }
         if (n == 0) return {TurnEnd::complete};  // the file is shorter than asked: n < count
@@ -126,7 +125,7 @@ Turn FileReceiver::splice_turn(int socket, int file, std::uint64_t offset, std::
         if (n == 0) return {TurnEnd::complete};  // EOF
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::would_block};
+            if (would_block(errno)) return {TurnEnd::wait_readable};
             if (errno == EINVAL) {
                 splice_refused_ = true;
                 return copy_turn(socket, file, offset, max, done);
@@ -189,7 +188,7 @@ Turn FileReceiver::copy_turn(int socket, int file, std::uint64_t offset, std::ui
         if (n == 0) return {TurnEnd::complete};  // EOF
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::would_block};
+            if (would_block(errno)) return {TurnEnd::wait_readable};
             return {TurnEnd::failed, errno};
         }
         budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));

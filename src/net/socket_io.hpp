@@ -3,7 +3,7 @@
 // A turn moves bytes until the operation is complete, the socket would block, a per-turn budget is
 // spent (so one big transfer cannot starve the other sessions on the same reactor), or an error.
 // Stream keeps the bookkeeping (pending ops, readiness, completions); these functions only move bytes.
-// A TLS stream will provide turns with the same shape over SSL_read/SSL_write/SSL_sendfile.
+// TLS streams use turns of the same shape over SSL_read/SSL_write/SSL_sendfile (tls_io.hpp).
 #pragma once
 #include "base/fd.hpp"
 
@@ -16,17 +16,24 @@ namespace ferry::net::detail {
 // Bytes one operation may move per reactor turn before it yields to the other descriptors.
 inline constexpr std::uint64_t turn_budget = 8u << 20;
 
+// A turn that would block says which readiness to wait for: plain sockets always wait in the
+// direction they move bytes, but TLS may not (SSL_read may need to write, SSL_write to read).
 enum class TurnEnd {
-    complete,     // all done (or EOF / the file ended early)
-    would_block,  // wait for readiness, then run another turn
-    yield,        // budget spent: continue on the next loop turn
-    failed,       // err says why
+    complete,       // all done (or EOF / the file ended early)
+    wait_readable,  // run another turn when the socket becomes readable
+    wait_writable,  // ... writable
+    yield,          // budget spent: continue on the next loop turn
+    failed,         // err says why
 };
 
 struct Turn {
     TurnEnd end;
     int err = 0;
 };
+
+// pwrite all of `data` at `at`; a short write is retried so the error (ENOSPC, EDQUOT, ...) surfaces.
+// Advances `done` by what reached the file, also on failure. 0 or an errno.
+int pwrite_all(int file, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
 
 // recv once into buffer; `got` is set to the bytes read (0 with complete = EOF).
 Turn recv_turn(int socket, std::span<char> buffer, std::uint64_t& got);

@@ -1,26 +1,36 @@
 // Stream: completion-shaped operations over a non-blocking socket and edge-triggered readiness.
 //
 // Every operation first tries its syscall right away; on EAGAIN it records which readiness it waits
-// for, and the reactor's edge for that direction runs another turn. Today reads wait for readable
+// for, and the reactor's edge for that direction runs another turn. Plain reads wait for readable
 // and writes for writable; a TLS stream may wait the other way (SSL_read wanting to write), which
 // is why the wait is recorded per operation instead of being implied by its side.
+//
+// TLS adds two operations: the handshake occupies the read side (and blocks the write side),
+// close_notify the write side. The SSL itself lives in State (tls_io.hpp).
 #include "net/stream.hpp"
 
+#include "base/log.hpp"
 #include "net/socket_io.hpp"
+#include "net/tls_context.hpp"
+#include "net/tls_io.hpp"
 
 #include <cerrno>
 #include <csignal>
 #include <mutex>
+#include <string>
 #include <sys/socket.h>
+#include <utility>
 
 namespace ferry::net {
 namespace {
 
 enum class Wait { none, readable, writable };
 
-// Completions check this before running: cancel() bumps the generation, destruction frees it.
+// Completions check this before running: cancel() bumps the generation, cancel_read() the read
+// side's, destruction frees it.
 struct Liveness {
     std::uint64_t generation = 0;
+    std::uint64_t read_generation = 0;
 };
 
 // sendfile(2) has no MSG_NOSIGNAL: a peer that resets mid-download would kill the process with
@@ -37,7 +47,7 @@ void ignore_sigpipe_once() {
 }  // namespace
 
 struct Stream::ReadOp {
-    enum class Kind { none, read_some, recv_to_file } kind = Kind::none;
+    enum class Kind { none, read_some, recv_to_file, tls_handshake } kind = Kind::none;
     std::span<char> buffer;
     int file_fd = -1;
     std::uint64_t offset = 0;
@@ -48,7 +58,7 @@ struct Stream::ReadOp {
 };
 
 struct Stream::WriteOp {
-    enum class Kind { none, write_all, send_file } kind = Kind::none;
+    enum class Kind { none, write_all, send_file, tls_close_notify } kind = Kind::none;
     std::span<const char> buffer;
     int file_fd = -1;
     std::uint64_t offset = 0;
@@ -63,6 +73,8 @@ struct Stream::State {
     WriteOp write;
     std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
     detail::FileReceiver receiver;
+    std::unique_ptr<detail::TlsIo> tls;  // set by start_tls, for the rest of the Stream's life
+    bool send_path_logged = false;
 
     // Wraps `task` so that it runs only if the stream still exists and was not cancelled since.
     template <class F>
@@ -73,6 +85,15 @@ struct Stream::State {
             if (!live || live->generation != generation) return;
             task();
         };
+    }
+    // The same for the read side: also dropped by cancel_read().
+    template <class F>
+    auto guarded_read(F task) {
+        return guarded([token = std::weak_ptr<Liveness>(liveness), read_generation = liveness->read_generation,
+                        task = std::move(task)]() mutable {
+            auto live = token.lock();
+            if (live && live->read_generation == read_generation) task();
+        });
     }
 };
 
@@ -91,50 +112,100 @@ Stream::~Stream() {
 
 // ---- starting operations ----
 
+int Stream::refusal(bool read_side) const {
+    const bool busy = read_side ? state_->read.kind != ReadOp::Kind::none : state_->write.kind != WriteOp::Kind::none;
+    if (busy || state_->read.kind == ReadOp::Kind::tls_handshake) return EBUSY;
+    // A TLS stream whose handshake failed or was dropped: SSL_read/SSL_write would quietly resume it.
+    if (state_->tls && !state_->tls->established()) return ENOTCONN;
+    return 0;
+}
+
+// Refusals complete through the loop too, like every other completion.
+void Stream::refuse(IoDone done, int err) {
+    reactor_.defer(state_->guarded([done = std::move(done), err] { done(err, 0); }));
+}
+
 void Stream::read_some(std::span<char> buffer, IoDone done) {
-    if (state_->read.kind != ReadOp::Kind::none || buffer.empty()) {
-        // A second read, or an empty buffer whose n == 0 would look like EOF: refuse, via the loop.
-        const int err = buffer.empty() ? EINVAL : EBUSY;
-        reactor_.defer(state_->guarded([done = std::move(done), err] { done(err, 0); }));
-        return;
-    }
+    // An empty buffer would complete with n == 0, which looks like EOF.
+    if (const int err = buffer.empty() ? EINVAL : refusal(true)) return refuse(std::move(done), err);
     state_->read = ReadOp{ReadOp::Kind::read_some, buffer, -1, 0, 0, 0, std::move(done), Wait::none};
     run_read();
 }
 
 void Stream::recv_to_file(int file_fd, std::uint64_t offset, std::uint64_t max, IoDone done) {
-    if (state_->read.kind != ReadOp::Kind::none) {
-        reactor_.defer(state_->guarded([done = std::move(done)] { done(EBUSY, 0); }));
-        return;
-    }
+    if (const int err = refusal(true)) return refuse(std::move(done), err);
     state_->read = ReadOp{ReadOp::Kind::recv_to_file, {}, file_fd, offset, max, 0, std::move(done), Wait::none};
     state_->receiver.begin();
     run_read();
 }
 
 void Stream::write_all(std::span<const char> buffer, IoDone done) {
-    if (state_->write.kind != WriteOp::Kind::none) {
-        reactor_.defer(state_->guarded([done = std::move(done)] { done(EBUSY, 0); }));
-        return;
-    }
+    if (const int err = refusal(false)) return refuse(std::move(done), err);
     state_->write = WriteOp{WriteOp::Kind::write_all, buffer, -1, 0, buffer.size(), 0, std::move(done), Wait::none};
     run_write();
 }
 
 void Stream::send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done) {
-    if (state_->write.kind != WriteOp::Kind::none) {
-        reactor_.defer(state_->guarded([done = std::move(done)] { done(EBUSY, 0); }));
-        return;
+    if (const int err = refusal(false)) return refuse(std::move(done), err);
+    if (state_->tls) {
+        state_->tls->begin_send_file();
+        // Once per data connection (= per transfer): whether the download stayed zero-copy.
+        if (!std::exchange(state_->send_path_logged, true))
+            log::info(cat("tls: send_file to ", peer_address().to_string(), " uses ",
+                          state_->tls->ktls_send() ? "kTLS sendfile" : "SSL_write from buffer"));
     }
     state_->write = WriteOp{WriteOp::Kind::send_file, {}, file_fd, offset, count, 0, std::move(done), Wait::none};
     run_write();
 }
 
+// ---- TLS ----
+
+void Stream::start_tls(const TlsContext& context, TlsRole role, IoDone done) {
+    if (state_->tls) return refuse(std::move(done), EALREADY);
+    if (!context) return refuse(std::move(done), EINVAL);
+    if (state_->read.kind != ReadOp::Kind::none || state_->write.kind != WriteOp::Kind::none)
+        return refuse(std::move(done), EBUSY);
+    std::string error;
+    state_->tls = detail::TlsIo::create(context.native(), socket_.get(), role == TlsRole::server, &error);
+    if (!state_->tls) {
+        log::info(cat("tls: with ", peer_address().to_string(), ": ", error));
+        return refuse(std::move(done), ENOMEM);
+    }
+    state_->read = ReadOp{ReadOp::Kind::tls_handshake, {}, -1, 0, 0, 0, std::move(done), Wait::none};
+    // The first step runs from the loop: until then the caller may still configure tls().
+    reactor_.defer(state_->guarded([this] { run_read(); }));
+}
+
+void Stream::shutdown_tls(IoDone done) {
+    if (state_->write.kind != WriteOp::Kind::none || state_->read.kind == ReadOp::Kind::tls_handshake)
+        return refuse(std::move(done), EBUSY);
+    if (!state_->tls) return refuse(std::move(done), 0);  // plain: nothing to close but the socket
+    state_->write = WriteOp{WriteOp::Kind::tls_close_notify, {}, -1, 0, 0, 0, std::move(done), Wait::none};
+    run_write();
+}
+
+SSL* Stream::tls() const { return state_->tls ? state_->tls->ssl() : nullptr; }
+
+bool Stream::ktls_send() const { return state_->tls && state_->tls->ktls_send(); }
+
+void Stream::log_tls_failure(const char* during) const {
+    if (!state_->tls) return;
+    log::info(cat("tls: ", during, " with ", peer_address().to_string(), " failed: ", state_->tls->failure()));
+}
+
 void Stream::cancel() {
     ++state_->liveness->generation;  // drops completions and continuations already deferred
+    if (state_->tls && state_->write.kind != WriteOp::Kind::none) state_->tls->abandon_write();
     if (state_->read.kind == ReadOp::Kind::recv_to_file) state_->receiver.reset();
     state_->read = ReadOp{};
     state_->write = WriteOp{};
+}
+
+void Stream::cancel_read() {
+    if (state_->read.kind == ReadOp::Kind::tls_handshake) return;  // only cancel() stops a handshake
+    ++state_->liveness->read_generation;
+    if (state_->read.kind == ReadOp::Kind::recv_to_file) state_->receiver.reset();
+    state_->read = ReadOp{};
 }
 
 void Stream::shutdown_write() { ::shutdown(socket_.get(), SHUT_WR); }
@@ -167,20 +238,30 @@ void Stream::run_read() {
     ReadOp& op = state_->read;
     op.waiting = Wait::none;
     const std::uint64_t before = op.done;
+    detail::TlsIo* tls = state_->tls.get();
     detail::Turn turn{detail::TurnEnd::complete};
     if (op.kind == ReadOp::Kind::read_some) {
-        turn = detail::recv_turn(socket_.get(), op.buffer, op.done);
+        turn = tls ? tls->read(op.buffer, op.done) : detail::recv_turn(socket_.get(), op.buffer, op.done);
     } else if (op.kind == ReadOp::Kind::recv_to_file) {
-        turn = state_->receiver.turn(socket_.get(), op.file_fd, op.offset, op.max, op.done);
+        turn = tls ? tls->recv_to_file(op.file_fd, op.offset, op.max, op.done)
+                   : state_->receiver.turn(socket_.get(), op.file_fd, op.offset, op.max, op.done);
+    } else if (op.kind == ReadOp::Kind::tls_handshake) {
+        turn = tls->handshake();
+        if (turn.end == detail::TurnEnd::failed) log_tls_failure("handshake");
     } else {
         return;
     }
     if (op.done != before) last_activity_ = std::chrono::steady_clock::now();
     switch (turn.end) {
         case detail::TurnEnd::complete: complete_read(0, op.done); break;
-        case detail::TurnEnd::failed: complete_read(turn.err, op.done); break;
-        case detail::TurnEnd::would_block: op.waiting = Wait::readable; break;
-        case detail::TurnEnd::yield: reactor_.defer(state_->guarded([this] { run_read(); })); break;
+        case detail::TurnEnd::failed:
+            // Socket errors (ECONNRESET) are the owner's to report; TLS ones carry OpenSSL's reason.
+            if (turn.err == EPROTO && op.kind != ReadOp::Kind::tls_handshake) log_tls_failure("read");
+            complete_read(turn.err, op.done);
+            break;
+        case detail::TurnEnd::wait_readable: op.waiting = Wait::readable; break;
+        case detail::TurnEnd::wait_writable: op.waiting = Wait::writable; break;
+        case detail::TurnEnd::yield: reactor_.defer(state_->guarded_read([this] { run_read(); })); break;
     }
 }
 
@@ -188,19 +269,27 @@ void Stream::run_write() {
     WriteOp& op = state_->write;
     op.waiting = Wait::none;
     const std::uint64_t before = op.done;
+    detail::TlsIo* tls = state_->tls.get();
     detail::Turn turn{detail::TurnEnd::complete};
     if (op.kind == WriteOp::Kind::write_all) {
-        turn = detail::send_turn(socket_.get(), op.buffer, op.done);
+        turn = tls ? tls->write(op.buffer, op.done) : detail::send_turn(socket_.get(), op.buffer, op.done);
     } else if (op.kind == WriteOp::Kind::send_file) {
-        turn = detail::send_file_turn(socket_.get(), op.file_fd, op.offset, op.count, op.done);
+        turn = tls ? tls->send_file(op.file_fd, op.offset, op.count, op.done)
+                   : detail::send_file_turn(socket_.get(), op.file_fd, op.offset, op.count, op.done);
+    } else if (op.kind == WriteOp::Kind::tls_close_notify) {
+        turn = tls->close_notify();
     } else {
         return;
     }
     if (op.done != before) last_activity_ = std::chrono::steady_clock::now();
     switch (turn.end) {
         case detail::TurnEnd::complete: complete_write(0, op.done); break;
-        case detail::TurnEnd::failed: complete_write(turn.err, op.done); break;
-        case detail::TurnEnd::would_block: op.waiting = Wait::writable; break;
+        case detail::TurnEnd::failed:
+            if (turn.err == EPROTO) log_tls_failure("write");
+            complete_write(turn.err, op.done);
+            break;
+        case detail::TurnEnd::wait_readable: op.waiting = Wait::readable; break;
+        case detail::TurnEnd::wait_writable: op.waiting = Wait::writable; break;
         case detail::TurnEnd::yield: reactor_.defer(state_->guarded([this] { run_write(); })); break;
     }
 }
@@ -208,7 +297,7 @@ void Stream::run_write() {
 void Stream::complete_read(int err, std::uint64_t n) {
     IoDone done = std::move(state_->read.callback);
     state_->read = ReadOp{};
-    reactor_.defer(state_->guarded([done = std::move(done), err, n] { done(err, n); }));
+    reactor_.defer(state_->guarded_read([done = std::move(done), err, n] { done(err, n); }));
 }
 
 void Stream::complete_write(int err, std::uint64_t n) {

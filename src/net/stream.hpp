@@ -4,10 +4,16 @@
 // (write_all, send_file) may be pending at once. Completions are always delivered from the reactor
 // loop (never from inside the call that started the operation), and never after cancel() or the
 // Stream's destruction, so an owner may destroy its Stream from inside any callback.
+//
+// TLS (FTPS, RFC 4217): start_tls turns a plain stream into a TLS one in place (AUTH TLS on the
+// control connection, PROT P data connections). Afterwards the same operations carry TLS records;
+// their contracts do not change.
 #pragma once
 #include "base/fd.hpp"
 #include "net/address.hpp"
 #include "net/reactor.hpp"
+
+#include <openssl/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +21,12 @@
 #include <span>
 
 namespace ferry::net {
+
+class TlsContext;
+
+// The FTP server is the TLS server on control and data connections alike, also in active mode
+// (PORT/EPRT), where it made the TCP connection itself.
+enum class TlsRole { server, client };
 
 // err == 0 on success, else an errno (ECONNRESET, EPIPE, EDQUOT, ENOSPC, ...). n = bytes moved,
 // also on failure (what was moved before the error).
@@ -39,8 +51,35 @@ public:
     // err == 0 means the peer closed. A write error (EDQUOT, ENOSPC, EIO) ends it with that errno.
     void recv_to_file(int file_fd, std::uint64_t offset, std::uint64_t max, IoDone done);
 
-    // Drop pending operations; their callbacks will not run.
+    // ---- TLS ----
+    // Runs the handshake on this connection. Refused when another operation is pending (EBUSY),
+    // on a second start_tls (EALREADY) or with an empty context (EINVAL). Completes with 0, EPROTO
+    // when the handshake failed (OpenSSL's reason is logged), ECONNRESET when the peer closed during
+    // it, or another errno. No timeout of its own: a peer that stalls leaves it pending until the
+    // owner's timer destroys the Stream.
+    // tls() is valid as soon as start_tls returns, and the first handshake step runs from the loop,
+    // so the caller may still configure the SSL: SSL_set_session / SSL_set1_host on a client, and
+    // SSL_set_num_tickets(tls(), 0) on a server's data connection (an uploading client never reads
+    // its data connection, so TLS 1.3 tickets left unread there make its close a TCP reset, which
+    // loses the upload's tail; data connections resume the control session and need no tickets).
+    void start_tls(const TlsContext& context, TlsRole role, IoDone done);
+    // Sends close_notify (best effort; the peer's close_notify is not awaited), then completes; the
+    // owner destroys the Stream afterwards. FTPS clients take a data connection closed without it
+    // for a truncated transfer. No write may be pending (EBUSY). Completes with 0 at once on a
+    // plain stream, ENOTCONN when TLS never came up or already failed.
+    void shutdown_tls(IoDone done);
+    // The connection's SSL (nullptr when plain): for tag_control_session / resumed_from, the
+    // cipher, the peer's certificate.
+    SSL* tls() const;
+    // Whether the kernel encrypts what this stream sends (kTLS), so send_file stays zero-copy.
+    bool ktls_send() const;
+
+    // Drop pending operations; their callbacks will not run. On a TLS stream, dropping a write that
+    // was halfway through a record ends writing on it for good (later writes fail with EPIPE).
     void cancel();
+    // Drop the pending read-side operation only (not a handshake); a pending write goes on.
+    // AUTH TLS uses it: the clear-text read must be gone before the client can send its ClientHello.
+    void cancel_read();
     // Half-close: the peer reads EOF after what was written.
     void shutdown_write();
 
@@ -60,6 +99,10 @@ private:
     void run_write();
     void complete_read(int err, std::uint64_t n);
     void complete_write(int err, std::uint64_t n);
+    // Why a read/write may not start now (0 = it may): pending, or TLS not (yet) usable.
+    int refusal(bool read_side) const;
+    void refuse(IoDone done, int err);
+    void log_tls_failure(const char* during) const;
 
     Reactor& reactor_;
     Fd socket_;

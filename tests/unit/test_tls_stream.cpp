@@ -1,0 +1,531 @@
+// TLS inside net::Stream over real loopback sockets: Streams on one reactor, or a Stream against a
+// blocking OpenSSL client in another thread.
+#include "net/address.hpp"
+#include "net/listener.hpp"
+#include "net/reactor.hpp"
+#include "net/stream.hpp"
+#include "net/tls_context.hpp"
+
+#include <doctest/doctest.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace ferry;
+using namespace ferry::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool run_until_stopped(Reactor& reactor, std::chrono::milliseconds limit = 20s) {
+    bool timed_out = false;
+    auto watchdog = reactor.add_timer(limit, [&] {
+        timed_out = true;
+        reactor.stop();
+    });
+    reactor.run();
+    reactor.cancel_timer(watchdog);
+    return !timed_out;
+}
+
+void run_for(Reactor& reactor, std::chrono::milliseconds how_long) {
+    reactor.add_timer(how_long, [&] { reactor.stop(); });
+    reactor.run();
+}
+
+// Blocking peers run in threads: a bug must fail the test, not hang it.
+void set_blocking(int fd, bool blocking) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
+    timeval limit{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+}
+
+struct TcpPair {
+    Fd ours;    // non-blocking, for a Stream
+    Fd theirs;  // the peer
+};
+
+TcpPair tcp_pair(bool peer_blocking) {
+    auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 4);
+    REQUIRE(listening.ok());
+    const Address where = Address::local_of(listening->get());
+    Fd peer(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(::connect(peer.get(), where.sa(), where.size()) == 0);
+    Fd ours(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    REQUIRE(ours);
+    set_blocking(peer.get(), peer_blocking);
+    return {std::move(ours), std::move(peer)};
+}
+
+std::vector<char> pattern(std::size_t size, unsigned seed = 1) {
+    std::vector<char> bytes(size);
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (auto& b : bytes) {
+        x = x * 1664525u + 1013904223u;
+        b = static_cast<char>(x >> 24);
+    }
+    return bytes;
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-tls-stream-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    Fd create(const std::string& name, const std::vector<char>& content) const {
+        Fd file(::open((path / name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        REQUIRE(file);
+        REQUIRE(::write(file.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+        return file;
+    }
+    std::vector<char> read(const std::string& name) const {
+        std::vector<char> bytes(std::filesystem::file_size(path / name));
+        Fd file(::open((path / name).c_str(), O_RDONLY | O_CLOEXEC));
+        REQUIRE(::pread(file.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+        return bytes;
+    }
+};
+
+// A self-signed certificate in a temp folder and the two contexts built on it.
+struct Contexts {
+    TempDir dir;
+    TlsContext server;
+    TlsContext client;
+    Contexts() {
+        std::string error;
+        const std::string cert = (dir.path / "cert.pem").string(), key = (dir.path / "key.pem").string();
+        REQUIRE_MESSAGE(ensure_self_signed(cert, key, &error), error);
+        auto made_server = TlsContext::server(cert, key, &error);
+        REQUIRE_MESSAGE(made_server.ok(), error);
+        server = std::move(*made_server);
+        auto made_client = TlsContext::client(false, &error);
+        REQUIRE_MESSAGE(made_client.ok(), error);
+        client = std::move(*made_client);
+    }
+};
+
+struct Outcome {
+    bool called = false;
+    int err = -1;
+    std::uint64_t n = 0;
+};
+
+IoDone record(Outcome& outcome, Reactor& reactor) {
+    return [&outcome, &reactor](int err, std::uint64_t n) {
+        outcome = {true, err, n};
+        reactor.stop();
+    };
+}
+
+IoDone record_only(Outcome& outcome) {
+    return [&outcome](int err, std::uint64_t n) { outcome = {true, err, n}; };
+}
+
+struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+    void operator()(SSL_SESSION* session) const { SSL_SESSION_free(session); }
+};
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+using SessionPtr = std::unique_ptr<SSL_SESSION, SslFree>;
+
+// A blocking OpenSSL client on the peer socket, for a std::thread.
+struct BlockingClient {
+    Fd fd;
+    SslPtr ssl;
+    BlockingClient(Fd socket, const TlsContext& context) : fd(std::move(socket)), ssl(SSL_new(context.native())) {
+        SSL_set_fd(ssl.get(), fd.get());
+    }
+    bool handshake() { return SSL_connect(ssl.get()) == 1; }
+    // SSL_read until `expected` bytes, EOF or an error; *last_error gets SSL_get_error of the end.
+    std::vector<char> read(std::size_t expected, std::size_t chunk = 1 << 20, int* last_error = nullptr) {
+        std::vector<char> got;
+        std::vector<char> buffer(chunk);
+        while (got.size() < expected || last_error) {
+            const int n = SSL_read(ssl.get(), buffer.data(), static_cast<int>(buffer.size()));
+            if (n <= 0) {
+                if (last_error) *last_error = SSL_get_error(ssl.get(), n);
+                break;
+            }
+            got.insert(got.end(), buffer.begin(), buffer.begin() + n);
+        }
+        ERR_clear_error();
+        return got;
+    }
+    bool write(const std::vector<char>& data) {
+        std::size_t done = 0;
+        while (done < data.size()) {
+            const int chunk = static_cast<int>(std::min<std::size_t>(data.size() - done, 1 << 20));
+            const int n = SSL_write(ssl.get(), data.data() + done, chunk);
+            if (n <= 0) return false;
+            done += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+};
+
+// A server-role Stream whose handshake with a blocking client (in `client_work`'s thread) is done.
+struct ServerWithClient {
+    Reactor& reactor;
+    std::unique_ptr<Stream> stream;
+    std::future<std::vector<char>> client;
+
+    // `prepare` may configure the server's SSL before the handshake.
+    template <class Work>
+    ServerWithClient(Reactor& r, const Contexts& contexts, Work client_work,
+                     const std::function<void(SSL*)>& prepare = {})
+        : reactor(r) {
+        auto pair = tcp_pair(true);
+        stream = std::make_unique<Stream>(reactor, std::move(pair.ours));
+        client = std::async(std::launch::async, [&contexts, fd = std::move(pair.theirs), client_work]() mutable {
+            BlockingClient peer(std::move(fd), contexts.client);
+            if (!peer.handshake()) return std::vector<char>{};
+            return client_work(peer);
+        });
+        Outcome handshake;
+        stream->start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
+        if (prepare) prepare(stream->tls());
+        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(handshake.err == 0);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk both ways") {
+    Contexts contexts;
+    Reactor reactor;
+    auto pair = tcp_pair(false);
+    Stream server(reactor, std::move(pair.ours));
+    Stream client(reactor, std::move(pair.theirs));
+    CHECK(server.tls() == nullptr);
+    CHECK_FALSE(server.ktls_send());
+
+    Outcome server_done, client_done, busy;
+    int finished = 0;
+    auto both = [&](Outcome& outcome) {
+        return [&](int err, std::uint64_t n) {
+            outcome = {true, err, n};
+            if (++finished == 2) reactor.stop();
+        };
+    };
+    server.start_tls(contexts.server, TlsRole::server, both(server_done));
+    client.start_tls(contexts.client, TlsRole::client, both(client_done));
+    std::vector<char> buffer(64);
+    server.read_some(buffer, record_only(busy));  // refused while the handshake runs
+    CHECK_FALSE(server_done.called);              // completions come from the loop only
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(server_done.err == 0);
+    CHECK(client_done.err == 0);
+    CHECK(busy.err == EBUSY);
+    REQUIRE(server.tls() != nullptr);
+    CHECK(SSL_is_server(server.tls()) == 1);
+    CHECK(SSL_is_server(client.tls()) == 0);
+    CHECK(SSL_version(server.tls()) == TLS1_3_VERSION);
+
+    Outcome again;
+    server.start_tls(contexts.server, TlsRole::server, record(again, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(again.err == EALREADY);
+
+    for (auto [from, to] : {std::pair{&server, &client}, std::pair{&client, &server}}) {
+        const std::string text = from == &server ? "220 from the server" : "USER from the client";
+        Outcome wrote, got;
+        from->write_all(text, record_only(wrote));
+        to->read_some(buffer, record(got, reactor));
+        REQUIRE(run_until_stopped(reactor));
+        CHECK(wrote.err == 0);
+        CHECK(got.err == 0);
+        CHECK(std::string(buffer.data(), got.n) == text);
+    }
+}
+
+TEST_CASE("write_all of 16 MiB over TLS arrives intact at a blocking OpenSSL client") {
+    Contexts contexts;
+    Reactor reactor;
+    const auto data = pattern(16 << 20);
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) { return peer.read(data.size(), 100000); });
+    Outcome done;
+    side.stream->write_all(data, record(done, reactor));
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(done.err == 0);
+    CHECK(done.n == data.size());
+    CHECK(side.client.get() == data);
+}
+
+TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without kTLS") {
+    Contexts contexts;
+    TempDir dir;
+    const auto content = pattern(8 << 20, 3);
+    Fd file = dir.create("big", content);
+    const std::uint64_t offset = 12345;
+    bool allow_ktls = true;
+    SUBCASE("kTLS allowed (the default)") { allow_ktls = true; }
+    SUBCASE("kTLS off for this connection: pread + SSL_write") { allow_ktls = false; }
+    CAPTURE(allow_ktls);
+
+    Reactor reactor;
+    auto pair = tcp_pair(true);
+    Stream stream(reactor, std::move(pair.ours));
+    const std::size_t expected = content.size() - offset;
+    auto client = std::async(std::launch::async, [&, fd = std::move(pair.theirs)]() mutable {
+        BlockingClient peer(std::move(fd), contexts.client);
+        return peer.handshake() ? peer.read(expected) : std::vector<char>{};
+    });
+    Outcome handshake, sent;
+    stream.start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
+    if (!allow_ktls) SSL_clear_options(stream.tls(), SSL_OP_ENABLE_KTLS);  // forces pread + SSL_write
+    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(handshake.err == 0);
+    const std::string engaged = stream.ktls_send() ? "yes" : "no (no tls module in this kernel?)";
+    MESSAGE("kTLS send engaged: " << engaged);
+    if (!allow_ktls) CHECK_FALSE(stream.ktls_send());
+
+    // Asks for more than the file holds: completes early with what there was.
+    stream.send_file(file.get(), offset, expected + 1000, record(sent, reactor));
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(sent.err == 0);
+    CHECK(sent.n == expected);
+    const auto got = client.get();
+    REQUIRE(got.size() == expected);
+    CHECK(std::equal(got.begin(), got.end(), content.begin() + offset));
+}
+
+TEST_CASE("recv_to_file over TLS: 8 MiB byte-identical, stopping at max without losing bytes") {
+    Contexts contexts;
+    TempDir dir;
+    const auto data = pattern(8 << 20, 5);
+    Fd file = dir.create("upload", {});
+    Reactor reactor;
+    // An uploading client never reads its data connection. If the server sent TLS 1.3 session
+    // tickets there, they sit unread in the client's socket when it closes, the client's kernel
+    // answers with a reset, and the server loses the upload's tail (ECONNRESET). So a data
+    // connection, which resumes the control session anyway, issues no tickets.
+    ServerWithClient side(
+        reactor, contexts,
+        [&](BlockingClient& peer) {
+            peer.write(data);
+            SSL_shutdown(peer.ssl.get());
+            return std::vector<char>{};
+        },
+        [](SSL* ssl) { SSL_set_num_tickets(ssl, 0); });
+    const std::uint64_t first_part = (1 << 20) + 3;  // not on a record boundary
+    Outcome first, rest;
+    side.stream->recv_to_file(file.get(), 0, first_part, record(first, reactor));
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(first.err == 0);
+    CHECK(first.n == first_part);
+    side.stream->recv_to_file(file.get(), first_part, 1ull << 40, record(rest, reactor));
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(rest.err == 0);
+    CHECK(rest.n == data.size() - first_part);  // ended by the client's close_notify
+    side.client.get();
+    CHECK(dir.read("upload") == data);
+}
+
+TEST_CASE("a peer that closes TCP without close_notify reads as EOF, n == 0") {
+    Contexts contexts;
+    Reactor reactor;
+    // No tickets: unread ones would turn the client's close into a reset (see recv_to_file above).
+    ServerWithClient side(
+        reactor, contexts,
+        [](BlockingClient& peer) {
+            peer.write({'b', 'y', 'e'});
+            peer.fd.reset();  // no SSL_shutdown: what many FTP clients do
+            return std::vector<char>{};
+        },
+        [](SSL* ssl) { SSL_set_num_tickets(ssl, 0); });
+    std::vector<char> buffer(64);
+    std::string got;
+    Outcome outcome;
+    for (int reads = 0; reads < 10; ++reads) {
+        side.stream->read_some(buffer, record(outcome, reactor));
+        REQUIRE(run_until_stopped(reactor));
+        if (outcome.err != 0 || outcome.n == 0) break;
+        got.append(buffer.data(), outcome.n);
+    }
+    CHECK(got == "bye");
+    CHECK(outcome.err == 0);
+    CHECK(outcome.n == 0);
+    side.client.get();
+}
+
+TEST_CASE("a handshake against garbage or a peer that hangs up fails with an error, no crash") {
+    Contexts contexts;
+    Reactor reactor;
+    auto pair = tcp_pair(true);
+    Stream stream(reactor, std::move(pair.ours));
+    std::string expected_error;
+    SUBCASE("garbage instead of a ClientHello") {
+        const std::string garbage = "USER anonymous\r\nPASS x\r\n";
+        REQUIRE(::send(pair.theirs.get(), garbage.data(), garbage.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(garbage.size()));
+        expected_error = "EPROTO";
+    }
+    SUBCASE("the peer closes before its ClientHello") {
+        pair.theirs.reset();
+        expected_error = "ECONNRESET";
+    }
+    Outcome handshake;
+    stream.start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(handshake.err == (expected_error == "EPROTO" ? EPROTO : ECONNRESET));
+
+    Outcome after, closing;
+    std::vector<char> buffer(16);
+    stream.read_some(buffer, record_only(after));
+    stream.shutdown_tls(record(closing, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(after.err == ENOTCONN);
+    CHECK(closing.err == ENOTCONN);
+}
+
+TEST_CASE("a stalled handshake stays pending, and destroying the Stream mid-handshake is clean") {
+    Contexts contexts;
+    Reactor reactor;
+    auto pair = tcp_pair(false);
+    auto stream = std::make_unique<Stream>(reactor, std::move(pair.ours));
+    Outcome handshake;
+    stream->start_tls(contexts.server, TlsRole::server, record_only(handshake));
+    run_for(reactor, 150ms);
+    CHECK_FALSE(handshake.called);  // nothing from the peer yet: no timeout of its own
+
+    // The peer sends its ClientHello and never answers the server's flight: the server's SSL now
+    // holds keys and a half-done handshake.
+    SslPtr peer(SSL_new(contexts.client.native()));
+    SSL_set_fd(peer.get(), pair.theirs.get());
+    CHECK(SSL_connect(peer.get()) == -1);
+    CHECK(SSL_get_error(peer.get(), -1) == SSL_ERROR_WANT_READ);
+    run_for(reactor, 150ms);
+    CHECK_FALSE(handshake.called);
+    char probe = 0;
+    CHECK(::recv(pair.theirs.get(), &probe, 1, MSG_PEEK) == 1);  // the server's flight came back
+
+    stream.reset();  // what the owner's timer does
+    run_for(reactor, 50ms);
+    CHECK_FALSE(handshake.called);
+    ERR_clear_error();
+}
+
+TEST_CASE("shutdown_tls delivers close_notify: the client's SSL_read ends with SSL_ERROR_ZERO_RETURN") {
+    Contexts contexts;
+    Reactor reactor;
+    int client_end = 0;
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
+        // Without IGNORE_UNEXPECTED_EOF on the client, a close without close_notify is SSL_ERROR_SSL.
+        return peer.read(0, 1 << 20, &client_end);
+    });
+    const std::string last = "226 last bytes";
+    Outcome wrote, closed;
+    side.stream->write_all(last, record(wrote, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(wrote.err == 0);
+    side.stream->shutdown_tls(record(closed, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(closed.err == 0);
+    side.stream.reset();
+    const auto got = side.client.get();
+    CHECK(std::string(got.begin(), got.end()) == last);
+    CHECK(client_end == SSL_ERROR_ZERO_RETURN);
+
+    auto plain_pair = tcp_pair(false);
+    Stream plain(reactor, std::move(plain_pair.ours));
+    Outcome plain_closed;
+    plain.shutdown_tls(record(plain_closed, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(plain_closed.err == 0);
+}
+
+TEST_CASE("resumed_from: a data stream that resumed the control session is recognised, a fresh one is not") {
+    Contexts contexts;
+    Reactor reactor;
+    int version = TLS1_3_VERSION;
+    SUBCASE("TLS 1.3 (tickets)") { version = TLS1_3_VERSION; }
+    SUBCASE("TLS 1.2 (tickets)") { version = TLS1_2_VERSION; }
+    CAPTURE(version);
+
+    // One connection: a server Stream and a client Stream; the client may resume `session`.
+    struct Connection {
+        std::unique_ptr<Stream> server, client;
+    };
+    auto connect = [&](SSL_SESSION* session) {
+        auto pair = tcp_pair(false);
+        Connection c{std::make_unique<Stream>(reactor, std::move(pair.ours)),
+                     std::make_unique<Stream>(reactor, std::move(pair.theirs))};
+        Outcome s, k;
+        int finished = 0;
+        auto count = [&](Outcome& o) {
+            return [&](int err, std::uint64_t n) {
+                o = {true, err, n};
+                if (++finished == 2) reactor.stop();
+            };
+        };
+        c.server->start_tls(contexts.server, TlsRole::server, count(s));
+        c.client->start_tls(contexts.client, TlsRole::client, count(k));
+        SSL_set_max_proto_version(c.client->tls(), version);
+        if (session) REQUIRE(SSL_set_session(c.client->tls(), session) == 1);
+        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(s.err == 0);
+        REQUIRE(k.err == 0);
+        // One byte each way: the client takes in the TLS 1.3 tickets sent after the handshake.
+        std::vector<char> byte(1);
+        Outcome w, r;
+        c.server->write_all(std::string_view("1"), record_only(w));
+        c.client->read_some(byte, record(r, reactor));
+        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(r.n == 1);
+        return c;
+    };
+
+    Connection control = connect(nullptr);
+    const std::string tag = tag_control_session(control.server->tls());
+    REQUIRE_FALSE(tag.empty());
+    SessionPtr session(SSL_get1_session(control.client->tls()));
+    REQUIRE(session != nullptr);
+
+    Connection data = connect(session.get());
+    CHECK(SSL_session_reused(data.client->tls()) == 1);
+    CHECK(resumed_from(data.server->tls(), tag));
+
+    Connection stranger = connect(nullptr);
+    CHECK_FALSE(resumed_from(stranger.server->tls(), tag));
+}
+
+TEST_CASE("cancelling a TLS write halfway through a record ends writing on that stream") {
+    Contexts contexts;
+    Reactor reactor;
+    std::promise<void> release;
+    auto released = release.get_future();
+    ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
+        released.wait_for(10s);  // reads nothing: the server's socket buffer fills up
+        return std::vector<char>{};
+    });
+    const auto data = pattern(32 << 20);
+    Outcome big, after;
+    side.stream->write_all(data, record_only(big));
+    run_for(reactor, 200ms);
+    REQUIRE_FALSE(big.called);  // stuck on a full socket, OpenSSL holding part of a record
+    side.stream->cancel();
+    side.stream->write_all(std::string_view("x"), record(after, reactor));
+    REQUIRE(run_until_stopped(reactor));
+    CHECK(after.err == EPIPE);
+    CHECK_FALSE(big.called);
+    release.set_value();
+    side.client.get();
+}
