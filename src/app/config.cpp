@@ -117,16 +117,20 @@ std::string listen_problem(std::string_view entry) {
     return "";
 }
 
-void read_listen(const Key& key, Config& config) {
-    const toml::array& entries = key.array();
-    if (entries.empty()) key.fail("must list at least one address");
-    config.listen.clear();
-    for (const toml::node& entry : entries) {
+std::vector<std::string> read_addresses(const Key& key) {
+    std::vector<std::string> addresses;
+    for (const toml::node& entry : key.array()) {
         const Key item{key.name, entry, key.source};
         std::string text = item.string();
         if (std::string problem = listen_problem(text); !problem.empty()) item.fail("\"" + text + "\": " + problem);
-        config.listen.push_back(std::move(text));
+        addresses.push_back(std::move(text));
     }
+    return addresses;
+}
+
+void read_listen(const Key& key, Config& config) {
+    config.listen = read_addresses(key);
+    if (config.listen.empty()) key.fail("must list at least one address");
 }
 
 void read_passive_ports(const Key& key, Config& config) {
@@ -196,6 +200,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"tls", [](const Key& k, Config& c) { c.tls = k.one_of({"off", "optional", "required"}); }},
         {"tls_cert", [](const Key& k, Config& c) { c.tls_cert = k.string(); }},
         {"tls_key", [](const Key& k, Config& c) { c.tls_key = k.string(); }},
+        {"tls_self_signed", [](const Key& k, Config& c) { c.tls_self_signed = k.boolean(); }},
+        {"listen_implicit_tls", [](const Key& k, Config& c) { c.listen_implicit_tls = read_addresses(k); }},
         {"banner", [](const Key& k, Config& c) { c.banner = read_banner(k); }},
         {"demo_user", [](const Key& k, Config& c) { c.demo_user = k.boolean(); }},
     };
@@ -235,6 +241,8 @@ std::string unknown_key_message(std::string_view key) {
 void check_combination(const Config& config, const std::string& source) {
     if (config.tls != "off" && (config.tls_cert.empty() || config.tls_key.empty()))
         throw ConfigError("tls: \"" + config.tls + "\" needs tls_cert and tls_key (" + source + ")");
+    if (!config.listen_implicit_tls.empty() && config.tls == "off")
+        throw ConfigError("listen_implicit_tls: needs tls = \"optional\" or \"required\" (" + source + ")");
 }
 
 }  // namespace
@@ -273,9 +281,11 @@ Config load_config(const std::string& path) {
 Config embedded_default() {
     Config config;
     config.demo_user = true;
-    // Stays "off" until the TLS work lands; that change switches it to "optional" and generates
-    // tls_cert/tls_key on first start (which is why check_combination is not applied here).
-    config.tls = "off";
+    // Clients may upgrade with AUTH TLS; the certificate is made (self-signed) on first start.
+    config.tls = "optional";
+    config.tls_cert = "var/tls/cert.pem";
+    config.tls_key = "var/tls/key.pem";
+    config.tls_self_signed = true;
     return config;
 }
 

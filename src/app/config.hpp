@@ -36,6 +36,8 @@ struct Config {
     std::string tls = "off";                             // "off" | "optional" | "required"
     std::string tls_cert;
     std::string tls_key;
+    bool tls_self_signed = false;                        // create tls_cert/tls_key (self-signed) when missing
+    std::vector<std::string> listen_implicit_tls;        // implicit FTPS listeners (TLS from the first byte)
     std::string banner = "Ferry FTP server ready.";
     bool demo_user = false;                              // create "demo" on first start (embedded default)
 };

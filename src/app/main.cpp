@@ -51,7 +51,7 @@ int run_server(const ferry::app::Config& config) {
     raise_open_file_limit();
     if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
     ferry::app::Server server(config);
-    if (!server.open_listeners()) return 1;
+    if (!server.load_tls() || !server.open_listeners()) return 1;
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);

@@ -71,28 +71,55 @@ Server::~Server() {
     pool_.reset();  // a running job may still use the context, the accounts or the quotas
 }
 
-bool Server::open_listeners() {
-    for (const auto& text : config_.listen) {
-        auto address = net::Address::parse(text);
-        if (!address) {
-            log::error(cat("listen: \"", text, "\" is not an address:port"));
-            return false;
-        }
-        auto socket = net::bind_listen(*address, 511);
-        if (!socket) {
-            log::error(cat("listen: cannot listen on ", text, ": ", std::strerror(socket.error())));
-            return false;
-        }
-        auto listener = std::make_unique<net::Listener>(
-            acceptor_, std::move(socket.value()),
-            [this, where = *address](Fd connection, net::Address peer) { accept(where, std::move(connection), std::move(peer)); });
-        log::info(cat("listening on ", listener->local_address().to_string()));
-        listeners_.push_back(std::move(listener));
+bool Server::load_tls() {
+    if (config_.tls == "off") return true;
+    std::string error;
+    bool generated = false;
+    if (config_.tls_self_signed && !net::ensure_self_signed(config_.tls_cert, config_.tls_key, &error, &generated)) {
+        log::error(cat("tls_self_signed: ", error));
+        return false;
     }
+    if (generated) log::info(cat("generated a self-signed certificate: ", config_.tls_cert));
+    auto context = net::TlsContext::server(config_.tls_cert, config_.tls_key, &error);
+    if (!context) {
+        log::error(cat("tls: ", error));
+        return false;
+    }
+    tls_ = std::move(*context);
+    context_.tls = &tls_;
     return true;
 }
 
-void Server::accept(net::Address, Fd connection, net::Address peer) {
+bool Server::open_listeners() {
+    for (const auto& text : config_.listen)
+        if (!listen_on(text, false)) return false;
+    for (const auto& text : config_.listen_implicit_tls)
+        if (!listen_on(text, true)) return false;
+    return true;
+}
+
+bool Server::listen_on(const std::string& text, bool implicit_tls) {
+    const char* key = implicit_tls ? "listen_implicit_tls" : "listen";
+    auto address = net::Address::parse(text);
+    if (!address) {
+        log::error(cat(key, ": \"", text, "\" is not an address:port"));
+        return false;
+    }
+    auto socket = net::bind_listen(*address, 511);
+    if (!socket) {
+        log::error(cat(key, ": cannot listen on ", text, ": ", std::strerror(socket.error())));
+        return false;
+    }
+    auto listener = std::make_unique<net::Listener>(acceptor_, std::move(socket.value()),
+                                                    [this, implicit_tls](Fd connection, net::Address peer) {
+                                                        accept(std::move(connection), std::move(peer), implicit_tls);
+                                                    });
+    log::info(cat(implicit_tls ? "listening (implicit TLS) on " : "listening on ", listener->local_address().to_string()));
+    listeners_.push_back(std::move(listener));
+    return true;
+}
+
+void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     const std::string ip = peer.ip();
     std::string why;
     if (stopping_ || !limits_.try_admit(ip, why)) {
@@ -106,14 +133,14 @@ void Server::accept(net::Address, Fd connection, net::Address peer) {
     net::set_no_delay(connection);
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
     auto shared_connection = std::make_shared<Fd>(std::move(connection));
-    worker->reactor.post([this, worker, shared_connection, ip] {
+    worker->reactor.post([this, worker, shared_connection, ip, implicit_tls] {
         auto on_finished = [this, worker, ip](proto::Session* session) {
             worker->sessions.erase(session);
             limits_.release(ip);
             worker->stop_when_empty();
         };
         auto session = std::make_unique<proto::Session>(worker->reactor, context_, std::move(*shared_connection),
-                                                        std::move(on_finished));
+                                                        implicit_tls, std::move(on_finished));
         proto::Session* raw = session.get();
         worker->sessions.emplace(raw, std::move(session));
         raw->start();

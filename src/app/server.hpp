@@ -4,6 +4,7 @@
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
 #include "net/listener.hpp"
+#include "net/tls_context.hpp"
 #include "net/reactor.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/server_context.hpp"
@@ -45,6 +46,8 @@ class Server {
 public:
     explicit Server(Config config);
     ~Server();
+    // Loads (or, with tls_self_signed, first creates) the certificate when TLS is on.
+    bool load_tls();
     // Binds every listen address; false (with the reason logged) if any fails.
     bool open_listeners();
     // Runs until stop() (or a signal handled by the caller) and the shutdown has completed.
@@ -54,7 +57,8 @@ public:
 
 private:
     struct Worker;
-    void accept(net::Address listen_address, Fd connection, net::Address peer);
+    bool listen_on(const std::string& text, bool implicit_tls);
+    void accept(Fd connection, net::Address peer, bool implicit_tls);
     void begin_shutdown();
     void finish_shutdown();
     static std::vector<proto::Session*> session_list(Worker& worker);
@@ -64,6 +68,7 @@ private:
     std::unique_ptr<net::WorkerPool> pool_;  // destroyed first: its jobs use the members below
     proto::XferLog xferlog_;
     proto::ServerContext context_;
+    net::TlsContext tls_;
     ConnectionLimits limits_;
     net::Reactor acceptor_;
     std::vector<std::unique_ptr<net::Listener>> listeners_;

@@ -6,6 +6,7 @@
 #include "auth/registration.hpp"
 #include "fs/home_registry.hpp"
 #include "fs/quota.hpp"
+#include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/xferlog.hpp"
 
@@ -25,6 +26,8 @@ struct ServerContext {
     fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
     fs::HomeRegistry homes;                   // one open home per user, for all their sessions
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
+    const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
+                                              // are what lets data connections resume the session
     std::atomic<bool> shutting_down{false};
 
     // An account's quota as enforced: 0 means the config's default_quota.

@@ -38,7 +38,7 @@ std::string loggable(const Command& command) {
 }
 }  // namespace
 
-Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, OnFinished on_finished)
+Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, bool implicit_tls, OnFinished on_finished)
     : reactor_(reactor),
       ctx_(context),
       id_(g_next_session_id++),
@@ -48,6 +48,7 @@ Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, OnFin
       on_finished_(std::move(on_finished)),
       parser_(context.config.max_line),
       read_buffer_(kReadBuffer),
+      implicit_tls_(implicit_tls),
       data_(reactor, local_, peer_) {}
 
 Session::~Session() {
@@ -56,9 +57,10 @@ Session::~Session() {
 
 void Session::start() {
     connected_at_ = last_command_at_ = std::chrono::steady_clock::now();
-    log::info(cat(describe(), " connected to ", local_.to_string()));
-    reply(220, ctx_.config.banner);
+    log::info(cat(describe(), " connected to ", local_.to_string(), implicit_tls_ ? " (implicit TLS)" : ""));
     arm_timer();
+    if (implicit_tls_) return begin_control_tls();  // the banner follows the handshake
+    reply(220, ctx_.config.banner);
     read_control();
 }
 
@@ -70,7 +72,7 @@ std::string Session::describe() const {
 // ---- reading and the queue ----
 
 void Session::read_control() {
-    if (reading_ || finished_ || close_when_flushed_) return;
+    if (reading_ || finished_ || close_when_flushed_ || tls_handshaking_) return;
     reading_ = true;
     control_->read_some(read_buffer_, [this](int err, std::uint64_t n) { on_control_read(err, n); });
 }
@@ -179,7 +181,8 @@ void Session::log_refusal(int code, std::string_view text) {
 void Session::flush() {
     if (writing_ || finished_) return;
     if (out_.empty()) {
-        if (close_when_flushed_) finish("closed after reply");
+        if (close_when_flushed_) return finish("closed after reply");
+        if (after_flush_) std::exchange(after_flush_, nullptr)();
         return;
     }
     writing_ = true;
@@ -218,6 +221,7 @@ void Session::finish(std::string_view reason) {
     if (timer_) reactor_.cancel_timer(timer_);
     timer_ = 0;
     transfer_.reset();
+    securing_.reset();
     abort_hash();
     data_.reset();
     control_->cancel();
@@ -255,11 +259,15 @@ void Session::on_timer() {
             reply(426, "Data connection timed out; transfer aborted.");
             command_finished();
         }
-    } else if (phase_ == DataPhase::none && !busy_) {
-        if (login_ != LoginState::logged_in && now - connected_at_ > config.login_timeout) {
-            return close_now(421, "Login timeout.");
-        }
-        if (now - last_command_at_ > config.idle_timeout) return close_now(421, "Timeout.");
+    } else if (phase_ == DataPhase::securing && now - progress_at_ > config.data_timeout) {
+        abort_transfer();
+        reply(425, "TLS negotiation on the data connection timed out.");
+        command_finished();
+    } else if (login_ != LoginState::logged_in && now - connected_at_ > config.login_timeout) {
+        // Also while busy: a client stalled in the TLS handshake holds the session otherwise.
+        return close_now(421, "Login timeout.");
+    } else if (phase_ == DataPhase::none && !busy_ && now - last_command_at_ > config.idle_timeout) {
+        return close_now(421, "Timeout.");
     }
     if (!finished_) arm_timer();
 }

@@ -33,7 +33,8 @@ namespace ferry::proto {
 class Session {
 public:
     using OnFinished = std::function<void(Session*)>;
-    Session(net::Reactor& reactor, ServerContext& context, Fd socket, OnFinished on_finished);
+    // `implicit_tls`: the connection came to an implicit-FTPS listener; TLS starts before the banner.
+    Session(net::Reactor& reactor, ServerContext& context, Fd socket, bool implicit_tls, OnFinished on_finished);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -48,7 +49,7 @@ public:
 
 private:
     enum class LoginState { need_user, need_pass, checking, logged_in };
-    enum class DataPhase { none, opening, running };
+    enum class DataPhase { none, opening, securing, running };
     using Handler = void (Session::*)(const std::string& arg);
     struct CommandSpec {
         const char* verb;
@@ -146,6 +147,17 @@ private:
     void cmd_mfmt(const std::string& arg);
     void cmd_mlst(const std::string& arg);
 
+    // ---- FTPS: AUTH TLS, PBSZ, PROT, CCC (session_tls.cpp)
+    void cmd_auth(const std::string& arg);
+    void cmd_pbsz(const std::string& arg);
+    void cmd_prot(const std::string& arg);
+    void cmd_ccc(const std::string& arg);
+    void begin_control_tls();
+    bool tls_required() const { return ctx_.config.tls == "required"; }
+    // PROT P: the TLS handshake on a fresh data connection, which must resume the control
+    // connection's session (RFC 4217 deployments' "session reuse"); then `start(stream)`.
+    void secure_data(std::unique_ptr<net::Stream> stream, std::function<void(std::unique_ptr<net::Stream>)> start);
+
     // ---- data connection and transfers (session_transfer.cpp)
     void cmd_pasv(const std::string& arg);
     void cmd_epsv(const std::string& arg);
@@ -167,6 +179,7 @@ private:
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
     void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);
+    void begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stream> stream);
     void on_transfer_done(const TransferOutcome& outcome);
     void abort_transfer();
     bool data_ready_or_refuse();
@@ -187,10 +200,19 @@ private:
     std::string out_;          // replies not yet handed to the stream
     std::string out_writing_;  // replies being written
     bool writing_ = false;
+    std::function<void()> after_flush_;  // runs once every reply so far has been written
     bool close_when_flushed_ = false;
     bool finished_ = false;
     bool shutting_down_ = false;
     std::string current_verb_;  // for log lines
+
+    const bool implicit_tls_;
+    bool tls_handshaking_ = false;  // control connection: no reads until the handshake is done
+    bool control_tls_ = false;
+    bool pbsz_done_ = false;
+    bool protect_data_ = false;    // PROT P
+    std::string tls_tag_;          // identifies the control session for data-connection resumption
+    std::unique_ptr<net::Stream> securing_;  // a data connection in its TLS handshake
 
     std::chrono::steady_clock::time_point connected_at_;
     std::chrono::steady_clock::time_point last_command_at_;

@@ -58,6 +58,7 @@ LoginCheck check_login(ServerContext& context, const std::string& user, std::str
 
 void Session::cmd_user(const std::string& arg) {
     if (login_ == LoginState::logged_in) return reply(530, "Can't change to another user.");
+    if (tls_required() && !control_tls_) return reply(530, "This server requires TLS: send AUTH TLS first.");
     user_ = arg;
     login_ = LoginState::need_pass;
     reply(331, "Please specify the password.");
@@ -137,9 +138,12 @@ void Session::cmd_help(const std::string&) {
 }
 
 void Session::cmd_feat(const std::string&) {
-    reply_lines(211, {"Features:", " AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_algo_)), " MDTM",
-                      " MFMT", " MLST type*;size*;modify*;perm*;unique*;", " PASV", " RANG STREAM", " REST STREAM",
-                      " SIZE", " TVFS", " UTF8", "End"});
+    std::vector<std::string> lines{"Features:"};
+    if (ctx_.tls) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
+    lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_algo_)), " MDTM", " MFMT",
+                               " MLST type*;size*;modify*;perm*;unique*;", " PASV", " RANG STREAM", " REST STREAM",
+                               " SIZE", " TVFS", " UTF8", "End"});
+    reply_lines(211, lines);
 }
 
 void Session::cmd_opts(const std::string& arg) {

@@ -109,6 +109,10 @@ Listing build_listing(const fs::Home& home, const std::string& vpath, bool mlsd,
 // ---- setting up the data connection ----
 
 bool Session::data_ready_or_refuse() {
+    if (tls_required() && !protect_data_) {
+        reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
+        return false;
+    }
     if (data_.configured()) return true;
     reply(425, "Use PORT, PASV, EPRT or EPSV first.");
     return false;
@@ -327,13 +331,20 @@ void Session::run_transfer(std::string preliminary, MakeTransfer make, XferRecor
             reply(425, "Failed to establish data connection.");
             return command_finished();
         }
-        transfer_ = make(std::move(stream));
-        phase_ = DataPhase::running;
-        transfer_started_ = progress_at_ = std::chrono::steady_clock::now();
-        progress_bytes_ = 0;
-        arm_timer();
-        transfer_->start([this](const TransferOutcome& outcome) { on_transfer_done(outcome); });
+        if (!protect_data_) return begin_transfer(make, std::move(stream));
+        secure_data(std::move(stream), [this, make](std::unique_ptr<net::Stream> secured) {
+            begin_transfer(make, std::move(secured));
+        });
     });
+}
+
+void Session::begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stream> stream) {
+    transfer_ = make(std::move(stream));
+    phase_ = DataPhase::running;
+    transfer_started_ = progress_at_ = std::chrono::steady_clock::now();
+    progress_bytes_ = 0;
+    arm_timer();
+    transfer_->start([this](const TransferOutcome& outcome) { on_transfer_done(outcome); });
 }
 
 void Session::on_transfer_done(const TransferOutcome& outcome) {
@@ -374,7 +385,8 @@ void Session::abort_transfer() {
         log::info(cat(describe(), " transfer of ", xfer_.path, " aborted after ", xfer_.bytes, " bytes"));
     }
     std::shared_ptr<Transfer> aborted(std::move(transfer_));
-    reactor_.defer([aborted] {});
+    std::shared_ptr<net::Stream> handshaking(std::move(securing_));
+    reactor_.defer([aborted, handshaking] {});  // we may be inside one of their callbacks
     phase_ = DataPhase::none;
     data_.reset();
 }

@@ -9,6 +9,13 @@
 namespace ferry::proto {
 namespace {
 
+// FTPS clients take a TLS data connection closed without close_notify for a truncated transfer:
+// a complete one ends with close_notify, then `done`. Plain streams finish at once.
+void end_stream(net::Stream& stream, int err, std::function<void()> done) {
+    if (err != 0 || !stream.tls()) return done();
+    stream.shutdown_tls([done = std::move(done)](int, std::uint64_t) { done(); });
+}
+
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for line-end conversion
 
@@ -60,7 +67,9 @@ private:
         });
     }
 
-    void finish(int err, bool local) { done_(TransferOutcome{err, local, bytes_}); }
+    void finish(int err, bool local) {
+        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+    }
     // Nothing to send: an empty write still completes from the loop, never inside start().
     void finish_from_loop(int err, bool local) {
         stream_->write_all({}, [this, err, local](int, std::uint64_t) { finish(err, local); });
@@ -86,12 +95,14 @@ public:
         done_ = std::move(done);
         if (text_.empty()) {
             // Still a completion from the loop, as the contract promises.
-            stream_->write_all({}, [this](int err, std::uint64_t) { done_(TransferOutcome{err, false, 0}); });
+            stream_->write_all({}, [this](int err, std::uint64_t) {
+                end_stream(*stream_, err, [this, err] { done_(TransferOutcome{err, false, 0}); });
+            });
             return;
         }
         stream_->write_all(text_, [this](int err, std::uint64_t n) {
             bytes_ = n;
-            done_(TransferOutcome{err, false, n});
+            end_stream(*stream_, err, [this, err, n] { done_(TransferOutcome{err, false, n}); });
         });
     }
     std::uint64_t bytes() const override { return bytes_; }
@@ -181,7 +192,9 @@ private:
         });
     }
 
-    void finish(int err, bool local) { done_(TransferOutcome{err, local, bytes_}); }
+    void finish(int err, bool local) {
+        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+    }
 
     std::unique_ptr<net::Stream> stream_;
     Fd file_;

@@ -39,6 +39,17 @@ TEST_CASE("embedded_default is the defaults plus the demo user") {
     CHECK(config.demo_user);
     CHECK(config.listen == std::vector<std::string>{"127.0.0.1:2121"});
     CHECK(config.root == "var/homes");
+    CHECK(config.tls == "optional");
+    CHECK(config.tls_self_signed);
+    CHECK_FALSE(config.tls_cert.empty());
+}
+
+TEST_CASE("implicit TLS listeners need TLS on") {
+    CHECK(config_error("listen_implicit_tls = [\"127.0.0.1:990\"]").starts_with("listen_implicit_tls"));
+    const Config c = parse_config("tls = \"optional\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ntls_self_signed = true\n"
+                                  "listen_implicit_tls = [\"127.0.0.1:0\", \"[::1]:990\"]\n", "t");
+    CHECK(c.listen_implicit_tls == std::vector<std::string>{"127.0.0.1:0", "[::1]:990"});
+    CHECK(c.tls_self_signed);
 }
 
 TEST_CASE("every config key is parsed") {
