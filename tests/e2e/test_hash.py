@@ -1,0 +1,239 @@
+"""HASH (issue 5, draft-bryan-ftpext-hash-02): FEAT, OPTS HASH, HASH with RANG, the legacy XMD5/XSHA*/XCRC
+commands, test vectors against hashlib/zlib, errors, and a 512 MiB hash that does not block the session."""
+import hashlib
+import os
+import select
+import socket
+import time
+import zlib
+
+import harness
+from harness import MiB, cmd_code
+from harness_ext import ExtServerTestCase, send_reply
+
+ALGOS = ["SHA-256", "SHA-1", "SHA-512", "MD5", "CRC32"]
+LEGACY = {"XMD5": "MD5", "XSHA1": "SHA-1", "XSHA256": "SHA-256", "XSHA512": "SHA-512", "XCRC": "CRC32"}
+
+
+def digest(algo, data):
+    if algo == "CRC32":
+        return format(zlib.crc32(data) & 0xFFFFFFFF, "08x")
+    return hashlib.new({"SHA-256": "sha256", "SHA-1": "sha1", "SHA-512": "sha512", "MD5": "md5"}[algo],
+                       data).hexdigest()
+
+
+def pattern(size):
+    unit = bytes(range(256)) + b"ferry-hash-pattern\r\n"
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def parse213(resp):
+    """'213 ALGO s-e hex path' -> (algo, s, e, hex, path)."""
+    if not resp.startswith("213 "):
+        raise AssertionError("expected '213 <algo> <start>-<end> <hex> <path>', got %r" % resp)
+    parts = resp[4:].split(" ", 3)
+    if len(parts) != 4 or "-" not in parts[1]:
+        raise AssertionError("cannot parse HASH reply %r" % resp)
+    s, e = parts[1].split("-", 1)
+    return parts[0], int(s), int(e), parts[2].lower(), parts[3]
+
+
+@harness.skip_unless_ferryd("HASH is ferryd's")
+class HashTest(ExtServerTestCase):
+    USERS = {"hasher": "hasher-pw-1"}
+    CONFIG = {"pool_threads": 2}
+    FILES = {"empty.bin": b"", "abc.txt": b"abc", "pattern.bin": pattern(MiB), "fifty.bin": pattern(50),
+             "with space.txt": b"spaced name\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        home = cls.srv.home("hasher")
+        for name, data in cls.FILES.items():
+            with open(os.path.join(home, name), "wb") as f:
+                f.write(data)
+        os.makedirs(os.path.join(home, "adir"), exist_ok=True)
+
+    def test_feat(self):
+        ftp = self.login()
+        lines = ftp.sendcmd("FEAT").splitlines()
+        self.assertIn(" HASH SHA-256*;SHA-1;SHA-512;MD5;CRC32", lines)
+        self.assertIn(" RANG STREAM", lines)
+
+    def test_opts_hash(self):
+        ftp = self.login()
+        self.assertEqual(send_reply(ftp, "OPTS HASH"), "200 SHA-256")
+        self.assertEqual(send_reply(ftp, "OPTS HASH MD5"), "200 MD5")
+        self.assertEqual(send_reply(ftp, "OPTS HASH"), "200 MD5")
+        feat = ftp.sendcmd("FEAT").splitlines()
+        hash_line = [l for l in feat if l.startswith(" HASH ")]
+        self.assertEqual(hash_line, [" HASH SHA-256;SHA-1;SHA-512;MD5*;CRC32"], feat)
+        self.assertEqual(parse213(send_reply(ftp, "HASH abc.txt"))[0], "MD5")
+        self.assertEqual(cmd_code(ftp, "OPTS HASH WHIRLPOOL"), 501)
+        self.assertEqual(send_reply(ftp, "OPTS HASH"), "200 MD5")  # unchanged by the refusal
+
+    def test_vectors_all_algorithms(self):
+        ftp = self.login()
+        for algo in ALGOS:
+            self.assertEqual(send_reply(ftp, "OPTS HASH " + algo), "200 " + algo)
+            for name, data in self.FILES.items():
+                a, s, e, hx, path = parse213(send_reply(ftp, "HASH " + name))
+                self.assertEqual(a, algo)
+                self.assertEqual((s, e), (0, max(len(data) - 1, 0)), "%s %s" % (algo, name))
+                self.assertEqual(hx, digest(algo, data), "%s %s" % (algo, name))
+                self.assertTrue(path.endswith(name), path)
+                if algo == "CRC32":
+                    self.assertEqual(len(hx), 8)
+        # absolute path and a subfolder cwd
+        ftp.sendcmd("OPTS HASH SHA-256")
+        ftp.cwd("/adir")
+        self.assertEqual(parse213(send_reply(ftp, "HASH /abc.txt"))[3], digest("SHA-256", b"abc"))
+        self.assertEqual(parse213(send_reply(ftp, "HASH ../fifty.bin"))[2], 49)
+
+    def test_rang(self):
+        ftp = self.login()
+        data = self.FILES["pattern.bin"]
+        self.assertEqual(cmd_code(ftp, "RANG 10 19"), 350)
+        a, s, e, hx, _ = parse213(send_reply(ftp, "HASH pattern.bin"))
+        self.assertEqual((a, s, e, hx), ("SHA-256", 10, 19, digest("SHA-256", data[10:20])))
+        # the range applied to that HASH only
+        a, s, e, hx, _ = parse213(send_reply(ftp, "HASH pattern.bin"))
+        self.assertEqual((s, e, hx), (0, len(data) - 1, digest("SHA-256", data)))
+        # RANG 1 0 resets
+        self.assertEqual(cmd_code(ftp, "RANG 100 200"), 350)
+        self.assertEqual(cmd_code(ftp, "RANG 1 0"), 350)
+        a, s, e, hx, _ = parse213(send_reply(ftp, "HASH pattern.bin"))
+        self.assertEqual((s, e, hx), (0, len(data) - 1, digest("SHA-256", data)))
+        # start > end otherwise
+        self.assertEqual(cmd_code(ftp, "RANG 5 3"), 501)
+        self.assertEqual(cmd_code(ftp, "RANG x y"), 501)
+        # end past the end: clamped
+        ftp.sendcmd("OPTS HASH CRC32")
+        self.assertEqual(cmd_code(ftp, "RANG 1000 %d" % (10 * MiB)), 350)
+        a, s, e, hx, _ = parse213(send_reply(ftp, "HASH pattern.bin"))
+        self.assertEqual((a, s, e, hx), ("CRC32", 1000, len(data) - 1, digest("CRC32", data[1000:])))
+        # start past the end
+        self.assertEqual(cmd_code(ftp, "RANG %d %d" % (2 * MiB, 2 * MiB + 10)), 350)
+        self.assertIn(cmd_code(ftp, "HASH pattern.bin"), (550, 501))
+        ftp.sendcmd("RANG 1 0")
+        # a one-byte range
+        self.assertEqual(cmd_code(ftp, "RANG 0 0"), 350)
+        a, s, e, hx, _ = parse213(send_reply(ftp, "HASH abc.txt"))
+        self.assertEqual((s, e, hx), (0, 0, digest("CRC32", b"a")))
+
+    def test_legacy_commands(self):
+        ftp = self.login()
+        for cmd, algo in LEGACY.items():
+            for name in ("abc.txt", "pattern.bin", "empty.bin"):
+                resp = send_reply(ftp, "%s %s" % (cmd, name))
+                self.assertTrue(resp.startswith("250 "), "%s %s: %r" % (cmd, name, resp))
+                self.assertEqual(resp.split()[1].lower(), digest(algo, self.FILES[name]), "%s %s" % (cmd, name))
+            data = self.FILES["pattern.bin"]
+            resp = send_reply(ftp, "%s pattern.bin 100 5000" % cmd)  # end exclusive
+            self.assertTrue(resp.startswith("250 "), "%s range: %r" % (cmd, resp))
+            self.assertEqual(resp.split()[1].lower(), digest(algo, data[100:5000]), cmd)
+        resp = send_reply(ftp, "XMD5 with space.txt")
+        self.assertEqual(resp.split()[1].lower(), digest("MD5", self.FILES["with space.txt"]), resp)
+
+    def test_errors(self):
+        ftp = self.login()
+        self.assertEqual(cmd_code(ftp, "HASH adir"), 550)
+        self.assertEqual(cmd_code(ftp, "HASH nope.bin"), 550)
+        self.assertEqual(cmd_code(ftp, "HASH ../../../etc/passwd"), 550)
+        for cmd in LEGACY:
+            self.assertEqual(cmd_code(ftp, cmd + " nope.bin"), 550, cmd)
+            self.assertEqual(cmd_code(ftp, cmd + " adir"), 550, cmd)
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+        fresh = self.connect()
+        self.assertEqual(cmd_code(fresh, "HASH abc.txt"), 530)
+
+    # ---- a long hash runs on the worker pool
+    def _big(self):
+        path = os.path.join(self.srv.home("hasher"), "big512.bin")
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.truncate(512 * MiB)  # sparse: reads as zeros
+        return path
+
+    def _read_replies(self, sock, want, deadline):
+        """Read reply lines (single-line replies) until `want(replies)` is true; returns [(t, line)]."""
+        buf, out, t0 = b"", [], time.monotonic()
+        while not want([l for _, l in out]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([sock], [], [], left)
+            if not r:
+                break
+            b = sock.recv(65536)
+            if not b:
+                break
+            buf += b
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                out.append((time.monotonic() - t0, line.decode(errors="replace")))
+        return out
+
+    def _raw_login(self):
+        s = socket.create_connection((self.srv.host, self.srv.port), timeout=20)
+        f = s.makefile("rb")
+        f.readline()
+        for line in (b"USER hasher\r\n", b"PASS hasher-pw-1\r\n"):
+            s.sendall(line)
+            while True:
+                l = f.readline()
+                if l[3:4] != b"-":
+                    break
+        f.close()
+        self.assertTrue(l.startswith(b"230"), l)
+        return s
+
+    def test_big_hash_does_not_block_noop(self):
+        self._big()
+        s = self._raw_login()
+        try:
+            s.sendall(b"HASH big512.bin\r\n")
+            time.sleep(0.05)
+            s.sendall(b"NOOP\r\n")
+            out = self._read_replies(s, lambda ls: any(l[:1] in "2345" and not l.startswith("200") for l in ls)
+                                     and any(l.startswith("200") for l in ls), time.monotonic() + 30)
+            noop = [t for t, l in out if l.startswith("200")]
+            self.assertTrue(noop, out)
+            self.assertLess(noop[0], 1.0, "NOOP answered only after %.2fs: %r" % (noop[0], out))
+            h = [l for _, l in out if l.startswith("213 ")]
+            self.assertTrue(h, out)
+            a, st, e, hx, _ = parse213(h[0])
+            self.assertEqual((st, e), (0, 512 * MiB - 1))
+            zeros = hashlib.sha256()
+            block = bytes(MiB)
+            for _ in range(512):
+                zeros.update(block)
+            self.assertEqual(hx, zeros.hexdigest())
+        finally:
+            s.close()
+
+    def test_big_hash_abor(self):
+        self._big()
+        s = self._raw_login()
+        try:
+            s.sendall(b"OPTS HASH SHA-512\r\n")
+            self.assertEqual(self._read_replies(s, lambda ls: ls, time.monotonic() + 5)[0][1], "200 SHA-512")
+            s.sendall(b"HASH big512.bin\r\n")
+            time.sleep(0.05)
+            t0 = time.monotonic()
+            s.sendall(b"ABOR\r\n")
+            first = self._read_replies(s, lambda ls: ls, t0 + 5)
+            self.assertTrue(first, "no reply within 5 s of ABOR")
+            self.assertLess(first[0][0], 1.0, first)
+            s.sendall(b"NOOP\r\n")
+            rest = self._read_replies(s, lambda ls: any(l.startswith("200") for l in ls),
+                                      time.monotonic() + 30)
+            lines = [l for _, l in first + rest]
+            self.assertTrue(any(l[:3] in ("225", "226") for l in lines), lines)  # ABOR's answer
+            self.assertTrue(any(l.startswith("200") for l in lines), lines)      # session still works
+            for l in lines:
+                self.assertRegex(l, r"^(200|213|225|226|426|451) ", lines)
+        finally:
+            s.close()
+        ftp = self.login()
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)

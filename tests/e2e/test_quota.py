@@ -1,0 +1,222 @@
+"""Quotas (issue 4): AVBL, SITE QUOTA, STAT, ALLO, STOR/APPE cut at the limit with 552, DELE and
+overwrite accounting, two sessions of one user at once, resume after raising the quota."""
+import os
+import re
+import threading
+
+import harness
+from harness import MiB, cmd_code, make_bytes, sha256_bytes, sha256_file, stor_bytes, quit_quietly
+from harness_ext import ExtServerTestCase, avbl, send_reply, site_quota, stor_try, user_cli
+
+Q1 = 1 * MiB
+
+_552_RE = re.compile(r"^552 Quota exceeded: used (\d+) of (\d+) bytes")
+
+
+def home_usage(top):
+    total = 0
+    for dirpath, _dirs, files in os.walk(top):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            if os.path.isfile(p) and not os.path.islink(p):
+                total += os.path.getsize(p)
+    return total
+
+
+@harness.skip_unless_ferryd("quotas are ferryd's")
+class QuotaTest(ExtServerTestCase):
+    USERS = {
+        "qinfo": ("qinfo-pw-1", Q1),
+        "qcut": ("qcut-pw-12", Q1),
+        "qallo": ("qallo-pw-1", Q1),
+        "qover": ("qover-pw-1", Q1),
+        "qconc": ("qconc-pw-1", 8 * MiB),
+        "qres1": ("qres1-pw-1", Q1),
+        "qres2": ("qres2-pw-1", Q1),
+        "qdef": "qdef-pw-12",
+        "qunl": ("qunl-pw-12", "unlimited"),
+        "qadmin": ("qadmin-pw-1", None, True),
+    }
+    CONFIG = {"default_quota": "3M"}
+
+    def assert_552(self, resp, limit=None):
+        m = _552_RE.match(resp)
+        self.assertTrue(m, "expected '552 Quota exceeded: used X of Y bytes', got %r" % resp)
+        if limit is not None:
+            self.assertEqual(int(m.group(2)), limit, resp)
+        return int(m.group(1)), int(m.group(2))
+
+    # ---- reporting
+    def test_feat_avbl_site_quota_stat(self):
+        ftp = self.login("qinfo")
+        feat = ftp.sendcmd("FEAT")
+        self.assertIn(" AVBL", feat.splitlines(), feat)
+        self.assertEqual(avbl(ftp), Q1)
+        self.assertEqual(avbl(ftp, "/"), Q1)
+        used, limit, free, text = site_quota(ftp)
+        self.assertEqual((used, limit, free), (0, Q1, Q1), text)
+        self.assertIn("qinfo", text)
+        stor_bytes(ftp, "small.bin", make_bytes(1000, "qinfo"))
+        self.assertEqual(avbl(ftp), Q1 - 1000)
+        used, limit, free, text = site_quota(ftp)
+        self.assertEqual((used, limit, free), (1000, Q1, Q1 - 1000), text)
+        stat = send_reply(ftp, "STAT")
+        self.assertTrue(stat.startswith("211"), stat)
+        self.assertTrue(any("Quota" in l for l in stat.splitlines()[1:-1]), stat)
+        # a second session of the same user sees the same usage
+        ftp2 = self.login("qinfo")
+        self.assertEqual(avbl(ftp2), Q1 - 1000)
+
+    def test_default_and_unlimited(self):
+        ftp = self.login("qdef")
+        used, limit, free, text = site_quota(ftp)
+        self.assertEqual((used, limit, free), (0, 3 * MiB, 3 * MiB), text)
+        self.assertEqual(avbl(ftp), 3 * MiB)
+        ftp2 = self.login("qunl")
+        resp = send_reply(ftp2, "SITE QUOTA")
+        self.assertTrue(resp.startswith("200 Quota for qunl: used 0"), resp)
+        self.assertIn("no limit", resp)
+
+    # ---- the limit
+    def test_stor_appe_stop_at_limit_and_dele_frees(self):
+        ftp = self.login("qcut")
+        home = self.srv.home("qcut")
+        first = make_bytes(300000, "qcut-a")
+        stor_bytes(ftp, "a.bin", first)
+        big = make_bytes(Q1, "qcut-b")
+        resp, _ = stor_try(ftp, "b.bin", big)
+        used, _limit = self.assert_552(resp, Q1)
+        fit = Q1 - 300000
+        with open(os.path.join(home, "b.bin"), "rb") as f:
+            got = f.read()
+        self.assertEqual(len(got), fit, "the file must hold exactly what fit")
+        self.assertEqual(got, big[:fit])
+        self.assertEqual(avbl(ftp), 0)
+        self.assertEqual(site_quota(ftp)[0], Q1)
+        self.assertEqual(home_usage(home), Q1)
+        # full: a further upload stores nothing
+        resp, _ = stor_try(ftp, "c.bin", make_bytes(5000, "qcut-c"))
+        self.assertTrue(resp.startswith("552"), resp)
+        self.assertEqual(home_usage(home), Q1)
+        # DELE frees exactly the file's size
+        ftp.delete("a.bin")
+        self.assertEqual(avbl(ftp), 300000)
+        # APPE past the limit stops at the limit too
+        more = make_bytes(400000, "qcut-d")
+        resp, _ = stor_try(ftp, "b.bin", more, cmd="APPE")
+        self.assert_552(resp, Q1)
+        self.assertEqual(os.path.getsize(os.path.join(home, "b.bin")), fit + 300000)
+        with open(os.path.join(home, "b.bin"), "rb") as f:
+            self.assertEqual(f.read(), big[:fit] + more[:300000])
+        self.assertEqual(avbl(ftp), 0)
+        self.assertLessEqual(home_usage(home), Q1)
+        # an upload within the quota after freeing space works normally
+        ftp.delete("b.bin")
+        for name in os.listdir(home):
+            if os.path.isfile(os.path.join(home, name)):
+                ftp.delete(name)
+        self.assertEqual(avbl(ftp), Q1)
+        stor_bytes(ftp, "ok.bin", make_bytes(Q1 - 10, "ok"))
+        self.assertEqual(avbl(ftp), 10)
+
+    def test_allo(self):
+        ftp = self.login("qallo")
+        resp = send_reply(ftp, "ALLO %d" % (Q1 + 1))
+        self.assertTrue(resp.startswith("552"), resp)
+        self.assertEqual(cmd_code(ftp, "ALLO 1000"), 200)
+        stor_bytes(ftp, "x.bin", make_bytes(Q1 - 500, "qallo"))
+        self.assertTrue(send_reply(ftp, "ALLO 501").startswith("552"))
+        self.assertEqual(cmd_code(ftp, "ALLO 500"), 200)
+        self.assertEqual(avbl(ftp), 500)  # ALLO reserves nothing lasting, moves no byte
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+
+    def test_overwrite_counts_new_size(self):
+        ftp = self.login("qover")
+        data = make_bytes(600000, "qover")
+        stor_bytes(ftp, "x.bin", data)
+        self.assertEqual(avbl(ftp), Q1 - 600000)
+        data2 = make_bytes(600000, "qover2")
+        resp = stor_bytes(ftp, "x.bin", data2)  # 1.2 MB if both were counted
+        self.assertTrue(resp.startswith("2"), resp)
+        self.assertEqual(sha256_file(os.path.join(self.srv.home("qover"), "x.bin")), sha256_bytes(data2))
+        self.assertEqual(avbl(ftp), Q1 - 600000)
+        stor_bytes(ftp, "x.bin", b"0123456789")
+        self.assertEqual(avbl(ftp), Q1 - 10)
+        ftp.delete("x.bin")
+        self.assertEqual(avbl(ftp), Q1)
+
+    def test_two_sessions_cannot_pass_quota(self):
+        limit = 8 * MiB
+        a, b = self.login("qconc"), self.login("qconc")
+        payload = {"a": make_bytes(6 * MiB, "conc-a"), "b": make_bytes(6 * MiB, "conc-b")}
+        results = {}
+        barrier = threading.Barrier(2, timeout=20)
+
+        def up(ftp, key):
+            try:
+                barrier.wait()
+                results[key] = stor_try(ftp, key + ".bin", payload[key], chunk=64 * 1024, pause=0.001)[0]
+            except Exception as e:  # noqa: BLE001 - reported below
+                results[key] = "exception: %r" % (e,)
+
+        threads = [threading.Thread(target=up, args=(a, "a")), threading.Thread(target=up, args=(b, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        self.assertFalse(any(t.is_alive() for t in threads), "uploads did not finish")
+        codes = sorted(results[k][:3] for k in ("a", "b"))
+        self.assertIn("552", codes, results)
+        for k in ("a", "b"):
+            self.assertRegex(results[k], r"^(226|250|552)", results)
+        home = self.srv.home("qconc")
+        on_disk = home_usage(home)
+        self.assertLessEqual(on_disk, limit, "two sessions together passed the quota: %r" % results)
+        for k in ("a", "b"):  # what was written is a prefix of what was sent
+            p = os.path.join(home, k + ".bin")
+            with open(p, "rb") as f:
+                got = f.read()
+            self.assertEqual(got, payload[k][:len(got)])
+        c = self.login("qconc")
+        used, lim, free, text = site_quota(c)
+        self.assertEqual(lim, limit)
+        self.assertEqual(used, on_disk, "in-memory usage differs from the disk: " + text)
+        self.assertEqual(avbl(c), limit - on_disk)
+
+    # ---- resume after raising the quota
+    def _cut_upload(self, user, data):
+        ftp = self.login(user)
+        resp, _ = stor_try(ftp, "big.bin", data)
+        self.assert_552(resp, Q1)
+        path = os.path.join(self.srv.home(user), "big.bin")
+        self.assertEqual(os.path.getsize(path), Q1)
+        return ftp, path
+
+    def test_resume_after_cli_quota_raise(self):
+        data = make_bytes(Q1 + MiB // 2, "res1")
+        ftp, path = self._cut_upload("qres1", data)
+        quit_quietly(ftp)
+        p = user_cli(self.srv, "quota", "qres1", str(4 * MiB))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        ftp = self.login("qres1")  # applies at the next login
+        used, limit, free, text = site_quota(ftp)
+        self.assertEqual((used, limit), (Q1, 4 * MiB), text)
+        self.assertEqual(ftp.size("big.bin"), Q1)
+        resp = stor_bytes(ftp, "big.bin", data[Q1:], rest=Q1)
+        self.assertTrue(resp.startswith("2"), resp)
+        self.assertEqual(sha256_file(path), sha256_bytes(data))
+        self.assertEqual(avbl(ftp), 4 * MiB - len(data))
+
+    def test_resume_after_site_setquota(self):
+        data = make_bytes(Q1 + MiB // 2, "res2")
+        ftp, path = self._cut_upload("qres2", data)
+        adm = self.login("qadmin")
+        resp = send_reply(adm, "SITE SETQUOTA qres2 4M")
+        self.assertTrue(resp.startswith("200"), resp)
+        # applies at once to the running session
+        used, limit, free, text = site_quota(ftp)
+        self.assertEqual((used, limit), (Q1, 4 * MiB), text)
+        resp, _ = stor_try(ftp, "big.bin", data[Q1:], cmd="APPE")
+        self.assertTrue(resp.startswith("226") or resp.startswith("250"), resp)
+        self.assertEqual(sha256_file(path), sha256_bytes(data))
+        self.assertEqual(avbl(ftp), 4 * MiB - len(data))

@@ -1,0 +1,203 @@
+"""SITE commands (issue 4): HELP, ADDUSER/DELUSER/SETQUOTA (admin), PASSWD (own), REGISTER before login
+(open and closed registration, per-IP rate limit), and 20 concurrent ADDUSERs against one accounts file."""
+import ftplib
+import os
+import threading
+
+import harness
+from harness import MiB, cmd_code, quit_quietly, stor_bytes
+from harness_ext import ExtServerTestCase, send_reply, site_quota, user_cli
+
+
+def code_of(resp):
+    return int(resp[:3])
+
+
+class SiteMixin:
+    def assert_login_ok(self, user, password):
+        ftp = self.srv.ftp(user, password)
+        try:
+            self.assertEqual(ftp.voidcmd("NOOP")[:3], "200")
+        finally:
+            quit_quietly(ftp)
+
+    def assert_login_530(self, user, password):
+        ftp = self.srv.connect()
+        try:
+            with self.assertRaises(ftplib.error_perm) as cm:
+                ftp.login(user, password)
+            self.assertTrue(str(cm.exception).startswith("530"), str(cm.exception))
+        finally:
+            quit_quietly(ftp)
+
+
+@harness.skip_unless_ferryd("SITE administration is ferryd's")
+class SiteTest(SiteMixin, ExtServerTestCase):
+    USERS = {
+        "root1": ("root1-pw-1", None, True),
+        "plain": "plain-pw-12",
+        "pwu": "pwu-old-pass",
+        "quser": ("quser-pw-1", MiB),
+    }
+
+    def test_help_and_unknown(self):
+        ftp = self.login("plain")
+        resp = send_reply(ftp, "SITE HELP")
+        self.assertEqual(code_of(resp), 214, resp)
+        self.assertIn(code_of(send_reply(ftp, "SITE FROBNICATE x")), (500, 502))
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+
+    def test_adduser(self):
+        adm = self.login("root1")
+        resp = send_reply(adm, "SITE ADDUSER newu1 newu1-pass 5M")
+        self.assertEqual(code_of(resp), 200, resp)
+        ftp = self.srv.ftp("newu1", "newu1-pass")
+        try:
+            used, limit, _free, text = site_quota(ftp)
+            self.assertEqual((used, limit), (0, 5 * MiB), text)
+            stor_bytes(ftp, "f.txt", b"hello")
+            self.assertTrue(os.path.isfile(os.path.join(self.srv.home("newu1"), "f.txt")))
+        finally:
+            quit_quietly(ftp)
+        # without quota argument
+        self.assertEqual(code_of(send_reply(adm, "SITE ADDUSER newu2 newu2-pass")), 200)
+        self.assert_login_ok("newu2", "newu2-pass")
+        # existing name, bad names, too short a password
+        self.assertEqual(code_of(send_reply(adm, "SITE ADDUSER newu1 other-pass-1")), 550)
+        self.assertEqual(code_of(send_reply(adm, "SITE ADDUSER plain other-pass-1")), 550)
+        for bad in ("../evil", "a/b", ".hidden", "-dash"):
+            resp = send_reply(adm, "SITE ADDUSER %s some-pass-12" % bad)
+            self.assertEqual(code_of(resp), 501, "%s: %s" % (bad, resp))
+        self.assertFalse(os.path.exists(os.path.join(self.srv.root, "evil")))
+        self.assertEqual(code_of(send_reply(adm, "SITE ADDUSER newu3 short")), 501)
+        self.assert_login_530("newu3", "short")
+        # not an admin
+        ftp = self.login("plain")
+        self.assertEqual(code_of(send_reply(ftp, "SITE ADDUSER sneaky sneaky-pass")), 550)
+        self.assert_login_530("sneaky", "sneaky-pass")
+        # the shell sees the new accounts
+        p = user_cli(self.srv, "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("newu1", p.stdout)
+        self.assertNotIn("sneaky", p.stdout)
+
+    def test_deluser(self):
+        adm = self.login("root1")
+        self.assertEqual(code_of(send_reply(adm, "SITE ADDUSER gone1 gone1-pass")), 200)
+        ftp = self.srv.ftp("gone1", "gone1-pass")
+        stor_bytes(ftp, "keep.txt", b"kept after deletion")
+        quit_quietly(ftp)
+        plain = self.login("plain")
+        self.assertEqual(code_of(send_reply(plain, "SITE DELUSER gone1")), 550)
+        self.assert_login_ok("gone1", "gone1-pass")
+        self.assertEqual(code_of(send_reply(adm, "SITE DELUSER gone1")), 200)
+        self.assert_login_530("gone1", "gone1-pass")
+        with open(os.path.join(self.srv.home("gone1"), "keep.txt"), "rb") as f:  # home kept
+            self.assertEqual(f.read(), b"kept after deletion")
+        self.assertNotEqual(code_of(send_reply(adm, "SITE DELUSER gone1")), 200)
+        self.assert_login_ok("plain", "plain-pw-12")
+
+    def test_setquota_applies_at_once(self):
+        q = self.login("quser")
+        self.assertEqual(site_quota(q)[1], MiB)
+        plain = self.login("plain")
+        self.assertEqual(code_of(send_reply(plain, "SITE SETQUOTA quser 10M")), 550)
+        self.assertEqual(site_quota(q)[1], MiB)
+        adm = self.login("root1")
+        resp = send_reply(adm, "SITE SETQUOTA quser 10M")
+        self.assertEqual(code_of(resp), 200, resp)
+        used, limit, free, text = site_quota(q)  # the running session, no new login
+        self.assertEqual((limit, free), (10 * MiB, 10 * MiB - used), text)
+        self.assertEqual(code_of(send_reply(adm, "SITE SETQUOTA quser lots")), 501)
+        self.assertNotEqual(code_of(send_reply(adm, "SITE SETQUOTA nosuchuser 10M")), 200)
+
+    def test_passwd(self):
+        ftp = self.login("pwu", "pwu-old-pass")
+        self.assertEqual(code_of(send_reply(ftp, "SITE PASSWD short")), 501)
+        resp = send_reply(ftp, "SITE PASSWD pwu-new-pass")
+        self.assertEqual(code_of(resp), 200, resp)
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+        self.assert_login_ok("pwu", "pwu-new-pass")
+        self.assert_login_530("pwu", "pwu-old-pass")
+
+    def test_register_closed_by_default(self):
+        ftp = self.connect()
+        self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER reguser reguser-pass")), 502)
+        self.assert_login_530("reguser", "reguser-pass")
+
+    def test_concurrent_adduser_20(self):
+        n = 20
+        sessions = [self.login("root1") for _ in range(n)]
+        barrier = threading.Barrier(n, timeout=30)
+        replies = [None] * n
+
+        def add(i):
+            try:
+                barrier.wait()
+                replies[i] = send_reply(sessions[i], "SITE ADDUSER conc%02d conc%02d-password" % (i, i))
+            except Exception as e:  # noqa: BLE001 - reported below
+                replies[i] = "exception %r" % (e,)
+
+        threads = [threading.Thread(target=add, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertFalse(any(t.is_alive() for t in threads))
+        self.assertEqual([r[:3] for r in replies], ["200"] * n, replies)
+        for i in range(n):
+            self.assert_login_ok("conc%02d" % i, "conc%02d-password" % i)
+        # nobody else lost their entry
+        self.assert_login_ok("plain", "plain-pw-12")
+        p = user_cli(self.srv, "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for i in range(n):
+            self.assertIn("conc%02d" % i, p.stdout)
+        self.assertIn("root1", p.stdout)
+
+
+@harness.skip_unless_ferryd("registration is ferryd's")
+class RegisterLimitTest(SiteMixin, ExtServerTestCase):
+    USERS = {"alice": "alice-pw-1"}
+    CONFIG = {"registration": "open", "registrations_per_hour": 3, "default_quota": "2M"}
+
+    def test_register_open_quota_and_rate_limit(self):
+        ftp = self.connect()
+        resp = send_reply(ftp, "SITE REGISTER rega rega-password 1000")
+        self.assertEqual(code_of(resp), 200, resp)
+        resp = send_reply(ftp, "SITE REGISTER regb regb-password %d" % (1 << 40))
+        self.assertEqual(code_of(resp), 200, resp)
+        other = self.connect()  # the limit is per IP, not per connection
+        resp = send_reply(other, "SITE REGISTER regc regc-password")
+        self.assertEqual(code_of(resp), 200, resp)
+        resp = send_reply(other, "SITE REGISTER regd regd-password")
+        self.assertEqual(code_of(resp), 450, resp)
+        self.assert_login_530("regd", "regd-password")
+        for user, limit in (("rega", 1000), ("regb", 2 * MiB), ("regc", 2 * MiB)):
+            s = self.srv.ftp(user, user + "-password")
+            try:
+                used, lim, _free, text = site_quota(s)
+                self.assertEqual((used, lim), (0, limit), text)
+            finally:
+                quit_quietly(s)
+        # registering did not log the connection in
+        self.assertEqual(cmd_code(ftp, "PWD"), 530)
+
+
+@harness.skip_unless_ferryd("registration is ferryd's")
+class RegisterErrorsTest(SiteMixin, ExtServerTestCase):
+    USERS = {"alice": "alice-pw-1"}
+    CONFIG = {"registration": "open", "registrations_per_hour": 100}
+
+    def test_register_errors(self):
+        ftp = self.connect()
+        for bad in ("../evil", "a/b", ".dot"):
+            resp = send_reply(ftp, "SITE REGISTER %s some-pass-12" % bad)
+            self.assertEqual(code_of(resp), 501, "%s: %s" % (bad, resp))
+        self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER alice alice-pw-new")), 550)
+        self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER shorty short")), 501)
+        self.assert_login_530("shorty", "short")
+        self.assert_login_ok("alice", "alice-pw-1")  # taken name keeps its password
+        self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER fine1 fine1-password")), 200)
+        self.assert_login_ok("fine1", "fine1-password")
+        self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER fine1 fine1-password")), 550)
