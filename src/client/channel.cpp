@@ -2,6 +2,7 @@
 
 #include "base/log.hpp"
 #include "client/errors.hpp"
+#include "client/interrupt.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -97,6 +98,7 @@ void Channel::wait_for(short events, Clock::time_point deadline, const char* doi
         if (ready == 0)
             throw NetError(cat(doing, " on ", what_, ": no progress for ", timeout_.count() / 1000, " s (timed out)"));
         if (errno != EINTR) fail(doing, errno);
+        throw_if_interrupted();  // Ctrl-C during a transfer: the caller sends ABOR
     }
     fail(doing, EINTR);
 }

@@ -63,10 +63,15 @@ std::string Digest::hex() {
 }
 
 std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t length) {
+    Digest digest(algo);
+    digest_prefix_into(digest, path, length);
+    return digest.hex();
+}
+
+void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw ClientError(cat("can't read ", path, ": ", std::strerror(errno)));
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    Digest digest(algo);
     std::vector<char> block(read_block);
     std::uint64_t left = length;
     // Each round reads at least one byte or stops, so the loop ends with the file.
@@ -82,7 +87,6 @@ std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t 
         digest.update(std::span<const char>(block.data(), static_cast<std::size_t>(got)));
         if (length != whole_file) left -= static_cast<std::uint64_t>(got);
     }
-    return digest.hex();
 }
 
 }  // namespace ferry::client

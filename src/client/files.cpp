@@ -4,6 +4,8 @@
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "client/errors.hpp"
+#include "client/interrupt.hpp"
+#include "client/pipeline.hpp"
 #include "client/resume.hpp"
 #include "client/transfer.hpp"
 
@@ -32,13 +34,14 @@ void check_quota_room(Session& session, const std::string& local, std::uint64_t 
                               " bytes) but only ", format_size(*free), " (", *free, " bytes) is free"));
 }
 
-Channel open_upload(Session& session, const std::string& remote, std::uint64_t offset) {
-    if (offset == 0) return session.start_transfer(cat("STOR ", remote), 0);
+Channel open_upload(Session& session, const std::string& local, const std::string& remote, std::uint64_t offset) {
+    const std::string action = cat("put ", local);
+    if (offset == 0) return session.start_transfer(cat("STOR ", remote), 0, action);
     try {
-        return session.start_transfer(cat("STOR ", remote), offset);
+        return session.start_transfer(cat("STOR ", remote), offset, action);
     } catch (const ReplyError& refused) {
         std::cout << "REST + STOR refused (" << refused.what() << "); appending with APPE instead\n";
-        return session.start_transfer(cat("APPE ", remote), 0);
+        return session.start_transfer(cat("APPE ", remote), 0, action);
     }
 }
 
@@ -52,6 +55,10 @@ Channel open_upload(Session& session, const std::string& remote, std::uint64_t o
                               sizes(stored, size), " sent", free_now, " (", outcome.problem,
                               "). Free some space, then `put ", local, " ", remote, "` resumes it."));
     }
+    if (outcome.interrupted)
+        throw Interrupted(cat("put ", local, ": interrupted with ", sizes(stored, size), " sent (ABOR sent). ",
+                              "The partial file stays on the server; run `put ", local, " ", remote,
+                              "` again to resume."));
     throw ClientError(cat("put ", local, ": interrupted with ", sizes(stored, size), " sent: ", outcome.problem,
                           ". The partial file stays on the server; run `put ", local, " ", remote,
                           "` again to resume."));
@@ -99,7 +106,8 @@ void put_file(Context& context, const std::string& local, const std::string& rem
     const std::uint64_t offset = plan == Plan::resume ? *existing : 0;
     check_quota_room(session, local, size, existing.value_or(0));
 
-    Channel data = open_upload(session, remote, offset);
+    const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
+    Channel data = open_upload(session, local, remote, offset);
     Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset);
     const TransferOutcome outcome = upload(session, std::move(data), file.get(), offset, size, progress);
     if (!outcome.complete) report_cut_upload(session, outcome, local, remote, offset + outcome.moved, size);
@@ -124,14 +132,16 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
     std::uint64_t offset = plan == Plan::resume ? partial : 0;
 
     // The local file is only touched once the server has agreed to send.
+    const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
+    const std::string action = cat("get ", remote);
     std::optional<Channel> data;
     try {
-        data.emplace(session.start_transfer(cat("RETR ", remote), offset));
+        data.emplace(session.start_transfer(cat("RETR ", remote), offset, action));
     } catch (const ReplyError& refused) {
-        if (offset == 0) throw ClientError(cat("get ", remote, ": ", refused.what()));
+        if (offset == 0) throw;
         std::cout << "can't resume (" << refused.what() << "); downloading from the start\n";
         offset = 0;
-        data.emplace(session.start_transfer(cat("RETR ", remote), 0));
+        data.emplace(session.start_transfer(cat("RETR ", remote), 0, action));
     }
     Fd file(::open(local.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0644));
     if (!file) {
@@ -141,16 +151,28 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
         throw ClientError(cat("get: can't write ", local, ": ", std::strerror(err)));
     }
     Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset);
-    const TransferOutcome outcome = download(session, std::move(*data), file.get(), offset, progress);
+    // A target that can't be read back (/dev/null) is hashed as the bytes arrive; a regular file
+    // after the transfer, while the server hashes its copy (see pipeline.hpp for why).
+    struct stat target {};
+    std::optional<BackgroundDigest> digest;
+    if (::fstat(file.get(), &target) != 0 || !S_ISREG(target.st_mode))
+        digest.emplace(context.verifier.planned_algo(), local, offset, transfer_block);
+    const TransferOutcome outcome =
+        download(session, std::move(*data), file.get(), offset, progress, digest ? &*digest : nullptr);
     if (!outcome.complete) {
         const std::uint64_t have = offset + outcome.moved;
+        if (outcome.interrupted)
+            throw Interrupted(cat("get ", remote, ": interrupted with ",
+                                  remote_size ? sizes(have, *remote_size) : cat(have, " bytes"),
+                                  " received (ABOR sent). The partial file stays at ", local, "; run `get ", remote,
+                                  " ", local, "` again to resume."));
         throw ClientError(cat("get ", remote, ": interrupted with ",
                               remote_size ? sizes(have, *remote_size) : cat(have, " bytes"), " received: ",
                               outcome.problem, ". The partial file stays at ", local, "; run `get ", remote, " ",
                               local, "` again to resume."));
     }
     std::cout << transfer_summary(offset ? "resumed, received" : "received", progress) << "\n";
-    context.verifier.verify_transfer(local, remote);
+    context.verifier.verify_transfer(local, remote, digest ? std::optional(digest->finish()) : std::nullopt);
 }
 
 }  // namespace ferry::client

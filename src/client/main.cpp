@@ -1,5 +1,6 @@
 // ferry: the line-mode FTP/FTPS client. See print_usage() and DESIGN.md "Client".
 #include "client/errors.hpp"
+#include "client/interrupt.hpp"
 #include "client/menu.hpp"
 #include "client/options.hpp"
 #include "client/session.hpp"
@@ -53,6 +54,7 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
     using namespace ferry::client;
     std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error to report, not a death
+    install_interrupt_handler();
     std::ios::sync_with_stdio(true);
     Options options;
     try {

@@ -207,14 +207,14 @@ Channel Session::open_passive() {
     return data;
 }
 
-Channel Session::start_transfer(std::string_view transfer_command, std::uint64_t offset) {
+Channel Session::start_transfer(std::string_view transfer_command, std::uint64_t offset, std::string_view action) {
     Channel data = open_passive();
     if (offset > 0) {
         const Reply rest = command(cat("REST ", offset));
         if (rest.code != 350) throw_refusal(cat("restart at byte ", offset, " (REST)"), rest);
     }
     const Reply reply = command(transfer_command);
-    if (!reply.preliminary()) throw_refusal(transfer_command, reply);
+    if (!reply.preliminary()) throw_refusal(action.empty() ? transfer_command : action, reply);
     if (prot_private_) {
         // The server ties the data connection to this client by resuming the control connection's
         // TLS session (RFC 4217 section 10.2; vsftpd's require_ssl_reuse). With TLS 1.3 this is the
@@ -249,6 +249,28 @@ private:
 Reply Session::slow_command(std::string_view line) {
     LongerTimeout patience(control().channel(), 10);
     return control().command(line);
+}
+
+Reply Session::slow_reply() {
+    LongerTimeout patience(control().channel(), 10);
+    return control().read_reply();
+}
+
+void Session::abort_transfer() {
+    control().send("ABOR");
+    const Reply first = control().read_reply();
+    if (first.code == 225) return;  // nothing was running any more: ABOR's only reply
+    // A second reply follows (426 then 226 for ABOR, or 226 for the transfer then 225), except
+    // from servers that answer ABOR with one line: wait briefly, not the full timeout.
+    Channel& channel = control().channel();
+    const Millis normal = channel.timeout();
+    channel.set_timeout(Millis(2000));
+    try {
+        control().read_reply();
+    } catch (const NetError&) {
+        // No second reply: fine.
+    }
+    channel.set_timeout(normal);
 }
 
 Reply Session::finish_transfer(std::string_view action) {

@@ -42,6 +42,12 @@ public:
     Reply command(std::string_view line) { return control().command(line); }
     // For commands the server may take long over (HASH of a big file): ten times the timeout.
     Reply slow_command(std::string_view line);
+    // The same in two halves, so the client can work (hash its own copy) while the server does.
+    void send(std::string_view line) { control().send(line); }
+    Reply slow_reply();
+    // After Ctrl-C: ABOR, then the transfer's reply (426, or 226 if it had just finished) and
+    // ABOR's own (226/225), so the next command starts on a clean control connection.
+    void abort_transfer();
     // Sends `line` and throws (with `action` as context) unless the reply is 2xx/3xx.
     Reply expect_ok(std::string_view line, std::string_view action);
 
@@ -51,8 +57,8 @@ public:
 
     // Opens a passive data connection (EPSV, else PASV), sends REST `offset` when non-zero, then
     // `command`; after the 1xx reply starts TLS on the data connection when PROT P is on.
-    // Throws ReplyError when REST or the command is refused.
-    Channel start_transfer(std::string_view command, std::uint64_t offset);
+    // Throws ReplyError (worded with `action`, e.g. "put a.bin") when REST or the command is refused.
+    Channel start_transfer(std::string_view command, std::uint64_t offset, std::string_view action = {});
     // The reply that ends a transfer (226); throws ReplyError when it is not a success.
     Reply finish_transfer(std::string_view action);
 

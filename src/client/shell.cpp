@@ -4,6 +4,7 @@
 #include "base/size.hpp"
 #include "client/digest.hpp"
 #include "client/errors.hpp"
+#include "client/interrupt.hpp"
 #include "client/terminal.hpp"
 #include "client/transfer.hpp"
 
@@ -116,6 +117,9 @@ bool Shell::run_one(std::string_view line) {
         if (history_.size() < max_history) history_.emplace_back(line);
         dispatch(words);
         return true;
+    } catch (const Interrupted& stopped) {
+        std::cerr << "error: " << stopped.what() << "\n";
+        interrupted_ = true;
     } catch (const NetError& lost) {
         std::cerr << "error: " << lost.what() << "\nerror: the connection to the server is lost\n";
         connection_lost_ = true;
@@ -131,13 +135,14 @@ int Shell::run_batch(std::string_view commands) {
     int status = 0;
     for (const std::string& command : split_commands(commands)) {
         if (!run_one(command)) status = 1;
-        if (quit_ || connection_lost_) break;
+        if (quit_ || connection_lost_ || (interrupted_ && !interactive_)) break;
     }
     return status;
 }
 
 int Shell::run_input() {
     const bool interactive = stdin_is_terminal();
+    interactive_ = interactive;
     const std::string prompt = cat("[", session_.user(), "]# ");
     int status = 0;
     for (long n = 0; n < 100'000'000 && !quit_ && !connection_lost_; ++n) {

@@ -50,6 +50,8 @@ private:
     Context context_;
     bool quit_ = false;
     bool connection_lost_ = false;
+    bool interrupted_ = false;  // Ctrl-C stopped a transfer: a batch ends there
+    bool interactive_ = false;  // commands typed at the prompt (a Ctrl-C only ends the transfer)
     std::vector<std::string> history_;
 };
 

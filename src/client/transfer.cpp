@@ -3,8 +3,11 @@
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "client/errors.hpp"
+#include "client/interrupt.hpp"
+#include "client/pipeline.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +46,41 @@ void read_closing_reply(Session& session, std::string_view action, TransferOutco
     }
 }
 
+// Ctrl-C: the data connection is dropped, then ABOR tells the server why and its replies are read.
+void abort_after_interrupt(Session& session, Channel data, TransferOutcome& outcome) {
+    outcome.interrupted = true;
+    { Channel closing = std::move(data); }
+    try {
+        session.abort_transfer();
+    } catch (const NetError& lost) {
+        outcome.connection_lost = true;
+        outcome.problem += cat("; ", lost.what());
+    }
+}
+
+struct Filled {
+    std::size_t used = 0;
+    bool end = false;  // the server ended the stream
+};
+
+// Fills `block` from the data connection with several reads, so the file gets few large writes;
+// a slow stream hands over what it has after a short while, for the progress display.
+Filled fill_block(Channel& data, std::vector<char>& block) {
+    constexpr auto patience = std::chrono::milliseconds(50);
+    const auto started = std::chrono::steady_clock::now();
+    Filled filled;
+    for (std::size_t round = 0; round < block.size() && filled.used < block.size(); ++round) {
+        const std::size_t got = data.read_some(std::span<char>(block.data() + filled.used, block.size() - filled.used));
+        if (got == 0) {
+            filled.end = true;
+            break;
+        }
+        filled.used += got;
+        if (std::chrono::steady_clock::now() - started >= patience) break;
+    }
+    return filled;
+}
+
 }  // namespace
 
 TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
@@ -53,6 +91,7 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
     try {
         // Bounded by the file size: each round moves at least one byte or stops.
         while (position < size) {
+            throw_if_interrupted();
             const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - position, transfer_block));
             const std::uint64_t sent = data.send_file_chunk(file_fd, position, want, scratch);
             if (sent == 0) throw ClientError(cat("the local file shrank to ", position, " bytes during the upload"));
@@ -60,6 +99,12 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
             progress.update(position);
         }
         data.finish_sending();
+    } catch (const Interrupted& stop) {
+        outcome.problem = stop.what();
+        outcome.moved = position - offset;
+        progress.finish();
+        abort_after_interrupt(session, std::move(data), outcome);
+        return outcome;
     } catch (const ClientError& failed) {
         outcome.problem = failed.what();
     }
@@ -70,19 +115,29 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
     return outcome;
 }
 
-TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress) {
+TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress,
+                         BackgroundDigest* digest) {
     TransferOutcome outcome;
-    std::vector<char> block(transfer_block);
+    std::vector<char> own(digest ? 0 : transfer_block);
     std::uint64_t position = offset;
     try {
         // Ends at the server's end of stream; every read has the channel's timeout.
         for (std::size_t round = 0; round < (std::size_t{1} << 40); ++round) {
-            const std::size_t got = data.read_some(block);
-            if (got == 0) break;
-            write_to_file(file_fd, std::span<const char>(block.data(), got), position);
-            position += got;
+            std::vector<char> block = digest ? digest->take() : std::move(own);
+            const Filled filled = fill_block(data, block);
+            write_to_file(file_fd, std::span<const char>(block.data(), filled.used), position);
+            position += filled.used;
+            if (digest) digest->submit(std::move(block), filled.used);
+            else own = std::move(block);
             progress.update(position);
+            if (filled.end) break;
         }
+    } catch (const Interrupted& stop) {
+        outcome.problem = stop.what();
+        outcome.moved = position - offset;
+        progress.finish();
+        abort_after_interrupt(session, std::move(data), outcome);
+        return outcome;
     } catch (const ClientError& failed) {
         outcome.problem = failed.what();
     }

@@ -19,14 +19,19 @@ struct TransferOutcome {
     std::string problem;        // why it is not complete, for messages
     std::optional<Reply> final; // the closing reply, when one arrived
     bool connection_lost = false;
+    bool interrupted = false;   // Ctrl-C: ABOR was sent, the partial file is kept
 };
+
+class BackgroundDigest;
 
 // Sends bytes [offset, size) of `file_fd` on `data`, then ends the data stream and reads the
 // closing reply. Never throws for network trouble: it is reported in the outcome.
 TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
                        Progress& progress);
 // Receives into `file_fd` from `offset` until the server ends the stream, then reads the reply.
-TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress);
+// `digest` (may be null) receives every block as it is written.
+TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress,
+                         BackgroundDigest* digest);
 // Receives a listing (LIST/NLST) into a string; throws ClientError when it fails.
 std::string receive_text(Session& session, Channel data, std::string_view action);
 

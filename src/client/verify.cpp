@@ -90,17 +90,21 @@ std::optional<RemoteDigest> Verifier::via_hash(const std::string& remote, std::o
         const Reply rang = session_.command(cat("RANG 0 ", *prefix_length - 1));
         if (rang.code != 350) return std::nullopt;
     }
-    const Reply reply = command_with_patience(session_, cat("HASH ", remote));
+    return parse_hash_reply(remote, command_with_patience(session_, cat("HASH ", remote)), *algo, prefix_length);
+}
+
+std::optional<RemoteDigest> Verifier::parse_hash_reply(const std::string& remote, const Reply& reply, DigestAlgo algo,
+                                                       std::optional<std::uint64_t> prefix_length) {
     if (reply.code == 550 || reply.code == 553) throw_refusal(cat("hash ", remote), reply);
     if (reply.code != 213) return std::nullopt;
     // "213 SHA-256 0-49 169cd2... filename.ext"
     std::istringstream words(reply.text());
     std::string name, range, hex;
     words >> name >> range >> hex;
-    if (parse_digest_algo(name) != algo || !is_hex(hex) || hex.size() != hex_length(*algo))
+    if (parse_digest_algo(name) != algo || !is_hex(hex) || hex.size() != hex_length(algo))
         throw ClientError(cat("can't read the server's HASH reply: ", reply.summary()));
     if (prefix_length && range != cat("0-", *prefix_length - 1)) return std::nullopt;  // range ignored
-    return RemoteDigest{*algo, lowercase(hex), "HASH"};
+    return RemoteDigest{algo, lowercase(hex), "HASH"};
 }
 
 std::optional<RemoteDigest> Verifier::via_x_command(const std::string& remote) {
@@ -141,8 +145,32 @@ void Verifier::check_sizes(const std::string& local, const std::string& remote) 
                               " bytes"));
 }
 
-void Verifier::verify_transfer(const std::string& local, const std::string& remote) {
-    const auto server = whole(remote);
+std::optional<RemoteDigest> Verifier::whole_overlapped(const std::string& remote,
+                                                       const std::function<void(DigestAlgo)>& local_work) {
+    const auto algo = hash_algo();
+    if (!algo || !select(*algo)) return via_x_command(remote);
+    session_.send(cat("HASH ", remote));
+    Reply reply;
+    try {
+        local_work(*algo);
+    } catch (const ClientError&) {
+        session_.slow_reply();  // keep the control connection in step, then report the local problem
+        throw;
+    }
+    reply = session_.slow_reply();
+    if (reply.code == 450) reply = command_with_patience(session_, cat("HASH ", remote));  // busy: ask again
+    if (auto digest = parse_hash_reply(remote, reply, *algo, std::nullopt)) return digest;
+    return via_x_command(remote);
+}
+
+void Verifier::verify_transfer(const std::string& local, const std::string& remote,
+                               const std::optional<LocalDigest>& precomputed) {
+    std::optional<LocalDigest> mine = precomputed;
+    const auto local_digest = [&](DigestAlgo algo) {
+        if (!mine || mine->algo != algo) mine = LocalDigest{algo, digest_file(local, algo, whole_file)};
+    };
+    // The server hashes its copy while we hash ours (a put; a get hashed while receiving).
+    const auto server = whole_overlapped(remote, local_digest);
     if (!server) {
         if (!warned_)
             std::cerr << "warning: the server offers neither HASH nor " << x_command(wanted_)
@@ -151,11 +179,11 @@ void Verifier::verify_transfer(const std::string& local, const std::string& remo
         check_sizes(local, remote);
         return;
     }
-    const std::string mine = digest_file(local, server->algo, whole_file);
-    if (mine != server->hex)
-        throw ClientError(cat("verification FAILED for ", remote, ": local ", digest_name(server->algo), " ", mine,
-                              " but the server's (", server->via, ") is ", server->hex));
-    std::cout << "verified " << digest_name(server->algo) << " " << mine << "\n";
+    local_digest(server->algo);  // X-commands use the wanted algorithm: may differ from the planned one
+    if (mine->hex != server->hex)
+        throw ClientError(cat("verification FAILED for ", remote, ": local ", digest_name(server->algo), " ",
+                              mine->hex, " but the server's (", server->via, ") is ", server->hex));
+    std::cout << "verified " << digest_name(server->algo) << " " << mine->hex << "\n";
 }
 
 }  // namespace ferry::client

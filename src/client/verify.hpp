@@ -2,9 +2,11 @@
 // friends) and checking transfers against the local file.
 #pragma once
 #include "client/options.hpp"
+#include "client/pipeline.hpp"
 #include "client/session.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -31,7 +33,11 @@ public:
     // After put/get: compare local and server digests. Prints "verified ..." on a match; throws
     // ClientError naming both digests on a mismatch; warns once per session when neither HASH nor
     // an X-command exists.
-    void verify_transfer(const std::string& local, const std::string& remote);
+    // `mine` is the local digest when it was computed during the transfer (a get).
+    void verify_transfer(const std::string& local, const std::string& remote,
+                         const std::optional<LocalDigest>& mine = std::nullopt);
+    // The algorithm verify_transfer() will compare with, so a get can hash while receiving.
+    DigestAlgo planned_algo() const { return hash_algo().value_or(wanted_); }
 
     void set_wanted(DigestAlgo algo) { wanted_ = algo; }
 
@@ -40,6 +46,11 @@ private:
     bool select(DigestAlgo algo);
     std::optional<RemoteDigest> via_hash(const std::string& remote, std::optional<std::uint64_t> prefix_length);
     std::optional<RemoteDigest> via_x_command(const std::string& remote);
+    // "213 SHA-256 0-49 169cd2... name" -> the digest; nullopt when the server ignored a range.
+    std::optional<RemoteDigest> parse_hash_reply(const std::string& remote, const Reply& reply, DigestAlgo algo,
+                                                 std::optional<std::uint64_t> prefix_length);
+    // HASH of the whole file, with `local_work` done while the server computes its digest.
+    std::optional<RemoteDigest> whole_overlapped(const std::string& remote, const std::function<void(DigestAlgo)>& local_work);
     // The fallback check without digests: SIZE against the local size.
     void check_sizes(const std::string& local, const std::string& remote);
 
