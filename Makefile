@@ -34,6 +34,7 @@ LIB         := $(OUT)/libferry.a
 BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev
 TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps run test unit e2e bench clean
 all: $(BIN)/ferryd $(BIN)/ferry
@@ -66,7 +67,8 @@ $(BIN)/ferry: $(CLIENT_OBJS) $(LIB)
 $(OUT)/unit_tests: $(UNIT_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	$(BIN)/ferryd $(ARGS)
 
 unit: $(OUT)/unit_tests
@@ -77,7 +79,7 @@ e2e: all
 	FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/run_all.py --e2e-only $(E2E_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(OUT)/unit_tests
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(OUT)/unit_tests
 	@FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) UNIT_TESTS=$(abspath $(OUT)/unit_tests) \
 	  python3 tests/run_all.py
 

@@ -5,6 +5,7 @@
 #include "auth/registration.hpp"
 #include "base/fd.hpp"
 #include "base/size.hpp"
+#include "fs/home.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -329,15 +330,23 @@ int set_disabled(const Config& config, std::span<const std::string> words, bool 
     return result;
 }
 
+// What the home holds now, as the server counts it (sizes of regular files); "-" when unreadable.
+std::string describe_usage(const Config& config, const auth::Account& account) {
+    auto home = fs::Home::open(home_folder(config, account.home), false);
+    if (!home) return "-";
+    auto used = home->usage();
+    return used ? format_size(*used) : "-";
+}
+
 int list_users(const Config& config, std::span<const std::string> words) {
     if (!parse_options(words, {}).names.empty()) throw UsageError{"list takes no arguments"};
     auto file = load_accounts(config);
     if (!file) return exit_refused;
-    std::vector<std::array<std::string, 5>> rows{{"NAME", "HOME", "QUOTA", "ADMIN", "DISABLED"}};
+    std::vector<std::array<std::string, 6>> rows{{"NAME", "HOME", "USED", "QUOTA", "ADMIN", "DISABLED"}};
     for (const auto& [name, account] : file->all())
-        rows.push_back({name, account.home, describe_quota(account.quota, config), account.admin ? "yes" : "no",
-                        account.disabled ? "yes" : "no"});
-    std::array<std::size_t, 5> widths{};
+        rows.push_back({name, account.home, describe_usage(config, account), describe_quota(account.quota, config),
+                        account.admin ? "yes" : "no", account.disabled ? "yes" : "no"});
+    std::array<std::size_t, 6> widths{};
     for (const auto& row : rows)
         for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
     for (const auto& row : rows) {

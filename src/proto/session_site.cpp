@@ -42,6 +42,21 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
     return {0, {}};
 }
 
+// Change one existing account under the accounts file's lock.
+std::pair<Status, std::string> update_account(ServerContext& context, const std::string& name,
+                                              const std::function<void(auth::Account&)>& change) {
+    std::string error;
+    const Status status = context.accounts.modify(
+        [&](auth::AccountsFile& accounts) -> Status {
+            auth::Account* account = accounts.find_mutable(name);
+            if (!account) return ENOENT;
+            change(*account);
+            return 0;
+        },
+        &error);
+    return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+}
+
 }  // namespace
 
 void Session::cmd_site(const std::string& arg) {
@@ -79,19 +94,10 @@ void Session::site_passwd(const std::string& args) {
     const std::string reason = auth::check_new_password(args, ctx_.config.min_password_length);
     if (!reason.empty()) return reply(501, reason);
     run_account_job(
-        [&context = ctx_, name = user_, password = args]() mutable -> std::pair<Status, std::string> {
-            const std::string hash = auth::hash_password(password);
+        [&context = ctx_, name = user_, password = args]() mutable {
+            const std::string hash = auth::hash_password(password);  // before the lock: slow on purpose
             sodium_memzero(password.data(), password.size());
-            std::string error;
-            const Status status = context.accounts.modify(
-                [&](auth::AccountsFile& accounts) -> Status {
-                    auth::Account* account = accounts.find_mutable(name);
-                    if (!account) return ENOENT;
-                    account->password_hash = hash;
-                    return 0;
-                },
-                &error);
-            return {status, error};
+            return update_account(context, name, [&](auth::Account& account) { account.password_hash = hash; });
         },
         "Password changed.");
 }
@@ -141,17 +147,8 @@ void Session::site_setquota(const std::string& args) {
     auto size = parse_size(words[1]);
     if (!size) return reply(501, "Quota must be a size like 500M, 0.1G or unlimited.");
     run_account_job(
-        [&context = ctx_, name = words[0], quota = *size]() -> std::pair<Status, std::string> {
-            std::string error;
-            const Status status = context.accounts.modify(
-                [&](auth::AccountsFile& accounts) -> Status {
-                    auth::Account* account = accounts.find_mutable(name);
-                    if (!account) return ENOENT;
-                    account->quota = quota;
-                    return 0;
-                },
-                &error);
-            return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+        [&context = ctx_, name = words[0], quota = *size] {
+            return update_account(context, name, [&](auth::Account& account) { account.quota = quota; });
         },
         cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."),
         [this, name = words[0], limit = ctx_.quota_limit(*size)] {

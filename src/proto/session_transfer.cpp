@@ -6,6 +6,7 @@
 #include "proto/session.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -307,7 +308,7 @@ void Session::start_listing(ListKind kind, const std::string& arg, bool over_con
                 reply_lines(213, lines);
             } else {
                 auto text = std::make_shared<std::string>(std::move(listing.text));
-                XferRecord record{0, peer_.ip(), 0, home_->path() + target, true, false, user_, true};
+                XferRecord record{0, peer_.ip(), 0, home_->path() + target, true, false, user_, true, true};
                 return run_transfer("Here comes the directory listing.",
                                     [text](std::unique_ptr<net::Stream> stream) {
                                         return make_text_download(std::move(stream), std::move(*text));
@@ -357,9 +358,11 @@ void Session::on_transfer_done(const TransferOutcome& outcome) {
     xfer_.seconds = seconds;
     xfer_.bytes = outcome.bytes;
     xfer_.complete = outcome.err == 0;
-    ctx_.xferlog.write(xfer_);
-    log::info(cat(describe(), xfer_.incoming ? " upload " : " download ", xfer_.path, ": ", outcome.bytes, " bytes in ",
-                  seconds, " s", outcome.err ? cat(", failed: ", std::strerror(outcome.err)) : std::string()));
+    if (!xfer_.listing) ctx_.xferlog.write(xfer_);
+    const char* what = xfer_.listing ? " listing " : xfer_.incoming ? " upload " : " download ";
+    const double mb_per_s = seconds > 0 ? double(outcome.bytes) / seconds / 1e6 : 0;
+    log::info(cat(describe(), what, xfer_.path, ": ", outcome.bytes, " bytes in ", seconds, " s (", std::lround(mb_per_s),
+                  " MB/s)", outcome.err ? cat(", failed: ", std::strerror(outcome.err)) : std::string()));
     if (outcome.err == 0) {
         reply(226, "Transfer complete.");
     } else if (outcome.local && outcome.err == EDQUOT) {
@@ -381,7 +384,7 @@ void Session::abort_transfer() {
         xfer_.complete = false;
         xfer_.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - transfer_started_).count();
-        ctx_.xferlog.write(xfer_);
+        if (!xfer_.listing) ctx_.xferlog.write(xfer_);
         log::info(cat(describe(), " transfer of ", xfer_.path, " aborted after ", xfer_.bytes, " bytes"));
     }
     std::shared_ptr<Transfer> aborted(std::move(transfer_));

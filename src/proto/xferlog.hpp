@@ -18,6 +18,7 @@ struct XferRecord {
     bool incoming = false;   // upload
     std::string user;
     bool complete = true;
+    bool listing = false;    // LIST/NLST/MLSD: logged as a line, not in the xferlog (files only)
 };
 
 class XferLog {

@@ -120,10 +120,17 @@ TEST_CASE("ferryd user add with --password-stdin creates the account and its hom
         CHECK(again.err.find("already exists") != std::string::npos);
         CHECK(auth::verify_password(load_account(config, "alice").password_hash, "s3cret-pass"));
     }
-    SUBCASE("list shows it") {
+    SUBCASE("list shows it, with what its home uses") {
+        std::FILE* file = std::fopen((config.root + "/alice/two-k").c_str(), "wb");
+        REQUIRE(file);
+        const std::string bytes(2048, 'x');
+        std::fwrite(bytes.data(), 1, bytes.size(), file);
+        std::fclose(file);
         auto list = run_cli(config, {"list"});
         CHECK(list.code == 0);
+        CHECK(list.out.find("USED") != std::string::npos);
         CHECK(list.out.find("alice") != std::string::npos);
+        CHECK(list.out.find("2.0 KiB") != std::string::npos);
         CHECK(list.out.find("500.0 MiB") != std::string::npos);
     }
     SUBCASE("quota parses 0.1G, and default shows the config's default") {
