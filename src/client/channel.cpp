@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -111,6 +112,16 @@ void Channel::wait_for_ssl(int ssl_result, Clock::time_point deadline, const cha
     throw NetError(cat(doing, " on ", what_, ": TLS error: ", openssl_errors()));
 }
 
+void Channel::offer_session(SSL_SESSION* resume) {
+    // A copy, not the control connection's own SSL_SESSION: OpenSSL marks the session of a
+    // connection that ends badly (Ctrl-C, a reset, a fatal alert) as not resumable, and with a
+    // shared object one failed transfer would make every later data connection a full handshake,
+    // which servers requiring session reuse refuse (522). The SSL takes its own reference.
+    std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)> copy(SSL_SESSION_dup(resume), SSL_SESSION_free);
+    if (!copy || SSL_set_session(ssl_.get(), copy.get()) != 1)
+        throw NetError(cat("TLS setup on ", what_, ": cannot offer the control session: ", openssl_errors()));
+}
+
 void Channel::start_tls(SSL_CTX* ctx, const std::string& host, SSL_SESSION* resume) {
     ssl_.reset(SSL_new(ctx));
     if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1)
@@ -125,7 +136,7 @@ void Channel::start_tls(SSL_CTX* ctx, const std::string& host, SSL_SESSION* resu
         SSL_set_tlsext_host_name(ssl_.get(), host.c_str());
         SSL_set1_host(ssl_.get(), host.c_str());
     }
-    if (resume) SSL_set_session(ssl_.get(), resume);
+    if (resume) offer_session(resume);
     const auto deadline = Clock::now() + timeout_;
     for (int round = 0; round < 10000; ++round) {
         const int rc = SSL_connect(ssl_.get());

@@ -64,6 +64,8 @@ private:
     // Translates an SSL_ERROR_WANT_* into a wait; throws for real errors.
     void wait_for_ssl(int ssl_result, Clock::time_point deadline, const char* doing);
     void drain_until_closed();
+    // SSL_set_session with a private copy of `resume` (before SSL_connect).
+    void offer_session(SSL_SESSION* resume);
     [[noreturn]] void fail(const std::string& doing, int err) const;
 
     Fd fd_;

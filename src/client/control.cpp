@@ -23,6 +23,9 @@ std::string masked(std::string_view line) {
     return std::string(line);
 }
 
+// "STOR a.bin" -> "STOR": the verb is enough context, and arguments may be secrets (PASS).
+std::string verb_of(std::string_view line) { return std::string(line.substr(0, line.find(' '))); }
+
 }  // namespace
 
 std::string Reply::text() const {
@@ -87,7 +90,13 @@ void Control::send(std::string_view line) {
 
 Reply Control::command(std::string_view line) {
     send(line);
-    return read_reply();
+    try {
+        return read_reply();
+    } catch (const NetError& lost) {
+        // Name the command: "the server closed the connection" alone doesn't tell a dropped login
+        // from a server that went away in the middle of a transfer.
+        throw NetError(cat(lost.what(), " (waiting for the reply to ", verb_of(line), ")"));
+    }
 }
 
 void Control::start_tls(SSL_CTX* ctx, const std::string& host) {

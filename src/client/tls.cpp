@@ -21,8 +21,12 @@ TlsContext::TlsContext(bool verify) : ctx_(SSL_CTX_new(TLS_client_method())), ve
     // Servers often close data connections without close_notify; the 226 reply and the digest
     // check are what prove a transfer complete, so a bare EOF is read as end of data.
     SSL_CTX_set_options(ctx_.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
-    // Data connections offer the control connection's session; keep sessions around for that.
-    SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_CLIENT);
+    // No client-side session cache: data connections are handed the control connection's session
+    // explicitly (SSL_set_session), and OpenSSL never looks sessions up in a client cache. Worse,
+    // with the cache on, a TLS 1.3 client drops a session from it after resuming it once (tickets
+    // are meant to be single-use), which marks that SSL_SESSION not resumable: the second data
+    // connection of a session then did a full handshake and ferryd refused it with 522.
+    SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_OFF);
     if (verify) {
         SSL_CTX_set_default_verify_paths(ctx_.get());
         SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
