@@ -13,7 +13,7 @@ BENCH_CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread -MMD -MP
 bench-loadgen: $(BENCH_LOADGEN)
 
 $(BENCH_LOADGEN): $(BENCH_OBJS)
-	$(BENCH_CXX) -pthread $^ -o $@
+	$(BENCH_CXX) -pthread $^ -o $@ -lssl -lcrypto
 
 $(BENCH_OUT)/%.o: bench/loadgen/%.cpp
 	@mkdir -p $(dir $@)

@@ -1,7 +1,8 @@
 """pyftpdlib peer for the benchmark: one user, no throttling, logging at WARNING only.
 
 Run with the system interpreter (/usr/bin/python3), which is the one that sees Debian's
-python3-pyftpdlib. Usage: pyftpd_server.py HOST PORT USER PASSWORD HOME PASV_MIN PASV_MAX
+python3-pyftpdlib. Usage: pyftpd_server.py HOST PORT USER PASSWORD HOME PASV_MIN PASV_MAX [CERT KEY]
+With CERT and KEY: TLS_FTPHandler (needs python3-openssl), AUTH TLS optional like the other servers.
 """
 import logging
 import sys
@@ -17,6 +18,11 @@ def main(argv):
     authorizer = DummyAuthorizer()
     authorizer.add_user(user, password, home, perm="elradfmwMT")
     handler = FTPHandler
+    if len(argv) >= 10:
+        from pyftpdlib.handlers import TLS_FTPHandler
+        handler = TLS_FTPHandler
+        handler.certfile, handler.keyfile = argv[8], argv[9]
+        handler.tls_control_required = handler.tls_data_required = False
     handler.authorizer = authorizer
     handler.passive_ports = range(int(pasv_min), int(pasv_max) + 1)
     handler.timeout = 600

@@ -92,6 +92,11 @@ class Server:
         except OSError:
             return ""
 
+    def tls_files(self):
+        """(cert, key, combined) when this run measures FTPS, else None. Then every server offers
+        AUTH TLS next to plain FTP (TLS optional), with the same self-signed certificate."""
+        return getattr(self.ctx, "tls_files", None)
+
     def write(self, name, text, mode=0o644):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
@@ -118,6 +123,8 @@ class Ferryd(Server):
             f"passive_ports = [{self.pasv[0]}, {self.pasv[1]}]",
             f'log_file = "{os.path.join(self.dir, "ferryd.log")}"',
             'default_quota = "unlimited"',
+            *(['tls = "optional"', f'tls_cert = "{tls[0]}"', f'tls_key = "{tls[1]}"']
+              if (tls := self.tls_files()) else []),
             ""]))
         add = subprocess.run([ferryd, "--config", config, "user", "add", setup.USER, "--password-stdin",
                               "--quota", "unlimited"], input=self.ctx.password + "\n", text=True,
@@ -158,8 +165,19 @@ class Vsftpd(Server):
             "xferlog_enable=NO", "syslog_enable=NO", "dual_log_enable=NO", "dirmessage_enable=NO",
             "pasv_enable=YES", f"pasv_min_port={self.pasv[0]}", f"pasv_max_port={self.pasv[1]}",
             "idle_session_timeout=600", "data_connection_timeout=600", "use_sendfile=YES",
-            "ftpd_banner=vsftpd ready.", ""]), 0o600)
+            "ftpd_banner=vsftpd ready.", *self._tls_lines(), ""]), 0o600)
         return [os.path.join(self.ctx.work, "peers/vsftpd/usr/sbin/vsftpd"), config]
+
+    def _tls_lines(self):
+        tls = self.tls_files()
+        if not tls:
+            return []
+        # Optional like the others; require_ssl_reuse=YES is the default, written out for clarity.
+        # vsftpd's own default cipher list is DES-CBC3-SHA: HIGH lets TLS 1.2 pick AES-GCM.
+        return ["ssl_enable=YES", f"rsa_cert_file={tls[0]}", f"rsa_private_key_file={tls[1]}",
+                "allow_anon_ssl=NO", "force_local_logins_ssl=NO", "force_local_data_ssl=NO",
+                "ssl_tlsv1=YES", "ssl_sslv2=NO", "ssl_sslv3=NO", "require_ssl_reuse=YES",
+                "ssl_ciphers=HIGH", "debug_ssl=NO"]
 
 
 class PureFtpd(Server):
@@ -175,7 +193,9 @@ class PureFtpd(Server):
                 "-S", f"{HOST},{self.port}", "-l", f"puredb:{pdb}", "-E", "-A", "-H",
                 # Raise the client caps (default 50) to the largest idle step.
                 "-c", "20000", "-C", "20000", "-p", f"{self.pasv[0]}:{self.pasv[1]}", "-I", "600",
-                "-f", "none", "-g", os.path.join(self.dir, "pure-ftpd.pid")]
+                "-f", "none", "-g", os.path.join(self.dir, "pure-ftpd.pid"),
+                # -Y 1: TLS optional; -2: a private cert,key instead of /etc/ssl/private/pure-ftpd.pem.
+                *(["-Y", "1", "-2", f"{tls[0]},{tls[1]}"] if (tls := self.tls_files()) else [])]
 
 
 class Proftpd(Server):
@@ -198,16 +218,31 @@ class Proftpd(Server):
             "TimeoutIdle 600", "TimeoutNoTransfer 600", "TimeoutLogin 600",
             "TransferLog none", "WtmpLog off", f"SystemLog {self.dir}/proftpd.log",
             "<IfModule mod_delay.c>", "  DelayEngine off", "</IfModule>",
-            "ServerIdent on \"proftpd ready.\"", ""]))
+            "ServerIdent on \"proftpd ready.\"", *self._tls_lines(), ""]))
         return [os.path.join(self.ctx.work, "peers/proftpd-core/usr/sbin/proftpd"), "-n", "-c", config]
+
+    def _tls_lines(self):
+        tls = self.tls_files()
+        if not tls:
+            return []
+        modules = os.path.join(self.ctx.work, "peers/proftpd-mod-crypto/usr/lib/proftpd")
+        if not os.path.exists(os.path.join(modules, "mod_tls.so")):
+            raise ServerError(f"no mod_tls.so under {modules} (Debian package proftpd-mod-crypto)")
+        # Data connections must reuse the control session by default (TLSOptions without
+        # NoSessionReuseRequired), like vsftpd and ferryd.
+        return ["<IfModule mod_dso.c>", f"  ModulePath {modules}", "  LoadModule mod_tls.c", "</IfModule>",
+                "<IfModule mod_tls.c>", "  TLSEngine on", "  TLSRequired off", "  TLSProtocol TLSv1.2 TLSv1.3",
+                f"  TLSRSACertificateFile {tls[0]}", f"  TLSRSACertificateKeyFile {tls[1]}",
+                "  TLSVerifyClient off", "  TLSRenegotiate none", "</IfModule>"]
 
 
 class Pyftpdlib(Server):
     def configure(self):
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyftpd_server.py")
         # /usr/bin/python3: the interpreter that sees Debian's python3-pyftpdlib.
+        tls = self.tls_files()
         return ["/usr/bin/python3", script, HOST, str(self.port), setup.USER, self.ctx.password,
-                self.ctx.home, str(self.pasv[0]), str(self.pasv[1])]
+                self.ctx.home, str(self.pasv[0]), str(self.pasv[1]), *(tls[:2] if tls else [])]
 
 
 CLASSES = {"ferryd": Ferryd, "vsftpd": Vsftpd, "pure-ftpd": PureFtpd, "proftpd": Proftpd,

@@ -5,11 +5,12 @@ import pwd
 import subprocess
 
 # Installed normally: they do not conflict with anything.
-APT_PACKAGES = ["gnuplot-nox", "python3-pyftpdlib", "libwrap0", "libhiredis0.14", "libmemcached11",
+APT_PACKAGES = ["gnuplot-nox", "python3-pyftpdlib", "python3-openssl", "libwrap0", "libhiredis0.14", "libmemcached11",
                 "libmemcachedutil2", "libpcre2-posix3", "openssl"]
 # The three daemons conflict as packages (each provides ftp-server): downloaded and unpacked instead.
+# proftpd-mod-crypto holds ProFTPD's mod_tls (Debian 12 builds it outside proftpd-core).
 EXTRACTED_PEERS = {"vsftpd": "usr/sbin/vsftpd", "pure-ftpd": "usr/sbin/pure-ftpd",
-                   "proftpd-core": "usr/sbin/proftpd"}
+                   "proftpd-core": "usr/sbin/proftpd", "proftpd-mod-crypto": "usr/lib/proftpd/mod_tls.so"}
 USER = "ferrybench"
 SMALL_FILES = 100
 SMALL_FILE_SIZE = 4096
@@ -99,6 +100,39 @@ def cheap_argon2id(password):
     if rc != 0:
         raise RuntimeError("crypto_pwhash_str failed")
     return out.value.decode()
+
+
+def ensure_tls_cert(work):
+    """One self-signed RSA-2048 certificate for every server's FTPS (made once, under work/tls/):
+    returns (cert, key, combined), combined = cert + key in one PEM (pure-ftpd style)."""
+    tls = os.path.join(work, "tls")
+    os.makedirs(tls, exist_ok=True)
+    cert, key, combined = (os.path.join(tls, n) for n in ("cert.pem", "key.pem", "combined.pem"))
+    if not (os.path.exists(cert) and os.path.exists(key) and os.path.exists(combined)):
+        log("generating the self-signed TLS certificate for tls-download")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                        "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        with open(combined, "w") as out:
+            for part in (cert, key):
+                with open(part) as f:
+                    out.write(f.read())
+    for path, mode in ((cert, 0o644), (key, 0o600), (combined, 0o600)):
+        os.chmod(path, mode)  # read by the servers as root, before they drop privileges
+    return cert, key, combined
+
+
+def ktls_available():
+    """(bool, why): the kernel offers the "tls" TCP ULP (kTLS) when it is listed as available."""
+    path = "/proc/sys/net/ipv4/tcp_available_ulp"
+    try:
+        with open(path) as f:
+            ulps = f.read().split()
+    except OSError:
+        return False, f"no {path}"
+    if "tls" in ulps:
+        return True, f'"tls" in {path}'
+    return False, f'no "tls" in {path} ({" ".join(ulps) or "empty"})'
 
 
 def read_password(work):

@@ -42,7 +42,7 @@ def ensure_running(ctx, server, results):
 # ---- workloads 1-3: large download, large upload, sendfile ceiling ----
 
 def _one_transfer(ctx, server, kind, extra):
-    """Returns (MB/s, server CPU seconds) of one transfer; CPU sampled right around it."""
+    """Returns (MB/s, server CPU seconds, loadgen result) of one transfer; CPU sampled right around it."""
     settle(server)
     run = LoadgenRun(ctx.loadgen, kind, _target_args(ctx, server) + ["--pause"] + extra)
     try:
@@ -52,7 +52,7 @@ def _one_transfer(ctx, server, kind, extra):
         done = run.next_result(ctx.transfer_timeout)
         cpu_after = procs.tree_cpu_seconds(server.proc.pid)
         run.send("quit")
-        return float(done["mb_per_s"]), cpu_after - cpu_before
+        return float(done["mb_per_s"]), cpu_after - cpu_before, done
     finally:
         run.finish(10)
 
@@ -75,12 +75,20 @@ def bulk_transfers(ctx, servers, results):
     drift in loopback throughput spreads over everyone; medians over rounds are reported."""
     size_label = f"{ctx.size // MIB} MiB" if ctx.size < (1 << 30) else f"{ctx.size / (1 << 30):g} GiB"
     down, up = {s.name: [] for s in servers}, {s.name: [] for s in servers}
+    tls_down = {s.name: [] for s in servers}
     errors = {}
+    ferryd_log = _log_size(servers)
     ceiling = {setting: [] for setting in ctx.ceiling_settings}
-    if "download" in ctx.workloads:
+    if "download" in ctx.workloads or "tls-download" in ctx.workloads:
         for rnd in range(ctx.runs):
-            for server in _rotate(servers, rnd):
-                _measure(ctx, server, results, "download", ["--file", ctx.big_name, "--recv", MIB], down, errors)
+            if "download" in ctx.workloads:
+                for server in _rotate(servers, rnd):
+                    _measure(ctx, server, results, "download", ["--file", ctx.big_name, "--recv", MIB], down, errors)
+            if "tls-download" in ctx.workloads:  # the same file over FTPS, in the same round
+                ciphers = ["--ciphersuites", ctx.tls_ciphersuites] if ctx.tls_ciphersuites else []
+                for server in _rotate(servers, rnd):
+                    _measure(ctx, server, results, "tls-download",
+                             ["--file", ctx.big_name, "--recv", MIB] + ciphers, tls_down, errors)
             if "ceiling" in ctx.workloads:
                 for chunk, recv in ctx.ceiling_settings:
                     try:
@@ -95,6 +103,8 @@ def bulk_transfers(ctx, servers, results):
                 _remove_quietly(os.path.join(ctx.home, name))
     best_ceiling = _report_ceiling(ctx, results, ceiling, errors)
     _report_transfers(results, servers, "1 download " + size_label, down, errors, "download", best_ceiling)
+    if "tls-download" in ctx.workloads:
+        _report_tls(results, servers, "1t TLS download " + size_label, tls_down, down, errors, ferryd_log)
     _report_transfers(results, servers, "2 upload " + size_label, up, errors, "upload", None)
 
 
@@ -106,6 +116,60 @@ def _measure(ctx, server, results, kind, extra, samples, errors):
         samples[server.name].append(_one_transfer(ctx, server, kind, extra))
     except LoadgenError as e:
         errors[(server.name, kind)] = str(e)
+
+
+def _log_size(servers):
+    """(path, size) of ferryd's log before the transfers, to read only what they add to it."""
+    for server in servers:
+        if server.name == "ferryd":
+            path = os.path.join(server.dir, "ferryd.log")
+            try:
+                return path, os.path.getsize(path)
+            except OSError:
+                return path, 0
+    return None
+
+
+def _ferryd_send_paths(ferryd_log):
+    """How ferryd sent each TLS download, from its log: {"kTLS sendfile": n, "SSL_write from buffer": m}."""
+    counts = {"kTLS sendfile": 0, "SSL_write from buffer": 0}
+    if not ferryd_log:
+        return counts
+    path, start = ferryd_log
+    try:
+        with open(path, errors="replace") as f:
+            f.seek(start)
+            for line in f:
+                if "tls: send_file" in line:
+                    for key in counts:
+                        if line.rstrip().endswith("uses " + key):
+                            counts[key] += 1
+    except OSError:
+        pass
+    return counts
+
+
+def _report_tls(results, servers, workload, samples, plain, errors, ferryd_log):
+    """Like _report_transfers, plus the share of the plain download and, as notes, the TLS
+    protocol/cipher/resumption each server negotiated and the send path ferryd logged."""
+    _report_transfers(results, servers, workload, samples, errors, "tls-download", None)
+    ktls, why = setup.ktls_available()
+    for server in servers:
+        runs = samples[server.name]
+        if not runs:
+            continue
+        mbps = statistics.median(r[0] for r in runs)
+        if plain[server.name]:
+            results.put(workload, "share of plain download", "fraction", server.name,
+                        mbps / statistics.median(r[0] for r in plain[server.name]))
+        last = runs[-1][2]
+        resumed = sorted({r[2].get("resumed", "?") for r in runs})
+        note = f"{last.get('protocol', '?')} {last.get('cipher', '?')}, data session resumed: {'/'.join(resumed)}"
+        if server.name == "ferryd":
+            paths = _ferryd_send_paths(ferryd_log)
+            used = ", ".join(f"{k} x{n}" for k, n in paths.items() if n) or "not in its log"
+            note += f"; send path (ferryd.log): {used}; kTLS on this kernel: {'yes' if ktls else 'no'} ({why})"
+        results.row(workload, "throughput", "MB/s").notes[server.name] = note
 
 
 def _remove_quietly(path):

@@ -1,7 +1,12 @@
 // Single-stream workloads. These use plain blocking sockets: one connection, nothing to multiplex,
 // and the cost on our side is one recv/send loop of the same size for every server.
+// tls-download is the download over FTPS (AUTH TLS, PBSZ 0, PROT P) with OpenSSL, the data
+// connection resuming the control connection's TLS session, as curl does.
 #include "ftp_conn.hpp"
 #include "workloads.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -53,19 +58,78 @@ void send_all(int fd, const char* data, std::size_t size) {
     }
 }
 
+std::string ssl_error(const std::string& what) {
+    unsigned long e = ERR_get_error();
+    char text[256] = "no OpenSSL error queued (peer closed?)";
+    if (e != 0) ERR_error_string_n(e, text, sizeof text);
+    ERR_clear_error();
+    return what + ": " + text;
+}
+
+// One client context for every server: TLS 1.2 or 1.3, OpenSSL's default ciphers unless
+// --ciphersuites (TLS 1.3) / --ciphers (TLS 1.2) narrow them, no certificate check (the servers
+// use the harness's self-signed certificate).
+SSL_CTX* client_tls_context(const Options* options = nullptr) {
+    static SSL_CTX* ctx = [options] {
+        SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+        if (c == nullptr) throw std::runtime_error(ssl_error("SSL_CTX_new"));
+        if (options != nullptr && options->has("ciphersuites") &&
+            SSL_CTX_set_ciphersuites(c, options->text("ciphersuites").c_str()) != 1)
+            throw std::runtime_error(ssl_error("--ciphersuites"));
+        if (options != nullptr && options->has("ciphers") &&
+            SSL_CTX_set_cipher_list(c, options->text("ciphers").c_str()) != 1)
+            throw std::runtime_error(ssl_error("--ciphers"));
+        SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+        // Servers that just close the data connection after the file are not an error.
+        SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
+        SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        return c;
+    }();
+    return ctx;
+}
+
+SSL* tls_connect(int fd, SSL_SESSION* resume, const std::string& what) {
+    SSL* ssl = SSL_new(client_tls_context());
+    if (ssl == nullptr) throw std::runtime_error(ssl_error("SSL_new"));
+    SSL_set_fd(ssl, fd);
+    if (resume != nullptr) SSL_set_session(ssl, resume);
+    if (SSL_connect(ssl) != 1) {
+        std::string err = ssl_error(what + " TLS handshake");
+        SSL_free(ssl);
+        throw std::runtime_error(err);
+    }
+    return ssl;
+}
+
 class BlockingFtp {
 public:
     explicit BlockingFtp(const Target& target) : target_(target) {
         fd_ = connect_blocking(make_address(target.host, target.port));
         expect(read_reply(), 2, "greeting");
     }
-    ~BlockingFtp() { close(fd_); }
+    ~BlockingFtp() {
+        if (ssl_ != nullptr) SSL_free(ssl_);
+        close(fd_);
+    }
 
     Reply command(const std::string& line) {
         std::string wire = line + "\r\n";
-        send_all(fd_, wire.data(), wire.size());
+        if (ssl_ != nullptr) {
+            if (SSL_write(ssl_, wire.data(), static_cast<int>(wire.size())) <= 0)
+                throw std::runtime_error(ssl_error("control SSL_write"));
+        } else {
+            send_all(fd_, wire.data(), wire.size());
+        }
         return read_reply();
     }
+
+    // AUTH TLS, then the handshake on the control connection (before USER, as curl --ssl-reqd).
+    void start_tls() {
+        expect(command("AUTH TLS"), 2, "AUTH TLS");
+        ssl_ = tls_connect(fd_, nullptr, "control");
+    }
+    SSL* tls() const { return ssl_; }
 
     Reply read_reply() {
         int multiline = 0;
@@ -114,6 +178,12 @@ private:
                 return line;
             }
             char buf[4096];
+            if (ssl_ != nullptr) {
+                int n = SSL_read(ssl_, buf, sizeof buf);
+                if (n <= 0) throw std::runtime_error(ssl_error("control connection closed"));
+                in_.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
             ssize_t n = recv(fd_, buf, sizeof buf, 0);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) throw std::runtime_error("control connection closed");
@@ -123,6 +193,7 @@ private:
 
     Target target_;
     int fd_ = -1;
+    SSL* ssl_ = nullptr;
     std::string in_;
 };
 
@@ -172,6 +243,79 @@ int run_download(const Options& options) {
     close(data);
     BlockingFtp::expect(ftp.read_reply(), 2, "RETR completion");
     print_transfer(bytes, seconds_since(start));
+    pause_if_asked(options, "done");
+    ftp.command("QUIT");
+    return 0;
+}
+
+// The download over FTPS. Timed like run_download (PASV sent -> 226 and EOF), so it includes the
+// data connection's (resumed) handshake, which is tiny next to a large file.
+int run_tls_download(const Options& options) {
+    client_tls_context(&options);  // made once, with the cipher options
+    BlockingFtp ftp(target_from(options));
+    ftp.start_tls();
+    ftp.login();
+    BlockingFtp::expect(ftp.command("PBSZ 0"), 2, "PBSZ 0");
+    BlockingFtp::expect(ftp.command("PROT P"), 2, "PROT P");
+    auto recv_size = static_cast<std::size_t>(options.number("recv", 1 << 20));
+    std::vector<char> buffer(recv_size);
+    pause_if_asked(options, "ready");
+    auto start = Clock::now();
+    int data = ftp.open_passive();
+    // The newest session of the control connection (TLS 1.3 tickets arrived during the login).
+    SSL_SESSION* session = SSL_get1_session(ftp.tls());
+    std::string wire = "RETR " + options.text("file", "big.bin") + "\r\n";
+    if (SSL_write(ftp.tls(), wire.data(), static_cast<int>(wire.size())) <= 0) {
+        SSL_SESSION_free(session);
+        close(data);
+        throw std::runtime_error(ssl_error("control SSL_write"));
+    }
+    // Handshake first, reply after: works whether the server sends 150 before or after it accepts.
+    SSL* dssl = nullptr;
+    try {
+        dssl = tls_connect(data, session, "data");
+    } catch (...) {
+        SSL_SESSION_free(session);
+        close(data);
+        throw;
+    }
+    SSL_SESSION_free(session);
+    bool reused = SSL_session_reused(dssl) == 1;
+    std::string version = SSL_get_version(dssl);
+    std::string cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(dssl));
+    Reply r = ftp.read_reply();
+    if (r.code / 100 != 1) {
+        SSL_free(dssl);
+        close(data);
+        BlockingFtp::expect(r, 1, "RETR");
+    }
+    std::size_t bytes = 0;
+    for (;;) {
+        int n = SSL_read(dssl, buffer.data(), static_cast<int>(buffer.size()));
+        if (n > 0) {
+            bytes += static_cast<std::size_t>(n);
+            continue;
+        }
+        int err = SSL_get_error(dssl, n);
+        if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) break;
+        std::string text = ssl_error("data SSL_read after " + std::to_string(bytes) + " bytes");
+        SSL_free(dssl);
+        close(data);
+        throw std::runtime_error(text);
+    }
+    SSL_shutdown(dssl);  // our close_notify; the server's arrived already
+    SSL_free(dssl);
+    close(data);
+    BlockingFtp::expect(ftp.read_reply(), 2, "RETR completion");
+    double seconds = seconds_since(start);
+    ResultLine()
+        .add("bytes", static_cast<std::int64_t>(bytes))
+        .add("seconds", seconds)
+        .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
+        .add("resumed", std::string(reused ? "yes" : "no"))
+        .add("protocol", version)
+        .add("cipher", cipher)
+        .print();
     pause_if_asked(options, "done");
     ftp.command("QUIT");
     return 0;

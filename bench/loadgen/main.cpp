@@ -1,6 +1,6 @@
 // ferry-loadgen: the benchmark's FTP load generator. One process per workload run; the harness
 // (bench/run) parses its "RESULT key=value ..." lines.
-//   ferry-loadgen download|upload|ceiling|idle|smallfiles|storm --port P --user U --password W ...
+//   ferry-loadgen download|tls-download|upload|ceiling|idle|smallfiles|storm --port P --user U --password W ...
 #include "workloads.hpp"
 
 #include <csignal>
@@ -17,6 +17,7 @@ using Workload = int (*)(const bench::Options&);
 const std::map<std::string, Workload>& workloads() {
     static const std::map<std::string, Workload> table{
         {"download", bench::run_download},     {"upload", bench::run_upload}, {"ceiling", bench::run_ceiling},
+        {"tls-download", bench::run_tls_download},
         {"idle", bench::run_idle},             {"smallfiles", bench::run_smallfiles},
         {"storm", bench::run_storm},
     };
@@ -25,7 +26,7 @@ const std::map<std::string, Workload>& workloads() {
 
 int usage() {
     std::cerr << "usage: ferry-loadgen WORKLOAD [--host H] [--port P] [--user U] [--password W] [options]\n"
-                 "workloads: download upload ceiling idle smallfiles storm (see bench/README.md)\n";
+                 "workloads: download tls-download upload ceiling idle smallfiles storm (see bench/README.md)\n";
     return 2;
 }
 
