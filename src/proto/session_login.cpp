@@ -158,7 +158,10 @@ void Session::cmd_opts(const std::string& arg) {
 }
 
 void Session::cmd_stat(const std::string& arg) {
-    if (!arg.empty()) {
+    // STAT <path> lists over the control connection, asynchronously; during a transfer or a hash
+    // (when STAT is answered at once) only the status below is given, so nothing else starts.
+    const bool working = phase_ != DataPhase::none || hash_cancel_;
+    if (!arg.empty() && !working) {
         if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
         return start_listing(ListKind::list, arg, /*over_control=*/true);
     }

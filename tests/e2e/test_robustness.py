@@ -103,6 +103,34 @@ class RobustnessTest(ServerTestCase):
         self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
         self.assertEqual(cmd_code(ftp, "SIZE adir"), 550)
 
+    @unittest.skipUnless(IS_FERRYD, "checks ferryd's answers during a transfer")
+    def test_stat_with_a_path_during_a_download_gives_status_only(self):
+        # STAT is answered at once during a transfer; with a path it must not start a listing
+        # that would end the transfer's turn and let queued commands run in the middle of it.
+        ftp = self.login("erin")
+        data = os.urandom(16 * MiB)
+        stor_bytes(ftp, "big_for_stat.bin", data)
+        ftp.voidcmd("TYPE I")
+        conn, resp = open_data(ftp, "pasv", "RETR big_for_stat.bin")
+        try:
+            first = conn.recv(65536)  # the transfer is running; the rest waits in the socket
+            self.assertTrue(first)
+            ftp.putcmd("STAT /")
+            status = raw_reply(ftp)
+            self.assertTrue(status.startswith("211"), status)
+            self.assertIn("Transferring", status)
+            received = [first]
+            while True:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                received.append(chunk)
+        finally:
+            conn.close()
+        self.assertTrue(raw_reply(ftp).startswith("226"))
+        self.assertEqual(sha256_bytes(b"".join(received)), sha256_bytes(data))
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+
     def test_xferlog_line_per_transfer(self):
         ftp = self.login("erin")
         data = harness.make_bytes(12345, "xfer")
