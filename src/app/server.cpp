@@ -125,9 +125,7 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     if (stopping_ || !limits_.try_admit(ip, why)) {
         if (stopping_) why = "shutting down";
         log::info(cat("connection from ", peer.to_string(), " refused: ", why));
-        // Best effort, without blocking: the socket is fresh, so its send buffer is empty.
-        static constexpr char kBusy[] = "421 Too many connections; try again later.\r\n";
-        [[maybe_unused]] auto sent = ::send(connection.get(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        net::send_parting_words(connection, "421 Too many connections; try again later.\r\n");
         return;
     }
     net::set_no_delay(connection);

@@ -27,6 +27,10 @@ Status set_no_delay(const Fd& socket) {
     return ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 ? 0 : errno;
 }
 
+void send_parting_words(const Fd& socket, std::string_view text) {
+    [[maybe_unused]] const ssize_t sent = ::send(socket.get(), text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 Result<Fd> bind_listen(const Address& address, int backlog) {
     if (address.family() == AF_UNSPEC) return Result<Fd>::failure(EAFNOSUPPORT);
     Fd socket(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 namespace ferry::net {
 
@@ -18,6 +19,10 @@ Result<Fd> bind_listen(const Address& address, int backlog);
 // TCP_NODELAY: replies on a control connection are small and must leave at once. Without it,
 // Nagle holds "226" until the client's delayed ACK of "150" arrives, ~40 ms per transfer.
 Status set_no_delay(const Fd& socket);
+
+// One short message on a fresh connection that is about to be closed ("421 Too many
+// connections"): never blocks, never raises SIGPIPE, and what does not fit is dropped.
+void send_parting_words(const Fd& socket, std::string_view text);
 
 // Accepts connections on a listening socket and hands each one (non-blocking, close-on-exec,
 // TCP_NODELAY not set) to on_accept. On EMFILE/ENFILE it pauses briefly instead of spinning.

@@ -153,7 +153,7 @@ void Session::execute(const ParsedLine& line) {
 
 void Session::reply(int code, std::string_view text) {
     out_ += cat(code, ' ', fs::displayed_name(text), "\r\n");
-    if (code >= 500) log_refusal(code, text);
+    if (code >= 400) log_refusal(code, fs::displayed_name(text));
     flush();
 }
 
