@@ -5,11 +5,11 @@
 #include "auth/registration.hpp"
 #include "base/fd.hpp"
 #include "base/size.hpp"
+#include "base/terminal.hpp"
 #include "fs/home.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,32 +125,12 @@ std::optional<std::string> read_stdin_line() {
     return line;
 }
 
-// Echo off while the password is typed, restored however we leave.
-class EchoOff {
-public:
-    explicit EchoOff(int fd) : fd_(fd) {
-        if (::tcgetattr(fd_, &saved_) != 0) return;
-        termios quiet = saved_;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
-    }
-    ~EchoOff() {
-        if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
-    }
-    EchoOff(const EchoOff&) = delete;
-    EchoOff& operator=(const EchoOff&) = delete;
-
-private:
-    int fd_;
-    termios saved_{};
-    bool active_ = false;
-};
-
 std::optional<std::string> ask_tty(int tty, std::string_view prompt) {
     if (::write(tty, prompt.data(), prompt.size()) < 0) return std::nullopt;
     std::string line;
     {
-        EchoOff quiet(tty);
+        // Typed-ahead input is dropped (it may have been echoed); the Enter is not echoed.
+        EchoOff quiet(tty, {.discard_typed_ahead = true, .echo_newline = false});
         char c;
         for (;;) {
             const ssize_t n = ::read(tty, &c, 1);

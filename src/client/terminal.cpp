@@ -1,39 +1,16 @@
 #include "client/terminal.hpp"
 
 #include "base/fd.hpp"
+#include "base/terminal.hpp"
 
 #include <cstdio>
 #include <iostream>
 
 #include <fcntl.h>
-#include <termios.h>
 #include <unistd.h>
 
 namespace ferry::client {
 namespace {
-
-// Turns echo off on `fd` for its lifetime, and back on however the scope is left.
-class EchoOff {
-public:
-    explicit EchoOff(int fd) : fd_(fd) {
-        if (::tcgetattr(fd_, &saved_) != 0) return;
-        termios quiet = saved_;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        quiet.c_lflag |= ECHONL;
-        // TCSANOW, not TCSAFLUSH: a password typed ahead must not be thrown away.
-        active_ = ::tcsetattr(fd_, TCSANOW, &quiet) == 0;
-    }
-    ~EchoOff() {
-        if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
-    }
-    EchoOff(const EchoOff&) = delete;
-    EchoOff& operator=(const EchoOff&) = delete;
-
-private:
-    int fd_;
-    termios saved_{};
-    bool active_ = false;
-};
 
 std::string strip_cr(std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -75,7 +52,8 @@ std::optional<std::string> ask_line(std::string_view prompt) {
 
 std::optional<std::string> ask_secret(std::string_view prompt) {
     if (stdin_is_terminal()) {
-        EchoOff quiet(STDIN_FILENO);  // before the prompt, so nothing typed after it is echoed
+        // Before the prompt, so nothing typed after it is echoed; a password typed ahead is kept.
+        EchoOff quiet(STDIN_FILENO);
         std::cout << prompt << std::flush;
         return read_input_line();
     }

@@ -2,6 +2,8 @@
 #include "auth/password.hpp"
 #include "base/size.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <dirent.h>
@@ -17,18 +19,6 @@ using namespace ferry;
 using namespace ferry::auth;
 
 namespace {
-
-// A fresh folder under /tmp, removed with everything in it at the end of the test.
-struct AccountsTempDir {
-    std::string path;
-    AccountsTempDir() {
-        char pattern[] = "/tmp/ferry-accounts-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~AccountsTempDir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name) const { return path + "/" + name; }
-};
 
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
@@ -91,7 +81,7 @@ TEST_CASE("AccountsFile add, find and remove") {
 }
 
 TEST_CASE("a missing accounts file is empty") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     std::string error;
     auto loaded = AccountsFile::load(dir.file("none.toml"), &error);
     REQUIRE(loaded.ok());
@@ -99,7 +89,7 @@ TEST_CASE("a missing accounts file is empty") {
 }
 
 TEST_CASE("accounts survive save and reload unchanged") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
     std::string error;
     REQUIRE(modify_accounts_file(
@@ -132,7 +122,7 @@ TEST_CASE("accounts survive save and reload unchanged") {
 }
 
 TEST_CASE("quota may be written as a size string") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     write_text(dir.file("u.toml"), "[users.alice]\npassword = \"\"\nquota = \"0.1G\"\n");
     std::string error;
     auto loaded = AccountsFile::load(dir.file("u.toml"), &error);
@@ -141,7 +131,7 @@ TEST_CASE("quota may be written as a size string") {
 }
 
 TEST_CASE("a malformed accounts file's error names the file and line") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("bad.toml");
     write_text(path, "[users.alice]\npassword = \"x\"\nhome = \n");
     std::string error;
@@ -152,7 +142,7 @@ TEST_CASE("a malformed accounts file's error names the file and line") {
 }
 
 TEST_CASE("a wrong-typed field's error names users.<name>.<field>") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("bad.toml");
     const std::pair<const char*, const char*> cases[] = {
         {"[users.alice]\nquota = true\n", "users.alice.quota"},
@@ -175,7 +165,7 @@ TEST_CASE("a wrong-typed field's error names users.<name>.<field>") {
 }
 
 TEST_CASE("modify_accounts_file from 8 threads loses no entry and leaves no temp file") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
     std::vector<std::thread> threads;
     std::atomic<int> failures{0};
@@ -204,7 +194,7 @@ TEST_CASE("modify_accounts_file from 8 threads loses no entry and leaves no temp
 }
 
 TEST_CASE("an abandoned change writes nothing") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
     std::string error;
     CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
@@ -213,7 +203,7 @@ TEST_CASE("an abandoned change writes nothing") {
 }
 
 TEST_CASE("modify_accounts_file creates missing parent folders") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("var/deeper/users.toml");
     std::string error;
     CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
@@ -221,7 +211,7 @@ TEST_CASE("modify_accounts_file creates missing parent folders") {
 }
 
 TEST_CASE("AccountStore sees changes made by others and keeps the last good file") {
-    AccountsTempDir dir;
+    const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
     AccountStore store(path);
     CHECK_FALSE(store.find("alice").has_value());

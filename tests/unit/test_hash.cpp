@@ -1,6 +1,8 @@
 // File digests against known vectors (computed with md5sum/sha*sum and python3 zlib.crc32).
 #include "fs/hash.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -22,22 +24,17 @@ constexpr std::size_t mib = 1 << 20;
 
 // A temp file holding `bytes`, open for reading; removed with its folder at the end.
 struct TempFile {
-    stdfs::path dir;
+    testing::TempDir temp{"hash"};
+    stdfs::path dir = temp.path;
     int fd = -1;
 
     explicit TempFile(const std::string& bytes) {
-        std::string tmpl = (stdfs::temp_directory_path() / "ferry-hash-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        dir = tmpl;
         const auto path = dir / "data";
         fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         REQUIRE(fd >= 0);
         REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
     }
-    ~TempFile() {
-        ::close(fd);
-        stdfs::remove_all(dir);
-    }
+    ~TempFile() { ::close(fd); }
 };
 
 // Byte i is i % 251: no period that lines up with the 1 MiB blocks.

@@ -2,6 +2,8 @@
 #include "fs/home.hpp"
 #include "fs/vpath.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -23,13 +25,11 @@ namespace {
 
 // base/home is the jail, base/outside holds what must never be reached through it.
 struct Jail {
-    stdfs::path base, home, outside;
+    testing::TempDir temp{"home"};
+    stdfs::path base = temp.path, home, outside;
     Home h;
 
     Jail() {
-        std::string tmpl = (stdfs::temp_directory_path() / "ferry-home-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        base = tmpl;
         home = base / "home";
         outside = base / "outside";
         stdfs::create_directories(outside);
@@ -38,7 +38,6 @@ struct Jail {
         REQUIRE(opened.ok());
         h = std::move(opened.value());
     }
-    ~Jail() { stdfs::remove_all(base); }
 
     static void write(const stdfs::path& p, const std::string& text) {
         std::ofstream(p, std::ios::binary) << text;

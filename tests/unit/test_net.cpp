@@ -5,6 +5,9 @@
 #include "net/stream.hpp"
 #include "net/worker_pool.hpp"
 
+#include "support/loopback.hpp"
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -22,85 +25,10 @@
 
 using namespace ferry;
 using namespace ferry::net;
+using namespace ferry::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Runs the loop until a callback calls stop(); false if `limit` passed first.
-bool run_until_stopped(Reactor& reactor, std::chrono::milliseconds limit = 10s) {
-    bool timed_out = false;
-    auto watchdog = reactor.add_timer(limit, [&] {
-        timed_out = true;
-        reactor.stop();
-    });
-    reactor.run();
-    reactor.cancel_timer(watchdog);
-    return !timed_out;
-}
-
-// Runs the loop for `how_long` (to show that something does NOT happen).
-void run_for(Reactor& reactor, std::chrono::milliseconds how_long) {
-    reactor.add_timer(how_long, [&] { reactor.stop(); });
-    reactor.run();
-}
-
-void set_blocking(int fd, bool blocking) {
-    const int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
-    // Blocking test peers run in threads: a bug must fail the test, not hang it.
-    timeval limit{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-}
-
-struct TcpPair {
-    Fd ours;    // non-blocking, for a Stream
-    Fd theirs;  // the peer; blocking when a test thread drives it
-};
-
-TcpPair tcp_pair(bool peer_blocking = false) {
-    auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 4);
-    REQUIRE(listening.ok());
-    const Address where = Address::local_of(listening->get());
-    Fd peer(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(peer.get(), where.sa(), where.size()) == 0);  // loopback: in the backlog now
-    Fd ours(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    REQUIRE(ours);
-    set_blocking(peer.get(), peer_blocking);
-    return {std::move(ours), std::move(peer)};
-}
-
-std::vector<char> pattern(std::size_t size, unsigned seed = 1) {
-    std::vector<char> bytes(size);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : bytes) {
-        x = x * 1664525u + 1013904223u;
-        b = static_cast<char>(x >> 24);
-    }
-    return bytes;
-}
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-net-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    Fd create(const std::string& name, const std::vector<char>& content, int extra_flags = 0) const {
-        Fd file(::open((path / name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, 0600));
-        REQUIRE(file);
-        REQUIRE(::write(file.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()));
-        return file;
-    }
-    std::vector<char> read(const std::string& name) const {
-        std::vector<char> bytes(std::filesystem::file_size(path / name));
-        Fd file(::open((path / name).c_str(), O_RDONLY | O_CLOEXEC));
-        REQUIRE(::pread(file.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
-        return bytes;
-    }
-};
 
 // A blocking peer thread: receive exactly `expected` bytes (or until EOF/timeout), reading
 // `chunk` bytes at a time with an optional pause between reads (a slow reader).
@@ -131,20 +59,6 @@ std::future<std::size_t> send_in_thread(Fd fd, std::vector<char> data) {
         fd.reset();
         return sent;
     });
-}
-
-struct Outcome {
-    bool called = false;
-    int err = -1;
-    std::uint64_t n = 0;
-};
-
-// A completion that records its outcome and stops the loop.
-IoDone record(Outcome& outcome, Reactor& reactor) {
-    return [&outcome, &reactor](int err, std::uint64_t n) {
-        outcome = {true, err, n};
-        reactor.stop();
-    };
 }
 
 }  // namespace
@@ -288,7 +202,7 @@ TEST_CASE("write_all of 24 MiB against a slow reader arrives intact") {
 }
 
 TEST_CASE("send_file sends a file, a range of it, and stops early at the end of the file") {
-    TempDir dir;
+    TempDir dir("net");
     const auto content = pattern(8 << 20, 2);
     Fd file = dir.create("eight", content);
     Reactor reactor;
@@ -316,7 +230,7 @@ TEST_CASE("send_file sends a file, a range of it, and stops early at the end of 
 }
 
 TEST_CASE("recv_to_file receives until EOF, or stops at max") {
-    TempDir dir;
+    TempDir dir("net");
     const auto content = pattern(8 << 20, 3);
     Reactor reactor;
     for (int append : {0, O_APPEND}) {  // O_APPEND files refuse splice: the copy fallback runs
@@ -342,7 +256,7 @@ TEST_CASE("recv_to_file receives until EOF, or stops at max") {
 }
 
 TEST_CASE("recv_to_file ends with the write error and counts only bytes that reached the file") {
-    TempDir dir;
+    TempDir dir("net");
     Reactor reactor;
     constexpr rlim_t limit = 1 << 20;
     rlimit old{};
@@ -364,7 +278,7 @@ TEST_CASE("recv_to_file ends with the write error and counts only bytes that rea
         ::setrlimit(RLIMIT_FSIZE, &old);
         CHECK(done.err == EFBIG);
         CHECK(done.n == limit);
-        CHECK(std::filesystem::file_size(dir.path / "big") == limit);
+        CHECK(std::filesystem::file_size(dir.file("big")) == limit);
         sent.get();  // our close makes the sender fail and return
     }
     ::signal(SIGXFSZ, old_handler);
@@ -387,7 +301,7 @@ TEST_CASE("a big send_file yields to other sessions between turns") {
     Fd sender(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     REQUIRE(::setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffers, sizeof buffers) == 0);
 
-    TempDir dir;
+    TempDir dir("net");
     Fd file = dir.create("sparse", {});
     REQUIRE(::ftruncate(file.get(), size) == 0);
     Reactor reactor;

@@ -2,6 +2,8 @@
 
 #include "fs/home.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,16 +18,6 @@ using namespace ferry;
 using fs::UserQuota;
 
 namespace {
-
-struct QuotaTempDir {
-    std::string path;
-    QuotaTempDir() {
-        char pattern[] = "/tmp/ferry-quota-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~QuotaTempDir() { std::filesystem::remove_all(path); }
-};
 
 void write_file(const std::string& path, std::size_t bytes) {
     std::ofstream out(path, std::ios::binary);
@@ -137,7 +129,7 @@ TEST_CASE("concurrent uploads in chunks never pass the limit together") {
 }
 
 TEST_CASE("ensure_measured takes used from the home once") {
-    QuotaTempDir dir;
+    const testing::TempDir dir("quota");
     write_file(dir.path + "/a", 1000);
     std::filesystem::create_directory(dir.path + "/sub");
     write_file(dir.path + "/sub/b", 234);
@@ -157,7 +149,7 @@ TEST_CASE("ensure_measured takes used from the home once") {
 }
 
 TEST_CASE("a failed measurement is reported and retried by the next call") {
-    QuotaTempDir dir;
+    const testing::TempDir dir("quota");
     write_file(dir.path + "/a", 77);
     const fs::Home broken;  // no folder open: usage() fails
     UserQuota quota(1000);
@@ -168,7 +160,7 @@ TEST_CASE("a failed measurement is reported and retried by the next call") {
 }
 
 TEST_CASE("callers that arrive during the measurement wait for its result") {
-    QuotaTempDir dir;
+    const testing::TempDir dir("quota");
     constexpr int files = 3000;  // a scan that takes long enough for the callers to overlap
     for (int i = 0; i < files; ++i) write_file(dir.path + "/f" + std::to_string(i), 10);
     const fs::Home home = open_home(dir.path);

@@ -5,6 +5,8 @@
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -178,9 +180,8 @@ TEST_CASE("registrations_per_hour and min_password_length: defaults, values, ran
 
 TEST_CASE("ferryd user add and passwd use min_password_length") {
     REQUIRE(auth::init_crypto());
-    char pattern[] = "/tmp/ferry-registration-XXXXXX";
-    REQUIRE(::mkdtemp(pattern) != nullptr);
-    const std::string dir = pattern;
+    const testing::TempDir temp("registration");
+    const std::string& dir = temp.path;
     app::Config config;
     config.root = dir + "/homes";
     config.users_file = dir + "/users.toml";
@@ -194,5 +195,4 @@ TEST_CASE("ferryd user add and passwd use min_password_length") {
     auto [passwd_code, passwd_err] = run_user_cli(config, {"passwd", "carol", "--password-stdin"}, "only eleven\n", dir + "/cli");
     CHECK(passwd_code == 1);
     CHECK(passwd_err.find("at least 12") != std::string::npos);
-    std::filesystem::remove_all(dir);
 }

@@ -1,5 +1,7 @@
 #include "net/tls_context.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -20,25 +22,9 @@
 
 using namespace ferry;
 using net::TlsContext;
+using testing::read_text;
 
 namespace {
-
-struct TlsTempDir {
-    std::string path;
-    TlsTempDir() {
-        char pattern[] = "/tmp/ferry-tls-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~TlsTempDir() { std::filesystem::remove_all(path); }
-};
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 struct SslFree {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
@@ -156,7 +142,7 @@ Connection run_connection(SSL_CTX* server_ctx, SSL_CTX* client_ctx, bool tag_as_
 }
 
 struct Pair {
-    TlsTempDir dir;
+    testing::TempDir dir{"tls"};
     std::string cert = dir.path + "/tls/cert.pem";
     std::string key = dir.path + "/tls/key.pem";
     TlsContext server;
@@ -305,7 +291,7 @@ TEST_CASE("a verifying client accepts the generated certificate for localhost an
 }
 
 TEST_CASE("ensure_self_signed writes a 0600 key and a ferryd certificate, and leaves existing files alone") {
-    TlsTempDir dir;
+    const testing::TempDir dir("tls");
     const std::string cert_path = dir.path + "/a/b/cert.pem";
     const std::string key_path = dir.path + "/a/b/key.pem";
     std::string error;

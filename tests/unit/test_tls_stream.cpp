@@ -6,6 +6,9 @@
 #include "net/stream.hpp"
 #include "net/tls_context.hpp"
 
+#include "support/loopback.hpp"
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <openssl/err.h>
@@ -25,92 +28,22 @@
 
 using namespace ferry;
 using namespace ferry::net;
+using namespace ferry::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-bool run_until_stopped(Reactor& reactor, std::chrono::milliseconds limit = 20s) {
-    bool timed_out = false;
-    auto watchdog = reactor.add_timer(limit, [&] {
-        timed_out = true;
-        reactor.stop();
-    });
-    reactor.run();
-    reactor.cancel_timer(watchdog);
-    return !timed_out;
-}
-
-void run_for(Reactor& reactor, std::chrono::milliseconds how_long) {
-    reactor.add_timer(how_long, [&] { reactor.stop(); });
-    reactor.run();
-}
-
-// Blocking peers run in threads: a bug must fail the test, not hang it.
-void set_blocking(int fd, bool blocking) {
-    const int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
-    timeval limit{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-}
-
-struct TcpPair {
-    Fd ours;    // non-blocking, for a Stream
-    Fd theirs;  // the peer
-};
-
-TcpPair tcp_pair(bool peer_blocking) {
-    auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 4);
-    REQUIRE(listening.ok());
-    const Address where = Address::local_of(listening->get());
-    Fd peer(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(peer.get(), where.sa(), where.size()) == 0);
-    Fd ours(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    REQUIRE(ours);
-    set_blocking(peer.get(), peer_blocking);
-    return {std::move(ours), std::move(peer)};
-}
-
-std::vector<char> pattern(std::size_t size, unsigned seed = 1) {
-    std::vector<char> bytes(size);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : bytes) {
-        x = x * 1664525u + 1013904223u;
-        b = static_cast<char>(x >> 24);
-    }
-    return bytes;
-}
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-tls-stream-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    Fd create(const std::string& name, const std::vector<char>& content) const {
-        Fd file(::open((path / name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        REQUIRE(file);
-        REQUIRE(::write(file.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()));
-        return file;
-    }
-    std::vector<char> read(const std::string& name) const {
-        std::vector<char> bytes(std::filesystem::file_size(path / name));
-        Fd file(::open((path / name).c_str(), O_RDONLY | O_CLOEXEC));
-        REQUIRE(::pread(file.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
-        return bytes;
-    }
-};
+// The watchdog for run_until_stopped in these tests (twice the plain loopback tests' default).
+constexpr std::chrono::milliseconds tls_limit = 20s;
 
 // A self-signed certificate in a temp folder and the two contexts built on it.
 struct Contexts {
-    TempDir dir;
+    TempDir dir{"tls-stream"};
     TlsContext server;
     TlsContext client;
     Contexts() {
         std::string error;
-        const std::string cert = (dir.path / "cert.pem").string(), key = (dir.path / "key.pem").string();
+        const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
         REQUIRE_MESSAGE(ensure_self_signed(cert, key, &error), error);
         auto made_server = TlsContext::server(cert, key, &error);
         REQUIRE_MESSAGE(made_server.ok(), error);
@@ -120,19 +53,6 @@ struct Contexts {
         client = std::move(*made_client);
     }
 };
-
-struct Outcome {
-    bool called = false;
-    int err = -1;
-    std::uint64_t n = 0;
-};
-
-IoDone record(Outcome& outcome, Reactor& reactor) {
-    return [&outcome, &reactor](int err, std::uint64_t n) {
-        outcome = {true, err, n};
-        reactor.stop();
-    };
-}
 
 IoDone record_only(Outcome& outcome) {
     return [&outcome](int err, std::uint64_t n) { outcome = {true, err, n}; };
@@ -201,7 +121,7 @@ struct ServerWithClient {
         Outcome handshake;
         stream->start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
         if (prepare) prepare(stream->tls());
-        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(handshake.err == 0);
     }
 };
@@ -230,7 +150,7 @@ TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk b
     std::vector<char> buffer(64);
     server.read_some(buffer, record_only(busy));  // refused while the handshake runs
     CHECK_FALSE(server_done.called);              // completions come from the loop only
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(server_done.err == 0);
     CHECK(client_done.err == 0);
     CHECK(busy.err == EBUSY);
@@ -241,7 +161,7 @@ TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk b
 
     Outcome again;
     server.start_tls(contexts.server, TlsRole::server, record(again, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(again.err == EALREADY);
 
     for (auto [from, to] : {std::pair{&server, &client}, std::pair{&client, &server}}) {
@@ -249,7 +169,7 @@ TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk b
         Outcome wrote, got;
         from->write_all(text, record_only(wrote));
         to->read_some(buffer, record(got, reactor));
-        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(run_until_stopped(reactor, tls_limit));
         CHECK(wrote.err == 0);
         CHECK(got.err == 0);
         CHECK(std::string(buffer.data(), got.n) == text);
@@ -271,7 +191,7 @@ TEST_CASE("write_all of 16 MiB over TLS arrives intact at a blocking OpenSSL cli
 
 TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without kTLS") {
     Contexts contexts;
-    TempDir dir;
+    TempDir dir{"tls-stream"};
     const auto content = pattern(8 << 20, 3);
     Fd file = dir.create("big", content);
     const std::uint64_t offset = 12345;
@@ -291,7 +211,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
     Outcome handshake, sent;
     stream.start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
     if (!allow_ktls) SSL_clear_options(stream.tls(), SSL_OP_ENABLE_KTLS);  // forces pread + SSL_write
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     REQUIRE(handshake.err == 0);
     const std::string engaged = stream.ktls_send() ? "yes" : "no (no tls module in this kernel?)";
     MESSAGE("kTLS send engaged: " << engaged);
@@ -309,7 +229,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
 
 TEST_CASE("recv_to_file over TLS: 8 MiB byte-identical, stopping at max without losing bytes") {
     Contexts contexts;
-    TempDir dir;
+    TempDir dir{"tls-stream"};
     const auto data = pattern(8 << 20, 5);
     Fd file = dir.create("upload", {});
     Reactor reactor;
@@ -356,7 +276,7 @@ TEST_CASE("a peer that closes TCP without close_notify reads as EOF, n == 0") {
     Outcome outcome;
     for (int reads = 0; reads < 10; ++reads) {
         side.stream->read_some(buffer, record(outcome, reactor));
-        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(run_until_stopped(reactor, tls_limit));
         if (outcome.err != 0 || outcome.n == 0) break;
         got.append(buffer.data(), outcome.n);
     }
@@ -384,14 +304,14 @@ TEST_CASE("a handshake against garbage or a peer that hangs up fails with an err
     }
     Outcome handshake;
     stream.start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(handshake.err == (expected_error == "EPROTO" ? EPROTO : ECONNRESET));
 
     Outcome after, closing;
     std::vector<char> buffer(16);
     stream.read_some(buffer, record_only(after));
     stream.shutdown_tls(record(closing, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(after.err == ENOTCONN);
     CHECK(closing.err == ENOTCONN);
 }
@@ -434,10 +354,10 @@ TEST_CASE("shutdown_tls delivers close_notify: the client's SSL_read ends with S
     const std::string last = "226 last bytes";
     Outcome wrote, closed;
     side.stream->write_all(last, record(wrote, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     REQUIRE(wrote.err == 0);
     side.stream->shutdown_tls(record(closed, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(closed.err == 0);
     side.stream.reset();
     const auto got = side.client.get();
@@ -448,7 +368,7 @@ TEST_CASE("shutdown_tls delivers close_notify: the client's SSL_read ends with S
     Stream plain(reactor, std::move(plain_pair.ours));
     Outcome plain_closed;
     plain.shutdown_tls(record(plain_closed, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(plain_closed.err == 0);
 }
 
@@ -480,7 +400,7 @@ TEST_CASE("resumed_from: a data stream that resumed the control session is recog
         c.client->start_tls(contexts.client, TlsRole::client, count(k));
         SSL_set_max_proto_version(c.client->tls(), version);
         if (session) REQUIRE(SSL_set_session(c.client->tls(), session) == 1);
-        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(s.err == 0);
         REQUIRE(k.err == 0);
         // One byte each way: the client takes in the TLS 1.3 tickets sent after the handshake.
@@ -488,7 +408,7 @@ TEST_CASE("resumed_from: a data stream that resumed the control session is recog
         Outcome w, r;
         c.server->write_all(std::string_view("1"), record_only(w));
         c.client->read_some(byte, record(r, reactor));
-        REQUIRE(run_until_stopped(reactor));
+        REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(r.n == 1);
         return c;
     };
@@ -523,7 +443,7 @@ TEST_CASE("cancelling a TLS write halfway through a record ends writing on that 
     REQUIRE_FALSE(big.called);  // stuck on a full socket, OpenSSL holding part of a record
     side.stream->cancel();
     side.stream->write_all(std::string_view("x"), record(after, reactor));
-    REQUIRE(run_until_stopped(reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(after.err == EPIPE);
     CHECK_FALSE(big.called);
     release.set_value();

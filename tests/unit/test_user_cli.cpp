@@ -3,6 +3,8 @@
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -16,25 +18,9 @@
 #include <sstream>
 
 using namespace ferry;
+using testing::read_text;
 
 namespace {
-
-struct CliTempDir {
-    std::string path;
-    CliTempDir() {
-        char pattern[] = "/tmp/ferry-user-cli-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~CliTempDir() { std::filesystem::remove_all(path); }
-};
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // Points fd `target` at `path` for as long as it lives, then puts the original back.
 class Redirect {
@@ -79,7 +65,7 @@ CliResult run_cli(const app::Config& config, const std::vector<std::string>& arg
     return {code, read_text(base + ".out"), read_text(base + ".err")};
 }
 
-app::Config config_in(const CliTempDir& dir) {
+app::Config config_in(const testing::TempDir& dir) {
     app::Config config;
     config.root = dir.path + "/homes";
     config.users_file = dir.path + "/var/users.toml";
@@ -98,7 +84,7 @@ auth::Account load_account(const app::Config& config, const std::string& name) {
 }  // namespace
 
 TEST_CASE("ferryd user add with --password-stdin creates the account and its home") {
-    CliTempDir dir;
+    const testing::TempDir dir("user-cli");
     const auto config = config_in(dir);
     auto result = run_cli(config, {"add", "alice", "--password-stdin", "--quota", "500M", "--admin"}, "s3cret-pass\n");
     REQUIRE_MESSAGE(result.code == 0, result.err);
@@ -162,7 +148,7 @@ TEST_CASE("ferryd user add with --password-stdin creates the account and its hom
 }
 
 TEST_CASE("ferryd user add refuses bad names, homes and passwords") {
-    CliTempDir dir;
+    const testing::TempDir dir("user-cli");
     const auto config = config_in(dir);
     auto reserved = run_cli(config, {"add", "root", "--password-stdin"}, "long-enough\n");
     CHECK(reserved.code == 1);
@@ -178,7 +164,7 @@ TEST_CASE("ferryd user add refuses bad names, homes and passwords") {
 }
 
 TEST_CASE("ferryd user add --home puts the folder under root") {
-    CliTempDir dir;
+    const testing::TempDir dir("user-cli");
     const auto config = config_in(dir);
     REQUIRE(run_cli(config, {"add", "carol", "--home=team/carol", "--password-stdin"}, "long-enough\n").code == 0);
     CHECK(load_account(config, "carol").home == "team/carol");
@@ -186,7 +172,7 @@ TEST_CASE("ferryd user add --home puts the folder under root") {
 }
 
 TEST_CASE("ferryd user usage errors exit 2 with the usage text") {
-    CliTempDir dir;
+    const testing::TempDir dir("user-cli");
     const auto config = config_in(dir);
     auto unknown = run_cli(config, {"frobnicate"});
     CHECK(unknown.code == 2);
