@@ -10,9 +10,8 @@
 namespace ferry::net::detail {
 namespace {
 
-constexpr std::uint64_t wanted_pipe_size = 1u << 20;
-constexpr std::size_t bounce_size = 256u << 10;
-// sendfile/splice move at most this much per call anyway (MAX_RW_COUNT).
+constexpr std::size_t receive_buffer_size = 1u << 20;  // one pwrite per MiB at most
+// sendfile moves at most this much per call anyway (MAX_RW_COUNT).
 constexpr std::uint64_t max_per_call = 0x7ffff000;
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
@@ -87,120 +86,45 @@ Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t co
 
 // ---- FileReceiver ----
 
+// Fill the buffer with as many receives as the socket has ready, then write it in one pwrite:
+// each file write costs a journal handle and an extent lookup, so few large writes beat many
+// small ones (one receive yields about one TCP segment's worth).
 Turn FileReceiver::turn(int socket, int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done) {
-    if (done >= max) return {TurnEnd::complete};
-    if (!splice_refused_ && ensure_pipe()) return splice_turn(socket, file, offset, max, done);
-    return copy_turn(socket, file, offset, max, done);
-}
-
-void FileReceiver::reset() {
-    pipe_read_.reset();
-    pipe_write_.reset();
-    pipe_capacity_ = 0;
-}
-
-bool FileReceiver::ensure_pipe() {
-    if (pipe_read_) return true;
-    int ends[2];
-    if (::pipe2(ends, O_NONBLOCK | O_CLOEXEC) != 0) return false;  // out of fds: copying still works
-    pipe_read_.reset(ends[0]);
-    pipe_write_.reset(ends[1]);
-    // A bigger pipe means fewer splice calls per MiB; refused above /proc/sys/fs/pipe-max-size
-    // for unprivileged users, in which case the default (64 KiB) is kept.
-    ::fcntl(pipe_write_.get(), F_SETPIPE_SZ, static_cast<int>(wanted_pipe_size));
-    const int capacity = ::fcntl(pipe_write_.get(), F_GETPIPE_SZ);
-    pipe_capacity_ = capacity > 0 ? static_cast<std::uint64_t>(capacity) : 65536;
-    return true;
-}
-
-Turn FileReceiver::splice_turn(int socket, int file, std::uint64_t offset, std::uint64_t max,
-                               std::uint64_t& done) {
+    auto space = buffer();
     std::uint64_t budget = turn_budget;
     while (done < max) {
         if (budget == 0) return {TurnEnd::yield};
-        if (splice_refused_) return copy_turn(socket, file, offset, max, done);  // the file said no
-        const auto want = static_cast<std::size_t>(std::min({max - done, pipe_capacity_, budget}));
-        const ssize_t n = ::splice(socket, nullptr, pipe_write_.get(), nullptr, want,
-                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n == 0) return {TurnEnd::complete};  // EOF
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::wait_readable};
-            if (errno == EINVAL) {
-                splice_refused_ = true;
-                return copy_turn(socket, file, offset, max, done);
+        const auto room = static_cast<std::size_t>(std::min<std::uint64_t>({max - done, space.size(), budget}));
+        std::size_t filled = 0;
+        Turn end{TurnEnd::complete};
+        bool socket_drained = false;
+        while (filled < room) {
+            const ssize_t n = ::recv(socket, space.data() + filled, room - filled, 0);
+            if (n > 0) {
+                filled += static_cast<std::size_t>(n);
+                continue;
             }
-            return {TurnEnd::failed, errno};
+            if (n < 0 && errno == EINTR) continue;
+            socket_drained = true;
+            if (n == 0) {
+                end = {TurnEnd::complete};  // EOF
+            } else if (would_block(errno)) {
+                end = {TurnEnd::wait_readable};
+            } else {
+                end = {TurnEnd::failed, errno};
+            }
+            break;
         }
-        budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
-        if (int err = drain_pipe(file, offset + done, static_cast<std::uint64_t>(n), done)) {
-            reset();  // what is left in the pipe never reaches the file
-            return {TurnEnd::failed, err};
-        }
+        budget -= std::min<std::uint64_t>(budget, filled);
+        if (int err = pwrite_all(file, space.first(filled), offset + done, done)) return {TurnEnd::failed, err};
+        if (socket_drained) return end;
     }
     return {TurnEnd::complete};
 }
 
-int FileReceiver::drain_pipe(int file, std::uint64_t at, std::uint64_t length, std::uint64_t& done) {
-    while (length > 0) {
-        loff_t file_offset = static_cast<loff_t>(at);
-        // No SPLICE_F_NONBLOCK: the pipe holds exactly `length` bytes, and a file write may block.
-        const ssize_t n =
-            ::splice(pipe_read_.get(), nullptr, file, &file_offset, static_cast<std::size_t>(length), SPLICE_F_MOVE);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EINVAL) {  // this file refuses splice (O_APPEND, ...): copy from now on
-                splice_refused_ = true;
-                return drain_pipe_by_copy(file, at, length, done);
-            }
-            return errno;
-        }
-        if (n == 0) return EIO;
-        done += static_cast<std::uint64_t>(n);
-        at += static_cast<std::uint64_t>(n);
-        length -= static_cast<std::uint64_t>(n);
-    }
-    return 0;
-}
-
-int FileReceiver::drain_pipe_by_copy(int file, std::uint64_t at, std::uint64_t length, std::uint64_t& done) {
-    auto buffer = bounce();
-    while (length > 0) {
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
-        const ssize_t n = ::read(pipe_read_.get(), buffer.data(), want);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? errno : EIO;
-        const std::uint64_t before = done;
-        if (int err = pwrite_all(file, buffer.first(static_cast<std::size_t>(n)), at, done)) return err;
-        at += done - before;
-        length -= static_cast<std::uint64_t>(n);
-    }
-    return 0;
-}
-
-Turn FileReceiver::copy_turn(int socket, int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done) {
-    auto buffer = bounce();
-    std::uint64_t budget = turn_budget;
-    while (done < max) {
-        if (budget == 0) return {TurnEnd::yield};
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max - done, buffer.size()));
-        const ssize_t n = ::recv(socket, buffer.data(), want, 0);
-        if (n == 0) return {TurnEnd::complete};  // EOF
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (would_block(errno)) return {TurnEnd::wait_readable};
-            return {TurnEnd::failed, errno};
-        }
-        budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
-        if (int err = pwrite_all(file, buffer.first(static_cast<std::size_t>(n)), offset + done, done))
-            return {TurnEnd::failed, err};
-    }
-    return {TurnEnd::complete};
-}
-
-std::span<char> FileReceiver::bounce() {
-    if (bounce_.empty()) bounce_.resize(bounce_size);
-    return bounce_;
+std::span<char> FileReceiver::buffer() {
+    if (buffer_.empty()) buffer_.resize(receive_buffer_size);
+    return buffer_;
 }
 
 }  // namespace ferry::net::detail

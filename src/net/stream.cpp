@@ -135,7 +135,6 @@ void Stream::read_some(std::span<char> buffer, IoDone done) {
 void Stream::recv_to_file(int file_fd, std::uint64_t offset, std::uint64_t max, IoDone done) {
     if (const int err = refusal(true)) return refuse(std::move(done), err);
     state_->read = ReadOp{ReadOp::Kind::recv_to_file, {}, file_fd, offset, max, 0, std::move(done), Wait::none};
-    state_->receiver.begin();
     run_read();
 }
 
@@ -196,7 +195,6 @@ void Stream::log_tls_failure(const char* during) const {
 void Stream::cancel() {
     ++state_->liveness->generation;  // drops completions and continuations already deferred
     if (state_->tls && state_->write.kind != WriteOp::Kind::none) state_->tls->abandon_write();
-    if (state_->read.kind == ReadOp::Kind::recv_to_file) state_->receiver.reset();
     state_->read = ReadOp{};
     state_->write = WriteOp{};
 }
@@ -204,7 +202,6 @@ void Stream::cancel() {
 void Stream::cancel_read() {
     if (state_->read.kind == ReadOp::Kind::tls_handshake) return;  // only cancel() stops a handshake
     ++state_->liveness->read_generation;
-    if (state_->read.kind == ReadOp::Kind::recv_to_file) state_->receiver.reset();
     state_->read = ReadOp{};
 }
 

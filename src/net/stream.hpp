@@ -46,7 +46,7 @@ public:
     // Send `count` bytes of a regular file from `offset` with sendfile(2), kernel to socket.
     // Completes when count bytes went out, or early with n < count if the file ended first.
     void send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done);
-    // Receive into a regular file at `offset` (splice through a pipe: no copy through user space)
+    // Receive into a regular file at `offset` (large receives, then one pwrite per MiB; see socket_io.hpp)
     // until the peer closes or `max` bytes arrived. n == max means more may follow; n < max with
     // err == 0 means the peer closed. A write error (EDQUOT, ENOSPC, EIO) ends it with that errno.
     void recv_to_file(int file_fd, std::uint64_t offset, std::uint64_t max, IoDone done);
@@ -107,7 +107,7 @@ private:
     Reactor& reactor_;
     Fd socket_;
     std::chrono::steady_clock::time_point last_activity_;
-    // Implementation state (pending ops, pipe for splice, a generation counter so that cancelled or
+    // Implementation state (pending ops, the receive buffer, a generation counter so that cancelled or
     // destroyed streams never see late completions) lives in the .cpp.
     struct State;
     std::unique_ptr<State> state_;

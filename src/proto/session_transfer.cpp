@@ -247,8 +247,8 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     }
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (!data_ready_or_refuse()) return;
-    // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and splice
-    // refuses O_APPEND files.
+    // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite
+    // at an offset would be ignored on an O_APPEND file.
     const bool unique = mode == fs::WriteMode::create_new;
     auto file = home_->open_write(target, unique ? mode : fs::WriteMode::at_offset);
     if (!file) return reply_fs_error(file.error(), "Could not create file");

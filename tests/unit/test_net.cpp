@@ -233,7 +233,7 @@ TEST_CASE("recv_to_file receives until EOF, or stops at max") {
     TempDir dir("net");
     const auto content = pattern(8 << 20, 3);
     Reactor reactor;
-    for (int append : {0, O_APPEND}) {  // O_APPEND files refuse splice: the copy fallback runs
+    for (int append : {0, O_APPEND}) {  // a plain file and an O_APPEND one (where pwrite appends)
         for (std::uint64_t max : {std::uint64_t{1} << 40, std::uint64_t{(3 << 20) + 5}}) {
             CAPTURE(append);
             CAPTURE(max);
