@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include <unistd.h>
@@ -81,24 +82,13 @@ Filled fill_block(Channel& data, std::vector<char>& block) {
     return filled;
 }
 
-}  // namespace
-
-TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
-                       Progress& progress) {
+// Runs `pump`, which moves the data over `data` and advances `position`; then closes `data` and
+// reads the server's verdict. Ctrl-C during the pump aborts the transfer (ABOR) instead.
+TransferOutcome run_transfer(Session& session, Channel& data, std::uint64_t offset, std::uint64_t& position,
+                             Progress& progress, std::string_view action, const std::function<void()>& pump) {
     TransferOutcome outcome;
-    std::vector<char> scratch(data.has_tls() ? transfer_block : 0);
-    std::uint64_t position = offset;
     try {
-        // Bounded by the file size: each round moves at least one byte or stops.
-        while (position < size) {
-            throw_if_interrupted();
-            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - position, transfer_block));
-            const std::uint64_t sent = data.send_file_chunk(file_fd, position, want, scratch);
-            if (sent == 0) throw ClientError(cat("the local file shrank to ", position, " bytes during the upload"));
-            position += sent;
-            progress.update(position);
-        }
-        data.finish_sending();
+        pump();
     } catch (const Interrupted& stop) {
         outcome.problem = stop.what();
         outcome.moved = position - offset;
@@ -111,16 +101,35 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
     outcome.moved = position - offset;
     { Channel closing = std::move(data); }  // close before waiting for the server's verdict
     progress.finish();
-    read_closing_reply(session, "upload", outcome);
+    read_closing_reply(session, action, outcome);
     return outcome;
+}
+
+}  // namespace
+
+TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
+                       Progress& progress) {
+    std::vector<char> scratch(data.has_tls() ? transfer_block : 0);
+    std::uint64_t position = offset;
+    return run_transfer(session, data, offset, position, progress, "upload", [&] {
+        // Bounded by the file size: each round moves at least one byte or stops.
+        while (position < size) {
+            throw_if_interrupted();
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - position, transfer_block));
+            const std::uint64_t sent = data.send_file_chunk(file_fd, position, want, scratch);
+            if (sent == 0) throw ClientError(cat("the local file shrank to ", position, " bytes during the upload"));
+            position += sent;
+            progress.update(position);
+        }
+        data.finish_sending();
+    });
 }
 
 TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress,
                          BackgroundDigest* digest) {
-    TransferOutcome outcome;
     std::vector<char> own(digest ? 0 : transfer_block);
     std::uint64_t position = offset;
-    try {
+    return run_transfer(session, data, offset, position, progress, "download", [&] {
         // Ends at the server's end of stream; every read has the channel's timeout.
         for (std::size_t round = 0; round < (std::size_t{1} << 40); ++round) {
             std::vector<char> block = digest ? digest->take() : std::move(own);
@@ -132,20 +141,7 @@ TransferOutcome download(Session& session, Channel data, int file_fd, std::uint6
             progress.update(position);
             if (filled.end) break;
         }
-    } catch (const Interrupted& stop) {
-        outcome.problem = stop.what();
-        outcome.moved = position - offset;
-        progress.finish();
-        abort_after_interrupt(session, std::move(data), outcome);
-        return outcome;
-    } catch (const ClientError& failed) {
-        outcome.problem = failed.what();
-    }
-    outcome.moved = position - offset;
-    { Channel closing = std::move(data); }
-    progress.finish();
-    read_closing_reply(session, "download", outcome);
-    return outcome;
+    });
 }
 
 std::string receive_text(Session& session, Channel data, std::string_view action) {
