@@ -180,6 +180,8 @@ private:
     using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
     void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);
     void begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stream> stream);
+    void data_connection_failed(int code, std::string_view text);
+    void set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb);
     void on_transfer_done(const TransferOutcome& outcome);
     void abort_transfer();
     bool data_ready_or_refuse();

@@ -80,17 +80,11 @@ void Session::secure_data(std::unique_ptr<net::Stream> stream,
         auto stream = std::move(securing_);
         if (err) {
             log::info(cat(describe(), " TLS on the data connection failed: ", std::strerror(err)));
-            phase_ = DataPhase::none;
-            data_.reset();
-            reply(425, "TLS negotiation on the data connection failed.");
-            return command_finished();
+            return data_connection_failed(425, "TLS negotiation on the data connection failed.");
         }
         if (!net::resumed_from(stream->tls(), tls_tag_)) {
             log::warn(cat(describe(), " data connection did not resume the control TLS session: refused"));
-            phase_ = DataPhase::none;
-            data_.reset();
-            reply(522, "Data connections must resume the TLS session of the control connection.");
-            return command_finished();
+            return data_connection_failed(522, "Data connections must resume the TLS session of the control connection.");
         }
         start(std::move(stream));
     });

@@ -155,11 +155,16 @@ void Session::cmd_port(const std::string& arg) {
     if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
     auto target = parse_port_argument(arg);
     if (!target) return reply(501, "Syntax error in PORT parameters.");
-    if (data_.set_active(*target) != 0) {
-        log::warn(cat(describe(), " PORT to ", target->to_string(), " refused (not the client's address)"));
-        return reply(500, "Illegal PORT command: only your own address, ports 1024 and up.");
+    set_active_target(*target, "PORT", "PASV");
+}
+
+// PORT/EPRT: only to the client's own address and unprivileged ports (no FTP bounce, RFC 2577).
+void Session::set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb) {
+    if (data_.set_active(target) != 0) {
+        log::warn(cat(describe(), ' ', verb, " to ", target.to_string(), " refused (not the client's address)"));
+        return reply(500, cat("Illegal ", verb, " command: only your own address, ports 1024 and up."));
     }
-    reply(200, "PORT command successful. Consider using PASV.");
+    reply(200, cat(verb, " command successful. Consider using ", passive_verb, "."));
 }
 
 void Session::cmd_eprt(const std::string& arg) {
@@ -168,11 +173,7 @@ void Session::cmd_eprt(const std::string& arg) {
     auto target = parse_eprt_argument(arg, unknown_protocol);
     if (unknown_protocol) return reply(522, "Network protocol not supported, use (1,2)");
     if (!target) return reply(501, "Syntax error in EPRT parameters.");
-    if (data_.set_active(*target) != 0) {
-        log::warn(cat(describe(), " EPRT to ", target->to_string(), " refused (not the client's address)"));
-        return reply(500, "Illegal EPRT command: only your own address, ports 1024 and up.");
-    }
-    reply(200, "EPRT command successful. Consider using EPSV.");
+    set_active_target(*target, "EPRT", "EPSV");
 }
 
 void Session::cmd_rest(const std::string& arg) {
@@ -327,16 +328,21 @@ void Session::run_transfer(std::string preliminary, MakeTransfer make, XferRecor
     data_.open(ctx_.config.data_timeout, [this, make = std::move(make)](int err, std::unique_ptr<net::Stream> stream) {
         if (err) {
             log::info(cat(describe(), " data connection failed: ", std::strerror(err)));
-            phase_ = DataPhase::none;
-            data_.reset();
-            reply(425, "Failed to establish data connection.");
-            return command_finished();
+            return data_connection_failed(425, "Failed to establish data connection.");
         }
         if (!protect_data_) return begin_transfer(make, std::move(stream));
         secure_data(std::move(stream), [this, make](std::unique_ptr<net::Stream> secured) {
             begin_transfer(make, std::move(secured));
         });
     });
+}
+
+// The transfer ends before it began: no data connection, or not a secure one.
+void Session::data_connection_failed(int code, std::string_view text) {
+    phase_ = DataPhase::none;
+    data_.reset();
+    reply(code, text);
+    command_finished();
 }
 
 void Session::begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stream> stream) {
