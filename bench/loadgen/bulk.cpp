@@ -217,12 +217,19 @@ std::size_t receive_to_eof(int fd, std::size_t buffer_size) {
     }
 }
 
-void print_transfer(std::size_t bytes, double seconds) {
-    ResultLine()
-        .add("bytes", static_cast<std::int64_t>(bytes))
+// The RESULT line of one timed transfer; callers may add fields before printing it.
+ResultLine transfer_result(std::size_t bytes, double seconds) {
+    ResultLine line;
+    line.add("bytes", static_cast<std::int64_t>(bytes))
         .add("seconds", seconds)
-        .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
-        .print();
+        .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds);
+    return line;
+}
+
+// After a timed transfer: let the harness sample the server, then leave.
+void finish_session(BlockingFtp& ftp, const Options& options) {
+    pause_if_asked(options, "done");
+    ftp.command("QUIT");
 }
 
 }  // namespace
@@ -242,9 +249,8 @@ int run_download(const Options& options) {
     std::size_t bytes = receive_to_eof(data, recv_size);
     close(data);
     BlockingFtp::expect(ftp.read_reply(), 2, "RETR completion");
-    print_transfer(bytes, seconds_since(start));
-    pause_if_asked(options, "done");
-    ftp.command("QUIT");
+    transfer_result(bytes, seconds_since(start)).print();
+    finish_session(ftp, options);
     return 0;
 }
 
@@ -307,17 +313,12 @@ int run_tls_download(const Options& options) {
     SSL_free(dssl);
     close(data);
     BlockingFtp::expect(ftp.read_reply(), 2, "RETR completion");
-    double seconds = seconds_since(start);
-    ResultLine()
-        .add("bytes", static_cast<std::int64_t>(bytes))
-        .add("seconds", seconds)
-        .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
+    transfer_result(bytes, seconds_since(start))
         .add("resumed", std::string(reused ? "yes" : "no"))
         .add("protocol", version)
         .add("cipher", cipher)
         .print();
-    pause_if_asked(options, "done");
-    ftp.command("QUIT");
+    finish_session(ftp, options);
     return 0;
 }
 
@@ -342,9 +343,8 @@ int run_upload(const Options& options) {
     }
     close(data);
     BlockingFtp::expect(ftp.read_reply(), 2, "STOR completion");
-    print_transfer(size, seconds_since(start));
-    pause_if_asked(options, "done");
-    ftp.command("QUIT");
+    transfer_result(size, seconds_since(start)).print();
+    finish_session(ftp, options);
     return 0;
 }
 
