@@ -257,24 +257,24 @@ class FtpProxy:
             self._close_pair(src, dst)
 
     @staticmethod
-    def _close_pair(a, b):
+    def _close_socket(s):
+        try:
+            # shutdown first: close() alone sends no FIN while another thread sits in recv().
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    @classmethod
+    def _close_pair(cls, a, b):
         for s in (a, b):
-            try:
-                # shutdown first: close() alone sends no FIN while another thread sits in recv().
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+            cls._close_socket(s)
 
     def close(self):
         self.closed = True
         with self.lock:
             for s in self.sockets:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+                self._close_socket(s)
 
 
 # ---------------------------------------------------------------------------------------------
