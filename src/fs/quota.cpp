@@ -105,15 +105,23 @@ Status UserQuota::ensure_measured(const Home& home) {
     return usage.ok() ? 0 : usage.error();
 }
 
-std::shared_ptr<UserQuota> QuotaRegistry::for_user(const std::string& name, std::uint64_t limit) {
+std::shared_ptr<UserQuota> QuotaRegistry::for_user(const std::string& name, const LimitSource& current_limit) {
     std::lock_guard lock(mutex_);
     if (auto found = quotas_.find(name); found != quotas_.end()) {
-        found->second->set_limit(limit);
+        found->second->set_limit(current_limit());
         return found->second;
     }
-    auto quota = std::make_shared<UserQuota>(limit);
+    auto quota = std::make_shared<UserQuota>(current_limit());
     quotas_.emplace(name, quota);
     return quota;
+}
+
+bool QuotaRegistry::refresh_limit(const std::string& name, const LimitSource& current_limit) {
+    std::lock_guard lock(mutex_);
+    auto found = quotas_.find(name);
+    if (found == quotas_.end()) return false;
+    found->second->set_limit(current_limit());
+    return true;
 }
 
 std::shared_ptr<UserQuota> QuotaRegistry::find(const std::string& name) const {

@@ -17,6 +17,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,9 +81,20 @@ private:
 // One UserQuota per user name, shared by that user's sessions.
 class QuotaRegistry {
 public:
-    // The user's quota, created on first use; an existing one gets `limit` as its new limit (so an
-    // admin's SITE SETQUOTA or an edited accounts file applies to running sessions at the next login).
-    std::shared_ptr<UserQuota> for_user(const std::string& name, std::uint64_t limit);
+    // Where a limit comes from: read under the registry's lock, so that of two callers racing (a
+    // login and an admin's SITE SETQUOTA) the one that reads last sets the limit, and a login that
+    // read the accounts file before a change cannot put the old limit back after it.
+    using LimitSource = std::function<std::uint64_t()>;
+
+    // The user's quota, created on first use; an existing one gets current_limit() as its new
+    // limit (so an edited accounts file applies to running sessions at the next login).
+    std::shared_ptr<UserQuota> for_user(const std::string& name, const LimitSource& current_limit);
+    std::shared_ptr<UserQuota> for_user(const std::string& name, std::uint64_t limit) {
+        return for_user(name, [limit] { return limit; });
+    }
+    // Sets current_limit() on the user's quota if there is one (SITE SETQUOTA: at once for running
+    // sessions). False when the user has none.
+    bool refresh_limit(const std::string& name, const LimitSource& current_limit);
     // nullptr when the user has none.
     std::shared_ptr<UserQuota> find(const std::string& name) const;
     // Drops the entry (after a user is deleted or renamed). Sessions holding it keep their copy; the

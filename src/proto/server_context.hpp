@@ -34,6 +34,13 @@ struct ServerContext {
     std::uint64_t quota_limit(std::uint64_t account_quota) const {
         return account_quota == 0 ? config.default_quota : account_quota;
     }
+    // What the accounts file says now, for QuotaRegistry; `fallback` if the account is gone.
+    fs::QuotaRegistry::LimitSource current_quota_limit(const std::string& name, std::uint64_t fallback) {
+        return [this, name, fallback] {
+            const auto account = accounts.find(name);
+            return quota_limit(account ? account->quota : fallback);
+        };
+    }
 };
 
 }  // namespace ferry::proto

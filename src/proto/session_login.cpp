@@ -42,7 +42,7 @@ LoginCheck check_login(ServerContext& context, const std::string& user, std::str
         if (!check.home) {
             check.why = cat("cannot open home ", root, "/", account->home, ": ", std::strerror(check.home.error()));
         } else {
-            check.quota = context.quotas.for_user(account->name, context.quota_limit(account->quota));
+            check.quota = context.quotas.for_user(account->name, context.current_quota_limit(account->name, account->quota));
             if (Status err = check.quota->ensure_measured(**check.home)) {
                 check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", std::strerror(err));
             } else {

@@ -151,9 +151,9 @@ void Session::site_setquota(const std::string& args) {
             return update_account(context, name, [&](auth::Account& account) { account.quota = quota; });
         },
         cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."),
-        [this, name = words[0], limit = ctx_.quota_limit(*size)] {
+        [this, name = words[0], quota = *size] {
             // Running sessions of that user see the new limit at their next reservation.
-            if (auto quota = ctx_.quotas.find(name)) quota->set_limit(limit);
+            ctx_.quotas.refresh_limit(name, ctx_.current_quota_limit(name, quota));
         });
 }
 
@@ -191,8 +191,10 @@ void Session::run_account_job(AccountJob job, std::string ok_text, std::function
                              on_failure = std::move(on_failure)](std::pair<Status, std::string> result) {
         const auto& [status, why] = result;
         if (status == 0) {
-            reply(200, ok_text);
+            // Effects first: a client that acts on the 200 (say, another session of the same user)
+            // must already see them.
             if (on_success) on_success();
+            reply(200, ok_text);
         } else {
             if (on_failure) on_failure();
             if (status == EEXIST || status == ENOENT) {

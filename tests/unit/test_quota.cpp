@@ -203,3 +203,18 @@ TEST_CASE("QuotaRegistry shares one quota per user and updates its limit") {
     CHECK(registry.for_user("alice", 1000)->used() == 0);
     CHECK(registry.find("bob")->limit() == 10);
 }
+
+TEST_CASE("QuotaRegistry reads a limit source when it sets the limit, not before") {
+    fs::QuotaRegistry registry;
+    std::uint64_t in_accounts_file = 100;
+    const fs::QuotaRegistry::LimitSource read_file = [&] { return in_accounts_file; };
+    CHECK_FALSE(registry.refresh_limit("carol", read_file));  // no sessions, nothing to update
+
+    auto quota = registry.for_user("carol", read_file);
+    CHECK(quota->limit() == 100);
+    in_accounts_file = 500;  // SITE SETQUOTA rewrote the file
+    CHECK(registry.refresh_limit("carol", read_file));
+    CHECK(quota->limit() == 500);
+    // A login that looked up the account before the change still sets what the file says now.
+    CHECK(registry.for_user("carol", read_file)->limit() == 500);
+}
