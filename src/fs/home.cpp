@@ -205,4 +205,22 @@ Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const 
     return ::utimensat(fd->get(), "", times, AT_EMPTY_PATH) == 0 ? 0 : errno;
 }
 
+Status Home::set_mode(std::string_view vpath, mode_t mode) const {
+    if (mode & ~mode_t{0777}) return EINVAL;
+    // Resolve beneath the home first, as set_mtime does, then change what was found.
+    auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);
+    if (!fd) return fd.error();
+    struct stat target {}, home {};
+    if (::fstat(fd->get(), &target) != 0 || ::fstat(dir_.get(), &home) != 0) return errno;
+    if (target.st_dev == home.st_dev && target.st_ino == home.st_ino) return EPERM;
+    if (!S_ISREG(target.st_mode) && !S_ISDIR(target.st_mode)) return EPERM;
+    // fchmod() refuses O_PATH descriptors; fchmodat2 (Linux 6.6) takes one with AT_EMPTY_PATH, and
+    // on older kernels the descriptor's /proc link names exactly the inode we resolved.
+    constexpr long fchmodat2_syscall = 452;  // the same number on every architecture
+    if (::syscall(fchmodat2_syscall, fd->get(), "", mode, AT_EMPTY_PATH) == 0) return 0;
+    if (errno != ENOSYS) return errno;
+    const std::string proc_link = "/proc/self/fd/" + std::to_string(fd->get());
+    return ::chmod(proc_link.c_str(), mode) == 0 ? 0 : errno;
+}
+
 }  // namespace ferry::fs

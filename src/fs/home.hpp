@@ -52,6 +52,9 @@ public:
     Status remove_file(std::string_view vpath) const;     // a symlink is removed, not its target
     Status rename(std::string_view from, std::string_view to) const;  // replaces a file, never a folder
     Status set_mtime(std::string_view vpath, std::int64_t unix_seconds) const;  // MFMT
+    // SITE CHMOD: permission bits (<= 0777) of a file or folder; EPERM for the home itself, so a
+    // user cannot lock the server out of their whole home.
+    Status set_mode(std::string_view vpath, mode_t mode) const;
 
     // Entries of a folder, without "." and "..", sorted by name. Runs on the worker pool.
     Result<std::vector<DirEntry>> list(std::string_view vpath) const;

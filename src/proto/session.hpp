@@ -109,6 +109,7 @@ private:
     void site_deluser(const std::string& args);
     void site_setquota(const std::string& args);
     void site_register(const std::string& args);
+    void site_chmod(const std::string& args);  // in session_files.cpp: a file operation
     bool require_admin();
     // Run `job` (argon2id, then a locked rewrite of the accounts file) on the worker pool, then reply
     // 200 `ok_text` and call on_success, or reply the error the job returned (errno + reason).

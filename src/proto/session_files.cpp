@@ -6,6 +6,7 @@
 #include "proto/session.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace ferry::proto {
@@ -112,6 +113,32 @@ void Session::cmd_mfmt(const std::string& arg) {
     if (target.empty() || !home_->stat(target)) return reply(550, "Could not set file modification time.");
     if (Status err = home_->set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
     reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", arg.substr(space + 1)));
+}
+
+// SITE CHMOD <octal mode> <path>: what FileZilla and lftp send. Only permission bits; the owner
+// keeps read and write (and search on folders), because the server reads the home as its owner:
+// a folder it cannot enter would make the next login's usage scan, and so the login, fail.
+void Session::site_chmod(const std::string& args) {
+    const auto space = args.find(' ');
+    if (space == std::string::npos || space == 0 || space > 4) return reply(501, "Usage: SITE CHMOD <mode> <path>");
+    mode_t mode = 0;
+    for (char digit : std::string_view(args).substr(0, space)) {
+        if (digit < '0' || digit > '7') return reply(501, "SITE CHMOD mode must be octal permission bits, 000-777.");
+        mode = mode * 8 + static_cast<mode_t>(digit - '0');
+    }
+    if (mode > 0777) return reply(501, "SITE CHMOD sets permission bits only (000-777).");
+    const std::string target = resolve(args.substr(space + 1));
+    if (target.empty() || target == "/") return reply(550, "SITE CHMOD failed: Your home folder keeps its mode.");
+    auto st = home_->stat(target);
+    if (!st) return reply_fs_error(st.error(), "SITE CHMOD failed");
+    const mode_t owner_needs = S_ISDIR(st->st_mode) ? 0700 : 0600;
+    if ((mode & owner_needs) != owner_needs)
+        return reply(550, cat("SITE CHMOD failed: the owner must keep ", S_ISDIR(st->st_mode) ? "rwx on folders." : "rw on files."));
+    if (Status err = home_->set_mode(target, mode)) return reply_fs_error(err, "SITE CHMOD failed");
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode));
+    log::info(cat(describe(), " chmod ", octal, ' ', target));
+    reply(200, "SITE CHMOD command ok.");
 }
 
 void Session::cmd_mlst(const std::string& arg) {

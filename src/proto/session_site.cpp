@@ -69,13 +69,14 @@ void Session::cmd_site(const std::string& arg) {
     if (sub.verb == "ADDUSER") return site_adduser(sub.arg);
     if (sub.verb == "DELUSER") return site_deluser(sub.arg);
     if (sub.verb == "SETQUOTA") return site_setquota(sub.arg);
-    if (sub.verb == "CHMOD") return reply(502, "SITE CHMOD is not supported: the server sets permissions.");
+    if (sub.verb == "CHMOD") return site_chmod(sub.arg);
     reply(500, "Unknown SITE command; try SITE HELP.");
 }
 
 void Session::site_help() {
     reply_lines(214, {"SITE commands:", " QUOTA                            your usage and limit",
                       " PASSWD <new password>            change your password",
+                      " CHMOD <mode> <path>              permission bits, e.g. 644 (the owner keeps rw)",
                       " REGISTER <name> <password> [quota-bytes]   create an account (if registration is open)",
                       " ADDUSER <name> <password> [quota]          (admin)",
                       " DELUSER <name>                             (admin; the home is kept)",

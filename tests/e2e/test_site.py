@@ -111,6 +111,39 @@ class SiteTest(SiteMixin, ExtServerTestCase):
         self.assertEqual(code_of(send_reply(adm, "SITE SETQUOTA quser lots")), 501)
         self.assertNotEqual(code_of(send_reply(adm, "SITE SETQUOTA nosuchuser 10M")), 200)
 
+    def test_chmod(self):
+        ftp = self.login("plain")
+        home = self.srv.home("plain")
+        stor_bytes(ftp, "c file.txt", b"chmod me")
+        ftp.mkd("cdir")
+        path = os.path.join(home, "c file.txt")
+        mode = lambda p: os.stat(p).st_mode & 0o7777
+        resp = send_reply(ftp, "SITE CHMOD 604 c file.txt")  # a name with a space
+        self.assertEqual(code_of(resp), 200, resp)
+        self.assertEqual(mode(path), 0o604)
+        self.assertIn("-rw----r--", "\n".join(l for l in harness.list_text(ftp, "LIST").splitlines() if "c file" in l))
+        self.assertEqual(code_of(send_reply(ftp, "SITE CHMOD 0751 cdir")), 200)
+        self.assertEqual(mode(os.path.join(home, "cdir")), 0o751)
+        # refusals leave the mode as it was
+        for bad, code in (("SITE CHMOD 4755 c file.txt", 501), ("SITE CHMOD 77x c file.txt", 501),
+                          ("SITE CHMOD 644", 501), ("SITE CHMOD 00644 c file.txt", 501),
+                          ("SITE CHMOD 044 c file.txt", 550), ("SITE CHMOD 644 cdir", 550),
+                          ("SITE CHMOD 755 /", 550), ("SITE CHMOD 755 ..", 550),
+                          ("SITE CHMOD 644 missing.txt", 550)):
+            self.assertEqual(code_of(send_reply(ftp, bad)), code, bad)
+        self.assertEqual(mode(path), 0o604)
+        # a symlink out of the home is not followed out
+        outside = os.path.join(self.srv.tmp, "outside-chmod.txt")
+        with open(outside, "wb") as f:
+            f.write(b"not yours")
+        os.chmod(outside, 0o600)
+        os.symlink(outside, os.path.join(home, "out-link"))
+        self.assertEqual(code_of(send_reply(ftp, "SITE CHMOD 666 out-link")), 550)
+        self.assertEqual(mode(outside), 0o600)
+        anon = self.connect()
+        self.assertEqual(code_of(send_reply(anon, "SITE CHMOD 644 c file.txt")), 530)
+        quit_quietly(anon)
+
     def test_passwd(self):
         ftp = self.login("pwu", "pwu-old-pass")
         self.assertEqual(code_of(send_reply(ftp, "SITE PASSWD short")), 501)

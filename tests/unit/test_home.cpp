@@ -338,3 +338,34 @@ TEST_CASE("usage sums regular files and does not follow symlinks") {
     REQUIRE(used.ok());
     CHECK(used.value() == 1110);
 }
+
+TEST_CASE("set_mode changes permission bits beneath the home only") {
+    Jail j;
+    Jail::write(j.home / "f.txt", "x");
+    stdfs::create_directories(j.home / "d");
+    stdfs::create_symlink("f.txt", j.home / "inside_link");
+    stdfs::create_symlink(j.outside / "secret.txt", j.home / "abs");
+    stdfs::create_symlink("../outside/secret.txt", j.home / "rel");
+    stdfs::create_directory_symlink(".", j.home / "self");
+    const auto mode_of = [](const stdfs::path& p) { return static_cast<int>(stdfs::status(p).permissions()); };
+
+    CHECK(j.h.set_mode("/f.txt", 0604) == 0);
+    CHECK(mode_of(j.home / "f.txt") == 0604);
+    CHECK(j.h.set_mode("/d", 0711) == 0);
+    CHECK(mode_of(j.home / "d") == 0711);
+    CHECK(j.h.set_mode("/inside_link", 0600) == 0);  // a link that stays inside: its target
+    CHECK(mode_of(j.home / "f.txt") == 0600);
+
+    const int secret_before = mode_of(j.outside / "secret.txt");
+    CHECK(j.h.set_mode("/abs", 0666) == EXDEV);
+    CHECK(j.h.set_mode("/rel", 0666) == EXDEV);
+    CHECK(j.h.set_mode("/../outside/secret.txt", 0666) == EXDEV);
+    CHECK(mode_of(j.outside / "secret.txt") == secret_before);
+
+    const int home_before = mode_of(j.home);
+    CHECK(j.h.set_mode("/", 0700) == EPERM);
+    CHECK(j.h.set_mode("/self", 0700) == EPERM);  // the home itself, reached through a link
+    CHECK(mode_of(j.home) == home_before);
+    CHECK(j.h.set_mode("/f.txt", 04755) == EINVAL);  // no setuid, setgid or sticky bits
+    CHECK(j.h.set_mode("/missing", 0600) == ENOENT);
+}
