@@ -27,6 +27,7 @@ struct Config {
     unsigned max_login_failures = 3;                     // then the connection is closed
     std::size_t max_line = 4096;                         // bytes in one command line
     std::chrono::seconds shutdown_grace{30};             // SIGTERM: running transfers get this long
+    std::chrono::seconds accounts_check_interval{5};     // apply edits of users_file to sessions; 0 = off
     std::string log_file;                                // "" = stderr
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0

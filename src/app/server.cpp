@@ -146,7 +146,47 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     });
 }
 
+// `ferryd user quota|disable|del` and hand edits change the file under a running server; the
+// sessions learn of it here. The check runs on the worker pool (it stats, and may parse, the
+// file) and re-arms itself only when done, so checks never pile up.
+void Server::schedule_accounts_check() {
+    if (config_.accounts_check_interval.count() == 0 || stopping_) return;
+    acceptor_.add_timer(config_.accounts_check_interval, [this] {
+        if (stopping_) return;
+        pool_->submit([this] {
+            if (auto changed = accounts_.changed_since(accounts_seen_))
+                apply_account_changes(std::make_shared<const auth::AccountsFile>(std::move(*changed)));
+            acceptor_.post([this] { schedule_accounts_check(); });
+        });
+    });
+}
+
+// Worker pool. Quota limits are read from the store itself, not from `accounts`, so a SITE
+// SETQUOTA made since the snapshot is not undone.
+void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
+    context_.quotas.refresh_all([this](const std::string& name) -> std::optional<std::uint64_t> {
+        auto account = accounts_.find(name);
+        if (!account) return std::nullopt;
+        return context_.quota_limit(account->quota);
+    });
+    for (auto& worker : workers_) {
+        Worker* w = worker.get();
+        w->reactor.post([w, accounts] {
+            for (auto* session : session_list(*w)) {
+                const std::string_view user = session->logged_in_user();
+                if (user.empty()) continue;
+                const auth::Account* account = accounts->find(user);
+                if (account && !account->disabled) continue;
+                log::info(cat("session ", session->id(), " ", user, ": account ", account ? "disabled" : "deleted",
+                              "; closing the session"));
+                session->close_now(421, account ? "Your account has been disabled." : "Your account has been deleted.");
+            }
+        });
+    }
+}
+
 void Server::run() {
+    schedule_accounts_check();
     for (auto& worker : workers_) {
         Worker* w = worker.get();
         w->thread = std::thread([w] { w->reactor.run(); });

@@ -60,6 +60,8 @@ private:
     bool listen_on(const std::string& text, bool implicit_tls);
     void accept(Fd connection, net::Address peer, bool implicit_tls);
     void begin_shutdown();
+    void schedule_accounts_check();
+    void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
     void finish_shutdown();
     static std::vector<proto::Session*> session_list(Worker& worker);
 
@@ -75,6 +77,7 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
     std::atomic<bool> stopping_{false};
+    std::uint64_t accounts_seen_ = 0;  // AccountStore generation last applied; worker pool only
 };
 
 }  // namespace ferry::app

@@ -156,6 +156,15 @@ void AccountStore::refresh_locked() {
         return;
     }
     cache_ = std::move(*loaded);
+    ++generation_;
+}
+
+std::optional<AccountsFile> AccountStore::changed_since(std::uint64_t& seen) {
+    std::lock_guard lock(mutex_);
+    refresh_locked();
+    if (seen == generation_) return std::nullopt;
+    seen = generation_;
+    return cache_;
 }
 
 }  // namespace ferry::auth

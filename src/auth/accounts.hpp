@@ -68,6 +68,10 @@ public:
     explicit AccountStore(std::string path);
     std::optional<Account> find(std::string_view name);
     Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error);
+    // The accounts as they are now if they changed since the caller last saw them (`seen`, 0 at
+    // first, is then updated); nullopt when nothing changed. Reloads the file when it changed on
+    // disk: for the server's watcher, which applies edits made by `ferryd user` to running sessions.
+    std::optional<AccountsFile> changed_since(std::uint64_t& seen);
     const std::string& path() const { return path_; }
 
 private:
@@ -78,6 +82,7 @@ private:
     std::int64_t loaded_mtime_ns_ = -1;
     std::int64_t loaded_size_ = -1;
     std::uint64_t loaded_ino_ = 0;
+    std::uint64_t generation_ = 1;  // counts the loads of cache_
 };
 
 }  // namespace ferry::auth

@@ -124,6 +124,12 @@ bool QuotaRegistry::refresh_limit(const std::string& name, const LimitSource& cu
     return true;
 }
 
+void QuotaRegistry::refresh_all(const std::function<std::optional<std::uint64_t>(const std::string&)>& current_limit) {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, quota] : quotas_)
+        if (auto limit = current_limit(name)) quota->set_limit(*limit);
+}
+
 std::shared_ptr<UserQuota> QuotaRegistry::find(const std::string& name) const {
     std::lock_guard lock(mutex_);
     auto entry = quotas_.find(name);

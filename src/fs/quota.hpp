@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -95,6 +96,9 @@ public:
     // Sets current_limit() on the user's quota if there is one (SITE SETQUOTA: at once for running
     // sessions). False when the user has none.
     bool refresh_limit(const std::string& name, const LimitSource& current_limit);
+    // refresh_limit for every user that has a quota; current_limit(name) is nullopt for a user
+    // whose account is gone (that quota is left as it is).
+    void refresh_all(const std::function<std::optional<std::uint64_t>(const std::string&)>& current_limit);
     // nullptr when the user has none.
     std::shared_ptr<UserQuota> find(const std::string& name) const;
     // Drops the entry (after a user is deleted or renamed). Sessions holding it keep their copy; the

@@ -45,6 +45,8 @@ public:
     // Close at once with `code text` (421 at the end of the shutdown grace).
     void close_now(int code, std::string_view text);
     bool transferring() const { return phase_ != DataPhase::none; }
+    // The account this session is logged in as; "" before login.
+    std::string_view logged_in_user() const { return login_ == LoginState::logged_in ? std::string_view(user_) : ""; }
     std::uint64_t id() const { return id_; }
 
 private:

@@ -3,6 +3,7 @@
 import ftplib
 import os
 import threading
+import time
 
 import harness
 from harness import MiB, cmd_code, quit_quietly, stor_bytes
@@ -234,3 +235,58 @@ class RegisterErrorsTest(SiteMixin, ExtServerTestCase):
         self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER fine1 fine1-password")), 200)
         self.assert_login_ok("fine1", "fine1-password")
         self.assertEqual(code_of(send_reply(ftp, "SITE REGISTER fine1 fine1-password")), 550)
+
+
+@harness.skip_unless_ferryd("the accounts watcher is ferryd's")
+class ShellEditsReachSessionsTest(SiteMixin, ExtServerTestCase):
+    """`ferryd user quota|disable|del` from the shell reach running sessions within
+    accounts_check_interval, not only at the next login."""
+    USERS = {
+        "wq": ("wq-pass-12", MiB),
+        "wdis": "wdis-pass-1",
+        "wdel": "wdel-pass-1",
+        "wother": "wother-pass",
+    }
+    CONFIG = {"accounts_check_interval": 1}
+
+    def wait_for(self, probe, seconds=6):
+        deadline = time.monotonic() + seconds
+        while True:
+            value = probe()
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.1)
+
+    def assert_closed_with_421(self, ftp, who):
+        seen = []
+
+        def closed():  # the unsolicited 421 is read as NOOP's reply, unless the socket is gone first
+            try:
+                seen.append(send_reply(ftp, "NOOP"))
+                return not seen[-1].startswith("200")
+            except (EOFError, OSError, ftplib.Error) as e:
+                seen.append(repr(e))
+                return True
+        self.assertTrue(self.wait_for(closed), "%s's session still works" % who)
+        self.assertRegex(seen[-1], r"^(421 Your account has been (disabled|deleted)\.|.*Error)", seen)
+
+    def test_quota_from_the_shell_applies_to_a_running_session(self):
+        ftp = self.login("wq")
+        self.assertEqual(site_quota(ftp)[1], MiB)
+        p = user_cli(self.srv, "quota", "wq", "3M")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(self.wait_for(lambda: site_quota(ftp)[1] == 3 * MiB), site_quota(ftp)[3])
+        self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+
+    def test_disable_and_delete_close_that_users_sessions_only(self):
+        dis, dele, other = self.login("wdis"), self.login("wdel"), self.login("wother")
+        for args in (("disable", "wdis"), ("del", "wdel")):
+            p = user_cli(self.srv, *args)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assert_closed_with_421(dis, "the disabled user")
+        self.assert_closed_with_421(dele, "the deleted user")
+        self.assertEqual(cmd_code(other, "NOOP"), 200)
+        self.assert_login_530("wdis", "wdis-pass-1")
+        log = self.srv.log_text()
+        self.assertIn("wdis: account disabled; closing the session", log)
+        self.assertIn("wdel: account deleted; closing the session", log)

@@ -226,6 +226,25 @@ TEST_CASE("AccountStore sees changes made by others and keeps the last good file
     CHECK_FALSE(store.find("alice").has_value());
 }
 
+TEST_CASE("AccountStore::changed_since reports each change once") {
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("users.toml");
+    AccountStore store(path);
+    std::uint64_t seen = 0;
+    auto first = store.changed_since(seen);  // the first look always reports
+    REQUIRE(first.has_value());
+    CHECK(first->all().empty());
+    CHECK_FALSE(store.changed_since(seen).has_value());
+    std::string error;
+    REQUIRE(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("carol")); }, &error) == 0);
+    auto second = store.changed_since(seen);  // written behind the store's back
+    REQUIRE(second.has_value());
+    CHECK(second->find("carol") != nullptr);
+    CHECK_FALSE(store.changed_since(seen).has_value());
+    write_text(path, "this is [not toml");  // a broken edit changes nothing that is served
+    CHECK_FALSE(store.changed_since(seen).has_value());
+}
+
 TEST_CASE("password hash and verify") {
     REQUIRE(init_crypto());
     const std::string hash = hash_password("correct horse");
