@@ -90,9 +90,6 @@ public:
     // The user's quota, created on first use; an existing one gets current_limit() as its new
     // limit (so an edited accounts file applies to running sessions at the next login).
     std::shared_ptr<UserQuota> for_user(const std::string& name, const LimitSource& current_limit);
-    std::shared_ptr<UserQuota> for_user(const std::string& name, std::uint64_t limit) {
-        return for_user(name, [limit] { return limit; });
-    }
     // Sets current_limit() on the user's quota if there is one (SITE SETQUOTA: at once for running
     // sessions). False when the user has none.
     bool refresh_limit(const std::string& name, const LimitSource& current_limit);

@@ -114,7 +114,7 @@ private:
     void site_chmod(const std::string& args);  // in session_files.cpp: a file operation
     bool require_admin();
     // Run `job` (argon2id, then a locked rewrite of the accounts file) on the worker pool, then reply
-    // 200 `ok_text` and call on_success, or reply the error the job returned (errno + reason).
+    // call on_success and then reply 200 `ok_text`, or reply the error the job returned (errno + reason).
     using AccountJob = std::function<std::pair<Status, std::string>()>;
     void run_account_job(AccountJob job, std::string ok_text, std::function<void()> on_success = nullptr,
                          std::function<void()> on_failure = nullptr);

@@ -149,13 +149,12 @@ void Session::site_setquota(const std::string& args) {
     if (!size) return reply(501, "Quota must be a size like 500M, 0.1G or unlimited.");
     run_account_job(
         [&context = ctx_, name = words[0], quota = *size] {
-            return update_account(context, name, [&](auth::Account& account) { account.quota = quota; });
-        },
-        cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."),
-        [this, name = words[0], quota = *size] {
+            auto result = update_account(context, name, [&](auth::Account& account) { account.quota = quota; });
             // Running sessions of that user see the new limit at their next reservation.
-            ctx_.quotas.refresh_limit(name, ctx_.current_quota_limit(name, quota));
-        });
+            if (result.first == 0) context.quotas.refresh_limit(name, context.current_quota_limit(name, quota));
+            return result;
+        },
+        cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."));
 }
 
 void Session::site_register(const std::string& args) {

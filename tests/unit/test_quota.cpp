@@ -31,6 +31,11 @@ fs::Home open_home(const std::string& path) {
     return std::move(*home);
 }
 
+// A limit as the accounts file would give it.
+fs::QuotaRegistry::LimitSource limit_of(std::uint64_t limit) {
+    return [limit] { return limit; };
+}
+
 }  // namespace
 
 TEST_CASE("reserve grants what is free and settle turns it into used") {
@@ -186,21 +191,21 @@ TEST_CASE("callers that arrive during the measurement wait for its result") {
 TEST_CASE("QuotaRegistry shares one quota per user and updates its limit") {
     fs::QuotaRegistry registry;
     CHECK(registry.find("alice") == nullptr);
-    auto first = registry.for_user("alice", 1000);
+    auto first = registry.for_user("alice", limit_of(1000));
     CHECK(first->reserve(300) == 300);
     first->settle(300, 300);
 
-    auto second = registry.for_user("alice", 2000);  // a second session, after SETQUOTA
+    auto second = registry.for_user("alice", limit_of(2000));  // a second session, after SETQUOTA
     CHECK(second == first);
     CHECK(first->limit() == 2000);
     CHECK(second->used() == 300);
     CHECK(registry.find("alice") == first);
-    CHECK(registry.for_user("bob", 10) != first);
+    CHECK(registry.for_user("bob", limit_of(10)) != first);
 
     registry.forget("alice");
     CHECK(registry.find("alice") == nullptr);
     CHECK(first->used() == 300);  // sessions keep their copy
-    CHECK(registry.for_user("alice", 1000)->used() == 0);
+    CHECK(registry.for_user("alice", limit_of(1000))->used() == 0);
     CHECK(registry.find("bob")->limit() == 10);
 }
 
