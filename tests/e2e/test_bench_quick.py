@@ -4,6 +4,7 @@ import csv
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -11,6 +12,25 @@ import unittest
 import harness
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_base_port(first=9100, last=9900, step=10):
+    """A base whose base+1..base+5 (one port per server) are free on loopback now, so the run does
+    not depend on 9101-9105 being unused."""
+    for base in range(first, last, step):
+        probes = []
+        try:
+            for port in range(base + 1, base + 6):
+                s = socket.socket()
+                probes.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in probes:
+                s.close()
+    return first
 
 
 @unittest.skipUnless(harness.IS_FERRYD, "the harness measures ferryd against its peers")
@@ -21,7 +41,7 @@ class BenchQuickTest(unittest.TestCase):
         out = tempfile.mkdtemp(prefix="ferry-bench-")
         self.addCleanup(shutil.rmtree, out, True)
         proc = subprocess.run([os.path.join(REPO, "bench", "run"), "--quick", "--ferryd", harness.ferryd_path(),
-                               "--out", out], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               "--out", out, "--base-port", str(free_base_port())], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=420)
         text = proc.stdout.decode(errors="replace")
         self.assertEqual(proc.returncode, 0, text[-4000:])
