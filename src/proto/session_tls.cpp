@@ -76,7 +76,9 @@ void Session::secure_data(std::unique_ptr<net::Stream> stream,
     phase_ = DataPhase::securing;
     progress_at_ = std::chrono::steady_clock::now();
     securing_ = std::move(stream);
-    securing_->start_tls(*ctx_.tls, net::TlsRole::server, [this, start = std::move(start)](int err, std::uint64_t) {
+    securing_->start_tls(*ctx_.tls, net::TlsRole::server,
+                         [this, handshaking = securing_.get(), start = std::move(start)](int err, std::uint64_t) {
+        if (securing_.get() != handshaking) return;  // aborted meanwhile (as in begin_transfer)
         auto stream = std::move(securing_);
         if (err) {
             log::info(cat(describe(), " TLS on the data connection failed: ", std::strerror(err)));

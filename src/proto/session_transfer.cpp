@@ -351,7 +351,11 @@ void Session::begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stre
     transfer_started_ = progress_at_ = std::chrono::steady_clock::now();
     progress_bytes_ = 0;
     arm_timer();
-    transfer_->start([this](const TransferOutcome& outcome) { on_transfer_done(outcome); });
+    // abort_transfer() only defers the transfer's destruction, so a completion already queued can
+    // still arrive after ABOR was answered: it must not send a second final reply.
+    transfer_->start([this, started = transfer_.get()](const TransferOutcome& outcome) {
+        if (transfer_.get() == started) on_transfer_done(outcome);
+    });
 }
 
 void Session::on_transfer_done(const TransferOutcome& outcome) {
