@@ -5,11 +5,13 @@
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 namespace ferry::proto {
@@ -79,10 +81,42 @@ struct Listing {
     std::string text;
 };
 
+// "LIST *.txt", "NLST logs/2026-??.log": a pattern in the last component lists the matching
+// entries of that folder, as vsftpd and pure-ftpd do and the `mget` of command-line clients needs.
+// A name that exists as typed is never taken for a pattern. fnmatch backtracks once per '*', so a
+// pattern with many of them is not a pattern (it would tie up a pool thread for nothing).
+bool is_list_pattern(std::string_view name) {
+    constexpr std::size_t max_stars = 4;
+    return name.find_first_of("*?[") != std::string_view::npos &&
+           std::count(name.begin(), name.end(), '*') <= static_cast<std::ptrdiff_t>(max_stars);
+}
+
+// NLST names carry the folder part as the client typed it ("logs/a.log"), so they can be
+// passed back to RETR as they are.
+Listing build_pattern_listing(const fs::Home& home, const std::string& vpath, bool names_only,
+                              const std::string& owner, std::string_view typed) {
+    auto entries = home.list(fs::vpath_parent(vpath));
+    if (!entries) return Listing{entries.error(), {}};
+    const std::string pattern(fs::vpath_name(vpath));
+    const auto slash = typed.rfind('/');
+    const std::string_view typed_folder = slash == std::string_view::npos ? "" : typed.substr(0, slash + 1);
+    const std::time_t now = std::time(nullptr);
+    Listing listing;
+    for (const auto& entry : *entries) {
+        if (::fnmatch(pattern.c_str(), entry.name.c_str(), FNM_PERIOD) != 0) continue;
+        listing.text += names_only ? cat(typed_folder, fs::displayed_name(entry.name), "\r\n")
+                                   : fs::list_line(entry, owner, now);
+    }
+    return listing;
+}
+
+// `typed`: the argument as the client sent it (without ls options).
 Listing build_listing(const fs::Home& home, const std::string& vpath, bool mlsd, bool names_only,
-                      const std::string& owner) {
+                      const std::string& owner, std::string_view typed) {
     Listing listing;
     auto st = home.stat(vpath);
+    if (!st && st.error() == ENOENT && !mlsd && is_list_pattern(fs::vpath_name(vpath)))
+        return build_pattern_listing(home, vpath, names_only, owner, typed);
     if (!st) return Listing{st.error(), {}};
     const std::time_t now = std::time(nullptr);
     if (!S_ISDIR(st->st_mode)) {
@@ -293,8 +327,8 @@ void Session::start_listing(ListKind kind, const std::string& arg, bool over_con
     busy_ = true;
     on_pool(
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
-        [home = home_, target, kind, owner = user_] {
-            return build_listing(*home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner);
+        [home = home_, target, kind, owner = user_, typed = arg] {
+            return build_listing(*home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner, typed);
         },
         [this, kind, target, over_control](Listing listing) {
             if (listing.err == ENOTDIR && kind == ListKind::mlsd) {

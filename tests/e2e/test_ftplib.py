@@ -125,6 +125,35 @@ class FtplibTest(ServerTestCase):
         with self.assertRaises(ftplib.error_perm):
             list(ftp.mlsd("/no/such/dir"))
 
+    @skip_unless_ferryd("pattern listings are ferryd's (and vsftpd's) extension")
+    def test_list_and_nlst_with_a_pattern(self):
+        ftp = self.login()
+        ftp.mkd("/glob")
+        ftp.cwd("/glob")
+        for name in ("a1.txt", "a2.txt", "b.txt", "a1.log", ".hidden.txt", "*.lit"):
+            stor_bytes(ftp, name, b"g")
+        ftp.mkd("logs")
+        stor_bytes(ftp, "logs/2026-01.log", b"l")
+        stor_bytes(ftp, "logs/2026-02.log", b"l")
+        self.assertEqual(sorted(ftp.nlst("*.txt")), ["a1.txt", "a2.txt", "b.txt"])  # not .hidden.txt
+        self.assertEqual(sorted(ftp.nlst("a?.*")), ["a1.log", "a1.txt", "a2.txt"])
+        self.assertEqual(sorted(ftp.nlst("[ab]*.txt")), ["a1.txt", "a2.txt", "b.txt"])
+        # the folder part comes back as typed, so mget can RETR each name as it is
+        self.assertEqual(sorted(ftp.nlst("logs/2026-0?.log")), ["logs/2026-01.log", "logs/2026-02.log"])
+        self.assertEqual(sorted(ftp.nlst("/glob/logs/*")), ["/glob/logs/2026-01.log", "/glob/logs/2026-02.log"])
+        lines = []
+        ftp.retrlines("LIST -l a*.txt", lines.append)
+        self.assertEqual(sorted(l.split()[-1] for l in lines), ["a1.txt", "a2.txt"])
+        self.assertEqual(ftp.nlst("*.nothing"), [])
+        self.assertEqual(ftp.nlst("*.lit"), ["*.lit"])  # a name that exists is not a pattern
+        with self.assertRaises(ftplib.error_perm):  # patterns only in the last component
+            ftp.nlst("lo*/2026-01.log")
+        with self.assertRaises(ftplib.error_perm):  # MLSD takes a folder, never a pattern
+            list(ftp.mlsd("*.txt"))
+        with self.assertRaises(ftplib.error_perm):  # too many stars to backtrack over: not a pattern
+            ftp.nlst("*a*a*a*a*a*a*a*a*a*b")
+        self.assertEqual(sorted(ftp.nlst("../glob/b*")), ["../glob/b.txt"])
+
     def test_size_mdtm(self):
         ftp = self.login()
         ftp.voidcmd("TYPE I")
