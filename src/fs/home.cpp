@@ -103,15 +103,6 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     return home;
 }
 
-Result<Home> Home::clone() const {
-    const int fd = ::fcntl(dir_.get(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) return Result<Home>::failure(errno);
-    Home copy;
-    copy.dir_ = Fd(fd);
-    copy.path_ = path_;
-    return copy;
-}
-
 Result<Fd> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     // vpath never hands these over, but an *at() call on them would act on the wrong folder.

@@ -34,8 +34,8 @@ public:
     // Opens `directory` (creating it with mode 0750 when `create` and missing).
     static Result<Home> open(const std::string& directory, bool create);
     Home() = default;
-    // Another Home on the same folder (a dup of the fd), e.g. to hand to the worker pool.
-    Result<Home> clone() const;
+    // Every const member is safe to call from several threads at once (sessions and pool jobs
+    // share one Home per user through HomeRegistry).
 
     // The file or folder itself; follows symlinks only while they stay inside the home.
     Result<struct stat> stat(std::string_view vpath) const;

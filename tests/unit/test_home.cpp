@@ -69,14 +69,6 @@ TEST_CASE("Home::open creates the folder, or reports it missing") {
     auto nested = Home::open((j.base / "x" / "y").string(), true);
     CHECK(nested.ok());
 
-    // A clone is the same folder through its own fd, and outlives the original.
-    auto copy = j.h.clone();
-    REQUIRE(copy.ok());
-    CHECK(copy->dir_fd() != j.h.dir_fd());
-    CHECK(copy->path() == j.h.path());
-    j.h = Home();
-    Jail::write(j.home / "seen", "x");
-    CHECK(copy->stat("/seen").ok());
 }
 
 TEST_CASE("dot-dot never leaves the home") {
