@@ -83,8 +83,8 @@ struct Listing {
 
 // "LIST *.txt", "NLST logs/2026-??.log": a pattern in the last component lists the matching
 // entries of that folder, as vsftpd and pure-ftpd do and the `mget` of command-line clients needs.
-// A name that exists as typed is never taken for a pattern. fnmatch backtracks once per '*', so a
-// pattern with many of them is not a pattern (it would tie up a pool thread for nothing).
+// A name that exists as typed is never taken for a pattern. fnmatch may backtrack at every '*':
+// more than four make it a plain name, which bounds a pool thread's work whatever the libc.
 bool is_list_pattern(std::string_view name) {
     constexpr std::size_t max_stars = 4;
     return name.find_first_of("*?[") != std::string_view::npos &&
