@@ -1,6 +1,6 @@
 // The data-connection pumps. A Transfer owns its data stream and its file; destroying it aborts
 // (ABOR, disconnect, shutdown) and closes both. Binary downloads go file -> socket with sendfile,
-// binary uploads socket -> file in 1 MiB writes; ASCII mode converts line ends through a buffer.
+// binary uploads socket -> file in writes of up to 256 KiB; ASCII mode converts line ends through a buffer.
 #pragma once
 #include "base/fd.hpp"
 #include "net/stream.hpp"
