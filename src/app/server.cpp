@@ -164,11 +164,7 @@ void Server::schedule_accounts_check() {
 // Worker pool. Quota limits are read from the store itself, not from `accounts`, so a SITE
 // SETQUOTA made since the snapshot is not undone.
 void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
-    context_.quotas.refresh_all([this](const std::string& name) -> std::optional<std::uint64_t> {
-        auto account = accounts_.find(name);
-        if (!account) return std::nullopt;
-        return context_.quota_limit(account->quota);
-    });
+    context_.quotas.refresh_all([this](const std::string& name) { return context_.quota_limit_of(name); });
     for (auto& worker : workers_) {
         Worker* w = worker.get();
         w->reactor.post([w, accounts] {

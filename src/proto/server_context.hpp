@@ -11,6 +11,7 @@
 #include "proto/xferlog.hpp"
 
 #include <atomic>
+#include <optional>
 
 namespace ferry::proto {
 
@@ -34,12 +35,15 @@ struct ServerContext {
     std::uint64_t quota_limit(std::uint64_t account_quota) const {
         return account_quota == 0 ? config.default_quota : account_quota;
     }
-    // What the accounts file says now, for QuotaRegistry; `fallback` if the account is gone.
+    // The limit the accounts file gives `name` now; nullopt if the account is gone.
+    std::optional<std::uint64_t> quota_limit_of(const std::string& name) {
+        const auto account = accounts.find(name);
+        if (!account) return std::nullopt;
+        return quota_limit(account->quota);
+    }
+    // The same as a QuotaRegistry limit source, with `fallback` (an account quota) if it is gone.
     fs::QuotaRegistry::LimitSource current_quota_limit(const std::string& name, std::uint64_t fallback) {
-        return [this, name, fallback] {
-            const auto account = accounts.find(name);
-            return quota_limit(account ? account->quota : fallback);
-        };
+        return [this, name, fallback] { return quota_limit_of(name).value_or(quota_limit(fallback)); };
     }
 };
 
