@@ -200,6 +200,12 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"min_password_length",
          [](const Key& k, Config& c) { c.min_password_length = static_cast<std::size_t>(k.integer(6, 1024)); }},
         {"tls", [](const Key& k, Config& c) { c.tls = k.one_of({"off", "optional", "required"}); }},
+        {"tls_session_reuse",
+         [](const Key& k, Config& c) {
+             c.tls_session_reuse = k.one_of({"required", "optional"}) == "required" ? TlsSessionReuse::required
+                                                                                    : TlsSessionReuse::optional;
+         }},
+        {"quota_drain_limit", [](const Key& k, Config& c) { c.quota_drain_limit = k.size(); }},
         {"tls_cert", [](const Key& k, Config& c) { c.tls_cert = k.string(); }},
         {"tls_key", [](const Key& k, Config& c) { c.tls_key = k.string(); }},
         {"tls_self_signed", [](const Key& k, Config& c) { c.tls_self_signed = k.boolean(); }},
@@ -288,6 +294,8 @@ Config embedded_default() {
     config.tls_cert = "var/tls/cert.pem";
     config.tls_key = "var/tls/key.pem";
     config.tls_self_signed = true;
+    // It listens on loopback only, so the client's "1. create user" may work out of the box.
+    config.registration = "open";
     return config;
 }
 

@@ -9,6 +9,11 @@
 
 namespace ferry::app {
 
+// Whether a PROT P data connection must resume the control connection's TLS session. Clients built
+// on Python's ssl, Go's crypto/tls, .NET's SslStream or Java's JSSE cannot; "optional" lets them in,
+// still only from the control connection's own address.
+enum class TlsSessionReuse { required, optional };
+
 struct Config {
     std::vector<std::string> listen{"127.0.0.1:2121"};  // "addr:port", "[v6]:port"
     std::string root = "var/homes";                      // homes live beneath it
@@ -31,12 +36,14 @@ struct Config {
     std::string log_file;                                // "" = stderr
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
+    std::uint64_t quota_drain_limit = 64ull << 20;       // over quota: bytes read and dropped before the 552
     std::string registration = "closed";                 // "closed" | "open"
     unsigned registrations_per_hour = 5;                 // open registration: accounts per client IP per hour
     std::size_t min_password_length = 8;                 // characters, for new accounts and new passwords
     std::string tls = "off";                             // "off" | "optional" | "required"
     std::string tls_cert;
     std::string tls_key;
+    TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
     bool tls_self_signed = false;                        // create tls_cert/tls_key (self-signed) when missing
     std::vector<std::string> listen_implicit_tls;        // implicit FTPS listeners (TLS from the first byte)
     std::string banner = "Ferry FTP server ready.";

@@ -128,7 +128,8 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
         net::send_parting_words(connection, "421 Too many connections; try again later.\r\n");
         return;
     }
-    net::set_no_delay(connection);
+    if (Status err = net::tune_control_socket(connection))
+        log::warn(cat("connection from ", peer.to_string(), ": socket options: ", std::strerror(err)));
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
     auto shared_connection = std::make_shared<Fd>(std::move(connection));
     worker->reactor.post([this, worker, shared_connection, ip, implicit_tls] {

@@ -104,4 +104,27 @@ std::string format_size(std::uint64_t bytes) {
     return text;
 }
 
+std::string format_millis(double seconds) {
+    const double ms = seconds * 1000.0;
+    char text[48];
+    const int decimals = ms >= 100.0 ? 0 : ms >= 10.0 ? 1 : ms >= 1.0 ? 2 : 3;  // never an exponent
+    std::snprintf(text, sizeof text, "%.*f ms", decimals, ms > 0 ? ms : 0.0);
+    return text;
+}
+
+std::string format_rate(std::uint64_t bytes, double seconds) {
+    if (!(seconds > 0)) return "-";
+    const double rate = static_cast<double>(bytes) / seconds;
+    static constexpr const char* units[] = {"B/s", "kB/s", "MB/s", "GB/s"};
+    double value = rate;
+    std::size_t unit = 0;
+    while (value >= 9999.5 && unit + 1 < std::size(units)) {
+        value /= 1000.0;
+        ++unit;
+    }
+    char text[48];
+    std::snprintf(text, sizeof text, value >= 100 || unit == 0 ? "%.0f %s" : "%.3g %s", value, units[unit]);
+    return text;
+}
+
 }  // namespace ferry

@@ -2,6 +2,8 @@
 // Month names and dates are formatted by hand: strftime depends on the process locale.
 #include "fs/listing.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <cstdio>
 
@@ -141,7 +143,7 @@ std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t
     return line;
 }
 
-std::string mlsx_facts(const struct stat& st, std::string_view type_override) {
+std::string mlsx_facts(const struct stat& st, std::string_view owner, std::string_view type_override) {
     std::string facts = "type=";
     facts += type_override.empty() ? mlsx_type(st.st_mode) : type_override;
     facts += ';';
@@ -154,11 +156,18 @@ std::string mlsx_facts(const struct stat& st, std::string_view type_override) {
     std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(st.st_dev),
                   static_cast<unsigned long long>(st.st_ino));
     facts += unique;
+    char mode[32];
+    std::snprintf(mode, sizeof mode, "UNIX.mode=%04o;", static_cast<unsigned>(st.st_mode & 07777));
+    facts += mode;
+    // A fact value ends at ';' and the facts at ' ': neither may come from the name.
+    std::string name(owner);
+    std::replace_if(name.begin(), name.end(), [](char c) { return c == ';' || c == ' ' || c == '='; }, '_');
+    facts += "UNIX.owner=" + name + ";UNIX.group=" + name + ";";
     return facts;
 }
 
-std::string mlsx_line(const DirEntry& entry, std::string_view type_override) {
-    return mlsx_facts(entry.st, type_override) + " " + displayed_name(entry.name) + "\r\n";
+std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override) {
+    return mlsx_facts(entry.st, owner, type_override) + " " + displayed_name(entry.name) + "\r\n";
 }
 
 std::string utc_timestamp(std::time_t t) {

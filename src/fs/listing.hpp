@@ -12,13 +12,16 @@ namespace ferry::fs {
 // name (never the server's uid/gid). Recent files show the time, older than six months the year.
 std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now);
 
-// "type=file;size=12;modify=20261127042500;perm=adfrw;unique=803g1a2; name\r\n".
+// "type=file;size=12;modify=20261127042500;perm=adfrw;unique=803g1a2;UNIX.mode=0644;
+//  UNIX.owner=alice;UNIX.group=alice; name\r\n".
 // `type` is "cdir"/"pdir" for MLSD's "." and ".." entries when given as kind, else file/dir/OS.unix=symlink.
-// perm follows RFC 3659 7.5.5 for what this user may do (files: adfrw, folders: cdeflmp).
-std::string mlsx_line(const DirEntry& entry, std::string_view type_override = {});
+// perm follows RFC 3659 7.5.5 for what this user may do (files: adfrw, folders: cdeflmp). The UNIX.*
+// facts (what FileZilla shows in its owner column and permissions dialog) name the FTP user as
+// owner and group, as LIST does, never the server's uid/gid.
+std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override = {});
 
 // Facts only, for MLST's single-line reply (" type=...; /path\r\n" is assembled by the session).
-std::string mlsx_facts(const struct stat& st, std::string_view type_override = {});
+std::string mlsx_facts(const struct stat& st, std::string_view owner, std::string_view type_override = {});
 
 // A name as it may appear in a listing or a reply: CR and LF become '?' so that a file name can
 // never end a line early and forge listing lines or replies.

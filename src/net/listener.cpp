@@ -22,9 +22,9 @@ int set_flag(int fd, int level, int option) {
 
 }  // namespace
 
-Status set_no_delay(const Fd& socket) {
-    const int on = 1;
-    return ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 ? 0 : errno;
+Status tune_control_socket(const Fd& socket) {
+    if (int err = set_flag(socket.get(), IPPROTO_TCP, TCP_NODELAY)) return err;
+    return set_flag(socket.get(), SOL_SOCKET, SO_OOBINLINE);
 }
 
 void send_parting_words(const Fd& socket, std::string_view text) {

@@ -16,9 +16,13 @@ namespace ferry::net {
 // Fails with the errno of the step that failed (EADDRINUSE, EACCES, ...).
 Result<Fd> bind_listen(const Address& address, int backlog);
 
-// TCP_NODELAY: replies on a control connection are small and must leave at once. Without it,
-// Nagle holds "226" until the client's delayed ACK of "150" arrives, ~40 ms per transfer.
-Status set_no_delay(const Fd& socket);
+// Socket options of a control connection:
+//  - TCP_NODELAY: replies are small and must leave at once. Without it, Nagle holds "226" until the
+//    client's delayed ACK of "150" arrives, ~40 ms per transfer.
+//  - SO_OOBINLINE: clients send ABOR (or the Telnet IP/DM before it) with TCP urgent data, as
+//    RFC 959 4.1.3 describes; Python's ftplib sends "ABOR\r\n" with MSG_OOB. Without it the urgent
+//    byte is taken out of the stream and the line runs into the next command ("ABORNOOP").
+Status tune_control_socket(const Fd& socket);
 
 // One short message on a fresh connection that is about to be closed ("421 Too many
 // connections"): never blocks, never raises SIGPIPE, and what does not fit is dropped.

@@ -183,6 +183,8 @@ void Stream::shutdown_tls(IoDone done) {
     run_write();
 }
 
+std::uint64_t Stream::in_flight() const { return state_->read.done + state_->write.done; }
+
 SSL* Stream::tls() const { return state_->tls ? state_->tls->ssl() : nullptr; }
 
 bool Stream::ktls_send() const { return state_->tls && state_->tls->ktls_send(); }

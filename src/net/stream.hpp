@@ -85,6 +85,9 @@ public:
 
     Address local_address() const;
     Address peer_address() const;
+    // Bytes the pending read-side and write-side operations have moved so far; their callbacks
+    // report them only at the end, so an ABOR or a timeout in the middle would otherwise see 0.
+    std::uint64_t in_flight() const;
     // When the last byte moved either way (for idle and data timeouts).
     std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
     int native_handle() const { return socket_.get(); }

@@ -251,12 +251,13 @@ void Session::on_timer() {
     if (close_when_flushed_) {
         if (now - last_command_at_ > kCloseFlushLimit) return finish("client did not read its last replies");
     } else if (phase_ == DataPhase::running && transfer_) {
-        if (transfer_->bytes() != progress_bytes_) {
-            progress_bytes_ = transfer_->bytes();
+        if (transfer_->progress() != progress_bytes_) {
+            progress_bytes_ = transfer_->progress();
             progress_at_ = now;
         } else if (now - progress_at_ > config.data_timeout) {
+            const bool over_quota = transfer_->over_quota();
             abort_transfer();
-            reply(426, "Data connection timed out; transfer aborted.");
+            over_quota ? reply_quota_exceeded() : reply(426, "Data connection timed out; transfer aborted.");
             command_finished();
         }
     } else if (phase_ == DataPhase::securing && now - progress_at_ > config.data_timeout) {

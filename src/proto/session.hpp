@@ -160,6 +160,7 @@ private:
     // PROT P: the TLS handshake on a fresh data connection, which must resume the control
     // connection's session (RFC 4217 deployments' "session reuse"); then `start(stream)`.
     void secure_data(std::unique_ptr<net::Stream> stream, std::function<void(std::unique_ptr<net::Stream>)> start);
+    bool accept_unresumed_data() const;  // logs when it accepts
 
     // ---- data connection and transfers (session_transfer.cpp)
     void cmd_pasv(const std::string& arg);
@@ -179,6 +180,7 @@ private:
     void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
     void store(const std::string& vpath, fs::WriteMode mode);
     void reply_quota_exceeded();
+    QuotaDrain quota_drain() const;
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
     void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);

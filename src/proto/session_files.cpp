@@ -146,7 +146,7 @@ void Session::cmd_mlst(const std::string& arg) {
     auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "MLST failed");
     const std::string shown = fs::displayed_name(target);
-    reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st), ' ', shown), "End"});
+    reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, user_), ' ', shown), "End"});
 }
 
 }  // namespace ferry::proto

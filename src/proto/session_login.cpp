@@ -141,7 +141,7 @@ void Session::cmd_feat(const std::string&) {
     std::vector<std::string> lines{"Features:"};
     if (ctx_.tls) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
     lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_algo_)), " MDTM", " MFMT",
-                               " MLST type*;size*;modify*;perm*;unique*;", " PASV", " RANG STREAM", " REST STREAM",
+                               " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;", " PASV", " RANG STREAM", " REST STREAM",
                                " SIZE", " TVFS", " UTF8", "End"});
     reply_lines(211, lines);
 }
@@ -152,7 +152,7 @@ void Session::cmd_opts(const std::string& arg) {
         // Names are bytes on disk and bytes on the wire: UTF-8 in, UTF-8 out (RFC 2640).
         return reply(200, "Always in UTF8 mode.");
     }
-    if (option.verb == "MLST") return reply(200, "MLST OPTS type;size;modify;perm;unique;");
+    if (option.verb == "MLST") return reply(200, "MLST OPTS type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;");
     if (option.verb == "HASH") return opts_hash(option.arg);
     reply(501, "Option not understood.");
 }

@@ -69,6 +69,15 @@ void Session::cmd_prot(const std::string& arg) {
     reply(504, "PROT takes C or P.");
 }
 
+// tls_session_reuse = "optional": the data connection came from the control connection's own
+// address (DataChannel refuses any other), which is all that is left to check.
+bool Session::accept_unresumed_data() const {
+    if (ctx_.config.tls_session_reuse != app::TlsSessionReuse::optional) return false;
+    log::info(cat(describe(), " data connection did not resume the control TLS session: accepted from the"
+                              " client's address (tls_session_reuse = \"optional\")"));
+    return true;
+}
+
 void Session::cmd_ccc(const std::string&) { reply(534, "CCC refused: the control connection stays encrypted."); }
 
 void Session::secure_data(std::unique_ptr<net::Stream> stream,
@@ -84,9 +93,11 @@ void Session::secure_data(std::unique_ptr<net::Stream> stream,
             log::info(cat(describe(), " TLS on the data connection failed: ", std::strerror(err)));
             return data_connection_failed(425, "TLS negotiation on the data connection failed.");
         }
-        if (!net::resumed_from(stream->tls(), tls_tag_)) {
-            log::warn(cat(describe(), " data connection did not resume the control TLS session: refused"));
-            return data_connection_failed(522, "Data connections must resume the TLS session of the control connection.");
+        if (!net::resumed_from(stream->tls(), tls_tag_) && !accept_unresumed_data()) {
+            log::warn(cat(describe(), " data connection did not resume the control TLS session: refused"
+                                      " (tls_session_reuse = \"required\")"));
+            return data_connection_failed(522, "Data connections must resume the TLS session of the control "
+                                               "connection (tls_session_reuse = required).");
         }
         start(std::move(stream));
     });

@@ -1,13 +1,13 @@
 // The data connection and what flows over it: PASV/EPSV/PORT/EPRT, REST, RETR, STOR/APPE/STOU,
 // LIST/NLST/MLSD, ABOR.
 #include "base/log.hpp"
+#include "base/size.hpp"
 #include "fs/listing.hpp"
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -129,7 +129,7 @@ Listing build_listing(const fs::Home& home, const std::string& vpath, bool mlsd,
     if (!entries) return Listing{entries.error(), {}};
     for (const auto& entry : *entries) {
         if (mlsd) {
-            listing.text += fs::mlsx_line(entry);
+            listing.text += fs::mlsx_line(entry, owner);
         } else if (names_only) {
             listing.text += fs::displayed_name(entry.name) + "\r\n";
         } else {
@@ -251,14 +251,20 @@ void Session::cmd_stor(const std::string& arg) {
 
 void Session::cmd_appe(const std::string& arg) { store(resolve(arg), fs::WriteMode::append); }
 
+// RFC 1123: STOU picks the name. It is made from the argument, in the folder the argument names
+// ("sub/x" -> "sub/x", "sub/x.1", ...), or "ferry.upload" in the current folder.
 void Session::cmd_stou(const std::string& arg) {
-    // RFC 1123: STOU picks the name; we base it on the argument when one is given.
-    const std::string base = arg.empty() ? std::string("ferry.upload") : std::string(fs::vpath_name(resolve(arg)));
+    const std::string wanted = resolve(arg.empty() ? std::string("ferry.upload") : arg);
+    if (wanted.empty() || wanted == "/") return reply(553, "STOU needs a file name (in a folder of your home).");
+    const std::string folder(fs::vpath_parent(wanted));
+    auto st = home_->stat(folder);
+    if (!st) return reply_fs_error(st.error(), cat("Cannot store in ", folder));
+    if (!S_ISDIR(st->st_mode)) return reply(553, cat("Cannot store in ", folder, ": not a folder."));
     for (unsigned i = 0; i < 100; ++i) {
-        const std::string candidate = resolve(i == 0 ? base : cat(base, '.', i));
-        if (!home_->stat(candidate) && !candidate.empty()) return store(candidate, fs::WriteMode::create_new);
+        const std::string candidate = i == 0 ? wanted : cat(wanted, '.', i);
+        if (!home_->stat(candidate)) return store(candidate, fs::WriteMode::create_new);
     }
-    reply(550, "Could not find a unique name.");
+    reply(553, cat("Could not find a unique name for ", wanted, " (tried ", wanted, ".1 to .99)."));
 }
 
 namespace {
@@ -303,11 +309,15 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     XferRecord record{0, peer_.ip(), 0, home_->path() + target, ascii, true, user_, true};
     std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
     run_transfer(std::move(preliminary),
-                 [shared_file, offset, ascii, quota = quota_](std::unique_ptr<net::Stream> stream) {
+                 [shared_file, offset, ascii, quota = quota_, drain = quota_drain()](std::unique_ptr<net::Stream> stream) {
                      return make_file_upload(std::move(stream), std::move(*shared_file), offset, ascii,
-                                             std::make_unique<QuotaBudget>(quota));
+                                             std::make_unique<QuotaBudget>(quota), drain);
                  },
                  std::move(record));
+}
+
+QuotaDrain Session::quota_drain() const {
+    return QuotaDrain{ctx_.config.quota_drain_limit, ctx_.config.data_timeout};
 }
 
 void Session::reply_quota_exceeded() {
@@ -404,9 +414,10 @@ void Session::on_transfer_done(const TransferOutcome& outcome) {
     xfer_.complete = outcome.err == 0;
     if (!xfer_.listing) ctx_.xferlog.write(xfer_);
     const char* what = xfer_.listing ? " listing " : xfer_.incoming ? " upload " : " download ";
-    const double mb_per_s = seconds > 0 ? double(outcome.bytes) / seconds / 1e6 : 0;
-    log::info(cat(describe(), what, xfer_.path, ": ", outcome.bytes, " bytes in ", seconds, " s (", std::lround(mb_per_s),
-                  " MB/s)", outcome.err ? cat(", failed: ", std::strerror(outcome.err)) : std::string()));
+    log::info(cat(describe(), what, xfer_.path, ": ", outcome.bytes, " bytes in ", format_millis(seconds), " (",
+                  format_rate(outcome.bytes, seconds), ")",
+                  outcome.dropped ? cat(", ", outcome.dropped, " more bytes dropped over quota") : std::string(),
+                  outcome.err ? cat(", failed: ", std::strerror(outcome.err)) : std::string()));
     if (outcome.err == 0) {
         reply(226, "Transfer complete.");
     } else if (outcome.local && outcome.err == EDQUOT) {
@@ -429,7 +440,8 @@ void Session::abort_transfer() {
         xfer_.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - transfer_started_).count();
         if (!xfer_.listing) ctx_.xferlog.write(xfer_);
-        log::info(cat(describe(), " transfer of ", xfer_.path, " aborted after ", xfer_.bytes, " bytes"));
+        log::info(cat(describe(), " transfer of ", xfer_.path, " aborted after ", xfer_.bytes, " bytes in ",
+                      format_millis(xfer_.seconds), " (", format_rate(xfer_.bytes, xfer_.seconds), ")"));
     }
     std::shared_ptr<Transfer> aborted(std::move(transfer_));
     std::shared_ptr<net::Stream> handshaking(std::move(securing_));

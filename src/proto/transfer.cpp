@@ -18,6 +18,7 @@ void end_stream(net::Stream& stream, int err, std::function<void()> done) {
 
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for line-end conversion
+constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
 bool is_local_write_error(int err) {
     return err == EDQUOT || err == ENOSPC || err == EFBIG || err == EIO || err == EBADF || err == EROFS;
@@ -36,7 +37,7 @@ public:
         if (offset_ >= size_) return finish_from_loop(0, false);
         ascii_ ? send_ascii_block() : send_binary();
     }
-    std::uint64_t bytes() const override { return bytes_; }
+    std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
 
 private:
     void send_binary() {
@@ -105,7 +106,7 @@ public:
             end_stream(*stream_, err, [this, err, n] { done_(TransferOutcome{err, false, n}); });
         });
     }
-    std::uint64_t bytes() const override { return bytes_; }
+    std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
 
 private:
     std::unique_ptr<net::Stream> stream_;
@@ -117,15 +118,17 @@ private:
 class FileUpload final : public Transfer {
 public:
     FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii,
-               std::unique_ptr<UploadBudget> budget)
+               std::unique_ptr<UploadBudget> budget, QuotaDrain drain)
         : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(ascii),
-          budget_(std::move(budget)) {}
+          budget_(std::move(budget)), drain_(drain) {}
 
     void start(Done done) override {
         done_ = std::move(done);
         next_chunk();
     }
-    std::uint64_t bytes() const override { return bytes_; }
+    std::uint64_t bytes() const override { return bytes_ + (draining_ ? 0 : stream_->in_flight()); }
+    std::uint64_t progress() const override { return bytes() + dropped_ + (draining_ ? stream_->in_flight() : 0); }
+    bool over_quota() const override { return draining_; }
 
 private:
     std::uint64_t grant(std::uint64_t wanted) { return budget_ ? budget_->grant(wanted) : wanted; }
@@ -175,7 +178,9 @@ private:
     int write_out(const char* data, std::size_t size) {
         while (size > 0) {
             const ssize_t w = ::pwrite(file_.get(), data, size, static_cast<off_t>(offset_));
-            if (w < 0) return errno == EINTR ? 0 : errno;
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return errno;
+            if (w == 0) return EIO;
             data += w;
             size -= static_cast<std::size_t>(w);
             offset_ += static_cast<std::uint64_t>(w);
@@ -185,15 +190,31 @@ private:
 
     // The budget is spent: the upload is fine only if the client has nothing more to send.
     void check_nothing_more() {
-        in_.resize(1);
+        in_.resize(kDrainBlock);
         stream_->read_some(in_, [this](int err, std::uint64_t n) {
             if (err) return finish(err, false);
-            finish(n == 0 ? 0 : EDQUOT, n != 0);
+            if (n == 0) return finish(0, false);
+            draining_ = true;
+            drain_started_ = std::chrono::steady_clock::now();
+            drain_some(n);
+        });
+    }
+
+    // Over quota: drop what arrives until the client closes (then the data connection ends with no
+    // unread byte, cleanly) or a bound of QuotaDrain is passed (then it is cut).
+    void drain_some(std::uint64_t n) {
+        dropped_ += n;
+        const bool past_bounds = dropped_ > drain_.max_bytes ||
+                                 std::chrono::steady_clock::now() - drain_started_ > drain_.max_time;
+        if (past_bounds) return finish(EDQUOT, true);
+        stream_->read_some(in_, [this](int err, std::uint64_t got) {
+            if (err || got == 0) return finish(EDQUOT, true);
+            drain_some(got);
         });
     }
 
     void finish(int err, bool local) {
-        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_, dropped_}); });
     }
 
     std::unique_ptr<net::Stream> stream_;
@@ -201,8 +222,12 @@ private:
     std::uint64_t offset_;
     bool ascii_;
     std::unique_ptr<UploadBudget> budget_;
+    QuotaDrain drain_;
     bool pending_cr_ = false;
+    bool draining_ = false;
+    std::chrono::steady_clock::time_point drain_started_;
     std::uint64_t bytes_ = 0;
+    std::uint64_t dropped_ = 0;
     std::vector<char> in_;
     Done done_;
 };
@@ -219,8 +244,8 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 }
 
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget) {
-    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget));
+                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain) {
+    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget), drain);
 }
 
 }  // namespace ferry::proto

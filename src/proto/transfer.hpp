@@ -5,6 +5,7 @@
 #include "base/fd.hpp"
 #include "net/stream.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,9 +14,19 @@
 namespace ferry::proto {
 
 struct TransferOutcome {
-    int err = 0;              // 0 = complete
-    bool local = false;       // the error was ours (file system, quota), not the connection's
-    std::uint64_t bytes = 0;  // bytes moved over the data connection
+    int err = 0;                // 0 = complete
+    bool local = false;         // the error was ours (file system, quota), not the connection's
+    std::uint64_t bytes = 0;    // bytes moved over the data connection (and kept)
+    std::uint64_t dropped = 0;  // bytes read and dropped after the quota was reached
+};
+
+// An upload that reaches the quota keeps the file at exactly the limit, then reads and drops what
+// the client still sends, up to these bounds, so the data connection can close without unread bytes
+// (which make the kernel send a reset, and curl or ftplib then never read the 552). Past either
+// bound the data connection is cut as it is.
+struct QuotaDrain {
+    std::uint64_t max_bytes = 0;
+    std::chrono::steady_clock::duration max_time{};
 };
 
 // How much an upload may still write. Asked before each chunk; the quota issue implements it
@@ -35,6 +46,10 @@ public:
     // `done` runs once, from the reactor loop, unless the Transfer is destroyed first.
     virtual void start(Done done) = 0;
     virtual std::uint64_t bytes() const = 0;
+    // Bytes moved either way so far, also those dropped after the quota (for the data timeout).
+    virtual std::uint64_t progress() const { return bytes(); }
+    // The upload reached the quota and is draining what the client still sends.
+    virtual bool over_quota() const { return false; }
 };
 
 // Bytes [offset, end) of `file`; `end` is clamped to the file's size (UINT64_MAX: to the end).
@@ -45,6 +60,6 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 // Until the client closes the data connection; written at `offset` (the caller has already cut
 // the file there for STOR). `budget` may be null (no quota).
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget);
+                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain);
 
 }  // namespace ferry::proto

@@ -53,22 +53,25 @@ TEST_CASE("names with CR or LF cannot break a listing") {
     const auto line = list_line(evil, "u", nov27);
     CHECK(line.find('\n') == line.size() - 1);
     CHECK(line.find("a??226 done\r\n") != std::string::npos);
-    const auto mlsx = mlsx_line(evil);
+    const auto mlsx = mlsx_line(evil, "u");
     CHECK(mlsx.find('\n') == mlsx.size() - 1);
     CHECK(mlsx.find(" a??226 done\r\n") != std::string::npos);
 }
 
-TEST_CASE("MLSx facts per RFC 3659") {
+TEST_CASE("MLSx facts per RFC 3659, with UNIX.mode, UNIX.owner and UNIX.group") {
     const auto file = entry_of("report.pdf", S_IFREG | 0644, 12, nov27);
-    CHECK(mlsx_line(file) ==
-          "type=file;size=12;modify=20251127042500;perm=adfrw;unique=803g1a2; report.pdf\r\n");
+    CHECK(mlsx_line(file, "alice") ==
+          "type=file;size=12;modify=20251127042500;perm=adfrw;unique=803g1a2;"
+          "UNIX.mode=0644;UNIX.owner=alice;UNIX.group=alice; report.pdf\r\n");
     const auto dir = entry_of("docs", S_IFDIR | 0755, 4096, nov27);
-    CHECK(mlsx_facts(dir.st) == "type=dir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;");
-    CHECK(mlsx_line(dir, "cdir") ==
-          "type=cdir;modify=20251127042500;perm=flcdmpe;unique=803g1a2; docs\r\n");
-    CHECK(mlsx_facts(dir.st, "pdir").rfind("type=pdir;", 0) == 0);
+    CHECK(mlsx_facts(dir.st, "bob") ==
+          "type=dir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;UNIX.mode=0755;UNIX.owner=bob;UNIX.group=bob;");
+    CHECK(mlsx_line(dir, "bob", "cdir").rfind("type=cdir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;", 0) == 0);
+    CHECK(mlsx_facts(dir.st, "bob", "pdir").rfind("type=pdir;", 0) == 0);
     const auto link = entry_of("l", S_IFLNK | 0777, 3, nov27);
-    CHECK(mlsx_facts(link.st) == "type=OS.unix=symlink;modify=20251127042500;perm=df;unique=803g1a2;");
+    CHECK(mlsx_facts(link.st, "u").rfind("type=OS.unix=symlink;modify=20251127042500;perm=df;unique=803g1a2;UNIX.mode=0777;", 0) == 0);
+    // An owner can never add facts or end the fact list.
+    CHECK(mlsx_facts(file.st, "a;b c=d").find("UNIX.owner=a_b_c_d;UNIX.group=a_b_c_d;") != std::string::npos);
 }
 
 TEST_CASE("UTC timestamps format and parse") {
