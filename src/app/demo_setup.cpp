@@ -28,6 +28,20 @@ bool prepare_folders(const Config& config) {
     return true;
 }
 
+namespace {
+// "1.2.3.4:21" -> {"1.2.3.4", "21"}; "[::1]:21" -> {"[::1]", "21"}.
+std::pair<std::string, std::string> split_listen(const std::string& listen) {
+    const auto colon = listen.rfind(':');
+    return {listen.substr(0, colon), listen.substr(colon + 1)};
+}
+
+std::string menu_command(const Config& config) {
+    const auto [host, port] = split_listen(config.listen.front());
+    const std::string bare_host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    return cat("bin/ferry -s ", bare_host, " -P ", port);
+}
+}  // namespace
+
 bool ensure_demo_user(const Config& config) {
     std::string password;
     std::string error;
@@ -55,10 +69,25 @@ bool ensure_demo_user(const Config& config) {
     std::ofstream(home / "README.txt") << "Welcome to Ferry. This is the demo user's home; nothing outside it is "
                                           "reachable.\n";
     std::printf("\n  Demo user created:  user \"demo\", password \"%s\"  (shown once; change it with\n"
-                "  `bin/ferryd user passwd demo`). Try:  curl ftp://demo:%s@127.0.0.1:2121/\n\n",
-                password.c_str(), password.c_str());
+                "  `bin/ferryd user passwd demo`). From another terminal, any of:\n",
+                password.c_str());
+    for (const std::string& line : demo_commands(config, "demo", password)) std::printf("    %s\n", line.c_str());
+    if (config.registration == "open") std::printf("  Or make your own account: %s, then \"1. create user\".\n", menu_command(config).c_str());
+    std::printf("\n");
     std::fflush(stdout);
     return true;
+}
+
+std::vector<std::string> demo_commands(const Config& config, const std::string& user, const std::string& password) {
+    const auto [host, port] = split_listen(config.listen.front());
+    const std::string bare_host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    const std::string url = cat("ftp://", user, ':', password, '@', host, ':', port, '/');
+    std::vector<std::string> lines{cat("curl ", url)};
+    if (config.tls != "off") lines.push_back(cat("curl --ssl-reqd -k ", url));
+    // lftp upgrades to TLS by itself and refuses a self-signed certificate unless told not to check.
+    lines.push_back(cat("lftp -e 'set ssl:verify-certificate no' -u ", user, ',', password, " -p ", port, ' ', bare_host));
+    lines.push_back(cat("bin/ferry", config.tls != "off" ? " --tls --insecure " : " ", url));
+    return lines;
 }
 
 }  // namespace ferry::app

@@ -2,6 +2,9 @@
 #pragma once
 #include "app/config.hpp"
 
+#include <string>
+#include <vector>
+
 namespace ferry::app {
 
 // Creates `root` and the accounts file's folder when missing. False (logged) on failure.
@@ -9,5 +12,8 @@ bool prepare_folders(const Config& config);
 // When the accounts file has no user at all: creates "demo" with a random password, prints the
 // password once on stdout, and puts a README in its home. False (logged) on failure.
 bool ensure_demo_user(const Config& config);
+// Commands that work as shown against this config's first listener (plain and TLS curl, lftp with
+// the self-signed certificate accepted, ferry), printed under the demo password and in the README.
+std::vector<std::string> demo_commands(const Config& config, const std::string& user, const std::string& password);
 
 }  // namespace ferry::app

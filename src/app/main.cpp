@@ -28,13 +28,29 @@ void print_usage() {
         "accounts in ./var/users.toml, and a demo user created on first start.\n");
 }
 
-// SIGINT/SIGTERM are blocked in every thread and taken here, so no thread is interrupted mid-call.
+// The stop signals and SIGHUP are blocked in every thread and taken here, so no thread is
+// interrupted mid-call. SIGHUP (logrotate, a closed terminal) never stops the server: it reopens
+// the log files.
 void wait_for_signals(ferry::app::Server& server, sigset_t signals) {
     int signal_number = 0;
-    if (sigwait(&signals, &signal_number) == 0) {
+    while (sigwait(&signals, &signal_number) == 0) {
+        if (signal_number == SIGHUP) {
+            server.reopen_logs();
+            continue;
+        }
         ferry::log::info(ferry::cat("received ", strsignal(signal_number), ": stopping"));
         server.stop();
+        return;
     }
+}
+
+sigset_t server_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    return signals;
 }
 
 // Each session holds a socket, and a transfer two more descriptors: take all the kernel allows.
@@ -52,14 +68,28 @@ int run_server(const ferry::app::Config& config) {
     if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
     ferry::app::Server server(config);
     if (!server.load_tls() || !server.open_listeners()) return 1;
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    std::thread signal_thread(wait_for_signals, std::ref(server), signals);
+    std::thread signal_thread(wait_for_signals, std::ref(server), server_signals());
     signal_thread.detach();  // it ends with the process; run() returns only after a signal anyway
     server.run();
     return 0;
+}
+
+// "--config FILE" (or "--config=FILE") may stand before or after the `user` subcommand, as
+// `ferryd user add alice --config etc/ferryd.toml`: it is taken out of `args` wherever it is.
+bool take_config_option(std::vector<std::string>& args, std::string& path) {
+    for (std::size_t i = 0; i < args.size();) {
+        if (args[i].rfind("--config=", 0) == 0) {
+            path = args[i].substr(9);
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+        } else if (args[i] == "--config") {
+            if (i + 1 >= args.size()) return false;
+            path = args[i + 1];
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+        } else {
+            ++i;
+        }
+    }
+    return true;
 }
 
 }  // namespace
@@ -67,11 +97,13 @@ int run_server(const ferry::app::Config& config) {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::string config_path;
+    if (!take_config_option(args, config_path)) {
+        std::fprintf(stderr, "ferryd: --config needs a file\n");
+        return 2;
+    }
     std::size_t i = 0;
     for (; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size()) {
-            config_path = args[++i];
-        } else if (args[i] == "--version") {
+        if (args[i] == "--version") {
             std::printf("%s\n", kVersion);
             return 0;
         } else if (args[i] == "--help" || args[i] == "-h") {
@@ -81,13 +113,10 @@ int main(int argc, char** argv) {
             break;
         }
     }
-    // Block the stop signals before any thread exists, so that every thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
+    // Block the signals before any thread exists, so that every thread inherits the mask.
+    const sigset_t signals = server_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);  // sendfile/splice to a closed socket must not kill the server
+    std::signal(SIGPIPE, SIG_IGN);  // sendfile to a closed socket must not kill the server
 
     if (!ferry::auth::init_crypto()) {
         std::fprintf(stderr, "ferryd: libsodium failed to initialise\n");

@@ -194,6 +194,17 @@ void Server::run() {
     finish_shutdown();
 }
 
+void Server::reopen_logs() {
+    const bool log_ok = config_.log_file.empty() || log::open(config_.log_file);
+    const int log_errno = errno;
+    const bool xferlog_ok = xferlog_.open(config_.xferlog);
+    const int xferlog_errno = errno;
+    if (!log_ok) log::error(cat("log_file: cannot reopen ", config_.log_file, ": ", std::strerror(log_errno)));
+    if (!xferlog_ok) log::error(cat("xferlog: cannot reopen ", config_.xferlog, ": ", std::strerror(xferlog_errno)));
+    log::info(cat("SIGHUP: reopened ", config_.log_file.empty() ? std::string("(stderr)") : config_.log_file,
+                  config_.xferlog.empty() ? std::string() : cat(" and ", config_.xferlog)));
+}
+
 void Server::stop() {
     if (stopping_.exchange(true)) return;
     acceptor_.post([this] { begin_shutdown(); });

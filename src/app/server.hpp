@@ -54,6 +54,9 @@ public:
     void run();
     // Thread-safe: stop accepting, let transfers finish within shutdown_grace, then return from run().
     void stop();
+    // Thread-safe (SIGHUP, after logrotate moved the files): open log_file and xferlog again by
+    // name. A file that cannot be opened keeps the old one, and the log says so.
+    void reopen_logs();
 
 private:
     struct Worker;

@@ -48,6 +48,29 @@ std::optional<std::uint64_t> ask_quota(bool& ok) {
     return bytes;
 }
 
+bool yes(const std::optional<std::string>& answer) { return answer && (*answer == "y" || *answer == "yes"); }
+
+// The server refused self-registration (502): an admin account may still create the user with
+// SITE ADDUSER. True when the new account exists and is logged in.
+bool create_through_admin(Session& session, const std::string& name, const std::string& password,
+                          std::optional<std::uint64_t> quota) {
+    if (!yes(ask_line("create it through an admin login (SITE ADDUSER)? [y/N] "))) return false;
+    const auto admin = ask_line("admin name: ");
+    if (!admin || admin->empty()) return false;
+    const auto admin_password = ask_secret(cat("password for ", *admin, ": "));
+    if (!admin_password) return false;
+    session.login(*admin, *admin_password);
+    try {
+        session.add_user(name, password, quota);
+    } catch (const ReplyError&) {
+        session.log_out();  // back to the menu as nobody, not as the admin
+        throw;
+    }
+    session.log_out();
+    session.login(name, password);
+    return true;
+}
+
 // True when the new account exists and is logged in.
 bool create_user(Session& session) {
     const auto name = ask_line("name: ");
@@ -60,7 +83,13 @@ bool create_user(Session& session) {
     bool quota_ok = false;
     const auto quota = ask_quota(quota_ok);
     if (!quota_ok) return false;
-    session.register_user(*name, *password, quota);
+    try {
+        session.register_user(*name, *password, quota);
+    } catch (const ReplyError& refused) {
+        if (refused.code() != 502) throw;
+        std::cerr << "error: " << refused.what() << "\n";
+        return create_through_admin(session, *name, *password, quota);
+    }
     session.login(*name, *password);
     return true;
 }
@@ -77,6 +106,7 @@ bool log_in(Session& session) {
 }  // namespace
 
 std::string obtain_password(const Options& options, const std::string& user) {
+    if (options.url_password) return *options.url_password;
     if (options.password_stdin) {
         const auto line = read_input_line();
         if (!line) throw ClientError("--password-stdin: stdin is empty");

@@ -33,14 +33,49 @@ void check_port(const std::string& port) {
         throw ClientError(cat("not a port number: '", port, "'"));
 }
 
-// ftp://[user@]host[:port][/path]  ("[v6]" hosts allowed).
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// RFC 3986 percent-decoding of the user and password parts ("p%40ss" -> "p@ss").
+std::string percent_decoded(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out.push_back(text[i]);
+            continue;
+        }
+        const int high = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+        const int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
+        if (low < 0) throw ClientError("bad percent-escape in the URL's user or password (write '%' as %25)");
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+    }
+    return out;
+}
+
+// "user" or "user:password"; a password given here shows up in `ps` and the shell history.
+void apply_userinfo(std::string_view userinfo, Options& options) {
+    const auto colon = userinfo.find(':');
+    options.user = percent_decoded(userinfo.substr(0, colon));
+    if (colon == std::string_view::npos) return;
+    options.url_password = percent_decoded(userinfo.substr(colon + 1));
+    std::cerr << "ferry: warning: a password in the URL can be seen in `ps` and the shell history;"
+                 " prefer FERRY_PASSWORD or --password-stdin\n";
+}
+
+// ftp://[user[:password]@]host[:port][/path]  ("[v6]" hosts allowed). A '/' or '@' inside the
+// user or password is written %2F or %40, as in every URL.
 void apply_url(std::string_view url, Options& options) {
     url.remove_prefix(6);
     const auto slash = url.find('/');
     std::string_view authority = url.substr(0, slash);
     if (slash != std::string_view::npos) options.start_dir = std::string(url.substr(slash));
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        options.user = std::string(authority.substr(0, at));
+        apply_userinfo(authority.substr(0, at), options);
         authority.remove_prefix(at + 1);
     }
     options.port = "21";
@@ -134,7 +169,7 @@ Options parse_options(int argc, char** argv, bool& show_help) {
 }
 
 void print_usage(const char* program) {
-    std::cout << "usage: " << program << " [options] [ftp://[user@]host[:port][/dir] | user@]\n"
+    std::cout << "usage: " << program << " [options] [ftp://[user[:password]@]host[:port][/dir] | user@]\n"
               << "  -s, --server HOST      server (default 127.0.0.1)\n"
               << "  -P, --port PORT        port (default 2121; ftp:// URLs default to 21)\n"
               << "  -u, --user NAME        log in as NAME (without a user: the menu)\n"
@@ -145,7 +180,8 @@ void print_usage(const char* program) {
               << "  --hash ALGO            digest for verification: md5 (default), sha1, sha256, sha512\n"
               << "  --resume | --overwrite | --skip   answer the resume question without asking\n"
               << "  --password-stdin       read the password from the first line of stdin\n"
-              << "                         (else $FERRY_PASSWORD, else ask without echo)\n"
+              << "                         (else $FERRY_PASSWORD, else ask without echo; a password in\n"
+              << "                         the URL is taken too, but others can see it in `ps`)\n"
               << "  --timeout SECONDS      per network operation (default 30)\n"
               << "  -v, --verbose          show the FTP conversation (passwords hidden)\n"
               << "Exit status: 0 when every command succeeded, 1 otherwise, 2 for bad arguments.\n";

@@ -16,6 +16,7 @@ struct Options {
     std::string host = "127.0.0.1";
     std::string port = "2121";  // ferryd's default; ftp:// URLs without a port mean 21
     std::string user;            // empty: show the menu
+    std::optional<std::string> url_password;  // ftp://user:password@host (percent-decoded)
     std::string start_dir;       // from ftp://host/path
     bool tls = false;
     bool insecure = false;

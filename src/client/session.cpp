@@ -131,6 +131,22 @@ void Session::register_user(const std::string& name, const std::string& password
     std::cout << reply.text() << "\n";
 }
 
+void Session::add_user(const std::string& name, const std::string& password, std::optional<std::uint64_t> quota) {
+    std::string line = cat("SITE ADDUSER ", name, " ", password);
+    if (quota) line += cat(" ", *quota);
+    const Reply reply = command(line);
+    if (!reply.positive_completion()) throw_refusal(cat("create user ", name, " (SITE ADDUSER)"), reply);
+    std::cout << reply.text() << "\n";
+}
+
+void Session::log_out() {
+    const Reply reply = command("REIN");
+    user_.clear();
+    if (reply.code == 220) return;
+    quit();
+    connect();
+}
+
 void Session::quit() noexcept {
     if (!control_) return;
     try {

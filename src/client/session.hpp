@@ -37,6 +37,10 @@ public:
     void login(const std::string& user, const std::string& password);
     // SITE REGISTER name password [quota-bytes], before logging in.
     void register_user(const std::string& name, const std::string& password, std::optional<std::uint64_t> quota);
+    // SITE ADDUSER, logged in as an admin.
+    void add_user(const std::string& name, const std::string& password, std::optional<std::uint64_t> quota);
+    // Back to "not logged in" on the same server: REIN, or a new connection where REIN is refused.
+    void log_out();
     void quit() noexcept;
 
     Reply command(std::string_view line) { return control().command(line); }
