@@ -132,7 +132,7 @@ class FerryServer:
         _all_servers.append(self)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            m = _LISTEN_RE.search(self.stderr_text())
+            m = _LISTEN_RE.search(self.log_text())  # stderr, or log_file when the config names one
             if m:
                 self.port = int(m.group(1))
                 return self
