@@ -118,7 +118,7 @@ std::string format_rate(std::uint64_t bytes, double seconds) {
     static constexpr const char* units[] = {"B/s", "kB/s", "MB/s", "GB/s"};
     double value = rate;
     std::size_t unit = 0;
-    while (value >= 9999.5 && unit + 1 < std::size(units)) {
+    while (value >= 999.5 && unit + 1 < std::size(units)) {
         value /= 1000.0;
         ++unit;
     }

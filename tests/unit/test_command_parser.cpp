@@ -45,6 +45,21 @@ TEST_CASE("Telnet IAC sequences are removed, IAC IAC is a data byte, also byte b
     }
 }
 
+TEST_CASE("ABOR as clients send it with urgent data: Telnet IP and DM first, or the bare line") {
+    // With SO_OOBINLINE the urgent byte (the DM, or ftplib's final LF) arrives in the stream.
+    const std::string synch = "\xff\xf4\xff\xf2" "ABOR\r\nNOOP\r\n";
+    const std::string bare = "ABOR\r\nNOOP\r\n";
+    for (const auto& input : {synch, bare}) {
+        for (int bytewise = 0; bytewise < 2; ++bytewise) {
+            CommandParser parser(100);
+            auto lines = bytewise ? feed_bytewise(parser, input) : feed_all(parser, input);
+            REQUIRE(lines.size() == 2);
+            CHECK(lines[0].text == "ABOR");
+            CHECK(lines[1].text == "NOOP");
+        }
+    }
+}
+
 TEST_CASE("a CR not followed by LF is dropped") {
     CommandParser parser(100);
     auto lines = feed_all(parser, "NO\rOP\r\n");

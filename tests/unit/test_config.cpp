@@ -42,6 +42,23 @@ TEST_CASE("embedded_default is the defaults plus the demo user") {
     CHECK(config.tls == "optional");
     CHECK(config.tls_self_signed);
     CHECK_FALSE(config.tls_cert.empty());
+    CHECK(config.registration == "open");  // loopback only: the client's "1. create user" works
+}
+
+TEST_CASE("tls_session_reuse and quota_drain_limit") {
+    const Config defaults = parse_config("", "empty.toml");
+    CHECK(defaults.tls_session_reuse == ferry::app::TlsSessionReuse::required);
+    CHECK(defaults.quota_drain_limit == 64ull << 20);
+    const Config c = parse_config("tls_session_reuse = \"optional\"\nquota_drain_limit = \"1M\"\n", "t");
+    CHECK(c.tls_session_reuse == ferry::app::TlsSessionReuse::optional);
+    CHECK(c.quota_drain_limit == 1u << 20);
+    CHECK(parse_config("quota_drain_limit = 0\n", "t").quota_drain_limit == 0);
+    CHECK(config_error("tls_session_reuse = \"sometimes\"").starts_with("tls_session_reuse: must be one of"));
+    CHECK(config_error("quota_drain_limit = \"lots\"").starts_with("quota_drain_limit: not a size"));
+    const Config example = load_config("etc/ferryd.toml");
+    CHECK(example.tls_session_reuse == defaults.tls_session_reuse);
+    CHECK(example.quota_drain_limit == defaults.quota_drain_limit);
+    CHECK(example.registration == "closed");
 }
 
 TEST_CASE("implicit TLS listeners need TLS on") {

@@ -56,3 +56,20 @@ TEST_CASE("format_size output parses back to about the same size") {
         CHECK(*parsed == bytes);
     }
 }
+
+TEST_CASE("format_millis and format_rate never print an exponent") {
+    using ferry::format_millis;
+    using ferry::format_rate;
+    CHECK(format_millis(5.4732e-05) == "0.055 ms");
+    CHECK(format_millis(0.00547) == "5.47 ms");
+    CHECK(format_millis(0.0547) == "54.7 ms");
+    CHECK(format_millis(0.547) == "547 ms");
+    CHECK(format_millis(12.0341) == "12034 ms");
+    CHECK(format_millis(0) == "0.000 ms");
+    CHECK(format_rate(1, 0.001) == "1 kB/s");
+    CHECK(format_rate(340, 1) == "340 B/s");
+    CHECK(format_rate(12400, 1) == "12.4 kB/s");
+    CHECK(format_rate(2549000000ull, 1) == "2.55 GB/s");
+    CHECK(format_rate(100000000, 1) == "100 MB/s");
+    CHECK(format_rate(5, 0) == "-");
+}

@@ -1,0 +1,118 @@
+"""The README's first commands, exactly as printed: `ferryd` with the embedded default (what `make
+run` starts) prints the demo user's password with commands for curl, lftp and ferry; the README
+shows the same lines with PASSWORD; each one works as shown against that server."""
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from client_support import Pty
+from harness import REPO, ferry_client_path, ferryd_path, run, skip_unless_ferryd
+
+PORT = 2121  # the embedded default's, which the README's lines name
+
+
+def readme_commands():
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- demo-commands -->\s*```sh\n(.*?)```\s*<!-- /demo-commands -->", text, re.S)
+    if not m:
+        raise AssertionError("README.md has no <!-- demo-commands --> block")
+    return [line for line in m.group(1).splitlines() if line.strip()]
+
+
+def port_free(port):
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+@skip_unless_ferryd("runs ferryd's embedded default")
+class ReadmeFirstCommandsTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not port_free(PORT):
+            raise unittest.SkipTest("127.0.0.1:%d is taken: the README's commands name that port" % PORT)
+        cls.work = tempfile.mkdtemp(prefix="ferry-e2e-readme-")
+        cls.addClassCleanup(shutil.rmtree, cls.work, True)
+        cls.out = open(os.path.join(cls.work, "stdout"), "w+")
+        cls.proc = subprocess.Popen([ferryd_path()], cwd=cls.work, stdin=subprocess.DEVNULL, stdout=cls.out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        cls.addClassCleanup(cls.stop)
+        deadline = time.monotonic() + 15
+        while "listening on 127.0.0.1:%d" % PORT not in cls.output():
+            if cls.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("the embedded default did not start:\n" + cls.output())
+            time.sleep(0.05)
+        m = re.search(r'user "demo", password "([^"]+)"', cls.output())
+        if not m:
+            raise AssertionError("no demo password printed:\n" + cls.output())
+        cls.password = m.group(1)
+        cls.printed = [line.strip() for line in cls.output().splitlines() if line.startswith("    ")]
+
+    @classmethod
+    def output(cls):
+        cls.out.seek(0)
+        return cls.out.read()
+
+    @classmethod
+    def stop(cls):
+        if cls.proc.poll() is None:
+            cls.proc.send_signal(signal.SIGTERM)
+            try:
+                cls.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.proc.kill()
+                cls.proc.wait()
+        cls.out.close()
+
+    def run_line(self, line):
+        """Runs a printed line as a shell user would type it; interactive clients get `ls`."""
+        argv = shlex.split(line)
+        if argv[0] == "bin/ferry":
+            argv[0] = ferry_client_path()  # the build under test (bin/ferry, or the SAN build)
+        env = dict(os.environ, HOME=self.work)
+        env.pop("FERRY_PASSWORD", None)
+        p = run(argv, timeout=60, input=b"ls\nquit\n", env=env, cwd=REPO)
+        self.assertEqual(p.returncode, 0, "%s\nstdout: %s\nstderr: %s" % (line, p.stdout, p.stderr))
+        self.assertIn("README.txt", p.stdout, line)
+
+    def test_the_readme_shows_what_the_server_prints(self):
+        self.assertEqual([line.replace("PASSWORD", self.password) for line in readme_commands()], self.printed)
+
+    def test_each_printed_command_works_as_shown(self):
+        self.assertGreaterEqual(len(self.printed), 4, self.output())
+        for line in self.printed:
+            with self.subTest(line=line):
+                self.run_line(line)
+
+    def test_self_registration_is_open_on_the_embedded_default(self):
+        """The menu's "1. create user" works against `make run` as it starts (on a terminal)."""
+        term = Pty([ferry_client_path(), "-s", "127.0.0.1", "-P", str(PORT)], dict(os.environ, HOME=self.work),
+                   self.work)
+        self.addCleanup(term.close)
+        term.expect("3. quit")
+        term.send("1")
+        term.expect("name: ")
+        term.send("newbie")
+        term.expect("password: ")
+        term.send("newbie-pass-1")
+        term.expect("password again: ")
+        term.send("newbie-pass-1")
+        term.expect("quota")
+        term.send("")
+        term.expect("[newbie]# ")
+        term.send("quit")
+        self.assertEqual(term.finish(), 0, term.text())
