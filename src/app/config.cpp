@@ -186,6 +186,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"shutdown_grace", [](const Key& k, Config& c) { c.shutdown_grace = k.seconds(); }},
         {"accounts_check_interval",
          [](const Key& k, Config& c) { c.accounts_check_interval = std::chrono::seconds(k.integer(0, 3600)); }},
+        {"deleted_retention",
+         [](const Key& k, Config& c) { c.deleted_retention_days = static_cast<unsigned>(k.integer(0, 36500)); }},
         {"login_fail_delay_ms",
          [](const Key& k, Config& c) { c.login_fail_delay = std::chrono::milliseconds(k.integer(0, 60'000)); }},
         {"max_login_failures",

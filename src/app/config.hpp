@@ -33,6 +33,7 @@ struct Config {
     std::size_t max_line = 4096;                         // bytes in one command line
     std::chrono::seconds shutdown_grace{30};             // SIGTERM: running transfers get this long
     std::chrono::seconds accounts_check_interval{5};     // apply edits of users_file to sessions; 0 = off
+    unsigned deleted_retention_days = 30;                // homes of deleted accounts in root/.deleted; 0 = keep
     std::string log_file;                                // "" = stderr
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0

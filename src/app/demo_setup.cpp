@@ -3,6 +3,7 @@
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 #include "base/log.hpp"
+#include "fs/home_folders.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -49,6 +50,8 @@ bool ensure_demo_user(const Config& config) {
         config.users_file,
         [&](auth::AccountsFile& accounts) -> Status {
             if (!accounts.all().empty()) return EEXIST;  // not a first start: leave everything alone
+            // A folder "demo" left from an earlier accounts file holds someone's files: never adopt it.
+            if (auto exists = fs::home_exists(config.root, "demo"); !exists || *exists) return EBUSY;
             password = auth::random_password(16);
             auth::Account demo;
             demo.name = "demo";
@@ -59,6 +62,11 @@ bool ensure_demo_user(const Config& config) {
         },
         &error);
     if (status == EEXIST) return true;
+    if (status == EBUSY) {
+        log::warn(cat("demo_user: not created: ", config.root, "/demo exists already and is not handed to a new "
+                      "account; move it away, or add a user with `ferryd user add`"));
+        return true;
+    }
     if (status != 0) {
         log::error(cat("users_file: cannot create the demo user in ", config.users_file, ": ", error));
         return false;

@@ -2,6 +2,7 @@
 #include "app/config.hpp"
 #include "app/demo_setup.hpp"
 #include "app/server.hpp"
+#include "app/startup_checks.hpp"
 #include "app/user_cli.hpp"
 #include "auth/password.hpp"
 #include "base/log.hpp"
@@ -64,6 +65,8 @@ void raise_open_file_limit() {
 
 int run_server(const ferry::app::Config& config) {
     if (!ferry::app::prepare_folders(config)) return 1;
+    ferry::app::remove_stale_temp_files(config);
+    if (!ferry::app::check_accounts_file(config)) return 2;
     raise_open_file_limit();
     if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
     ferry::app::Server server(config);

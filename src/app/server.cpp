@@ -1,9 +1,11 @@
 #include "app/server.hpp"
 
 #include "base/log.hpp"
+#include "fs/home_folders.hpp"
 #include "proto/session.hpp"
 
 #include <cstring>
+#include <ctime>
 #include <unordered_map>
 
 namespace ferry::app {
@@ -61,6 +63,22 @@ Server::Server(Config config)
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
+    context_.close_sessions_of = [this](const std::string& user, std::string_view why) {
+        close_sessions_of(user, std::string(why));
+    };
+}
+
+void Server::close_sessions_of(const std::string& user, const std::string& why) {
+    for (auto& worker : workers_) {
+        Worker* w = worker.get();
+        w->reactor.post([w, user, why] {
+            for (auto* session : session_list(*w)) {
+                if (session->logged_in_user() != user) continue;
+                log::info(cat("session ", session->id(), " ", user, ": ", why, " Closing the session"));
+                session->close_now(421, why);
+            }
+        });
+    }
 }
 
 Server::~Server() {
@@ -182,8 +200,23 @@ void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> acc
     }
 }
 
+// Homes of deleted accounts wait in root/.deleted for deleted_retention days; checked at start
+// and then daily, on the pool (it may remove large trees).
+void Server::schedule_retired_homes_pruning(std::chrono::seconds delay) {
+    if (config_.deleted_retention_days == 0 || stopping_) return;
+    acceptor_.add_timer(delay, [this] {
+        if (stopping_) return;
+        pool_->submit([this] {
+            fs::prune_retired_homes(config_.root, std::chrono::hours(24) * config_.deleted_retention_days,
+                                    std::time(nullptr));
+            acceptor_.post([this] { schedule_retired_homes_pruning(std::chrono::hours(24)); });
+        });
+    });
+}
+
 void Server::run() {
     schedule_accounts_check();
+    schedule_retired_homes_pruning(std::chrono::seconds(1));
     for (auto& worker : workers_) {
         Worker* w = worker.get();
         w->thread = std::thread([w] { w->reactor.run(); });

@@ -64,7 +64,9 @@ private:
     void accept(Fd connection, net::Address peer, bool implicit_tls);
     void begin_shutdown();
     void schedule_accounts_check();
+    void schedule_retired_homes_pruning(std::chrono::seconds delay);
     void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
+    void close_sessions_of(const std::string& user, const std::string& why);
     void finish_shutdown();
     static std::vector<proto::Session*> session_list(Worker& worker);
 

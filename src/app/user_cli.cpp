@@ -7,6 +7,7 @@
 #include "base/size.hpp"
 #include "base/terminal.hpp"
 #include "fs/home.hpp"
+#include "fs/home_folders.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -31,9 +33,13 @@ constexpr int exit_usage = 2;
 
 constexpr const char* usage_text =
     "usage: ferryd [--config FILE] user COMMAND ...\n"
-    "  add NAME [--quota SIZE] [--admin] [--home DIR] [--password-stdin]\n"
-    "                         create an account and its home folder (DIR is relative to root)\n"
-    "  del NAME               delete an account (its home folder is kept)\n"
+    "  add NAME [--quota SIZE] [--admin] [--home DIR [--adopt]] [--password-stdin]\n"
+    "                         create an account and its home folder (DIR is relative to root);\n"
+    "                         a folder that exists already is refused unless --adopt says to\n"
+    "                         give it (and the files in it) to the new account\n"
+    "  del NAME [--purge]     delete an account; its home moves to ROOT/.deleted/NAME-<UTC time>\n"
+    "                         (removed after deleted_retention days), or is removed with --purge\n"
+    "  rename OLD NEW         rename an account (and its home folder, when named after it)\n"
     "  passwd NAME [--password-stdin]\n"
     "                         set a new password\n"
     "  quota NAME SIZE        set the quota: bytes, 500M, 1.5G, unlimited, or default\n"
@@ -55,6 +61,8 @@ struct Options {
     std::optional<std::string> home;
     bool admin = false;
     bool password_stdin = false;
+    bool adopt = false;
+    bool purge = false;
 };
 
 int refuse(const std::string& why) {
@@ -87,6 +95,8 @@ Options parse_options(std::span<const std::string> words, std::initializer_list<
         else if (flag == "--home") options.home = value;
         else if (flag == "--admin") options.admin = true;
         else if (flag == "--password-stdin") options.password_stdin = true;
+        else if (flag == "--adopt") options.adopt = true;
+        else if (flag == "--purge") options.purge = true;
     }
     return options;
 }
@@ -220,26 +230,46 @@ std::optional<auth::AccountsFile> load_accounts(const Config& config) {
     return std::move(*loaded);
 }
 
+// Why `name` cannot be added to `file`, or "" (case-insensitive, as AccountsFile::add decides).
+std::string name_taken(const auth::AccountsFile& file, const std::string& name) {
+    const auth::Account* same = file.find_folded(name);
+    if (!same) return "";
+    if (same->name == name) return "user " + name + " already exists";
+    return "user " + same->name + " exists, and names are compared without regard to case";
+}
+
+// A new account's home must not hold anyone's files yet, unless the admin adopts it on purpose.
+std::string home_problem(const Config& config, const std::string& home, bool adopt) {
+    auto exists = fs::home_exists(config.root, home);
+    if (!exists) return "cannot check " + home_folder(config, home) + ": " + std::strerror(exists.error());
+    if (*exists && !adopt)
+        return "the folder " + home_folder(config, home) + " exists already (an earlier account's files?); "
+               "move it away, or give it to the new account with --home " + home + " --adopt";
+    return "";
+}
+
 int add_user(const Config& config, std::span<const std::string> words) {
-    const Options options = parse_options(words, {"--quota", "--admin", "--home", "--password-stdin"});
+    const Options options = parse_options(words, {"--quota", "--admin", "--home", "--password-stdin", "--adopt"});
     const std::string name = single_name(options, "add");
     const std::uint64_t quota = options.quota ? parse_quota(*options.quota) : 0;
     if (std::string problem = auth::check_new_user_name(name); !problem.empty()) return refuse(problem);
     const std::string home = options.home.value_or(name);
-    if (!auth::valid_home_path(home)) return refuse("--home must be a relative path without \"..\", got \"" + home + "\"");
+    if (!auth::valid_home_path(home))
+        return refuse("--home must be a relative path without \"..\" and not in .deleted, got \"" + home + "\"");
+    if (options.adopt && !options.home) throw UsageError{"--adopt needs --home DIR: say which folder to adopt"};
 
     auto existing = load_accounts(config);
     if (!existing) return exit_refused;
-    if (existing->find(name)) return refuse("user " + name + " already exists");
+    if (std::string taken = name_taken(*existing, name); !taken.empty()) return refuse(taken);
+    if (std::string problem = home_problem(config, home, options.adopt); !problem.empty()) return refuse(problem);
     auto password = read_new_password(options.password_stdin, config.min_password_length);
     if (!password) return exit_refused;
 
-    auth::Account account{name, auth::hash_password(*password), home, quota, options.admin, false};
+    auth::Account account{name, auth::hash_password(*password), home, quota, options.admin, false, {}};
     const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
-        if (file.find(name)) {
-            why = "user " + name + " already exists";
-            return EEXIST;
-        }
+        why = name_taken(file, name);
+        if (why.empty()) why = home_problem(config, home, options.adopt);  // again, under the lock
+        if (!why.empty()) return EEXIST;
         // Created under the lock, so a refused add never leaves a stray folder behind.
         if (int err = make_folders(home_folder(config, home))) {
             why = "cannot create home folder " + home_folder(config, home) + ": " + std::strerror(err);
@@ -249,8 +279,8 @@ int add_user(const Config& config, std::span<const std::string> words) {
         return 0;
     });
     if (result == exit_ok)
-        std::cout << "added user " << name << " (home " << home_folder(config, home) << ", quota "
-                  << describe_quota(quota, config) << (options.admin ? ", admin" : "") << ")\n";
+        std::cout << "added user " << name << " (home " << home_folder(config, home) << (options.adopt ? ", adopted" : "")
+                  << ", quota " << describe_quota(quota, config) << (options.admin ? ", admin" : "") << ")\n";
     return result;
 }
 
@@ -266,15 +296,79 @@ int edit_user(const Config& config, const std::string& name, const std::function
     });
 }
 
+// The home of a deleted account never stays where a new account of that name would find it.
 int delete_user(const Config& config, std::span<const std::string> words) {
-    const std::string name = single_name(parse_options(words, {}), "del");
+    const Options options = parse_options(words, {"--purge"});
+    const std::string name = single_name(options, "del");
     std::string home;
-    const int result = edit_user(config, name, [&](auth::AccountsFile& file) {
-        home = file.find(name)->home;
+    std::string outcome;
+    const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
+        const auth::Account* account = file.find(name);
+        if (!account) {
+            why = "no such user: " + name;
+            return ENOENT;
+        }
+        home = account->home;
+        // Before the account goes: if the folder cannot be moved, nothing changes.
+        if (options.purge) {
+            if (Status err = fs::purge_home(config.root, home); err && err != ENOENT) {
+                why = "cannot remove " + home_folder(config, home) + ": " + std::strerror(err);
+                return err;
+            }
+            outcome = "its home " + home_folder(config, home) + " was removed";
+        } else {
+            auto retired = fs::retire_home(config.root, home, name, std::time(nullptr));
+            if (!retired && retired.error() != ENOENT) {
+                why = "cannot move " + home_folder(config, home) + " out of the way: " + std::strerror(retired.error());
+                return retired.error();
+            }
+            outcome = retired ? "its home was moved to " + *retired : "it had no home folder";
+        }
         file.remove(name);
+        return 0;
     });
-    if (result == exit_ok)
-        std::cout << "deleted user " << name << "; the home folder " << home_folder(config, home) << " was kept\n";
+    if (result == exit_ok) std::cout << "deleted user " << name << "; " << outcome << "\n";
+    return result;
+}
+
+int rename_user(const Config& config, std::span<const std::string> words) {
+    const Options options = parse_options(words, {});
+    if (options.names.size() != 2) throw UsageError{"rename takes the old and the new user name"};
+    const std::string& from = options.names[0];
+    const std::string& to = options.names[1];
+    if (std::string problem = auth::check_new_user_name(to); !problem.empty()) return refuse(problem);
+    std::string moved;
+    const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
+        const auth::Account* account = file.find(from);
+        if (!account) {
+            why = "no such user: " + from;
+            return ENOENT;
+        }
+        const auth::Account* same = file.find_folded(to);
+        if (same && same->name != from) {
+            why = name_taken(file, to);
+            return EEXIST;
+        }
+        auth::Account renamed = *account;
+        renamed.name = to;
+        if (account->home == from) {  // a home named after the account follows it
+            if (std::string problem = home_problem(config, to, false); !problem.empty()) {
+                why = problem;
+                return EEXIST;
+            }
+            const std::string old_path = home_folder(config, from), new_path = home_folder(config, to);
+            if (::rename(old_path.c_str(), new_path.c_str()) != 0 && errno != ENOENT) {
+                why = "cannot rename " + old_path + " to " + new_path + ": " + std::strerror(errno);
+                return errno;
+            }
+            renamed.home = to;
+            moved = ", home " + new_path;
+        }
+        file.remove(from);
+        file.add(renamed);
+        return 0;
+    });
+    if (result == exit_ok) std::cout << "renamed user " << from << " to " << to << moved << "\n";
     return result;
 }
 
@@ -334,12 +428,16 @@ int list_users(const Config& config, std::span<const std::string> words) {
         std::cout << row.back() << "\n";
     }
     if (rows.size() == 1) std::cout << "(no accounts in " << config.users_file << ")\n";
+    for (const auth::Account* account : file->blocked())
+        std::cout << "logins refused for " << account->name << ": " << account->blocked
+                  << "; delete or rename it (ferryd user rename)\n";
     return exit_ok;
 }
 
 int dispatch(const Config& config, const std::string& command, std::span<const std::string> words) {
     if (command == "add") return add_user(config, words);
     if (command == "del") return delete_user(config, words);
+    if (command == "rename") return rename_user(config, words);
     if (command == "passwd") return change_password(config, words);
     if (command == "quota") return set_quota(config, words);
     if (command == "disable") return set_disabled(config, words, true);

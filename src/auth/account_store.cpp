@@ -152,9 +152,12 @@ void AccountStore::refresh_locked() {
     auto loaded = AccountsFile::load(path_, &error);
     if (!loaded) {
         // Keep serving the last good accounts: a typo in a hand edit must not lock everyone out.
-        log::warn(cat("accounts: keeping the previous accounts: ", error));
+        log::error(cat("accounts: keeping the previous accounts: ", error));
         return;
     }
+    for (const Account* account : loaded->blocked())
+        log::error(cat("accounts: logins refused for ", account->name, ": ", account->blocked,
+                       "; delete or rename it (ferryd user rename)"));
     cache_ = std::move(*loaded);
     ++generation_;
 }

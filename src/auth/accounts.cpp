@@ -5,6 +5,7 @@
 #include "base/fd.hpp"
 #include "base/size.hpp"
 
+#include <sodium.h>
 #include <toml++/toml.h>
 
 #include <array>
@@ -18,12 +19,14 @@
 namespace ferry::auth {
 namespace {
 
-// Names that must never become FTP accounts: system users, and the anonymous-FTP conventions that
-// clients treat specially. The one place this list lives.
-constexpr std::array<std::string_view, 7> reserved_user_names = {"root",   "ftp",    "anonymous", "daemon",
-                                                                  "nobody", ".",      ".."};
-
-constexpr std::size_t max_user_name_length = 32;
+// Names that must never become FTP accounts (compared without case): system users, the
+// anonymous-FTP conventions that clients treat specially, and Windows device names, which would
+// make the home folder unusable there (also with an extension: "con.txt" is the console too).
+// The one place this list lives.
+constexpr std::array<std::string_view, 5> reserved_user_names = {"root", "ftp", "anonymous", "daemon", "nobody"};
+constexpr std::array<std::string_view, 22> windows_device_names = {
+    "con",  "prn",  "aux",  "nul",  "com1", "com2", "com3", "com4", "com5", "com6", "com7",
+    "com8", "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9"};
 
 bool is_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -51,7 +54,8 @@ struct FormatError {
 };
 
 [[noreturn]] void fail_at(const std::string& path, const toml::node& node, const std::string& what) {
-    throw FormatError{path + ":" + std::to_string(node.source().begin.line) + ": " + what};
+    const auto& where = node.source().begin;
+    throw FormatError{path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " + what};
 }
 
 std::string read_string(const std::string& path, const toml::node& node, const std::string& key) {
@@ -81,7 +85,6 @@ std::uint64_t read_quota(const std::string& path, const toml::node& node, const 
 
 Account read_account(const std::string& path, std::string_view name, const toml::node& node) {
     const std::string prefix = "users." + std::string(name);
-    if (!valid_user_name(name)) fail_at(path, node, prefix + ": not a valid user name");
     const toml::table* fields = node.as_table();
     if (!fields) fail_at(path, node, prefix + ": must be a table, got " + type_name(node));
 
@@ -100,8 +103,22 @@ Account read_account(const std::string& path, std::string_view name, const toml:
     }
     if (account.home.empty()) account.home = account.name;
     if (!valid_home_path(account.home))
-        fail_at(path, node, prefix + ".home: must be a relative path without \"..\", got \"" + account.home + "\"");
+        fail_at(path, fields->contains("home") ? *fields->get("home") : node,
+                prefix + ".home: must be a relative path without \"..\" and not in .deleted, got \"" + account.home + "\"");
+    if (account.password_hash.empty()) fail_at(path, node, prefix + ".password: missing");
+    if (!valid_password_hash(account.password_hash))
+        fail_at(path, *fields->get("password"), prefix + ".password: not an argon2id hash (\"$argon2id$v=19$...\")");
     return account;
+}
+
+bool is_reserved(std::string_view name) {
+    const std::string folded = folded_name(name);
+    for (std::string_view reserved : reserved_user_names)
+        if (folded == reserved) return true;
+    const std::string_view stem = std::string_view(folded).substr(0, folded.find('.'));
+    for (std::string_view device : windows_device_names)
+        if (stem == device) return true;
+    return false;
 }
 
 // ENOENT -> empty text with `missing` set; other failures -> errno.
@@ -169,14 +186,26 @@ bool valid_user_name(std::string_view name) {
     for (char c : name) {
         if (!is_name_char(c)) return false;
     }
-    for (std::string_view reserved : reserved_user_names) {
-        if (name == reserved) return false;
-    }
-    return true;
+    return !is_reserved(name);
+}
+
+std::string folded_name(std::string_view name) {
+    std::string folded(name);
+    for (char& c : folded)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return folded;
+}
+
+bool valid_password_hash(std::string_view hash) {
+    // crypto_pwhash_str_needs_rehash parses the string: -1 means it is not a hash at all.
+    const std::string text(hash);
+    return hash.starts_with("$argon2id$") && crypto_pwhash_str_needs_rehash(text.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                                                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != -1;
 }
 
 bool valid_home_path(std::string_view home) {
     if (home.empty() || home.front() == '/' || home.find('\0') != std::string_view::npos) return false;
+    if (home.substr(0, home.find('/')) == deleted_homes_folder) return false;
     while (!home.empty()) {
         const std::size_t slash = home.find('/');
         const std::string_view component = home.substr(0, slash);
@@ -206,6 +235,7 @@ Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* er
             if (!users) fail_at(path, node, "users: must be a table, got " + std::string(type_name(node)));
             for (const auto& [name, entry] : *users) file.accounts_.emplace(std::string(name.str()), read_account(path, name.str(), entry));
         }
+        file.mark_blocked();
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
         return failure(EINVAL, path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
@@ -226,9 +256,36 @@ Account* AccountsFile::find_mutable(std::string_view name) {
     return it == accounts_.end() ? nullptr : &it->second;
 }
 
+const Account* AccountsFile::find_folded(std::string_view name) const {
+    const std::string folded = folded_name(name);
+    for (const auto& [key, account] : accounts_)
+        if (folded_name(key) == folded) return &account;
+    return nullptr;
+}
+
+std::vector<const Account*> AccountsFile::blocked() const {
+    std::vector<const Account*> out;
+    for (const auto& [name, account] : accounts_)
+        if (!account.blocked.empty()) out.push_back(&account);
+    return out;
+}
+
+void AccountsFile::mark_blocked() {
+    std::map<std::string, std::vector<Account*>> by_folded;
+    for (auto& [name, account] : accounts_) {
+        account.blocked = valid_user_name(name) ? "" : "the name breaks the rules for account names";
+        by_folded[folded_name(name)].push_back(&account);
+    }
+    for (auto& [folded, same] : by_folded) {
+        if (same.size() < 2) continue;
+        for (Account* account : same)
+            if (account->blocked.empty()) account->blocked = "another account's name differs from it only by case";
+    }
+}
+
 bool AccountsFile::add(Account account) {
     // An invalid name would make the file unloadable after the next save.
-    if (!valid_user_name(account.name) || accounts_.contains(account.name)) return false;
+    if (!valid_user_name(account.name) || find_folded(account.name)) return false;
     if (account.home.empty()) account.home = account.name;
     std::string name = account.name;
     accounts_.emplace(std::move(name), std::move(account));
@@ -239,6 +296,7 @@ bool AccountsFile::remove(std::string_view name) {
     auto it = accounts_.find(name);
     if (it == accounts_.end()) return false;
     accounts_.erase(it);
+    mark_blocked();
     return true;
 }
 

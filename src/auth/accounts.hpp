@@ -31,13 +31,31 @@ struct Account {
     std::uint64_t quota = 0;    // 0 = default_quota, unlimited_bytes = no limit
     bool admin = false;
     bool disabled = false;
+    // Not stored: why logins are refused for an account that an older accounts file holds but
+    // today's rules would not create (an invalid name, or one that differs from another only by
+    // case). "" = none. Cleared by deleting or renaming one of them (`ferryd user rename`).
+    std::string blocked;
 };
 
-// Letters, digits, '.', '_', '-'; 1..32 bytes; not starting with '.' or '-'; not a reserved name.
+// ASCII letters, digits, '.', '_', '-'; 1..64 bytes; not starting with '.' or '-'; not a reserved
+// name (system and anonymous-FTP names, Windows device names such as CON, NUL, COM1 also with an
+// extension), compared without case.
 bool valid_user_name(std::string_view name);
+inline constexpr std::size_t max_user_name_length = 64;
 
-// A home folder as stored in an account: relative (to the config's root), no ".." component.
+// Names are unique without regard to case: "Alice" and "alice" would share a home on a
+// case-insensitive file system. This is the form they are compared in.
+std::string folded_name(std::string_view name);
+
+// The folder beneath root that holds deleted accounts' homes; never a home itself.
+inline constexpr std::string_view deleted_homes_folder = ".deleted";
+
+// A home folder as stored in an account: relative (to the config's root), no ".." component,
+// not inside deleted_homes_folder.
 bool valid_home_path(std::string_view home);
+
+// A password field as crypto_pwhash_str writes it ("$argon2id$v=19$m=...,t=...,p=...$salt$hash").
+bool valid_password_hash(std::string_view hash);
 
 class AccountsFile {
 public:
@@ -46,11 +64,20 @@ public:
 
     const Account* find(std::string_view name) const;
     const std::map<std::string, Account, std::less<>>& all() const { return accounts_; }
-    bool add(Account account);             // false if the name exists or is not valid_user_name
+    // false if the name is not valid_user_name or one that differs only by case exists
+    bool add(Account account);
     bool remove(std::string_view name);    // false if missing
     Account* find_mutable(std::string_view name);
+    // The account whose name equals `name` without regard to case, if any.
+    const Account* find_folded(std::string_view name) const;
+    // Accounts whose logins are refused (Account::blocked), for the start-up and reload log lines.
+    std::vector<const Account*> blocked() const;
 
     std::string to_toml() const;
+
+    // Marks the accounts that break today's name rules (see Account::blocked); run after loading
+    // and after every change, so a rename or delete unblocks the other account at once.
+    void mark_blocked();
 
 private:
     std::map<std::string, Account, std::less<>> accounts_;

@@ -153,8 +153,8 @@ std::string check_new_password(std::string_view password, std::size_t min_length
 
 std::string check_new_user_name(std::string_view name) {
     if (valid_user_name(name)) return "";
-    return "\"" + std::string(name) + "\" is not a valid user name: 1 to 32 letters, digits, '.', '_' or '-', " +
-           "not starting with '.' or '-', and not a reserved name like root or ftp";
+    return "\"" + std::string(name) + "\" is not a valid user name: 1 to 64 ASCII letters, digits, '.', '_' or '-', " +
+           "not starting with '.' or '-', and not a reserved name like root, ftp, CON or NUL";
 }
 
 }  // namespace ferry::auth

@@ -103,6 +103,12 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     return home;
 }
 
+bool Home::still_at(const std::string& directory) const {
+    struct stat named {}, held {};
+    if (::stat(directory.c_str(), &named) != 0 || ::fstat(dir_.get(), &held) != 0) return false;
+    return named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+}
+
 Result<Fd> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     // vpath never hands these over, but an *at() call on them would act on the wrong folder.

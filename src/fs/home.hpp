@@ -56,6 +56,9 @@ public:
     // user cannot lock the server out of their whole home.
     Status set_mode(std::string_view vpath, mode_t mode) const;
 
+    // Whether `directory` still names the folder this Home has open (same device and inode).
+    bool still_at(const std::string& directory) const;
+
     // Entries of a folder, without "." and "..", sorted by name. Runs on the worker pool.
     Result<std::vector<DirEntry>> list(std::string_view vpath) const;
     // Bytes used by every regular file beneath the home (st_blocks*512 is not used: sizes count).

@@ -11,6 +11,7 @@
 #include "proto/xferlog.hpp"
 
 #include <atomic>
+#include <functional>
 #include <optional>
 
 namespace ferry::proto {
@@ -30,6 +31,8 @@ struct ServerContext {
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     std::atomic<bool> shutting_down{false};
+    // Closes every session logged in as `user` with 421 `why` (SITE DELUSER); set by the server.
+    std::function<void(const std::string& user, std::string_view why)> close_sessions_of;
 
     // An account's quota as enforced: 0 means the config's default_quota.
     std::uint64_t quota_limit(std::uint64_t account_quota) const {

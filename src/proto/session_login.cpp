@@ -35,6 +35,9 @@ LoginCheck check_login(ServerContext& context, const std::string& user, std::str
         check.why = "wrong password";
     } else if (account->disabled) {
         check.why = "account disabled";
+    } else if (!account->blocked.empty()) {
+        check.why = cat("account blocked: ", account->blocked, " (delete or rename it: ferryd user rename)");
+        log::error(cat("login of ", account->name, " refused: ", check.why));
     } else if (!auth::valid_home_path(account->home)) {
         check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
     } else {

@@ -4,9 +4,11 @@
 #include "auth/registration.hpp"
 #include "base/log.hpp"
 #include "base/size.hpp"
+#include "fs/home_folders.hpp"
 #include "proto/session.hpp"
 
 #include <cstring>
+#include <ctime>
 #include <sodium.h>
 
 namespace ferry::proto {
@@ -33,9 +35,28 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
     account.password_hash = auth::hash_password(password);  // before the lock: argon2id is slow on purpose
     sodium_memzero(password.data(), password.size());
     std::string error;
+    std::string refusal;
     const Status status = context.accounts.modify(
-        [&](auth::AccountsFile& accounts) -> Status { return accounts.add(account) ? 0 : EEXIST; }, &error);
-    if (status == EEXIST) return {EEXIST, cat("User ", name, " exists.")};
+        [&](auth::AccountsFile& accounts) -> Status {
+            if (const auth::Account* same = accounts.find_folded(name)) {
+                refusal = same->name == name ? cat("User ", name, " exists.")
+                                             : cat("User ", same->name, " exists (names are compared without case).");
+                return EEXIST;
+            }
+            // A folder of that name holds someone's files (an earlier account's): never hand it over.
+            auto exists = fs::home_exists(context.config.root, name);
+            if (!exists || *exists) {
+                refusal = cat("A folder named ", name, " already exists on the server (left from an earlier account?); "
+                              "an administrator must move it away or adopt it with `ferryd user add ", name,
+                              " --home ", name, " --adopt`.");
+                if (exists) log::warn(cat("account ", name, " refused: the folder ", context.config.root, "/", name,
+                                          " exists and is not adopted over FTP"));
+                return EEXIST;
+            }
+            return accounts.add(account) ? 0 : EEXIST;
+        },
+        &error);
+    if (status == EEXIST) return {EEXIST, refusal.empty() ? cat("User ", name, " exists.") : refusal};
     if (status != 0) return {status, error};
     auto home = fs::Home::open(context.config.root + "/" + name, true);
     if (!home) log::warn(cat("account ", name, " added, but its home could not be created: ", std::strerror(home.error())));
@@ -79,7 +100,7 @@ void Session::site_help() {
                       " CHMOD <mode> <path>              permission bits, e.g. 644 (the owner keeps rw)",
                       " REGISTER <name> <password> [quota-bytes]   create an account (if registration is open)",
                       " ADDUSER <name> <password> [quota]          (admin)",
-                      " DELUSER <name>                             (admin; the home is kept)",
+                      " DELUSER <name>                             (admin; the home moves to .deleted)",
                       " SETQUOTA <name> <size>                     (admin; e.g. 500M, 0.1G, unlimited)", "End"});
 }
 
@@ -127,17 +148,32 @@ void Session::site_deluser(const std::string& args) {
     const auto words = split_words(args);
     if (words.size() != 1) return reply(501, "Usage: SITE DELUSER <name>");
     if (words[0] == user_) return reply(550, "You cannot delete your own account.");
+    auto retired = std::make_shared<std::string>();
     run_account_job(
-        [&context = ctx_, name = words[0]]() -> std::pair<Status, std::string> {
+        [&context = ctx_, name = words[0], retired]() -> std::pair<Status, std::string> {
             std::string error;
             const Status status = context.accounts.modify(
-                [&](auth::AccountsFile& accounts) -> Status { return accounts.remove(name) ? 0 : ENOENT; }, &error);
+                [&](auth::AccountsFile& accounts) -> Status {
+                    const auth::Account* account = accounts.find(name);
+                    if (!account) return ENOENT;
+                    // Out of reach before the account goes, so a new account of that name starts empty.
+                    auto moved = fs::retire_home(context.config.root, account->home, name, std::time(nullptr));
+                    if (!moved && moved.error() != ENOENT) {
+                        error = cat("cannot move the home of ", name, " to .deleted: ", std::strerror(moved.error()));
+                        return moved.error();
+                    }
+                    if (moved) *retired = *moved;
+                    accounts.remove(name);
+                    return 0;
+                },
+                &error);
             return {status, status == ENOENT ? cat("No user ", name, ".") : error};
         },
-        cat("User ", words[0], " deleted; the home folder is kept."),
-        [this, name = words[0]] {
+        cat("User ", words[0], " deleted; the home folder was moved out of reach (kept for deleted_retention days)."),
+        [this, name = words[0], retired] {
             ctx_.quotas.forget(name);
-            log::info(cat(describe(), " deleted user ", name));
+            if (ctx_.close_sessions_of) ctx_.close_sessions_of(name, "Your account has been deleted.");
+            log::info(cat(describe(), " deleted user ", name, retired->empty() ? "" : "; home moved to ", *retired));
         });
 }
 

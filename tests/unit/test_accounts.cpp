@@ -30,10 +30,13 @@ std::vector<std::string> folder_entries(const std::string& folder) {
     return names;
 }
 
+// A real argon2id hash (of "password-1"): the loader refuses anything else.
+constexpr const char* kHash = "$argon2id$v=19$m=65536,t=2,p=1$ccFF6JguksYUSsUoeWU34w$sQRB6zJq0eTEjilmnenVRRj+s+FKBkDzSi9Vqr/Ixx8";
+
 Account make_account(const std::string& name, std::uint64_t quota = 0) {
     Account account;
     account.name = name;
-    account.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+    account.password_hash = kHash;
     account.quota = quota;
     return account;
 }
@@ -43,12 +46,16 @@ Status add_one(AccountsFile& file, const Account& account) { return file.add(acc
 }  // namespace
 
 TEST_CASE("valid_user_name") {
-    for (const char* good : {"alice", "Bob_2", "a", "x.y-z", "_svc", "abcdefghijklmnopqrstuvwxyz012345"}) {
+    const std::string longest(64, 'a');
+    for (const char* good : {"alice", "Bob_2", "a", "x.y-z", "_svc", "abcdefghijklmnopqrstuvwxyz012345", longest.c_str(),
+                             "console", "com10", "nully"}) {
         CAPTURE(good);
         CHECK(valid_user_name(good));
     }
+    const std::string too_long(65, 'a');
     for (const char* bad : {"", ".hidden", "-dash", "a b", "a/b", "é", "root", "ftp", "anonymous", "daemon", "nobody",
-                            ".", "..", "abcdefghijklmnopqrstuvwxyz0123456"}) {
+                            ".", "..", too_long.c_str(), "Root", "FTP", ".deleted", "CON", "con", "nul", "NUL.txt",
+                            "com1", "COM9", "lpt1", "Aux", "prn.x.y"}) {
         CAPTURE(bad);
         CHECK_FALSE(valid_user_name(bad));
     }
@@ -123,7 +130,7 @@ TEST_CASE("accounts survive save and reload unchanged") {
 
 TEST_CASE("quota may be written as a size string") {
     const testing::TempDir dir("accounts");
-    write_text(dir.file("u.toml"), "[users.alice]\npassword = \"\"\nquota = \"0.1G\"\n");
+    write_text(dir.file("u.toml"), std::string("[users.alice]\npassword = \"") + kHash + "\"\nquota = \"0.1G\"\n");
     std::string error;
     auto loaded = AccountsFile::load(dir.file("u.toml"), &error);
     REQUIRE_MESSAGE(loaded.ok(), error);
@@ -281,4 +288,43 @@ TEST_CASE("an unusable hash costs about as much as a real verification") {
     // Loose bounds (machines are noisy); a skipped verification is ~1000 times faster.
     CHECK(unknown * 4 > real);
     CHECK(garbage * 4 > real);
+}
+
+TEST_CASE("an older file with names that differ only by case, or break the rules, still loads, blocked") {
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("users.toml");
+    std::string text;
+    for (const char* name : {"alice", "Alice", "bob", "CON"})
+        text += std::string("[users.") + name + "]\npassword = \"" + kHash + "\"\n";
+    write_text(path, text);
+    std::string error;
+    auto loaded = AccountsFile::load(path, &error);
+    REQUIRE_MESSAGE(loaded.ok(), error);
+    CHECK(loaded->find("alice")->blocked.find("only by case") != std::string::npos);
+    CHECK(loaded->find("Alice")->blocked.find("only by case") != std::string::npos);
+    CHECK(loaded->find("bob")->blocked.empty());
+    CHECK(loaded->find("CON")->blocked.find("rules") != std::string::npos);
+    CHECK(loaded->blocked().size() == 3);
+    CHECK_FALSE(loaded->add(make_account("BOB")));  // a new collision is never made
+    CHECK(loaded->remove("Alice"));
+    CHECK(loaded->find("alice")->blocked.empty());  // deleting one unblocks the other at once
+}
+
+TEST_CASE("password hashes, homes in .deleted and error positions") {
+    CHECK(valid_password_hash(kHash));
+    CHECK_FALSE(valid_password_hash(""));
+    CHECK_FALSE(valid_password_hash("$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"));
+    CHECK_FALSE(valid_password_hash("$2y$10$abcdefghijklmnopqrstuu"));
+    CHECK_FALSE(valid_home_path(".deleted"));
+    CHECK_FALSE(valid_home_path(".deleted/bob-20261201T000000Z"));
+    CHECK(valid_home_path("team/.deleted"));
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("users.toml");
+    write_text(path, "[users.alice]\npassword = \"$argon2id$bad\"\n");
+    std::string error;
+    CHECK_FALSE(AccountsFile::load(path, &error).ok());
+    CHECK(error.find(path + ":2:12: users.alice.password: not an argon2id hash") == 0);
+    write_text(path, std::string("[users.alice]\npassword = \"") + kHash + "\"\nhome = \"../../etc\"\n");
+    CHECK_FALSE(AccountsFile::load(path, &error).ok());
+    CHECK(error.find(path + ":3:8: users.alice.home") == 0);
 }

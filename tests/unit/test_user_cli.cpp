@@ -139,12 +139,61 @@ TEST_CASE("ferryd user add with --password-stdin creates the account and its hom
         CHECK(auth::verify_password(hash, "brand-new-pass"));
         CHECK_FALSE(auth::verify_password(hash, "s3cret-pass"));
     }
-    SUBCASE("del removes the account but keeps the home") {
-        CHECK(run_cli(config, {"del", "alice"}).code == 0);
+    SUBCASE("del moves the home out of reach; a new alice starts empty") {
+        std::ofstream(config.root + "/alice/secret.txt") << "old alice's";
+        auto del = run_cli(config, {"del", "alice"});
+        CHECK(del.code == 0);
+        CHECK(del.out.find(".deleted/alice-") != std::string::npos);
         CHECK(run_cli(config, {"list"}).out.find("alice") == std::string::npos);
-        CHECK(std::filesystem::is_directory(config.root + "/alice"));
+        CHECK_FALSE(std::filesystem::exists(config.root + "/alice"));
+        std::vector<std::string> retired;
+        for (const auto& entry : std::filesystem::directory_iterator(config.root + "/.deleted"))
+            retired.push_back(entry.path().filename());
+        REQUIRE(retired.size() == 1);
+        CHECK(retired[0].rfind("alice-", 0) == 0);
+        CHECK(std::filesystem::exists(config.root + "/.deleted/" + retired[0] + "/secret.txt"));
         CHECK(run_cli(config, {"del", "alice"}).code == 1);
+        REQUIRE(run_cli(config, {"add", "alice", "--password-stdin"}, "another-pass\n").code == 0);
+        CHECK(std::filesystem::is_empty(config.root + "/alice"));
     }
+    SUBCASE("del --purge removes the home, links in it are not followed") {
+        const std::string outside = config.root + "/../outside.txt";
+        std::ofstream(outside) << "not alice's";
+        std::filesystem::create_symlink(outside, config.root + "/alice/link");
+        std::filesystem::create_directories(config.root + "/alice/a/b");
+        CHECK(run_cli(config, {"del", "alice", "--purge"}).code == 0);
+        CHECK_FALSE(std::filesystem::exists(config.root + "/alice"));
+        CHECK(std::filesystem::exists(outside));
+        CHECK_FALSE(std::filesystem::exists(config.root + "/.deleted"));
+    }
+    SUBCASE("names are unique without regard to case") {
+        auto upper = run_cli(config, {"add", "ALICE", "--password-stdin"}, "another-pass\n");
+        CHECK(upper.code == 1);
+        CHECK(upper.err.find("compared without regard to case") != std::string::npos);
+    }
+    SUBCASE("rename moves the account and the home named after it") {
+        CHECK(run_cli(config, {"rename", "alice", "alicia"}).code == 0);
+        CHECK(load_account(config, "alicia").home == "alicia");
+        CHECK(std::filesystem::is_directory(config.root + "/alicia"));
+        CHECK_FALSE(std::filesystem::exists(config.root + "/alice"));
+        CHECK(run_cli(config, {"rename", "nobody2", "x"}).code == 1);
+    }
+}
+
+TEST_CASE("ferryd user add never adopts an existing folder unless told to") {
+    const testing::TempDir dir("user-cli");
+    const auto config = config_in(dir);
+    std::filesystem::create_directories(config.root + "/bob");
+    std::ofstream(config.root + "/bob/left.txt") << "someone's";
+    auto refused = run_cli(config, {"add", "bob", "--password-stdin"}, "bob-password\n");
+    CHECK(refused.code == 1);
+    CHECK(refused.err.find("exists already") != std::string::npos);
+    CHECK(refused.err.find("--adopt") != std::string::npos);
+    CHECK(run_cli(config, {"add", "bob", "--adopt", "--password-stdin"}, "bob-password\n").code == 2);  // needs --home
+    auto adopted = run_cli(config, {"add", "bob", "--home", "bob", "--adopt", "--password-stdin"}, "bob-password\n");
+    CHECK_MESSAGE(adopted.code == 0, adopted.err);
+    CHECK(load_account(config, "bob").home == "bob");
+    CHECK(run_cli(config, {"add", "eve", "--home", ".deleted/bob", "--password-stdin"}, "eve-password\n").code == 1);
 }
 
 TEST_CASE("ferryd user add refuses bad names, homes and passwords") {

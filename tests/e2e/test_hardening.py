@@ -1,0 +1,159 @@
+"""Hardening: no account inherits a stranger's files, no start on a broken accounts file, names
+unique without case (legacy collisions blocked until renamed), stale temp files removed."""
+import ftplib
+import os
+import subprocess
+
+from harness import FerryServer, ServerTestCase, server_command, skip_unless_ferryd, stor_bytes
+from harness_ext import ExtServerTestCase, send_reply, user_cli
+
+HASH_OF = {}  # name -> a real argon2id hash line, made once by `ferryd user add`
+
+
+def real_hash(_case, password):
+    if password not in HASH_OF:
+        tmp = FerryServer(users={"hashsrc": password}, start=False)
+        try:
+            with open(tmp.users_file) as f:
+                HASH_OF[password] = [l for l in f if l.startswith("password = ")][0].strip()
+        finally:
+            tmp.cleanup()
+    return HASH_OF[password]
+
+
+@skip_unless_ferryd()
+class DeletedHomesTests(ExtServerTestCase):
+    USERS = {"admin1": ("admin-pw-1", None, True), "bob": "bob-pw-12"}
+    CONFIG = {"registration": "open"}
+
+    def test_a_new_account_of_a_deleted_name_starts_empty(self):
+        bob = self.login("bob")
+        stor_bytes(bob, "secret.txt", b"bob's secret")
+        admin = self.login("admin1")
+        resp = send_reply(admin, "SITE DELUSER bob")
+        self.assertTrue(resp.startswith("200"), resp)
+        # bob's running session is closed at once, not at the next accounts check
+        bob.sock.settimeout(5)
+        self.assertTrue(bob.getmultiline().startswith("421"))
+        root = self.srv.root
+        self.assertFalse(os.path.exists(os.path.join(root, "bob")))
+        retired = [n for n in os.listdir(os.path.join(root, ".deleted")) if n.startswith("bob-")]
+        self.assertEqual(len(retired), 1, retired)
+        self.assertTrue(os.path.exists(os.path.join(root, ".deleted", retired[0], "secret.txt")))
+        # anyone registering "bob" now gets an empty home
+        anon = self.connect()
+        self.assertTrue(send_reply(anon, "SITE REGISTER bob new-bob-pw-1").startswith("200"))
+        anon.quit()
+        new_bob = self.srv.ftp("bob", "new-bob-pw-1")
+        self.assertEqual(new_bob.nlst(), [])
+        with self.assertRaises(ftplib.error_perm):
+            new_bob.size("secret.txt")
+        for path in ("../.deleted/%s/secret.txt" % retired[0], "/../../.deleted/%s/secret.txt" % retired[0]):
+            with self.assertRaises(ftplib.error_perm):
+                new_bob.size(path)
+        new_bob.quit()
+
+    def test_an_existing_folder_is_never_adopted_over_ftp(self):
+        os.makedirs(os.path.join(self.srv.root, "carol"))
+        with open(os.path.join(self.srv.root, "carol", "left.txt"), "w") as f:
+            f.write("someone's")
+        admin = self.login("admin1")
+        resp = send_reply(admin, "SITE ADDUSER carol carol-pw-12")
+        self.assertTrue(resp.startswith("550"), resp)
+        self.assertIn("already exists", resp)
+        self.assertIn("--adopt", resp)
+        anon = self.connect()
+        resp = send_reply(anon, "SITE REGISTER carol carol-pw-12")
+        self.assertTrue(resp.startswith("550"), resp)
+        anon.quit()
+        with self.assertRaises(ftplib.error_perm):
+            self.srv.ftp("carol", "carol-pw-12")
+
+    def test_shell_delete_then_add_starts_empty(self):
+        self.assertEqual(user_cli(self.srv, "add", "dora", "--password-stdin", input="dora-pw-12\n").returncode, 0)
+        dora = self.srv.ftp("dora", "dora-pw-12")
+        stor_bytes(dora, "mine.txt", b"dora's")
+        dora.quit()
+        p = user_cli(self.srv, "del", "dora")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(".deleted/dora-", p.stdout)
+        self.assertEqual(user_cli(self.srv, "add", "dora", "--password-stdin", input="dora-pw-34\n").returncode, 0)
+        dora = self.srv.ftp("dora", "dora-pw-34")
+        self.assertEqual(dora.nlst(), [])
+        dora.quit()
+
+    def test_names_are_unique_without_case(self):
+        admin = self.login("admin1")
+        resp = send_reply(admin, "SITE ADDUSER BOB some-pw-123")
+        self.assertTrue(resp.startswith("550"), resp)
+        self.assertIn("without case", resp)
+        resp = send_reply(admin, "SITE ADDUSER nul some-pw-123")
+        self.assertTrue(resp.startswith("501"), resp)
+
+
+@skip_unless_ferryd()
+class BrokenAccountsFileTests(ServerTestCase):
+    USERS = {}
+
+    def start_with(self, text):
+        srv = FerryServer(users={}, start=False)
+        self.addCleanup(srv.cleanup)
+        with open(srv.users_file, "w") as f:
+            f.write(text)
+        p = subprocess.run(server_command() + ["--config", srv.config_path], cwd=srv.tmp, capture_output=True,
+                           text=True, timeout=20)
+        return srv, p
+
+    def test_ferryd_refuses_to_start_naming_the_place(self):
+        good = real_hash(self, "pw-123456")
+        cases = [
+            ("garbage", "\x00\x01 not toml at all ][", ":1:"),
+            ("truncated", "[users.alice]\n%s\nhome = \"al" % good, ":3:"),
+            ("missing password", "[users.alice]\nhome = \"alice\"\n", "users.alice.password: missing"),
+            ("bad hash", "[users.alice]\npassword = \"$argon2id$nope\"\n", ":2:12: users.alice.password"),
+            ("escaping home", "[users.alice]\n%s\nhome = \"../../etc\"\n" % good, ":3:8: users.alice.home"),
+            ("empty", "", "is empty (0 bytes"),
+        ]
+        for what, text, where in cases:
+            with self.subTest(what=what):
+                srv, p = self.start_with(text)
+                self.assertEqual(p.returncode, 2, "%s: %s" % (what, p.stderr))
+                self.assertIn(where, p.stderr)
+                self.assertIn(srv.users_file, p.stderr)
+                self.assertNotIn("listening on", p.stderr)
+
+    def test_legacy_case_collisions_load_blocked_until_renamed(self):
+        good = real_hash(self, "pw-123456")
+        srv = FerryServer(users={}, start=False, config={"accounts_check_interval": 1})
+        self.addCleanup(srv.cleanup)
+        with open(srv.users_file, "w") as f:
+            for name in ("alice", "Alice", "zed"):
+                f.write("[users.%s]\n%s\n" % (name, good))
+        for name in ("alice", "Alice", "zed"):
+            os.makedirs(os.path.join(srv.root, name))
+        srv.start()
+        self.assertIn("logins refused for Alice", srv.log_text())
+        self.assertIn("logins refused for alice", srv.log_text())
+        srv.ftp("zed", "pw-123456").quit()
+        for name in ("alice", "Alice"):
+            with self.assertRaises(ftplib.error_perm):
+                srv.ftp(name, "pw-123456")
+        p = user_cli(srv, "rename", "Alice", "alice2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.isdir(os.path.join(srv.root, "alice2")))
+        srv.ftp("alice", "pw-123456").quit()
+        srv.ftp("alice2", "pw-123456").quit()
+        srv.stop()
+
+    def test_stale_temp_files_are_removed_at_start(self):
+        srv = FerryServer(users={"erin": "erin-pw-12"}, start=False)
+        self.addCleanup(srv.cleanup)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        stale = srv.users_file + ".tmp.%d" % dead.pid
+        with open(stale, "w") as f:
+            f.write("password = \"$argon2id$...\"\n")
+        srv.start()
+        self.assertFalse(os.path.exists(stale))
+        self.assertIn("left by an interrupted", srv.log_text())
+        srv.stop()
