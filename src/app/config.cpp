@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "auth/defender.hpp"
 #include "base/size.hpp"
 
 #include <arpa/inet.h>
@@ -158,6 +159,17 @@ std::string read_banner(const Key& key) {
     return banner;
 }
 
+void read_trusted_networks(const Key& key, Config& config) {
+    config.trusted_networks.clear();
+    for (const toml::node& entry : key.array()) {
+        const Key item{key.name, entry, key.source};
+        std::string text = item.string();
+        if (!auth::Network::parse(text))
+            item.fail("\"" + text + "\" is not an address or a network (\"192.0.2.0/24\", \"2001:db8::/48\")");
+        config.trusted_networks.push_back(std::move(text));
+    }
+}
+
 using KeyReader = std::function<void(const Key&, Config&)>;
 
 // Every key the file may contain. Anything else is refused, so a typo never passes silently.
@@ -192,6 +204,14 @@ const std::map<std::string_view, KeyReader>& key_readers() {
          [](const Key& k, Config& c) { c.login_fail_delay = std::chrono::milliseconds(k.integer(0, 60'000)); }},
         {"max_login_failures",
          [](const Key& k, Config& c) { c.max_login_failures = static_cast<unsigned>(k.integer(1, 1000)); }},
+        {"ban_threshold", [](const Key& k, Config& c) { c.ban_threshold = static_cast<unsigned>(k.integer(0, 1'000'000)); }},
+        {"ban_window", [](const Key& k, Config& c) { c.ban_window = k.seconds(); }},
+        {"ban_time", [](const Key& k, Config& c) { c.ban_time = k.seconds(); }},
+        {"ban_time_max", [](const Key& k, Config& c) { c.ban_time_max = k.seconds(); }},
+        {"account_lock_threshold",
+         [](const Key& k, Config& c) { c.account_lock_threshold = static_cast<unsigned>(k.integer(0, 1'000'000)); }},
+        {"trusted_networks", read_trusted_networks},
+        {"bans_file", [](const Key& k, Config& c) { c.bans_file = k.non_empty_string(); }},
         {"max_line", [](const Key& k, Config& c) { c.max_line = static_cast<std::size_t>(k.integer(64, 1'048'576)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
         {"xferlog", [](const Key& k, Config& c) { c.xferlog = k.string(); }},
@@ -251,6 +271,8 @@ std::string unknown_key_message(std::string_view key) {
 void check_combination(const Config& config, const std::string& source) {
     if (config.tls != "off" && (config.tls_cert.empty() || config.tls_key.empty()))
         throw ConfigError("tls: \"" + config.tls + "\" needs tls_cert and tls_key (" + source + ")");
+    if (config.ban_time_max < config.ban_time)
+        throw ConfigError("ban_time_max: must not be shorter than ban_time (" + source + ")");
     if (!config.listen_implicit_tls.empty() && config.tls == "off")
         throw ConfigError("listen_implicit_tls: needs tls = \"optional\" or \"required\" (" + source + ")");
 }

@@ -30,6 +30,14 @@ struct Config {
     std::chrono::seconds login_timeout{60};              // connected but not logged in
     std::chrono::milliseconds login_fail_delay{1000};    // before a 530 for a wrong password
     unsigned max_login_failures = 3;                     // then the connection is closed
+    // The brute-force defender (auth/defender.hpp); ban_threshold = 0 turns it off.
+    unsigned ban_threshold = 20;                         // failed logins of one address within ban_window
+    std::chrono::seconds ban_window{600};
+    std::chrono::seconds ban_time{600};                  // the first ban; each next one twice as long
+    std::chrono::seconds ban_time_max{86400};
+    unsigned account_lock_threshold = 100;               // failed logins of one account within ban_window
+    std::vector<std::string> trusted_networks;           // never counted or banned
+    std::string bans_file = "var/bans.toml";
     std::size_t max_line = 4096;                         // bytes in one command line
     std::chrono::seconds shutdown_grace{30};             // SIGTERM: running transfers get this long
     std::chrono::seconds accounts_check_interval{5};     // apply edits of users_file to sessions; 0 = off

@@ -20,11 +20,15 @@ bool prepare_folders(const Config& config) {
         log::error(cat("root: cannot create ", config.root, ": ", error.message()));
         return false;
     }
-    const auto users_dir = std::filesystem::path(config.users_file).parent_path();
-    if (!users_dir.empty()) std::filesystem::create_directories(users_dir, error);
-    if (error) {
-        log::error(cat("users_file: cannot create the folder of ", config.users_file, ": ", error.message()));
-        return false;
+    const std::pair<const char*, const std::string*> files[] = {{"users_file", &config.users_file},
+                                                                {"bans_file", &config.bans_file}};
+    for (const auto& [key, path] : files) {
+        const auto folder = std::filesystem::path(*path).parent_path();
+        if (!folder.empty()) std::filesystem::create_directories(folder, error);
+        if (error) {
+            log::error(cat(key, ": cannot create the folder of ", *path, ": ", error.message()));
+            return false;
+        }
     }
     return true;
 }

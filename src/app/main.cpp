@@ -1,4 +1,5 @@
 // ferryd: the Ferry FTP server. Runs in the foreground; `ferryd user ...` administers accounts.
+#include "app/ban_cli.hpp"
 #include "app/config.hpp"
 #include "app/demo_setup.hpp"
 #include "app/server.hpp"
@@ -24,6 +25,7 @@ void print_usage() {
     std::printf(
         "usage: ferryd [--config FILE]              run the server in the foreground\n"
         "       ferryd [--config FILE] user ...     manage accounts (ferryd user help)\n"
+        "       ferryd [--config FILE] ban list|remove ADDRESS   the brute-force defender's bans\n"
         "       ferryd --version | --help\n"
         "Without --config, the embedded default is used: 127.0.0.1:2121, homes under ./var/homes,\n"
         "accounts in ./var/users.toml, and a demo user created on first start.\n");
@@ -132,6 +134,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ferryd: %s: %s\n", config_path.c_str(), e.what());
         return 2;
     }
+    if (i < args.size() && args[i] == "ban")
+        return ferry::app::run_ban_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "user") {
         pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // Ctrl-C at a password prompt should work
         return ferry::app::run_user_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));

@@ -5,6 +5,7 @@
 #include "proto/session.hpp"
 
 #include <cstring>
+#include <sys/stat.h>
 #include <ctime>
 #include <unordered_map>
 
@@ -139,6 +140,12 @@ bool Server::listen_on(const std::string& text, bool implicit_tls) {
 
 void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     const std::string ip = peer.ip();
+    // Before anything costs us: no session, no TLS handshake, no argon2id for a banned address.
+    if (std::string banned = context_.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
+        log::info(cat("defender: refused connection from ", peer.to_string(), ": ", banned));
+        net::send_parting_words(connection, "421 Too many failed logins from your address; try again later.\r\n");
+        return;
+    }
     std::string why;
     if (stopping_ || !limits_.try_admit(ip, why)) {
         if (stopping_) why = "shutting down";
@@ -200,6 +207,33 @@ void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> acc
     }
 }
 
+// `ferryd ban remove` edits bans_file under a running server; the file is the truth, so the bans
+// in memory are replaced by it whenever it changed (the server's own writes included).
+void Server::schedule_bans_check(std::chrono::seconds delay) {
+    if (stopping_ || config_.ban_threshold == 0) return;
+    acceptor_.add_timer(delay, [this] {
+        if (stopping_) return;
+        pool_->submit([this] {
+            load_bans_if_changed();
+            const auto every = config_.accounts_check_interval.count() ? config_.accounts_check_interval
+                                                                       : std::chrono::seconds(5);
+            acceptor_.post([this, every] { schedule_bans_check(every); });
+        });
+    });
+}
+
+void Server::load_bans_if_changed() {
+    struct stat st {};
+    const bool exists = ::stat(config_.bans_file.c_str(), &st) == 0;
+    const auto stamp = exists ? cat(st.st_ino, ':', st.st_size, ':', st.st_mtim.tv_sec, '.', st.st_mtim.tv_nsec) : "";
+    if (stamp == bans_seen_) return;
+    bans_seen_ = stamp;
+    std::string error;
+    auto bans = auth::load_bans(config_.bans_file, &error);
+    if (!bans) return log::error(cat("bans_file: keeping the bans in memory: ", error));
+    context_.defender.set_bans(*bans);
+}
+
 // Homes of deleted accounts wait in root/.deleted for deleted_retention days; checked at start
 // and then daily, on the pool (it may remove large trees).
 void Server::schedule_retired_homes_pruning(std::chrono::seconds delay) {
@@ -217,6 +251,8 @@ void Server::schedule_retired_homes_pruning(std::chrono::seconds delay) {
 void Server::run() {
     schedule_accounts_check();
     schedule_retired_homes_pruning(std::chrono::seconds(1));
+    load_bans_if_changed();  // bans survive restarts
+    schedule_bans_check(std::chrono::seconds(1));
     for (auto& worker : workers_) {
         Worker* w = worker.get();
         w->thread = std::thread([w] { w->reactor.run(); });

@@ -65,6 +65,8 @@ private:
     void begin_shutdown();
     void schedule_accounts_check();
     void schedule_retired_homes_pruning(std::chrono::seconds delay);
+    void schedule_bans_check(std::chrono::seconds delay);
+    void load_bans_if_changed();  // worker pool, or before run()
     void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
     void close_sessions_of(const std::string& user, const std::string& why);
     void finish_shutdown();
@@ -83,6 +85,7 @@ private:
     std::size_t next_worker_ = 0;
     std::atomic<bool> stopping_{false};
     std::uint64_t accounts_seen_ = 0;  // AccountStore generation last applied; worker pool only
+    std::string bans_seen_;            // inode:size:mtime of bans_file last loaded; worker pool only
 };
 
 }  // namespace ferry::app

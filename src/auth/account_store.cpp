@@ -1,13 +1,13 @@
 // Changing the accounts file safely (lock, atomic replace) and the server's reloading cache of it.
 #include "auth/accounts.hpp"
 
+#include "base/atomic_file.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,13 +16,6 @@ namespace {
 
 std::string errno_text(const std::string& what, const std::string& path, int err) {
     return what + " " + path + ": " + std::strerror(err);
-}
-
-std::string parent_folder(const std::string& path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
 }
 
 // Creates the folder holding the accounts file ("var/" on a fresh checkout), parents first.
@@ -35,63 +28,6 @@ int make_folders(const std::string& folder) {
     return 0;
 }
 
-int write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return 0;
-}
-
-// Held for the whole read-modify-write. flock locks belong to the open file description, so this
-// also serialises threads of one process, each of which opens its own descriptor.
-class FileLock {
-public:
-    int acquire(const std::string& lock_path) {
-        fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        if (!fd_) return errno;
-        while (::flock(fd_.get(), LOCK_EX) != 0) {
-            if (errno != EINTR) return errno;
-        }
-        return 0;  // released when fd_ closes
-    }
-
-private:
-    Fd fd_;
-};
-
-// Temp file in the same folder (so rename is atomic), fsync, rename, fsync the folder (so the
-// rename itself survives a crash).
-Status replace_file(const std::string& path, std::string_view contents, std::string* error) {
-    const std::string temp_path = path + ".tmp." + std::to_string(::getpid());
-    auto fail = [&](const char* what, const std::string& where, int err) {
-        if (error) *error = errno_text(what, where, err);
-        ::unlink(temp_path.c_str());
-        return err;
-    };
-    {
-        Fd temp(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        if (!temp) return fail("cannot create", temp_path, errno);
-        if (::fchmod(temp.get(), 0600) != 0) return fail("cannot chmod", temp_path, errno);  // umask-proof
-        if (int err = write_all(temp.get(), contents)) return fail("cannot write", temp_path, err);
-        if (::fsync(temp.get()) != 0) return fail("cannot fsync", temp_path, errno);
-        if (::close(temp.release()) != 0) return fail("cannot close", temp_path, errno);
-    }
-    if (::rename(temp_path.c_str(), path.c_str()) != 0) return fail("cannot rename over", path, errno);
-    const std::string folder = parent_folder(path);
-    Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir || ::fsync(dir.get()) != 0) {
-        const int err = errno;
-        if (error) *error = errno_text("cannot fsync folder", folder, err);
-        return err;
-    }
-    return 0;
-}
-
 }  // namespace
 
 Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
@@ -100,7 +36,7 @@ Status modify_accounts_file(const std::string& path, const std::function<Status(
         if (error) *error = errno_text("cannot create folder", parent_folder(path), err);
         return err;
     }
-    FileLock lock;
+    ferry::FileLock lock;
     if (int err = lock.acquire(path + ".lock")) {
         if (error) *error = errno_text("cannot lock", path + ".lock", err);
         return err;
@@ -108,7 +44,7 @@ Status modify_accounts_file(const std::string& path, const std::function<Status(
     auto loaded = AccountsFile::load(path, error);
     if (!loaded) return loaded.error();
     if (Status status = change(*loaded)) return status;  // abandoned: nothing written
-    return replace_file(path, loaded->to_toml(), error);
+    return replace_file_atomically(path, loaded->to_toml(), error);
 }
 
 AccountStore::AccountStore(std::string path) : path_(std::move(path)) {}

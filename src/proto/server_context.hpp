@@ -3,6 +3,7 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
+#include "auth/defender.hpp"
 #include "auth/registration.hpp"
 #include "fs/home_registry.hpp"
 #include "fs/quota.hpp"
@@ -19,7 +20,13 @@ namespace ferry::proto {
 struct ServerContext {
     ServerContext(const app::Config& config, auth::AccountStore& accounts, net::WorkerPool& pool, XferLog& xferlog)
         : config(config), accounts(accounts), pool(pool), xferlog(xferlog),
-          registrations(config.registrations_per_hour) {}
+          registrations(config.registrations_per_hour), defender(defender_settings(config)) {}
+
+    static auth::DefenderSettings defender_settings(const app::Config& config) {
+        return auth::DefenderSettings{config.ban_threshold ? config.ban_threshold : UINT32_MAX, config.ban_window,
+                                      config.ban_time, config.ban_time_max, config.account_lock_threshold,
+                                      config.trusted_networks};
+    }
 
     const app::Config& config;
     auth::AccountStore& accounts;
@@ -28,6 +35,7 @@ struct ServerContext {
     fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
     fs::HomeRegistry homes;                   // one open home per user, for all their sessions
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
+    auth::Defender defender;                  // failed logins per address and account, bans
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     std::atomic<bool> shutting_down{false};

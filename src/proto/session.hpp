@@ -85,7 +85,9 @@ private:
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
     void cmd_pass(const std::string& arg);
-    void login_failed(std::string_view why);
+    // `a_guess`: a wrong password or an unknown user, which the defender counts.
+    void login_failed(std::string_view why, bool a_guess);
+    bool count_failed_login();
     void cmd_acct(const std::string& arg);
     void cmd_rein(const std::string& arg);
     void cmd_quit(const std::string& arg);

@@ -2,6 +2,7 @@
 #include "auth/password.hpp"
 #include "base/log.hpp"
 #include "base/size.hpp"
+#include "fs/listing.hpp"
 #include "proto/session.hpp"
 
 #include <algorithm>
@@ -14,6 +15,7 @@ namespace {
 
 struct LoginCheck {
     bool ok = false;
+    bool wrong_password = false;  // a guess that failed (also for unknown users): the defender counts it
     std::string why;  // for the log, never for the client
     auth::Account account;
     Result<std::shared_ptr<const fs::Home>> home = Result<std::shared_ptr<const fs::Home>>::failure(ENOENT);
@@ -29,10 +31,9 @@ LoginCheck check_login(ServerContext& context, const std::string& user, std::str
     // Unknown users cost one verification too, so timing doesn't tell who exists.
     const bool password_ok = auth::verify_password(account ? account->password_hash : "", password);
     sodium_memzero(password.data(), password.size());
-    if (!account) {
-        check.why = "unknown user";
-    } else if (!password_ok) {
-        check.why = "wrong password";
+    if (!account || !password_ok) {
+        check.why = account ? "wrong password" : "unknown user";
+        check.wrong_password = true;
     } else if (account->disabled) {
         check.why = "account disabled";
     } else if (!account->blocked.empty()) {
@@ -70,13 +71,23 @@ void Session::cmd_user(const std::string& arg) {
 void Session::cmd_pass(const std::string& arg) {
     if (login_ == LoginState::logged_in) return reply(230, "Already logged in.");
     if (login_ != LoginState::need_pass) return reply(503, "Login with USER first.");
+    const auto now = auth::WallClock::now();
+    const std::string ip = peer_.ip();
+    // Banned since this connection was made (by its own or a sibling's failures): no more guesses.
+    if (std::string why = ctx_.defender.refusal(ip, now); !why.empty()) {
+        log::info(cat("defender: closed session ", id_, " from ", ip, ": ", why));
+        return close_now(421, "Too many failed logins from your address; try again later.");
+    }
     login_ = LoginState::checking;
     busy_ = true;
+    if (ctx_.defender.account_locked(user_, ip, now))
+        return login_failed("account locked by the defender (too many failed logins; no password check)", true);
     on_pool(
         [&context = ctx_, user = user_, password = arg]() mutable { return check_login(context, user, password); },
         [this](LoginCheck check) {
-            if (!check.ok) return login_failed(check.why);
+            if (!check.ok) return login_failed(check.why, check.wrong_password);
             login_ = LoginState::logged_in;
+            ctx_.defender.succeeded(peer_.ip(), user_);
             account_ = std::move(check.account);
             home_ = std::move(*check.home);
             quota_ = std::move(check.quota);
@@ -87,18 +98,49 @@ void Session::cmd_pass(const std::string& arg) {
         });
 }
 
-void Session::login_failed(std::string_view why) {
+void Session::login_failed(std::string_view why, bool a_guess) {
     ++login_failures_;
     log::info(cat(describe(), " login failed for \"", user_.substr(0, 64), "\": ", why));
+    const bool banned_now = a_guess && count_failed_login();
     user_.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
-    reactor_.add_timer(ctx_.config.login_fail_delay, [this, alive = std::weak_ptr<int>(alive_)] {
+    reactor_.add_timer(ctx_.config.login_fail_delay, [this, banned_now, alive = std::weak_ptr<int>(alive_)] {
         if (alive.expired() || finished_) return;
         login_ = LoginState::need_user;
+        if (banned_now) return close_now(421, "Too many failed logins from your address; try again later.");
         reply(530, "Login incorrect.");
         if (login_failures_ >= ctx_.config.max_login_failures) return close_after_reply();
         command_finished();
     });
+}
+
+// The defender's count, and its stable log lines (etc/fail2ban/filter.d/ferryd.conf matches
+// them). True when this failure got the address banned.
+bool Session::count_failed_login() {
+    const std::string ip = peer_.ip();
+    if (ctx_.defender.trusted(ip)) return false;
+    const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
+    log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
+                  outcome.address_failures, " in ", ctx_.config.ban_window.count(), " s)"));
+    if (outcome.account_locked_now)
+        log::warn(cat("defender: locked account \"", fs::displayed_name(user_.substr(0, 64)), "\" for ",
+                      ctx_.config.ban_time.count(), " s (", ctx_.config.account_lock_threshold, " failed logins in ",
+                      ctx_.config.ban_window.count(), " s; addresses it logged in from before still may)"));
+    if (!outcome.new_ban) return false;
+    const auth::Ban ban = *outcome.new_ban;
+    log::warn(cat("defender: banned ", ban.group, " until ", auth::format_utc(ban.until), " (", ban.reason, ", ban ",
+                  ban.count, ")"));
+    ctx_.pool.submit([&defender = ctx_.defender, path = ctx_.config.bans_file, ban] {
+        std::string error;
+        const Status status = auth::modify_bans(path, [&](std::vector<auth::Ban>& bans) {
+            std::erase_if(bans, [&](const auth::Ban& b) { return b.group == ban.group; });
+            bans.push_back(ban);
+            return true;
+        }, &error);
+        if (status) return log::error(cat("bans_file: cannot record the ban of ", ban.group, ": ", error));
+        defender.mark_saved(ban.group);
+    });
+    return true;
 }
 
 void Session::cmd_acct(const std::string&) { reply(202, "ACCT not needed."); }

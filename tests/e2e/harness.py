@@ -101,6 +101,10 @@ class FerryServer:
             "xferlog": self.xferlog,
             "workers": 2,
             "default_quota": "2G",
+            # Every test client is 127.0.0.1 and many tests try wrong passwords on purpose; the
+            # defender's own tests (test_defender.py) set these back to real thresholds.
+            "ban_threshold": 1000,
+            "account_lock_threshold": 0,
         }
         self.config.update(config or {})
         with open(self.config_path, "w") as f:
@@ -124,6 +128,7 @@ class FerryServer:
 
     # ---- lifecycle
     def start(self, wait=10.0):
+        seen = len(self.log_text())  # a restart must not read the previous run's port
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(server_command() + ["--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._stderr,
@@ -132,7 +137,7 @@ class FerryServer:
         _all_servers.append(self)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            m = _LISTEN_RE.search(self.log_text())  # stderr, or log_file when the config names one
+            m = _LISTEN_RE.search(self.log_text(), seen)  # stderr, or log_file when the config names one
             if m:
                 self.port = int(m.group(1))
                 return self
