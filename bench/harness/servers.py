@@ -119,6 +119,7 @@ class Ferryd(Server):
             f'users_file = "{users}"',
             "max_sessions = 20000",
             "max_sessions_per_ip = 20000",
+            "max_sessions_unauthenticated = 20000",  # session ramps connect thousands at once
             "idle_timeout = 600",
             f"passive_ports = [{self.pasv[0]}, {self.pasv[1]}]",
             f'log_file = "{os.path.join(self.dir, "ferryd.log")}"',
@@ -126,8 +127,9 @@ class Ferryd(Server):
             *(['tls = "optional"', f'tls_cert = "{tls[0]}"', f'tls_key = "{tls[1]}"']
               if (tls := self.tls_files()) else []),
             ""]))
+        # The account is made anew each run, over the same home and files: adopt them on purpose.
         add = subprocess.run([ferryd, "--config", config, "user", "add", setup.USER, "--password-stdin",
-                              "--quota", "unlimited"], input=self.ctx.password + "\n", text=True,
+                              "--quota", "unlimited", "--home", setup.USER, "--adopt"], input=self.ctx.password + "\n", text=True,
                              capture_output=True, cwd=self.dir, timeout=60)
         if add.returncode != 0:
             raise ServerError("`ferryd user add` failed: " + (add.stderr or add.stdout).strip()[:200])

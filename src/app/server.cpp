@@ -147,6 +147,12 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
         return;
     }
     std::string why;
+    if (context_.awaiting_login >= config_.max_sessions_unauthenticated) {
+        log::info(cat("connection from ", peer.to_string(), " refused: too many sessions not logged in "
+                      "(max_sessions_unauthenticated = ", config_.max_sessions_unauthenticated, ")"));
+        net::send_parting_words(connection, "421 Too many connections waiting to log in; try again later.\r\n");
+        return;
+    }
     if (stopping_ || !limits_.try_admit(ip, why)) {
         if (stopping_) why = "shutting down";
         log::info(cat("connection from ", peer.to_string(), " refused: ", why));
@@ -155,6 +161,7 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     }
     if (Status err = net::tune_control_socket(connection))
         log::warn(cat("connection from ", peer.to_string(), ": socket options: ", std::strerror(err)));
+    ++context_.awaiting_login;  // the session counts itself out when it logs in or ends
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
     auto shared_connection = std::make_shared<Fd>(std::move(connection));
     worker->reactor.post([this, worker, shared_connection, ip, implicit_tls] {

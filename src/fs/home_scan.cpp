@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
+#include <utility>
 #include <unistd.h>
 
 namespace ferry::fs {
@@ -53,36 +54,85 @@ void follow_link_inside(int home_fd, const std::string& relpath, struct stat& st
 
 }  // namespace
 
-Result<std::vector<DirEntry>> Home::list(std::string_view vpath) const {
-    using ListResult = Result<std::vector<DirEntry>>;
-    auto fd = open_directory(vpath);
-    if (!fd) return ListResult::failure(fd.error());
-    // fdopendir takes the fd; keep our own for fstatat (the stream's fd is its private business).
-    const int own_fd = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0);
-    if (own_fd < 0) return ListResult::failure(errno);
-    auto stream = open_stream(Fd(own_fd));
-    if (!stream) return ListResult::failure(stream.error());
+FolderReader::FolderReader(Fd home, Fd folder, void* stream, std::string dir_rel)
+    : home_(std::move(home)), folder_(std::move(folder)), stream_(stream), dir_rel_(std::move(dir_rel)) {}
 
-    const std::string dir_rel = vpath_relative(vpath);
+FolderReader::FolderReader(FolderReader&& other) noexcept
+    : home_(std::move(other.home_)), folder_(std::move(other.folder_)), stream_(std::exchange(other.stream_, nullptr)),
+      dir_rel_(std::move(other.dir_rel_)) {}
+
+FolderReader& FolderReader::operator=(FolderReader&& other) noexcept {
+    if (this != &other) {
+        if (stream_) ::closedir(static_cast<DIR*>(stream_));
+        home_ = std::move(other.home_);
+        folder_ = std::move(other.folder_);
+        stream_ = std::exchange(other.stream_, nullptr);
+        dir_rel_ = std::move(other.dir_rel_);
+    }
+    return *this;
+}
+
+FolderReader::~FolderReader() {
+    if (stream_) ::closedir(static_cast<DIR*>(stream_));
+}
+
+Result<std::vector<DirEntry>> FolderReader::next(std::size_t max) {
+    using Batch = Result<std::vector<DirEntry>>;
     std::vector<DirEntry> entries;
-    const dirent* ent = nullptr;
-    while ((ent = next_entry(stream->get())) != nullptr) {
-        if (is_dot_or_dotdot(ent->d_name)) continue;
-        if (entries.size() >= max_listing_entries) {
-            log::warn(cat("listing of ", path_, vpath, " cut at ", max_listing_entries, " entries"));
+    DIR* dir = static_cast<DIR*>(stream_);
+    while (dir && entries.size() < max) {
+        const dirent* ent = next_entry(dir);
+        if (ent == nullptr) {
+            if (errno != 0) return Batch::failure(errno);
             break;
         }
+        if (is_dot_or_dotdot(ent->d_name)) continue;
         DirEntry entry;
         entry.name = ent->d_name;
         // Gone between readdir and fstatat (deleted meanwhile): simply not listed.
-        if (::fstatat(fd->get(), ent->d_name, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (::fstatat(folder_.get(), ent->d_name, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         if (S_ISLNK(entry.st.st_mode))
-            follow_link_inside(dir_.get(), detail::join_relative(dir_rel, entry.name), entry.st);
+            follow_link_inside(home_.get(), detail::join_relative(dir_rel_, entry.name), entry.st);
         entries.push_back(std::move(entry));
     }
-    if (ent == nullptr && errno != 0) return ListResult::failure(errno);
-    std::sort(entries.begin(), entries.end(),
-              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return entries;
+}
+
+Result<FolderReader> Home::read_folder(std::string_view vpath) const {
+    using ReaderResult = Result<FolderReader>;
+    auto fd = open_directory(vpath);
+    if (!fd) return ReaderResult::failure(fd.error());
+    // fdopendir takes the fd; keep our own for fstatat (the stream's fd is its private business).
+    const int stream_fd = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0);
+    if (stream_fd < 0) return ReaderResult::failure(errno);
+    auto stream = open_stream(Fd(stream_fd));
+    if (!stream) return ReaderResult::failure(stream.error());
+    Fd home(::fcntl(dir_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!home) return ReaderResult::failure(errno);
+    return FolderReader(std::move(home), std::move(*fd), stream->release(), vpath_relative(vpath));
+}
+
+Result<std::vector<DirEntry>> Home::list(std::string_view vpath) const {
+    using ListResult = Result<std::vector<DirEntry>>;
+    auto reader = read_folder(vpath);
+    if (!reader) return ListResult::failure(reader.error());
+    std::vector<DirEntry> entries;
+    bool cut = false;
+    while (!cut) {
+        auto batch = reader->next(4096);
+        if (!batch) return ListResult::failure(batch.error());
+        if (batch->empty()) break;
+        for (auto& entry : *batch) {
+            cut = entries.size() >= max_listing_entries;
+            if (cut) {
+                log::warn(cat("listing of ", path_, vpath, " cut at ", max_listing_entries, " entries"));
+                break;
+            }
+            entries.push_back(std::move(entry));
+        }
+    }
+    std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
     return entries;
 }
 

@@ -11,7 +11,9 @@
 #include "net/worker_pool.hpp"
 #include "proto/xferlog.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 
@@ -39,6 +41,13 @@ struct ServerContext {
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     std::atomic<bool> shutting_down{false};
+    // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.
+    std::atomic<unsigned> awaiting_login{0};
+    // login_timeout, or login_timeout_busy while three quarters of max_sessions_unauthenticated are taken.
+    std::chrono::seconds login_timeout() const {
+        const bool busy = std::uint64_t(awaiting_login.load()) * 4 >= std::uint64_t(config.max_sessions_unauthenticated) * 3;
+        return busy ? std::min(config.login_timeout, config.login_timeout_busy) : config.login_timeout;
+    }
     // Closes every session logged in as `user` with 421 `why` (SITE DELUSER); set by the server.
     std::function<void(const std::string& user, std::string_view why)> close_sessions_of;
 

@@ -53,6 +53,11 @@ Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, bool 
 
 Session::~Session() {
     if (timer_) reactor_.cancel_timer(timer_);
+    stop_awaiting_login();
+}
+
+void Session::stop_awaiting_login() {
+    if (std::exchange(awaiting_login_, false)) --ctx_.awaiting_login;
 }
 
 void Session::start() {
@@ -217,6 +222,7 @@ void Session::begin_shutdown() {
 void Session::finish(std::string_view reason) {
     if (finished_) return;
     finished_ = true;
+    stop_awaiting_login();
     log::info(cat(describe(), " disconnected: ", reason));
     if (timer_) reactor_.cancel_timer(timer_);
     timer_ = 0;
@@ -236,7 +242,7 @@ void Session::arm_timer() {
     if (timer_) reactor_.cancel_timer(timer_);
     const auto& config = ctx_.config;
     auto wait = login_ == LoginState::logged_in ? std::chrono::milliseconds(config.idle_timeout)
-                                               : std::chrono::milliseconds(config.login_timeout);
+                                               : std::chrono::milliseconds(std::min(config.login_timeout, config.login_timeout_busy));
     if (phase_ != DataPhase::none) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
     if (close_when_flushed_) wait = kCloseFlushLimit;
     timer_ = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
@@ -264,7 +270,7 @@ void Session::on_timer() {
         abort_transfer();
         reply(425, "TLS negotiation on the data connection timed out.");
         command_finished();
-    } else if (login_ != LoginState::logged_in && now - connected_at_ > config.login_timeout) {
+    } else if (login_ != LoginState::logged_in && now - connected_at_ > ctx_.login_timeout()) {
         // Also while busy: a client stalled in the TLS handshake holds the session otherwise.
         return close_now(421, "Login timeout.");
     } else if (phase_ == DataPhase::none && !busy_ && now - last_command_at_ > config.idle_timeout) {

@@ -9,6 +9,7 @@
 #include "auth/accounts.hpp"
 #include "fs/hash.hpp"
 #include "fs/home.hpp"
+#include "fs/listing_stream.hpp"
 #include "fs/quota.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
@@ -180,6 +181,7 @@ private:
     void cmd_abor(const std::string& arg);
     enum class ListKind { list, nlst, mlsd };
     void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
+    void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing);
     void store(const std::string& vpath, fs::WriteMode mode);
     void reply_quota_exceeded();
     QuotaDrain quota_drain() const;
@@ -234,6 +236,8 @@ private:
     std::shared_ptr<const fs::Home> home_;  // shared with the user's other sessions
     std::string cwd_ = "/";
     unsigned login_failures_ = 0;
+    bool awaiting_login_ = true;  // counted in ctx_.awaiting_login (the acceptor counted it in)
+    void stop_awaiting_login();
     std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions
 
     fs::HashAlgo hash_algo_ = fs::HashAlgo::sha256;

@@ -87,6 +87,7 @@ void Session::cmd_pass(const std::string& arg) {
         [this](LoginCheck check) {
             if (!check.ok) return login_failed(check.why, check.wrong_password);
             login_ = LoginState::logged_in;
+            stop_awaiting_login();
             ctx_.defender.succeeded(peer_.ip(), user_);
             account_ = std::move(check.account);
             home_ = std::move(*check.home);

@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "fs/listing.hpp"
+#include "fs/listing_stream.hpp"
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
 
@@ -11,7 +12,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <fnmatch.h>
 #include <sys/stat.h>
 
 namespace ferry::proto {
@@ -74,69 +74,6 @@ std::string strip_list_options(const std::string& arg) {
         rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
     }
     return std::string(rest);
-}
-
-struct Listing {
-    int err = 0;
-    std::string text;
-};
-
-// "LIST *.txt", "NLST logs/2026-??.log": a pattern in the last component lists the matching
-// entries of that folder, as vsftpd and pure-ftpd do and the `mget` of command-line clients needs.
-// A name that exists as typed is never taken for a pattern. fnmatch may backtrack at every '*':
-// more than four make it a plain name, which bounds a pool thread's work whatever the libc.
-bool is_list_pattern(std::string_view name) {
-    constexpr std::size_t max_stars = 4;
-    return name.find_first_of("*?[") != std::string_view::npos &&
-           std::count(name.begin(), name.end(), '*') <= static_cast<std::ptrdiff_t>(max_stars);
-}
-
-// NLST names carry the folder part as the client typed it ("logs/a.log"), so they can be
-// passed back to RETR as they are.
-Listing build_pattern_listing(const fs::Home& home, const std::string& vpath, bool names_only,
-                              const std::string& owner, std::string_view typed) {
-    auto entries = home.list(fs::vpath_parent(vpath));
-    if (!entries) return Listing{entries.error(), {}};
-    const std::string pattern(fs::vpath_name(vpath));
-    const auto slash = typed.rfind('/');
-    const std::string_view typed_folder = slash == std::string_view::npos ? "" : typed.substr(0, slash + 1);
-    const std::time_t now = std::time(nullptr);
-    Listing listing;
-    for (const auto& entry : *entries) {
-        if (::fnmatch(pattern.c_str(), entry.name.c_str(), FNM_PERIOD) != 0) continue;
-        listing.text += names_only ? cat(typed_folder, fs::displayed_name(entry.name), "\r\n")
-                                   : fs::list_line(entry, owner, now);
-    }
-    return listing;
-}
-
-// `typed`: the argument as the client sent it (without ls options).
-Listing build_listing(const fs::Home& home, const std::string& vpath, bool mlsd, bool names_only,
-                      const std::string& owner, std::string_view typed) {
-    Listing listing;
-    auto st = home.stat(vpath);
-    if (!st && st.error() == ENOENT && !mlsd && is_list_pattern(fs::vpath_name(vpath)))
-        return build_pattern_listing(home, vpath, names_only, owner, typed);
-    if (!st) return Listing{st.error(), {}};
-    const std::time_t now = std::time(nullptr);
-    if (!S_ISDIR(st->st_mode)) {
-        if (mlsd) return Listing{ENOTDIR, {}};
-        fs::DirEntry entry{std::string(fs::vpath_name(vpath)), *st};
-        listing.text = names_only ? fs::displayed_name(entry.name) + "\r\n" : fs::list_line(entry, owner, now);
-        return listing;
-    }
-    auto entries = home.list(vpath);
-    if (!entries) return Listing{entries.error(), {}};
-    for (const auto& entry : *entries) {
-        if (mlsd) {
-            listing.text += fs::mlsx_line(entry, owner);
-        } else if (names_only) {
-            listing.text += fs::displayed_name(entry.name) + "\r\n";
-        } else {
-            listing.text += fs::list_line(entry, owner, now);
-        }
-    }
-    return listing;
 }
 
 }  // namespace
@@ -329,39 +266,74 @@ void Session::cmd_list(const std::string& arg) { start_listing(ListKind::list, s
 void Session::cmd_nlst(const std::string& arg) { start_listing(ListKind::nlst, strip_list_options(arg)); }
 void Session::cmd_mlsd(const std::string& arg) { start_listing(ListKind::mlsd, arg); }
 
-// Listings are read on the worker pool (a folder may hold many thousands of names), then sent.
+// Listings are read on the worker pool a batch at a time (a folder may hold many thousands of
+// names): the first batch before the 150, so that errors get their own reply, the rest while the
+// data connection takes them.
 void Session::start_listing(ListKind kind, const std::string& arg, bool over_control) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply(550, "No such file or directory.");
     if (!over_control && !data_ready_or_refuse()) return;
     busy_ = true;
+    const fs::ListingFormat format = kind == ListKind::mlsd   ? fs::ListingFormat::facts
+                                     : kind == ListKind::nlst ? fs::ListingFormat::names
+                                                              : fs::ListingFormat::long_lines;
+    struct Opened {
+        int err = 0;
+        std::string first;
+        std::shared_ptr<fs::ListingStream> stream;
+    };
     on_pool(
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
-        [home = home_, target, kind, owner = user_, typed = arg] {
-            return build_listing(*home, target, kind == ListKind::mlsd, kind == ListKind::nlst, owner, typed);
+        [home = home_, target, format, owner = user_, typed = arg, over_control]() -> Opened {
+            auto stream = fs::ListingStream::open(home, target, format, owner, typed);
+            if (!stream) return Opened{stream.error(), {}, nullptr};
+            auto shared = std::make_shared<fs::ListingStream>(std::move(*stream));
+            std::string first;
+            // STAT <path> answers over the control connection, all of it at once.
+            do {
+                auto piece = shared->next();
+                if (!piece) return Opened{piece.error(), {}, nullptr};
+                if (piece->empty()) break;
+                first += *piece;
+            } while (over_control);
+            return Opened{0, std::move(first), std::move(shared)};
         },
-        [this, kind, target, over_control](Listing listing) {
-            if (listing.err == ENOTDIR && kind == ListKind::mlsd) {
+        [this, kind, target, over_control](Opened opened) {
+            if (opened.err == ENOTDIR && kind == ListKind::mlsd) {
                 reply(501, "MLSD needs a directory.");
-            } else if (listing.err) {
-                reply_fs_error(listing.err, "Listing failed");
+            } else if (opened.err) {
+                reply_fs_error(opened.err, "Listing failed");
             } else if (over_control) {
                 std::vector<std::string> lines{cat("Status of ", target, ":")};
-                for (auto line : split(listing.text, '\n'))
+                for (auto line : split(opened.first, '\n'))
                     if (!line.empty()) lines.emplace_back(line.substr(0, line.size() - (line.back() == '\r')));
                 lines.push_back("End of status");
                 reply_lines(213, lines);
             } else {
-                auto text = std::make_shared<std::string>(std::move(listing.text));
-                XferRecord record{0, peer_.ip(), 0, home_->path() + target, true, false, user_, true, true};
-                return run_transfer("Here comes the directory listing.",
-                                    [text](std::unique_ptr<net::Stream> stream) {
-                                        return make_text_download(std::move(stream), std::move(*text));
-                                    },
-                                    std::move(record));
+                return send_listing(target, std::move(opened.first), std::move(opened.stream));
             }
             command_finished();
         });
+}
+
+void Session::send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing) {
+    XferRecord record{0, peer_.ip(), 0, home_->path() + target, true, false, user_, true, true};
+    // Each next piece is made on the pool and handed back on this reactor.
+    NextPiece next = [pool = &ctx_.pool, reactor = &reactor_, listing](Deliver deliver) {
+        pool->submit([reactor, listing, deliver = std::move(deliver)] {
+            auto piece = listing->next();
+            const int err = piece ? 0 : piece.error();
+            reactor->post([deliver, err, text = piece ? std::move(*piece) : std::string()]() mutable {
+                deliver(err, std::move(text));
+            });
+        });
+    };
+    auto shared_first = std::make_shared<std::string>(std::move(first));
+    run_transfer("Here comes the directory listing.",
+                 [shared_first, next](std::unique_ptr<net::Stream> stream) {
+                     return make_piecewise_download(std::move(stream), std::move(*shared_first), next);
+                 },
+                 std::move(record));
 }
 
 void Session::run_transfer(std::string preliminary, MakeTransfer make, XferRecord record) {

@@ -115,6 +115,45 @@ private:
     Done done_;
 };
 
+class PiecewiseDownload final : public Transfer {
+public:
+    PiecewiseDownload(std::unique_ptr<net::Stream> stream, std::string first, NextPiece next)
+        : stream_(std::move(stream)), text_(std::move(first)), next_(std::move(next)) {}
+
+    void start(Done done) override {
+        done_ = std::move(done);
+        send();
+    }
+    std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
+
+private:
+    // An empty piece ends it; the write of nothing still completes from the loop.
+    void send() {
+        const bool last = text_.empty();
+        stream_->write_all(text_, [this, last](int err, std::uint64_t n) {
+            bytes_ += n;
+            if (err || last) return finish(err, false);
+            next_([this, alive = std::weak_ptr<int>(alive_)](int next_err, std::string text) {
+                if (alive.expired()) return;
+                if (next_err) return finish(next_err, true);
+                text_ = std::move(text);
+                send();
+            });
+        });
+    }
+
+    void finish(int err, bool local) {
+        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+    }
+
+    std::unique_ptr<net::Stream> stream_;
+    std::string text_;
+    NextPiece next_;
+    std::uint64_t bytes_ = 0;
+    Done done_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // pieces made on the pool check it
+};
+
 class FileUpload final : public Transfer {
 public:
     FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii,
@@ -246,6 +285,11 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
                                            bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain) {
     return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget), drain);
+}
+
+std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,
+                                                  NextPiece next) {
+    return std::make_unique<PiecewiseDownload>(std::move(stream), std::move(first), std::move(next));
 }
 
 }  // namespace ferry::proto

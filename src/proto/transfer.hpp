@@ -57,6 +57,13 @@ std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream
                                              std::uint64_t end, bool ascii);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
+// A listing sent piece by piece: `first`, then what `next` hands over, until it hands over "".
+// `next(deliver)` makes the next piece (on the worker pool) and calls deliver(err, text) from the
+// reactor loop; a delivery after the Transfer is gone is dropped.
+using Deliver = std::function<void(int err, std::string text)>;
+using NextPiece = std::function<void(Deliver deliver)>;
+std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,
+                                                  NextPiece next);
 // Until the client closes the data connection; written at `offset` (the caller has already cut
 // the file there for STOR). `budget` may be null (no quota).
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,

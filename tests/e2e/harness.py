@@ -97,6 +97,7 @@ class FerryServer:
             "login_fail_delay_ms": 200,
             "max_sessions": 300,
             "max_sessions_per_ip": 200,
+            "max_sessions_unauthenticated": 300,
             "max_line": 4096,
             "xferlog": self.xferlog,
             "workers": 2,

@@ -93,7 +93,12 @@ class SiteTest(SiteMixin, ExtServerTestCase):
         self.assert_login_ok("gone1", "gone1-pass")
         self.assertEqual(code_of(send_reply(adm, "SITE DELUSER gone1")), 200)
         self.assert_login_530("gone1", "gone1-pass")
-        with open(os.path.join(self.srv.home("gone1"), "keep.txt"), "rb") as f:  # home kept
+        # the home is kept, out of reach of any account (a new gone1 would start empty)
+        self.assertFalse(os.path.exists(self.srv.home("gone1")))
+        deleted = os.path.join(self.srv.root, ".deleted")
+        kept = [n for n in os.listdir(deleted) if n.startswith("gone1-")]
+        self.assertEqual(len(kept), 1, kept)
+        with open(os.path.join(deleted, kept[0], "keep.txt"), "rb") as f:
             self.assertEqual(f.read(), b"kept after deletion")
         self.assertNotEqual(code_of(send_reply(adm, "SITE DELUSER gone1")), 200)
         self.assert_login_ok("plain", "plain-pw-12")

@@ -1,0 +1,48 @@
+// LIST, NLST and MLSD text made a batch of entries at a time (see FolderReader), so a listing's
+// memory stays the same whatever the size of the folder and however slowly the client reads.
+// Also the patterns of LIST/NLST ("*.txt" in the last component, as mget sends).
+#pragma once
+#include "base/result.hpp"
+#include "fs/home.hpp"
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry::fs {
+
+enum class ListingFormat { long_lines, names, facts };  // LIST, NLST, MLSD
+
+class ListingStream {
+public:
+    // The listing of `vpath`. `typed` is the argument as the client sent it (NLST names keep its
+    // folder part). Errors come from here, before a byte is sent: ENOENT, ENOTDIR (MLSD of a file).
+    static Result<ListingStream> open(std::shared_ptr<const Home> home, const std::string& vpath, ListingFormat format,
+                                      std::string owner, std::string_view typed);
+    // The next piece, from at most `batch` entries; "" when the listing is done. Pool only.
+    Result<std::string> next(std::size_t batch = 1000);
+
+    ListingStream() = default;  // an empty listing (Result needs it)
+
+private:
+    ListingStream(std::shared_ptr<const Home> home, ListingFormat format, std::string owner);
+    std::string line(const DirEntry& entry) const;
+
+    std::shared_ptr<const Home> home_;  // keeps the folder reachable while a session is gone
+    ListingFormat format_ = ListingFormat::long_lines;
+    std::string owner_;
+    std::time_t now_ = 0;
+    std::optional<FolderReader> reader_;
+    std::string pattern_;       // "" = every entry
+    std::string typed_folder_;  // "logs/" of "NLST logs/*.log"
+    std::string single_;        // LIST of a file: its one line, sent once
+};
+
+// "*.txt", "2026-0?.log", "[ab]*": a name that LIST/NLST take for a pattern when nothing has that
+// name. More than four '*' make it a plain name: fnmatch may backtrack at every '*', and this
+// bounds a pool thread's work whatever the libc.
+bool is_list_pattern(std::string_view name);
+
+}  // namespace ferry::fs
