@@ -236,6 +236,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"tls_self_signed", [](const Key& k, Config& c) { c.tls_self_signed = k.boolean(); }},
         {"listen_implicit_tls", [](const Key& k, Config& c) { c.listen_implicit_tls = read_addresses(k); }},
         {"banner", [](const Key& k, Config& c) { c.banner = read_banner(k); }},
+        {"run_as", [](const Key& k, Config& c) { c.run_as = k.string(); }},
+        {"landlock", [](const Key& k, Config& c) { c.landlock = k.one_of({"auto", "off", "required"}); }},
         {"demo_user", [](const Key& k, Config& c) { c.demo_user = k.boolean(); }},
     };
     return readers;
@@ -310,7 +312,9 @@ Config load_config(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError(path + ": read error");
-    return parse_config(std::move(text).str(), path);
+    Config config = parse_config(std::move(text).str(), path);
+    config.config_path = path;
+    return config;
 }
 
 Config embedded_default() {

@@ -58,7 +58,10 @@ struct Config {
     bool tls_self_signed = false;                        // create tls_cert/tls_key (self-signed) when missing
     std::vector<std::string> listen_implicit_tls;        // implicit FTPS listeners (TLS from the first byte)
     std::string banner = "Ferry FTP server ready.";
+    std::string run_as;                                  // "user[:group]" to drop to after binding; "" = stay
+    std::string landlock = "auto";                       // "auto" | "off" | "required"
     bool demo_user = false;                              // create "demo" on first start (embedded default)
+    std::string config_path;                             // not a key: the file this came from ("" = embedded)
 };
 
 // Thrown by load_config with a message that names the key: "passive_ports: min > max".

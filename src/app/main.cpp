@@ -2,6 +2,8 @@
 #include "app/ban_cli.hpp"
 #include "app/config.hpp"
 #include "app/demo_setup.hpp"
+#include "app/landlock.hpp"
+#include "app/privileges.hpp"
 #include "app/server.hpp"
 #include "app/startup_checks.hpp"
 #include "app/user_cli.hpp"
@@ -11,6 +13,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <unistd.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <string>
@@ -56,6 +60,26 @@ sigset_t server_signals() {
     return signals;
 }
 
+// landlock = "auto" | "off" | "required": the outcome is logged either way.
+bool confine(const ferry::app::Config& config) {
+    if (config.landlock == "off") {
+        ferry::log::info("landlock: off (landlock = \"off\")");
+        return true;
+    }
+    ::tzset();  // the time zone is read now: /etc/localtime is out of reach later
+    const auto outcome = ferry::app::apply_landlock(ferry::app::landlock_paths(config));
+    if (outcome.applied) {
+        ferry::log::info(ferry::cat("landlock: ", outcome.message));
+        return true;
+    }
+    if (config.landlock == "required") {
+        ferry::log::error(ferry::cat("landlock: ", outcome.message, "; not starting (landlock = \"required\")"));
+        return false;
+    }
+    ferry::log::warn(ferry::cat("landlock: not applied: ", outcome.message, " (landlock = \"auto\")"));
+    return true;
+}
+
 // Each session holds a socket, and a transfer two more descriptors: take all the kernel allows.
 void raise_open_file_limit() {
     rlimit limit{};
@@ -65,14 +89,39 @@ void raise_open_file_limit() {
         ferry::log::warn(ferry::cat("cannot raise the open-file limit: ", std::strerror(errno)));
 }
 
+// Everything that needs root happens first (binding port 21, reading a root-only TLS key, making
+// files the run_as user will own); then the privileges go, then Landlock confines what is left.
+// Both before the first thread starts, so every thread is confined.
 int run_server(const ferry::app::Config& config) {
-    if (!ferry::app::prepare_folders(config)) return 1;
-    ferry::app::remove_stale_temp_files(config);
-    if (!ferry::app::check_accounts_file(config)) return 2;
+    using namespace ferry::app;
+    if (!prepare_folders(config)) return 1;
+    remove_stale_temp_files(config);
+    if (!check_accounts_file(config)) return 2;
     raise_open_file_limit();
-    if (config.demo_user && !ferry::app::ensure_demo_user(config)) return 1;
-    ferry::app::Server server(config);
-    if (!server.load_tls() || !server.open_listeners()) return 1;
+    if (config.demo_user && !ensure_demo_user(config)) return 1;
+    std::string error;
+    const auto run_as = resolve_run_as(config.run_as, &error);
+    if (!error.empty()) return ferry::log::error(error), 2;
+    for (const auto* path : {&config.users_file, &config.bans_file}) {
+        hand_over(config, *path);
+        hand_over(config, *path + ".lock");
+    }
+    if (!run_as && ::geteuid() == 0)
+        ferry::log::warn("running as root without run_as: set run_as = \"ftp-user\" (or User= in systemd)");
+    auto listeners = bind_listeners(config);
+    if (!listeners) return 1;
+    bool tls_ok = true;
+    auto tls = load_tls_context(config, &tls_ok);
+    if (!tls_ok) return 1;
+    if (run_as) {
+        if (!drop_privileges(*run_as, &error)) return ferry::log::error(error), 1;
+        ferry::log::info(ferry::cat("run_as: now running as ", run_as->user, " (uid ", run_as->uid, ", gid ", run_as->gid, ")"));
+    }
+    if (std::string problem = check_writable_folders(config); !problem.empty()) return ferry::log::error(problem), 1;
+    if (!confine(config)) return 1;
+    Server server(config);
+    if (tls) server.use_tls(std::move(*tls));
+    server.open_listeners(std::move(*listeners));
     std::thread signal_thread(wait_for_signals, std::ref(server), server_signals());
     signal_thread.detach();  // it ends with the process; run() returns only after a signal anyway
     server.run();

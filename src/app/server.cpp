@@ -90,52 +90,65 @@ Server::~Server() {
     pool_.reset();  // a running job may still use the context, the accounts or the quotas
 }
 
-bool Server::load_tls() {
-    if (config_.tls == "off") return true;
+std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) {
+    *ok = true;
+    if (config.tls == "off") return std::nullopt;
     std::string error;
     bool generated = false;
-    if (config_.tls_self_signed && !net::ensure_self_signed(config_.tls_cert, config_.tls_key, &error, &generated)) {
+    if (config.tls_self_signed && !net::ensure_self_signed(config.tls_cert, config.tls_key, &error, &generated)) {
         log::error(cat("tls_self_signed: ", error));
-        return false;
+        *ok = false;
+        return std::nullopt;
     }
-    if (generated) log::info(cat("generated a self-signed certificate: ", config_.tls_cert));
-    auto context = net::TlsContext::server(config_.tls_cert, config_.tls_key, &error);
+    if (generated) log::info(cat("generated a self-signed certificate: ", config.tls_cert));
+    auto context = net::TlsContext::server(config.tls_cert, config.tls_key, &error);
     if (!context) {
         log::error(cat("tls: ", error));
-        return false;
+        *ok = false;
+        return std::nullopt;
     }
-    tls_ = std::move(*context);
+    return std::move(*context);
+}
+
+std::optional<std::vector<BoundListener>> bind_listeners(const Config& config) {
+    std::vector<BoundListener> bound;
+    const std::pair<const std::vector<std::string>*, bool> groups[] = {{&config.listen, false},
+                                                                       {&config.listen_implicit_tls, true}};
+    for (const auto& [addresses, implicit_tls] : groups) {
+        const char* key = implicit_tls ? "listen_implicit_tls" : "listen";
+        for (const auto& text : *addresses) {
+            auto address = net::Address::parse(text);
+            if (!address) {
+                log::error(cat(key, ": \"", text, "\" is not an address:port"));
+                return std::nullopt;
+            }
+            auto socket = net::bind_listen(*address, 511);
+            if (!socket) {
+                log::error(cat(key, ": cannot listen on ", text, ": ", std::strerror(socket.error())));
+                return std::nullopt;
+            }
+            bound.push_back(BoundListener{std::move(socket.value()), implicit_tls});
+        }
+    }
+    return bound;
+}
+
+void Server::use_tls(net::TlsContext tls) {
+    tls_ = std::move(tls);
     context_.tls = &tls_;
-    return true;
 }
 
-bool Server::open_listeners() {
-    for (const auto& text : config_.listen)
-        if (!listen_on(text, false)) return false;
-    for (const auto& text : config_.listen_implicit_tls)
-        if (!listen_on(text, true)) return false;
-    return true;
-}
-
-bool Server::listen_on(const std::string& text, bool implicit_tls) {
-    const char* key = implicit_tls ? "listen_implicit_tls" : "listen";
-    auto address = net::Address::parse(text);
-    if (!address) {
-        log::error(cat(key, ": \"", text, "\" is not an address:port"));
-        return false;
+void Server::open_listeners(std::vector<BoundListener> bound) {
+    for (auto& entry : bound) {
+        const bool implicit_tls = entry.implicit_tls;
+        auto listener = std::make_unique<net::Listener>(acceptor_, std::move(entry.socket),
+                                                        [this, implicit_tls](Fd connection, net::Address peer) {
+                                                            accept(std::move(connection), std::move(peer), implicit_tls);
+                                                        });
+        log::info(cat(implicit_tls ? "listening (implicit TLS) on " : "listening on ",
+                      listener->local_address().to_string()));
+        listeners_.push_back(std::move(listener));
     }
-    auto socket = net::bind_listen(*address, 511);
-    if (!socket) {
-        log::error(cat(key, ": cannot listen on ", text, ": ", std::strerror(socket.error())));
-        return false;
-    }
-    auto listener = std::make_unique<net::Listener>(acceptor_, std::move(socket.value()),
-                                                    [this, implicit_tls](Fd connection, net::Address peer) {
-                                                        accept(std::move(connection), std::move(peer), implicit_tls);
-                                                    });
-    log::info(cat(implicit_tls ? "listening (implicit TLS) on " : "listening on ", listener->local_address().to_string()));
-    listeners_.push_back(std::move(listener));
-    return true;
 }
 
 void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {

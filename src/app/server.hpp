@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,14 +43,26 @@ private:
     std::atomic<unsigned> total_{0};
 };
 
+// A listening socket, bound while ferryd may still bind port 21.
+struct BoundListener {
+    Fd socket;
+    bool implicit_tls = false;
+};
+
+// Binds every listen and listen_implicit_tls address; nullopt (with the reason logged) if any fails.
+std::optional<std::vector<BoundListener>> bind_listeners(const Config& config);
+// With TLS on: creates the certificate (tls_self_signed) if missing and loads it. *ok = false
+// (logged) on failure; nullopt and *ok = true when TLS is off.
+std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok);
+
 class Server {
 public:
     explicit Server(Config config);
     ~Server();
-    // Loads (or, with tls_self_signed, first creates) the certificate when TLS is on.
-    bool load_tls();
-    // Binds every listen address; false (with the reason logged) if any fails.
-    bool open_listeners();
+    // The TLS context load_tls_context() made (before the privileges were given up).
+    void use_tls(net::TlsContext tls);
+    // Serves the sockets bind_listeners() bound (before the privileges were given up).
+    void open_listeners(std::vector<BoundListener> bound);
     // Runs until stop() (or a signal handled by the caller) and the shutdown has completed.
     void run();
     // Thread-safe: stop accepting, let transfers finish within shutdown_grace, then return from run().
@@ -60,7 +73,6 @@ public:
 
 private:
     struct Worker;
-    bool listen_on(const std::string& text, bool implicit_tls);
     void accept(Fd connection, net::Address peer, bool implicit_tls);
     void begin_shutdown();
     void schedule_accounts_check();

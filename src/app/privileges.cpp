@@ -1,0 +1,76 @@
+#include "app/privileges.hpp"
+
+#include "base/atomic_file.hpp"
+#include "base/log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+#include <vector>
+
+namespace ferry::app {
+
+std::optional<RunAs> resolve_run_as(const std::string& spec, std::string* error) {
+    if (spec.empty()) return std::nullopt;
+    const auto colon = spec.find(':');
+    RunAs target;
+    target.user = spec.substr(0, colon);
+    const passwd* user = ::getpwnam(target.user.c_str());
+    if (!user) {
+        *error = cat("run_as: no user \"", target.user, "\" on this system");
+        return std::nullopt;
+    }
+    target.uid = user->pw_uid;
+    target.gid = user->pw_gid;
+    if (colon != std::string::npos) {
+        const std::string group_name = spec.substr(colon + 1);
+        const group* group = ::getgrnam(group_name.c_str());
+        if (!group) {
+            *error = cat("run_as: no group \"", group_name, "\" on this system");
+            return std::nullopt;
+        }
+        target.gid = group->gr_gid;
+    }
+    return target;
+}
+
+bool drop_privileges(const RunAs& target, std::string* error) {
+    if (::getuid() == target.uid && ::geteuid() == target.uid && ::getgid() == target.gid) return true;
+    if (::setgroups(0, nullptr) != 0 || ::setgid(target.gid) != 0 || ::setuid(target.uid) != 0) {
+        *error = cat("run_as: cannot become ", target.user, " (uid ", target.uid, ", gid ", target.gid,
+                     "): ", std::strerror(errno), " (only root can change to another user)");
+        return false;
+    }
+    if (target.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) {
+        *error = "run_as: root could be regained after the drop; refusing to run";
+        return false;
+    }
+    return true;
+}
+
+std::string check_writable_folders(const Config& config) {
+    std::vector<std::pair<const char*, std::string>> folders = {{"root", config.root},
+                                                                {"users_file", parent_folder(config.users_file)},
+                                                                {"bans_file", parent_folder(config.bans_file)}};
+    if (!config.log_file.empty()) folders.emplace_back("log_file", parent_folder(config.log_file));
+    if (!config.xferlog.empty()) folders.emplace_back("xferlog", parent_folder(config.xferlog));
+    for (const auto& [key, folder] : folders) {
+        if (::access(folder.c_str(), W_OK | X_OK) != 0)
+            return cat(key, ": ferryd (uid ", ::getuid(), ") cannot write the folder ", folder, ": ", std::strerror(errno),
+                       " (give it to the run_as user, e.g. chown)");
+    }
+    return "";
+}
+
+void hand_over(const Config& config, const std::string& path) {
+    if (::geteuid() != 0 || config.run_as.empty()) return;
+    std::string error;
+    const auto target = resolve_run_as(config.run_as, &error);
+    if (!target) return log::error(error);
+    if (::chown(path.c_str(), target->uid, target->gid) != 0 && errno != ENOENT)
+        log::error(cat("run_as: cannot give ", path, " to ", target->user, ": ", std::strerror(errno)));
+}
+
+}  // namespace ferry::app
