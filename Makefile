@@ -89,5 +89,53 @@ bench: deps all
 clean:
 	rm -rf build bin
 
+# ---- fuzzing: libFuzzer harnesses (clang) for the parser, the path normaliser, the LIST/NLST
+# patterns, the accounts-file and config loaders; seed corpora in tests/fuzz/corpus/<name>/.
+#   make fuzz                       build them in build/fuzz/
+#   make fuzz-run FUZZ_SECONDS=60   run each that long on a copy of its corpus (CI does this)
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_OUT     := build/fuzz
+FUZZ_NAMES   := command_parser vpath list_pattern accounts config
+FUZZ_FLAGS   := -O1 -g -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_OUT)/%.o)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
+FUZZ_SECONDS ?= 60
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ_OUT)/tests/fuzz/fuzz_%.o)
+
+.PHONY: fuzz fuzz-run fuzz-deps
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(FUZZ_OUT)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_FLAGS) -c $< -o $@
+
+$(FUZZ_OUT)/libferry.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: $(FUZZ_OUT)/tests/fuzz/fuzz_%.o $(FUZZ_OUT)/libferry.a
+	clang++ -fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BINS)
+
+# Each harness runs FUZZ_SECONDS on a scratch copy of its corpus (new inputs stay out of the tree);
+# a crash, a broken invariant or a slow input (-timeout) fails the run and leaves the input there.
+fuzz-run: fuzz
+	@set -e; for name in $(FUZZ_NAMES); do \
+	  work=$$(mktemp -d /tmp/ferry-fuzz-$$name.XXXXXX); cp tests/fuzz/corpus/$$name/* $$work/; \
+	  echo "=== fuzz $$name for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_OUT)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$$work/ $$work > $$work.log 2>&1 || { tail -40 $$work.log; echo "fuzz $$name FAILED: see $$work"; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^Done" $$work.log | tr '\n' ' '; echo; rm -rf $$work $$work.log; \
+	done; echo "fuzz: $(words $(FUZZ_NAMES)) harnesses, no finding"
+
 -include $(LIB_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(OUT)/src/app/main.d
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_NAMES:%=$(FUZZ_OUT)/tests/fuzz/fuzz_%.d)
 include bench/bench.mk

@@ -1,5 +1,7 @@
 #include "app/ban_cli.hpp"
 
+#include "app/privileges.hpp"
+
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
 
@@ -46,6 +48,8 @@ int remove_ban(const Config& config, const std::string& address) {
         found = bans.size() != before;
         return found;
     }, &error);
+    hand_over(config, config.bans_file);  // run as root: the server (run_as) rewrites it too
+    hand_over(config, config.bans_file + ".lock");
     if (status) {
         std::cerr << "ferryd ban: " << error << "\n";
         return 1;

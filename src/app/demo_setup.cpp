@@ -1,5 +1,6 @@
 #include "app/demo_setup.hpp"
 
+#include "app/privileges.hpp"
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 #include "base/log.hpp"
@@ -14,19 +15,17 @@
 namespace ferry::app {
 
 bool prepare_folders(const Config& config) {
-    std::error_code error;
-    std::filesystem::create_directories(config.root, error);
-    if (error) {
-        log::error(cat("root: cannot create ", config.root, ": ", error.message()));
-        return false;
-    }
-    const std::pair<const char*, const std::string*> files[] = {{"users_file", &config.users_file},
-                                                                {"bans_file", &config.bans_file}};
-    for (const auto& [key, path] : files) {
-        const auto folder = std::filesystem::path(*path).parent_path();
-        if (!folder.empty()) std::filesystem::create_directories(folder, error);
+    const std::pair<const char*, std::filesystem::path> folders[] = {
+        {"root", config.root},
+        {"users_file", std::filesystem::path(config.users_file).parent_path()},
+        {"bans_file", std::filesystem::path(config.bans_file).parent_path()}};
+    for (const auto& [key, folder] : folders) {
+        if (folder.empty()) continue;
+        std::error_code error;
+        // A folder made here, as root for a run_as server, is that user's: the server writes there.
+        if (std::filesystem::create_directories(folder, error)) hand_over(config, folder.string());
         if (error) {
-            log::error(cat(key, ": cannot create the folder of ", *path, ": ", error.message()));
+            log::error(cat(key, ": cannot create the folder ", folder.string(), ": ", error.message()));
             return false;
         }
     }

@@ -7,7 +7,8 @@
 
 namespace ferry::app {
 
-// Creates `root` and the accounts file's folder when missing. False (logged) on failure.
+// Creates `root` and the folders of users_file and bans_file when missing (handed to the run_as
+// user when ferryd runs as root). False (logged) on failure.
 bool prepare_folders(const Config& config);
 // When the accounts file has no user at all: creates "demo" with a random password, prints the
 // password once on stdout, and puts a README in its home. False (logged) on failure.

@@ -1,5 +1,7 @@
 #include "app/user_cli.hpp"
 
+#include "app/privileges.hpp"
+
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 #include "auth/registration.hpp"
@@ -215,6 +217,9 @@ int change_accounts(const Config& config, const std::function<Status(auth::Accou
     std::string error;
     const Status status = auth::modify_accounts_file(
         config.users_file, [&](auth::AccountsFile& file) { return change(file, why); }, &error);
+    // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
+    hand_over(config, config.users_file);
+    hand_over(config, config.users_file + ".lock");
     if (status == 0) return exit_ok;
     return refuse(!why.empty() ? why : error);
 }
@@ -275,6 +280,7 @@ int add_user(const Config& config, std::span<const std::string> words) {
             why = "cannot create home folder " + home_folder(config, home) + ": " + std::strerror(err);
             return err;
         }
+        hand_over(config, home_folder(config, home));
         file.add(account);
         return 0;
     });
