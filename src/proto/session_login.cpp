@@ -16,6 +16,7 @@ namespace {
 struct LoginCheck {
     bool ok = false;
     bool wrong_password = false;  // a guess that failed (also for unknown users): the defender counts it
+    bool banned = false;          // the address was banned before the check ran: not checked
     std::string why;  // for the log, never for the client
     auth::Account account;
     Result<std::shared_ptr<const fs::Home>> home = Result<std::shared_ptr<const fs::Home>>::failure(ENOENT);
@@ -24,9 +25,17 @@ struct LoginCheck {
 
 // On the worker pool: look the user up, verify the password (argon2id), open the home, and measure
 // its usage the first time this user logs in (the measurement is then shared by all sessions).
-LoginCheck check_login(ServerContext& context, const std::string& user, std::string& password) {
+LoginCheck check_login(ServerContext& context, const std::string& ip, const std::string& user, std::string& password) {
     LoginCheck check;
     const std::string& root = context.config.root;
+    // Banned while this check waited in the pool's queue (50 connections' guesses queue up at
+    // once): no argon2id for it, so the honest logins behind it do not wait.
+    if (std::string banned = context.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
+        sodium_memzero(password.data(), password.size());
+        check.why = cat("not checked: the address is ", banned);
+        check.banned = true;
+        return check;
+    }
     auto account = context.accounts.find(user);
     // Unknown users cost one verification too, so timing doesn't tell who exists.
     const bool password_ok = auth::verify_password(account ? account->password_hash : "", password);
@@ -83,8 +92,12 @@ void Session::cmd_pass(const std::string& arg) {
     if (ctx_.defender.account_locked(user_, ip, now))
         return login_failed("account locked by the defender (too many failed logins; no password check)", true);
     on_pool(
-        [&context = ctx_, user = user_, password = arg]() mutable { return check_login(context, user, password); },
+        [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
         [this](LoginCheck check) {
+            if (check.banned) {
+                log::info(cat("defender: closed session ", id_, " from ", peer_.ip(), ": ", check.why));
+                return close_now(421, "Too many failed logins from your address; try again later.");
+            }
             if (!check.ok) return login_failed(check.why, check.wrong_password);
             login_ = LoginState::logged_in;
             stop_awaiting_login();
