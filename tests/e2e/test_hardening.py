@@ -240,3 +240,35 @@ class BigListingMemoryTests(ServerTestCase):
         peak, after = rss_kib(pid, "VmHWM"), rss_kib(pid, "VmRSS")
         self.assertLess(peak - before, 40 * 1024, "peak RSS grew by %d KiB" % (peak - before))
         self.assertLess(after - before, 8 * 1024, "RSS grew by %d KiB and stayed" % (after - before))
+
+
+@skip_unless_ferryd()
+class UnauthenticatedCapTests(ServerTestCase):
+    """Silent sockets cannot fill max_sessions: those not logged in have their own cap, and once
+    three quarters of it are taken their login timeout is login_timeout_busy."""
+    USERS = {"alice": "alice-pw-1"}
+    CONFIG = {"max_sessions_unauthenticated": 4, "login_timeout": 60, "login_timeout_busy": 1}
+
+    def greeting(self, sock):
+        sock.settimeout(10)
+        return sock.makefile("rb").readline()
+
+    def test_the_cap_and_the_shorter_timeout(self):
+        import socket
+        alice = self.login("alice")  # logged in: not counted
+        silent = [socket.create_connection(("127.0.0.1", self.srv.port)) for _ in range(4)]
+        for s in silent:
+            self.assertTrue(self.greeting(s).startswith(b"220"))
+        extra = socket.create_connection(("127.0.0.1", self.srv.port))
+        self.assertTrue(self.greeting(extra).startswith(b"421"))
+        extra.close()
+        self.assertIn("max_sessions_unauthenticated = 4", self.srv.log_text())
+        started = time.monotonic()
+        for s in silent:  # closed after login_timeout_busy, not after login_timeout (60 s)
+            s.settimeout(15)
+            rest = s.makefile("rb").read()
+            self.assertIn(b"421", rest)
+            s.close()
+        self.assertLess(time.monotonic() - started, 10)
+        self.login("alice").voidcmd("NOOP")  # room again
+        alice.voidcmd("NOOP")
