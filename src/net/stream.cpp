@@ -144,14 +144,18 @@ void Stream::write_all(std::span<const char> buffer, IoDone done) {
     run_write();
 }
 
-void Stream::send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done) {
+void Stream::send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done, FileState file_state) {
     if (const int err = refusal(false)) return refuse(std::move(done), err);
     if (state_->tls) {
-        state_->tls->begin_send_file();
+        const bool changing = file_state == FileState::being_written;
+        state_->tls->begin_send_file(!changing);
         // Once per data connection (= per transfer): whether the download stayed zero-copy.
-        if (!std::exchange(state_->send_path_logged, true))
+        if (!std::exchange(state_->send_path_logged, true)) {
+            const bool ktls = state_->tls->ktls_send();
             log::info(cat("tls: send_file to ", peer_address().to_string(), " uses ",
-                          state_->tls->ktls_send() ? "kTLS sendfile" : "SSL_write from buffer"));
+                          ktls && !changing ? "kTLS sendfile" : "SSL_write from buffer",
+                          ktls && changing ? " (the file is being uploaded: no kTLS sendfile)" : ""));
+        }
     }
     state_->write = WriteOp{WriteOp::Kind::send_file, {}, file_fd, offset, count, 0, std::move(done), Wait::none};
     run_write();

@@ -45,7 +45,11 @@ public:
     void write_all(std::span<const char> buffer, IoDone done);
     // Send `count` bytes of a regular file from `offset` with sendfile(2), kernel to socket.
     // Completes when count bytes went out, or early with n < count if the file ended first.
-    void send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done);
+    // A file that is `being_written` never goes through kTLS's SSL_sendfile (see
+    // fs/files_being_written.hpp); plain sockets send it with sendfile all the same.
+    enum class FileState { settled, being_written };
+    void send_file(int file_fd, std::uint64_t offset, std::uint64_t count, IoDone done,
+                   FileState state = FileState::settled);
     // Receive into a regular file at `offset` (large receives, then one pwrite per MiB; see socket_io.hpp)
     // until the peer closes or `max` bytes arrived. n == max means more may follow; n < max with
     // err == 0 means the peer closed. A write error (EDQUOT, ENOSPC, EIO) ends it with that errno.

@@ -145,7 +145,7 @@ Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
 
 Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
     // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
-    if (ktls_send() && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
+    if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
     return send_file_copy(file, offset, count, done);
 }
 

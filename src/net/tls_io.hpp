@@ -47,8 +47,12 @@ public:
     // Sends close_notify; complete once it is in the kernel (the peer's close_notify is not awaited).
     Turn close_notify();
 
-    // A new send_file: nothing of an earlier one stays buffered.
-    void begin_send_file() { file_pos_ = file_filled_ = 0; }
+    // A new send_file: nothing of an earlier one stays buffered. `zero_copy` = false keeps it
+    // off SSL_sendfile even where kTLS is on (the file is being written).
+    void begin_send_file(bool zero_copy) {
+        file_pos_ = file_filled_ = 0;
+        zero_copy_allowed_ = zero_copy;
+    }
     // The write operation was dropped (cancel). If OpenSSL holds half a record of it, any later
     // SSL_write would send that record's tail as part of new data, so writing is over for good.
     void abandon_write();
@@ -69,6 +73,7 @@ private:
     bool writes_poisoned_ = false; // see abandon_write
     std::string failure_;
     std::vector<char> file_out_;   // send_file without kTLS: pread -> here -> SSL_write
+    bool zero_copy_allowed_ = true;
     std::size_t file_pos_ = 0;     // next byte of file_out_ to SSL_write
     std::size_t file_filled_ = 0;  // bytes of file_out_ read from the file
     std::vector<char> file_in_;    // recv_to_file: SSL_read -> here -> pwrite

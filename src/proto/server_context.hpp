@@ -5,6 +5,7 @@
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
+#include "fs/files_being_written.hpp"
 #include "fs/home_registry.hpp"
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
@@ -38,6 +39,7 @@ struct ServerContext {
     fs::HomeRegistry homes;                   // one open home per user, for all their sessions
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     auth::Defender defender;                  // failed logins per address and account, bans
+    fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     std::atomic<bool> shutting_down{false};

@@ -171,13 +171,15 @@ void Session::cmd_retr(const std::string& arg) {
     if (!file) return reply_fs_error(file.error(), "Failed to open file");
     struct stat st {};
     ::fstat(file->get(), &st);
+    const auto state = ctx_.being_written.contains(st.st_dev, st.st_ino) ? net::Stream::FileState::being_written
+                                                                          : net::Stream::FileState::settled;
     auto shared_file = std::make_shared<Fd>(std::move(*file));
     const bool ascii = ascii_;
     XferRecord record{0, peer_.ip(), 0, home_->path() + target, ascii, false, user_, true};
     run_transfer(cat("Opening ", ascii ? "ASCII" : "BINARY", " mode data connection for ", target, " (", st.st_size,
                      " bytes)."),
-                 [shared_file, offset, end, ascii](std::unique_ptr<net::Stream> stream) {
-                     return make_file_download(std::move(stream), std::move(*shared_file), offset, end, ascii);
+                 [shared_file, offset, end, ascii, state](std::unique_ptr<net::Stream> stream) {
+                     return make_file_download(std::move(stream), std::move(*shared_file), offset, end, ascii, state);
                  },
                  std::move(record));
 }
@@ -242,13 +244,14 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     }
     if (quota_->free() == 0) return reply_quota_exceeded();
     auto shared_file = std::make_shared<Fd>(std::move(*file));
+    auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(st.st_dev, st.st_ino));
     const bool ascii = ascii_;
     XferRecord record{0, peer_.ip(), 0, home_->path() + target, ascii, true, user_, true};
     std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
     run_transfer(std::move(preliminary),
-                 [shared_file, offset, ascii, quota = quota_, drain = quota_drain()](std::unique_ptr<net::Stream> stream) {
+                 [shared_file, writing, offset, ascii, quota = quota_, drain = quota_drain()](std::unique_ptr<net::Stream> stream) {
                      return make_file_upload(std::move(stream), std::move(*shared_file), offset, ascii,
-                                             std::make_unique<QuotaBudget>(quota), drain);
+                                             std::make_unique<QuotaBudget>(quota), drain, std::move(*writing));
                  },
                  std::move(record));
 }

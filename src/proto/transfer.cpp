@@ -26,8 +26,9 @@ bool is_local_write_error(int err) {
 
 class FileDownload final : public Transfer {
 public:
-    FileDownload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, std::uint64_t end, bool ascii)
-        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(ascii) {}
+    FileDownload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, std::uint64_t end, bool ascii,
+                 net::Stream::FileState state)
+        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(ascii), state_(state) {}
 
     void start(Done done) override {
         done_ = std::move(done);
@@ -44,7 +45,7 @@ private:
         stream_->send_file(file_.get(), offset_, size_ - offset_, [this](int err, std::uint64_t n) {
             bytes_ += n;
             finish(err, false);
-        });
+        }, state_);
     }
 
     // LF -> CR LF, block by block (a CR already before the LF is kept as it is).
@@ -82,6 +83,7 @@ private:
     std::uint64_t end_;
     std::uint64_t size_ = 0;  // where sending stops: min(file size, end_)
     bool ascii_;
+    net::Stream::FileState state_;
     bool last_was_cr_ = false;
     std::uint64_t bytes_ = 0;
     std::string out_;
@@ -157,9 +159,9 @@ private:
 class FileUpload final : public Transfer {
 public:
     FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii,
-               std::unique_ptr<UploadBudget> budget, QuotaDrain drain)
+               std::unique_ptr<UploadBudget> budget, QuotaDrain drain, fs::FilesBeingWritten::Mark writing)
         : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(ascii),
-          budget_(std::move(budget)), drain_(drain) {}
+          budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)) {}
 
     void start(Done done) override {
         done_ = std::move(done);
@@ -262,6 +264,7 @@ private:
     bool ascii_;
     std::unique_ptr<UploadBudget> budget_;
     QuotaDrain drain_;
+    fs::FilesBeingWritten::Mark writing_;
     bool pending_cr_ = false;
     bool draining_ = false;
     std::chrono::steady_clock::time_point drain_started_;
@@ -274,8 +277,8 @@ private:
 }  // namespace
 
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             std::uint64_t end, bool ascii) {
-    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, ascii);
+                                             std::uint64_t end, bool ascii, net::Stream::FileState state) {
+    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, ascii, state);
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {
@@ -283,8 +286,10 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 }
 
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain) {
-    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget), drain);
+                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
+                                           fs::FilesBeingWritten::Mark writing) {
+    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget), drain,
+                                        std::move(writing));
 }
 
 std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,

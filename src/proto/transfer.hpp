@@ -3,6 +3,7 @@
 // binary uploads socket -> file in writes of up to 256 KiB; ASCII mode converts line ends through a buffer.
 #pragma once
 #include "base/fd.hpp"
+#include "fs/files_being_written.hpp"
 #include "net/stream.hpp"
 
 #include <chrono>
@@ -54,7 +55,8 @@ public:
 
 // Bytes [offset, end) of `file`; `end` is clamped to the file's size (UINT64_MAX: to the end).
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             std::uint64_t end, bool ascii);
+                                             std::uint64_t end, bool ascii,
+                                             net::Stream::FileState state = net::Stream::FileState::settled);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
 // A listing sent piece by piece: `first`, then what `next` hands over, until it hands over "".
@@ -66,7 +68,9 @@ std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> s
                                                   NextPiece next);
 // Until the client closes the data connection; written at `offset` (the caller has already cut
 // the file there for STOR). `budget` may be null (no quota).
+// `writing` marks the file as being written (for downloads of it elsewhere) for the upload's life.
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain);
+                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
+                                           fs::FilesBeingWritten::Mark writing = {});
 
 }  // namespace ferry::proto
