@@ -4,6 +4,8 @@
 #   make test       install missing packages, build, run unit and end-to-end tests
 #   make test SAN=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer (separate build dir)
 #   make bench      run the benchmark harness against vsftpd, pure-ftpd, ProFTPD, pyftpdlib
+#   make test-ktls  the FTPS tests in a VM with a kTLS-capable kernel (QEMU), with and without kTLS
+#   make fuzz-run   the libFuzzer harnesses, FUZZ_SECONDS each
 
 CXX      ?= g++
 SAN      ?=
@@ -88,6 +90,20 @@ bench: deps all
 
 clean:
 	rm -rf build bin
+
+# ---- kTLS: the FTPS tests inside a VM running Debian 12's stock kernel (this machine's kernel has
+# no CONFIG_TLS), once with kTLS and once without the tls module; see tests/ktls/run.
+KTLS_PKGS := qemu-system-x86 busybox-static kmod
+.PHONY: test-ktls
+test-ktls: deps
+	@missing=""; for p in $(KTLS_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	tests/ktls/run
 
 # ---- fuzzing: libFuzzer harnesses (clang) for the parser, the path normaliser, the LIST/NLST
 # patterns, the accounts-file and config loaders; seed corpora in tests/fuzz/corpus/<name>/.

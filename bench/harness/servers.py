@@ -247,9 +247,28 @@ class Pyftpdlib(Server):
                 self.ctx.home, str(self.pasv[0]), str(self.pasv[1]), *(tls[:2] if tls else [])]
 
 
+class FerrydNoKtls(Ferryd):
+    """ferryd with `ktls = "off"`, beside ferryd where the kernel offers kTLS: the TLS download
+    side by side with and without it. Takes part in the TLS download only."""
+    only_workloads = {"tls-download"}
+
+    def configure(self):
+        cmd = super().configure()
+        with open(cmd[-1], "a") as f:
+            f.write('ktls = "off"\n')
+        return cmd
+
+
 CLASSES = {"ferryd": Ferryd, "vsftpd": Vsftpd, "pure-ftpd": PureFtpd, "proftpd": Proftpd,
-           "pyftpdlib": Pyftpdlib}
+           "pyftpdlib": Pyftpdlib, "ferryd-no-ktls": FerrydNoKtls}
+OPTIONAL_NAMES = ["ferryd-no-ktls"]  # added by bench/run, not chosen with --servers
 
 
 def make_servers(names, ctx):
-    return [CLASSES[name](name, SERVER_NAMES.index(name), ctx) for name in names]
+    ports = SERVER_NAMES + OPTIONAL_NAMES
+    return [CLASSES[name](name, ports.index(name), ctx) for name in names]
+
+
+def takes_part(server, workload):
+    only = getattr(server, "only_workloads", None)
+    return only is None or workload in only

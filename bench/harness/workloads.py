@@ -5,6 +5,7 @@ import statistics
 import time
 
 from . import procs, setup
+from . import servers as servers_mod
 from .loadgen import LoadgenError, LoadgenRun
 
 MIB = 1 << 20
@@ -82,7 +83,7 @@ def bulk_transfers(ctx, servers, results):
     if "download" in ctx.workloads or "tls-download" in ctx.workloads:
         for rnd in range(ctx.runs):
             if "download" in ctx.workloads:
-                for server in _rotate(servers, rnd):
+                for server in _rotate([s for s in servers if servers_mod.takes_part(s, "download")], rnd):
                     _measure(ctx, server, results, "download", ["--file", ctx.big_name, "--recv", MIB], down, errors)
             if "tls-download" in ctx.workloads:  # the same file over FTPS, in the same round
                 ciphers = ["--ciphersuites", ctx.tls_ciphersuites] if ctx.tls_ciphersuites else []
@@ -97,7 +98,7 @@ def bulk_transfers(ctx, servers, results):
                         errors["ceiling"] = str(e)
     if "upload" in ctx.workloads:
         for rnd in range(ctx.runs):
-            for server in _rotate(servers, rnd):
+            for server in _rotate([s for s in servers if servers_mod.takes_part(s, "upload")], rnd):
                 name = f"up-{server.name}.bin"
                 _measure(ctx, server, results, "upload", ["--file", name, "--size", ctx.size], up, errors)
                 _remove_quietly(os.path.join(ctx.home, name))

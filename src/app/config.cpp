@@ -230,6 +230,7 @@ const std::map<std::string_view, KeyReader>& key_readers() {
              c.tls_session_reuse = k.one_of({"required", "optional"}) == "required" ? TlsSessionReuse::required
                                                                                     : TlsSessionReuse::optional;
          }},
+        {"ktls", [](const Key& k, Config& c) { c.ktls = k.one_of({"auto", "off"}); }},
         {"quota_drain_limit", [](const Key& k, Config& c) { c.quota_drain_limit = k.size(); }},
         {"tls_cert", [](const Key& k, Config& c) { c.tls_cert = k.string(); }},
         {"tls_key", [](const Key& k, Config& c) { c.tls_key = k.string(); }},

@@ -55,6 +55,7 @@ struct Config {
     std::string tls_cert;
     std::string tls_key;
     TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
+    std::string ktls = "auto";                           // "auto" (kernel TLS where offered) | "off"
     bool tls_self_signed = false;                        // create tls_cert/tls_key (self-signed) when missing
     std::vector<std::string> listen_implicit_tls;        // implicit FTPS listeners (TLS from the first byte)
     std::string banner = "Ferry FTP server ready.";

@@ -101,7 +101,7 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) 
         return std::nullopt;
     }
     if (generated) log::info(cat("generated a self-signed certificate: ", config.tls_cert));
-    auto context = net::TlsContext::server(config.tls_cert, config.tls_key, &error);
+    auto context = net::TlsContext::server(config.tls_cert, config.tls_key, &error, config.ktls != "off");
     if (!context) {
         log::error(cat("tls: ", error));
         *ok = false;

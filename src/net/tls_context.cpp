@@ -259,7 +259,7 @@ bool generate_pair(const std::string& cert_path, const std::string& key_path, st
 void TlsContext::Free::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 
 Result<TlsContext> TlsContext::server(const std::string& cert_pem_path, const std::string& key_pem_path,
-                                      std::string* error) {
+                                      std::string* error, bool kernel_tls) {
     TlsContext context(SSL_CTX_new(TLS_server_method()));
     SSL_CTX* ctx = context.native();
     if (!ctx || !restrict_versions(ctx) || !set_algorithms(ctx)) {
@@ -267,7 +267,7 @@ Result<TlsContext> TlsContext::server(const std::string& cert_pem_path, const st
         return Result<TlsContext>::failure(EIO);
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_ENABLE_KTLS);
+                                 (kernel_tls ? SSL_OP_ENABLE_KTLS : 0));
     if (!load_certificate_and_key(ctx, cert_pem_path, key_pem_path, error)) return Result<TlsContext>::failure(EINVAL);
     configure_sessions(ctx);
     return context;

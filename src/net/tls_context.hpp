@@ -25,8 +25,9 @@ public:
     // server session cache for TLS 1.2 clients without tickets, sessions valid for 24 hours (an FTP
     // control connection can last long, and its data connections must still resume it).
     // `cert_pem_path` may hold a chain (leaf first). On failure *error says which file and why.
+    // `kernel_tls` = false leaves kTLS off even where the kernel has it (config `ktls = "off"`).
     static Result<TlsContext> server(const std::string& cert_pem_path, const std::string& key_pem_path,
-                                     std::string* error);
+                                     std::string* error, bool kernel_tls = true);
     // Client side: TLS 1.2 and 1.3 only. With verify_peer the peer's chain is checked against the
     // system's trust store; the caller still names the expected host per connection
     // (SSL_set1_host) and may add trust anchors with SSL_CTX_load_verify_locations(native(), ...).

@@ -61,6 +61,29 @@ TEST_CASE("tls_session_reuse and quota_drain_limit") {
     CHECK(example.registration == "closed");
 }
 
+TEST_CASE("ktls, run_as and landlock") {
+    const Config defaults = parse_config("", "empty.toml");
+    CHECK(defaults.ktls == "auto");
+    CHECK(defaults.run_as.empty());
+    CHECK(defaults.landlock == "auto");
+    const Config c = parse_config("ktls = \"off\"\nrun_as = \"ftp:ftp\"\nlandlock = \"required\"\n", "t");
+    CHECK(c.ktls == "off");
+    CHECK(c.run_as == "ftp:ftp");
+    CHECK(c.landlock == "required");
+    CHECK(config_error("ktls = \"on\"").starts_with("ktls: must be one of"));
+    CHECK(config_error("landlock = \"maybe\"").starts_with("landlock: must be one of"));
+    CHECK(config_error("trusted_networks = [\"10.0.0.0/33\"]").starts_with("trusted_networks:"));
+    CHECK(config_error("ban_time = 600\nban_time_max = 60").starts_with("ban_time_max:"));
+    const Config example = load_config("etc/ferryd.toml");
+    CHECK(example.ktls == "auto");
+    CHECK(example.landlock == "auto");
+    CHECK(example.run_as.empty());
+    CHECK(example.ban_threshold == defaults.ban_threshold);
+    CHECK(example.bans_file == defaults.bans_file);
+    CHECK(example.max_sessions_unauthenticated == defaults.max_sessions_unauthenticated);
+    CHECK(example.deleted_retention_days == defaults.deleted_retention_days);
+}
+
 TEST_CASE("implicit TLS listeners need TLS on") {
     CHECK(config_error("listen_implicit_tls = [\"127.0.0.1:990\"]").starts_with("listen_implicit_tls"));
     const Config c = parse_config("tls = \"optional\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ntls_self_signed = true\n"
