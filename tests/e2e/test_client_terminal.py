@@ -6,6 +6,20 @@ import shutil
 from client_support import PASSWORD, ClientTestCase, sha256_of, wait_for_size, write_random
 
 
+def start_create_user(term, name, password, quota=""):
+    """The menu's "1. create user" up to the server's answer: name, password twice, quota."""
+    term.expect("3. quit")
+    term.send("1")
+    term.expect("name: ")
+    term.send(name)
+    term.expect("password: ")
+    term.send(password)
+    term.expect("password again: ")
+    term.send(password)
+    term.expect("quota")
+    term.send(quota)
+
+
 class MenuTests(ClientTestCase):
     def no_password_env(self):
         env = self.env()
@@ -78,16 +92,7 @@ class ClosedRegistrationTests(ClientTestCase):
 
     def test_menu_says_registration_is_closed(self):
         term = self.pty(user=None)
-        term.expect("3. quit")
-        term.send("1")
-        term.expect("name: ")
-        term.send("carol")
-        term.expect("password: ")
-        term.send("carol-pass-1")
-        term.expect("password again: ")
-        term.send("carol-pass-1")
-        term.expect("quota")
-        term.send("")
+        start_create_user(term, "carol", "carol-pass-1")
         term.expect("create user carol: not supported by this server (502 Registration is closed")
         term.expect("create it through an admin login (SITE ADDUSER)? [y/N] ")
         term.send("n")
@@ -109,16 +114,7 @@ class AdminCreatesUserTests(ClientTestCase):
         env = self.env()
         env.pop("FERRY_PASSWORD", None)
         term = self.pty(user=None, env=env)
-        term.expect("3. quit")
-        term.send("1")
-        term.expect("name: ")
-        term.send("dave")
-        term.expect("password: ")
-        term.send("dave-pass-1")
-        term.expect("password again: ")
-        term.send("dave-pass-1")
-        term.expect("quota")
-        term.send("")
+        start_create_user(term, "dave", "dave-pass-1")
         term.expect("502 Registration is closed")
         term.expect("[y/N] ")
         term.send("y")
@@ -140,16 +136,7 @@ class AdminCreatesUserTests(ClientTestCase):
         env = self.env()
         env.pop("FERRY_PASSWORD", None)
         term = self.pty(user=None, env=env)
-        term.expect("3. quit")
-        term.send("1")
-        term.expect("name: ")
-        term.send("erin")
-        term.expect("password: ")
-        term.send("erin-pass-1")
-        term.expect("password again: ")
-        term.send("erin-pass-1")
-        term.expect("quota")
-        term.send("")
+        start_create_user(term, "erin", "erin-pass-1")
         term.expect("[y/N] ")
         term.send("y")
         term.expect("admin name: ")
