@@ -8,7 +8,7 @@ import tempfile
 import unittest
 
 from harness import MiB, ServerTestCase, make_file, run, sha256_file, skip_unless_ferryd
-from harness_ext import tls_config
+from harness_ext import tls_config, user_cli
 from test_lftp import tree_digest
 
 WGET = shutil.which("wget")
@@ -83,8 +83,7 @@ class WgetTlsTests(WgetTests):
         self.assertIn("control connection secured", self.srv.log_text())
 
 
-@unittest.skipIf(RCLONE is None, "rclone not installed (make deps installs it)")
-class RcloneTests(ClientTreeTest):
+class RcloneClient(ClientTreeTest):
     EXTRA = ""
 
     def remote(self, path):
@@ -100,6 +99,10 @@ class RcloneTests(ClientTreeTest):
             self.assertEqual(p.returncode, 0, "rclone %s failed:\n%s%s" % (" ".join(args), p.stdout, p.stderr[-3000:]))
         return p
 
+
+
+@unittest.skipIf(RCLONE is None, "rclone not installed (make deps installs it)")
+class RcloneTests(RcloneClient):
     def test_copy_check_lsf_and_sync(self):
         src = self.lpath("up")
         shutil.rmtree(src, ignore_errors=True)
@@ -144,3 +147,19 @@ class RcloneTlsTests(RcloneTests):
         super().test_copy_check_lsf_and_sync()
         self.assertIn("control connection secured", self.srv.log_text())
         self.assertNotIn("did not resume", self.srv.log_text())
+
+
+@unittest.skipIf(RCLONE is None, "rclone not installed (make deps installs it)")
+@skip_unless_ferryd("the quota is ferryd's")
+class RcloneOverQuotaTests(RcloneClient):
+    """Over quota rclone reports the server's 552, not a connection reset."""
+
+    def test_copy_over_quota_shows_the_552(self):
+        self.assertEqual(user_cli(self.srv, "quota", "erin", "1M").returncode, 0)  # at the next login
+        src = self.lpath("big")
+        shutil.rmtree(src, ignore_errors=True)
+        make_file(os.path.join(src, "big.bin"), 3 * MiB, seed="over")
+        p = self.rclone("copy", src, self.remote("quota"), check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("552", p.stderr)
+        self.assertNotIn("connection reset", p.stderr.lower())
