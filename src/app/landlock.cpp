@@ -123,9 +123,10 @@ LandlockPaths landlock_paths(const Config& config) {
     for (const auto* tls_file : {&config.tls_cert, &config.tls_key})
         if (!tls_file->empty()) paths.read_only.push_back(*tls_file);
     // What the C library and OpenSSL may still read: lazily loaded libraries (NSS, libgcc_s),
-    // time zone data, OpenSSL's config, the CPU count, and the random device some fall back to.
+    // time zone data, OpenSSL's config, the CPU count, the random device some fall back to, and
+    // the process's own /proc entry (its threads and maps; the sanitizers read them at exit).
     for (const char* path : {"/usr/lib", "/lib", "/lib64", "/etc/localtime", "/usr/share/zoneinfo", "/etc/ssl/openssl.cnf",
-                             "/sys/devices/system/cpu", "/dev/urandom"})
+                             "/sys/devices/system/cpu", "/dev/urandom", "/proc/self"})
         paths.read_only.emplace_back(path);
     return paths;
 }

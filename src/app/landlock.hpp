@@ -3,7 +3,7 @@
 //  - read and write beneath `root`, the folder of users_file and the folder of bans_file;
 //  - create and write files in the log folders (a SIGHUP reopen after logrotate);
 //  - read the config, the TLS files, and what the C library may still read later (time zone
-//    data, lazily loaded shared libraries, the CPU count);
+//    data, lazily loaded shared libraries, the CPU count, the process's own /proc entry);
 //  - nothing else: no other file, no execution. Network access is not restricted here.
 // Applied by the one thread that exists at the time; every thread started later inherits it.
 #pragma once
