@@ -83,7 +83,7 @@ e2e: all
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(OUT)/unit_tests
 	@FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) UNIT_TESTS=$(abspath $(OUT)/unit_tests) \
-	  python3 tests/run_all.py
+	  FERRY_SANITIZED=$(if $(SAN),1,) python3 tests/run_all.py
 
 bench: deps all
 	bench/run $(BENCH_ARGS)
