@@ -85,8 +85,6 @@ public:
 
     // The folder for reading in batches. Runs on the worker pool.
     Result<FolderReader> read_folder(std::string_view vpath) const;
-    // Entries of a folder, without "." and "..", sorted by name. Runs on the worker pool.
-    Result<std::vector<DirEntry>> list(std::string_view vpath) const;
     // Bytes used by every regular file beneath the home (st_blocks*512 is not used: sizes count).
     Result<std::uint64_t> usage() const;
 

@@ -1,5 +1,4 @@
-// Home: folder listings and the recursive usage scan. Both run on the worker pool.
-#include "base/log.hpp"
+// Home: folders read in batches (FolderReader) and the recursive usage scan. Both run on the worker pool.
 #include "fs/beneath.hpp"
 #include "fs/home.hpp"
 #include "fs/vpath.hpp"
@@ -17,8 +16,6 @@ namespace ferry::fs {
 
 namespace {
 
-// Bounds the memory a single listing can take (a DirEntry is ~180 bytes plus its name).
-constexpr std::size_t max_listing_entries = 200'000;
 // Deeper folders are not counted by usage(); also bounds the fds held open during the scan.
 constexpr int max_usage_depth = 64;
 
@@ -111,29 +108,6 @@ Result<FolderReader> Home::read_folder(std::string_view vpath) const {
     Fd home(::fcntl(dir_.get(), F_DUPFD_CLOEXEC, 0));
     if (!home) return ReaderResult::failure(errno);
     return FolderReader(std::move(home), std::move(*fd), stream->release(), vpath_relative(vpath));
-}
-
-Result<std::vector<DirEntry>> Home::list(std::string_view vpath) const {
-    using ListResult = Result<std::vector<DirEntry>>;
-    auto reader = read_folder(vpath);
-    if (!reader) return ListResult::failure(reader.error());
-    std::vector<DirEntry> entries;
-    bool cut = false;
-    while (!cut) {
-        auto batch = reader->next(4096);
-        if (!batch) return ListResult::failure(batch.error());
-        if (batch->empty()) break;
-        for (auto& entry : *batch) {
-            cut = entries.size() >= max_listing_entries;
-            if (cut) {
-                log::warn(cat("listing of ", path_, vpath, " cut at ", max_listing_entries, " entries"));
-                break;
-            }
-            entries.push_back(std::move(entry));
-        }
-    }
-    std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-    return entries;
 }
 
 namespace {
