@@ -48,8 +48,7 @@ int remove_ban(const Config& config, const std::string& address) {
         found = bans.size() != before;
         return found;
     }, &error);
-    hand_over(config, config.bans_file);  // run as root: the server (run_as) rewrites it too
-    hand_over(config, config.bans_file + ".lock");
+    hand_over_locked_file(config, config.bans_file);  // run as root: the server (run_as) rewrites it too
     if (status) {
         std::cerr << "ferryd ban: " << error << "\n";
         return 1;

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "auth/defender.hpp"
+#include "base/atomic_file.hpp"
 #include "base/size.hpp"
 
 #include <arpa/inet.h>
@@ -316,6 +317,19 @@ Config load_config(const std::string& path) {
     Config config = parse_config(std::move(text).str(), path);
     config.config_path = path;
     return config;
+}
+
+std::vector<NamedFolder> data_folders(const Config& config) {
+    return {{"root", config.root},
+            {"users_file", parent_folder(config.users_file)},
+            {"bans_file", parent_folder(config.bans_file)}};
+}
+
+std::vector<NamedFolder> log_folders(const Config& config) {
+    std::vector<NamedFolder> folders;
+    if (!config.log_file.empty()) folders.push_back({"log_file", parent_folder(config.log_file)});
+    if (!config.xferlog.empty()) folders.push_back({"xferlog", parent_folder(config.xferlog)});
+    return folders;
 }
 
 Config embedded_default() {

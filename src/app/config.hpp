@@ -65,6 +65,16 @@ struct Config {
     std::string config_path;                             // not a key: the file this came from ("" = embedded)
 };
 
+// A folder ferryd writes in, with the key that names it (for messages).
+struct NamedFolder {
+    const char* key;
+    std::string path;
+};
+// Where ferryd keeps its data: root, and the folders of users_file and bans_file.
+std::vector<NamedFolder> data_folders(const Config& config);
+// The folders of log_file and xferlog, where those are set.
+std::vector<NamedFolder> log_folders(const Config& config);
+
 // Thrown by load_config with a message that names the key: "passive_ports: min > max".
 class ConfigError : public std::runtime_error {
 public:

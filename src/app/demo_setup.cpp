@@ -15,17 +15,12 @@
 namespace ferry::app {
 
 bool prepare_folders(const Config& config) {
-    const std::pair<const char*, std::filesystem::path> folders[] = {
-        {"root", config.root},
-        {"users_file", std::filesystem::path(config.users_file).parent_path()},
-        {"bans_file", std::filesystem::path(config.bans_file).parent_path()}};
-    for (const auto& [key, folder] : folders) {
-        if (folder.empty()) continue;
+    for (const auto& [key, folder] : data_folders(config)) {
         std::error_code error;
         // A folder made here, as root for a run_as server, is that user's: the server writes there.
-        if (std::filesystem::create_directories(folder, error)) hand_over(config, folder.string());
+        if (std::filesystem::create_directories(folder, error)) hand_over(config, folder);
         if (error) {
-            log::error(cat(key, ": cannot create the folder ", folder.string(), ": ", error.message()));
+            log::error(cat(key, ": cannot create the folder ", folder, ": ", error.message()));
             return false;
         }
     }
@@ -33,16 +28,22 @@ bool prepare_folders(const Config& config) {
 }
 
 namespace {
-// "1.2.3.4:21" -> {"1.2.3.4", "21"}; "[::1]:21" -> {"[::1]", "21"}.
-std::pair<std::string, std::string> split_listen(const std::string& listen) {
+// A listen entry as URLs and command lines want it: "[::1]:21" -> {"[::1]", "::1", "21"}.
+struct Endpoint {
+    std::string host;       // as in a URL
+    std::string bare_host;  // as an option value
+    std::string port;
+};
+Endpoint split_listen(const std::string& listen) {
     const auto colon = listen.rfind(':');
-    return {listen.substr(0, colon), listen.substr(colon + 1)};
+    std::string host = listen.substr(0, colon);
+    std::string bare = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    return {std::move(host), std::move(bare), listen.substr(colon + 1)};
 }
 
 std::string menu_command(const Config& config) {
-    const auto [host, port] = split_listen(config.listen.front());
-    const std::string bare_host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
-    return cat("bin/ferry -s ", bare_host, " -P ", port);
+    const Endpoint at = split_listen(config.listen.front());
+    return cat("bin/ferry -s ", at.bare_host, " -P ", at.port);
 }
 }  // namespace
 
@@ -90,8 +91,7 @@ bool ensure_demo_user(const Config& config) {
 }
 
 std::vector<std::string> demo_commands(const Config& config, const std::string& user, const std::string& password) {
-    const auto [host, port] = split_listen(config.listen.front());
-    const std::string bare_host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    const auto [host, bare_host, port] = split_listen(config.listen.front());
     const std::string url = cat("ftp://", user, ':', password, '@', host, ':', port, '/');
     std::vector<std::string> lines{cat("curl ", url)};
     if (config.tls != "off") lines.push_back(cat("curl --ssl-reqd -k ", url));

@@ -1,6 +1,5 @@
 #include "app/landlock.hpp"
 
-#include "base/atomic_file.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
 
@@ -116,9 +115,8 @@ LandlockOutcome apply_landlock(const LandlockPaths& paths) {
 
 LandlockPaths landlock_paths(const Config& config) {
     LandlockPaths paths;
-    paths.read_write = {config.root, parent_folder(config.users_file), parent_folder(config.bans_file)};
-    if (!config.log_file.empty()) paths.create_write.push_back(parent_folder(config.log_file));
-    if (!config.xferlog.empty()) paths.create_write.push_back(parent_folder(config.xferlog));
+    for (const auto& folder : data_folders(config)) paths.read_write.push_back(folder.path);
+    for (const auto& folder : log_folders(config)) paths.create_write.push_back(folder.path);
     if (!config.config_path.empty()) paths.read_only.push_back(config.config_path);
     for (const auto* tls_file : {&config.tls_cert, &config.tls_key})
         if (!tls_file->empty()) paths.read_only.push_back(*tls_file);

@@ -102,10 +102,7 @@ int run_server(const ferry::app::Config& config) {
     std::string error;
     const auto run_as = resolve_run_as(config.run_as, &error);
     if (!error.empty()) return ferry::log::error(error), 2;
-    for (const auto* path : {&config.users_file, &config.bans_file}) {
-        hand_over(config, *path);
-        hand_over(config, *path + ".lock");
-    }
+    for (const auto* path : {&config.users_file, &config.bans_file}) hand_over_locked_file(config, *path);
     if (!run_as && ::geteuid() == 0)
         ferry::log::warn("running as root without run_as: set run_as = \"ftp-user\" (or User= in systemd)");
     auto listeners = bind_listeners(config);

@@ -1,6 +1,5 @@
 #include "app/privileges.hpp"
 
-#include "base/atomic_file.hpp"
 #include "base/log.hpp"
 
 #include <cerrno>
@@ -51,11 +50,8 @@ bool drop_privileges(const RunAs& target, std::string* error) {
 }
 
 std::string check_writable_folders(const Config& config) {
-    std::vector<std::pair<const char*, std::string>> folders = {{"root", config.root},
-                                                                {"users_file", parent_folder(config.users_file)},
-                                                                {"bans_file", parent_folder(config.bans_file)}};
-    if (!config.log_file.empty()) folders.emplace_back("log_file", parent_folder(config.log_file));
-    if (!config.xferlog.empty()) folders.emplace_back("xferlog", parent_folder(config.xferlog));
+    auto folders = data_folders(config);
+    for (auto& log : log_folders(config)) folders.push_back(std::move(log));
     for (const auto& [key, folder] : folders) {
         if (::access(folder.c_str(), W_OK | X_OK) != 0)
             return cat(key, ": ferryd (uid ", ::getuid(), ") cannot write the folder ", folder, ": ", std::strerror(errno),
@@ -71,6 +67,11 @@ void hand_over(const Config& config, const std::string& path) {
     if (!target) return log::error(error);
     if (::chown(path.c_str(), target->uid, target->gid) != 0 && errno != ENOENT)
         log::error(cat("run_as: cannot give ", path, " to ", target->user, ": ", std::strerror(errno)));
+}
+
+void hand_over_locked_file(const Config& config, const std::string& path) {
+    hand_over(config, path);
+    hand_over(config, path + ".lock");
 }
 
 }  // namespace ferry::app

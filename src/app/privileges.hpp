@@ -32,5 +32,7 @@ std::string check_writable_folders(const Config& config);
 // Run as root with run_as set: make `path` belong to the run_as user (so the server, as that
 // user, can rewrite it). Nothing otherwise. Errors are logged.
 void hand_over(const Config& config, const std::string& path);
+// The same for a file rewritten under a lock (users_file, bans_file): the file and "<file>.lock".
+void hand_over_locked_file(const Config& config, const std::string& path);
 
 }  // namespace ferry::app

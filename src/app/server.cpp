@@ -5,7 +5,6 @@
 #include "proto/session.hpp"
 
 #include <cstring>
-#include <sys/stat.h>
 #include <ctime>
 #include <unordered_map>
 
@@ -39,6 +38,10 @@ void ConnectionLimits::release(const std::string& ip) {
 
 // ---- one reactor thread and the sessions it owns ----
 
+namespace {
+const Server::Closing deleted{"account deleted", "Your account has been deleted."};
+}  // namespace
+
 struct Server::Worker {
     net::Reactor reactor;
     std::unordered_map<proto::Session*, std::unique_ptr<proto::Session>> sessions;  // reactor thread only
@@ -64,19 +67,23 @@ Server::Server(Config config)
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
-    context_.close_sessions_of = [this](const std::string& user, std::string_view why) {
-        close_sessions_of(user, std::string(why));
+    context_.account_deleted = [this](const std::string& user) {
+        close_sessions([user](std::string_view name) { return name == user ? deleted : std::optional<Closing>(); });
     };
 }
 
-void Server::close_sessions_of(const std::string& user, const std::string& why) {
+void Server::close_sessions(CloseRule rule) {
+    auto shared_rule = std::make_shared<const CloseRule>(std::move(rule));
     for (auto& worker : workers_) {
         Worker* w = worker.get();
-        w->reactor.post([w, user, why] {
+        w->reactor.post([w, shared_rule] {
             for (auto* session : session_list(*w)) {
-                if (session->logged_in_user() != user) continue;
-                log::info(cat("session ", session->id(), " ", user, ": ", why, " Closing the session"));
-                session->close_now(421, why);
+                const std::string_view user = session->logged_in_user();
+                if (user.empty()) continue;
+                const auto closing = (*shared_rule)(user);
+                if (!closing) continue;
+                log::info(cat("session ", session->id(), " ", user, ": ", closing->why, "; closing the session"));
+                session->close_now(421, closing->reply);
             }
         });
     }
@@ -156,7 +163,7 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
     // Before anything costs us: no session, no TLS handshake, no argon2id for a banned address.
     if (std::string banned = context_.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
         log::info(cat("defender: refused connection from ", peer.to_string(), ": ", banned));
-        net::send_parting_words(connection, "421 Too many failed logins from your address; try again later.\r\n");
+        net::send_parting_words(connection, cat("421 ", auth::banned_reply, "\r\n"));
         return;
     }
     std::string why;
@@ -211,20 +218,12 @@ void Server::schedule_accounts_check() {
 // SETQUOTA made since the snapshot is not undone.
 void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
     context_.quotas.refresh_all([this](const std::string& name) { return context_.quota_limit_of(name); });
-    for (auto& worker : workers_) {
-        Worker* w = worker.get();
-        w->reactor.post([w, accounts] {
-            for (auto* session : session_list(*w)) {
-                const std::string_view user = session->logged_in_user();
-                if (user.empty()) continue;
-                const auth::Account* account = accounts->find(user);
-                if (account && !account->disabled) continue;
-                log::info(cat("session ", session->id(), " ", user, ": account ", account ? "disabled" : "deleted",
-                              "; closing the session"));
-                session->close_now(421, account ? "Your account has been disabled." : "Your account has been deleted.");
-            }
-        });
-    }
+    close_sessions([accounts](std::string_view user) -> std::optional<Closing> {
+        const auth::Account* account = accounts->find(user);
+        if (!account) return deleted;
+        if (account->disabled) return Closing{"account disabled", "Your account has been disabled."};
+        return std::nullopt;
+    });
 }
 
 // `ferryd ban remove` edits bans_file under a running server; the file is the truth, so the bans
@@ -243,10 +242,8 @@ void Server::schedule_bans_check(std::chrono::seconds delay) {
 }
 
 void Server::load_bans_if_changed() {
-    struct stat st {};
-    const bool exists = ::stat(config_.bans_file.c_str(), &st) == 0;
-    const auto stamp = exists ? cat(st.st_ino, ':', st.st_size, ':', st.st_mtim.tv_sec, '.', st.st_mtim.tv_nsec) : "";
-    if (stamp == bans_seen_) return;
+    const FileStamp stamp = stamp_of(config_.bans_file);
+    if (bans_seen_ == stamp) return;
     bans_seen_ = stamp;
     std::string error;
     auto bans = auth::load_bans(config_.bans_file, &error);

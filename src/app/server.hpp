@@ -3,6 +3,7 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
+#include "base/atomic_file.hpp"
 #include "net/listener.hpp"
 #include "net/tls_context.hpp"
 #include "net/reactor.hpp"
@@ -57,6 +58,14 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok);
 
 class Server {
 public:
+    // Why a session is closed: for the log ("account deleted") and the text of its 421.
+    struct Closing {
+        std::string why;
+        std::string reply;
+    };
+    // Given a logged-in session's user: the Closing, or nullopt to keep the session.
+    using CloseRule = std::function<std::optional<Closing>(std::string_view user)>;
+
     explicit Server(Config config);
     ~Server();
     // The TLS context load_tls_context() made (before the privileges were given up).
@@ -80,7 +89,8 @@ private:
     void schedule_bans_check(std::chrono::seconds delay);
     void load_bans_if_changed();  // worker pool, or before run()
     void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
-    void close_sessions_of(const std::string& user, const std::string& why);
+    // Every logged-in session the rule names gets 421 and is closed, on its own reactor.
+    void close_sessions(CloseRule rule);
     void finish_shutdown();
     static std::vector<proto::Session*> session_list(Worker& worker);
 
@@ -97,7 +107,7 @@ private:
     std::size_t next_worker_ = 0;
     std::atomic<bool> stopping_{false};
     std::uint64_t accounts_seen_ = 0;  // AccountStore generation last applied; worker pool only
-    std::string bans_seen_;            // inode:size:mtime of bans_file last loaded; worker pool only
+    std::optional<FileStamp> bans_seen_;  // of bans_file when last loaded; worker pool only
 };
 
 }  // namespace ferry::app

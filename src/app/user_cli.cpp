@@ -218,8 +218,7 @@ int change_accounts(const Config& config, const std::function<Status(auth::Accou
     const Status status = auth::modify_accounts_file(
         config.users_file, [&](auth::AccountsFile& file) { return change(file, why); }, &error);
     // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
-    hand_over(config, config.users_file);
-    hand_over(config, config.users_file + ".lock");
+    hand_over_locked_file(config, config.users_file);
     if (status == 0) return exit_ok;
     return refuse(!why.empty() ? why : error);
 }

@@ -60,29 +60,16 @@ std::optional<Account> AccountStore::find(std::string_view name) {
 Status AccountStore::modify(const std::function<Status(AccountsFile&)>& change, std::string* error) {
     const Status status = modify_accounts_file(path_, change, error);
     std::lock_guard lock(mutex_);
-    loaded_ino_ = 0;  // force a reload: our own write must be visible to the next find()
-    loaded_mtime_ns_ = -1;
-    loaded_size_ = -1;
+    loaded_.reset();  // force a reload: our own write must be visible to the next find()
     refresh_locked();
     return status;
 }
 
-// One stat per lookup; the file is parsed again only when it changed. Rewrites replace the file
-// (a new inode), so even two changes within one mtime tick are noticed.
+// One stat per lookup; the file is parsed again only when it changed (see FileStamp).
 void AccountStore::refresh_locked() {
-    struct stat st{};
-    std::int64_t mtime_ns = -1;
-    std::int64_t size = -1;
-    std::uint64_t ino = 0;
-    if (::stat(path_.c_str(), &st) == 0) {
-        mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-        size = st.st_size;
-        ino = st.st_ino;
-    }
-    if (mtime_ns == loaded_mtime_ns_ && size == loaded_size_ && ino == loaded_ino_) return;
-    loaded_mtime_ns_ = mtime_ns;
-    loaded_size_ = size;
-    loaded_ino_ = ino;
+    const FileStamp stamp = stamp_of(path_);
+    if (loaded_ == stamp) return;
+    loaded_ = stamp;
 
     std::string error;
     auto loaded = AccountsFile::load(path_, &error);

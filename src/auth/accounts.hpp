@@ -11,6 +11,7 @@
 // file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
 // never lose each other's entries, and a crash never leaves half a file.
 #pragma once
+#include "base/atomic_file.hpp"
 #include "base/result.hpp"
 
 #include <cstdint>
@@ -106,9 +107,7 @@ private:
     std::string path_;
     std::mutex mutex_;
     AccountsFile cache_;
-    std::int64_t loaded_mtime_ns_ = -1;
-    std::int64_t loaded_size_ = -1;
-    std::uint64_t loaded_ino_ = 0;
+    std::optional<FileStamp> loaded_;  // of the file cache_ came from; nullopt = read it again
     std::uint64_t generation_ = 1;  // counts the loads of cache_
 };
 

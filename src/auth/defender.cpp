@@ -137,6 +137,7 @@ bool Defender::account_locked(const std::string& user, const std::string& ip, Wa
 FailureOutcome Defender::failed(const std::string& ip, const std::string& user, WallClock::time_point now) {
     FailureOutcome outcome;
     if (trusted(ip)) return outcome;
+    outcome.counted = true;
     const std::string group = registration_group(ip);
     std::lock_guard lock(mutex_);
     sweep(now);

@@ -22,12 +22,16 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace ferry::auth {
 
 using WallClock = std::chrono::system_clock;
+
+// The text of the 421 a banned address gets, at connect or when its session is closed.
+inline constexpr std::string_view banned_reply = "Too many failed logins from your address; try again later.";
 
 struct DefenderSettings {
     unsigned ban_threshold = 20;
@@ -62,6 +66,7 @@ struct Ban {
 
 // What a failed login led to, for the caller's log line and reply.
 struct FailureOutcome {
+    bool counted = false;           // false for trusted addresses: nothing to say about them
     unsigned address_failures = 0;  // within the window, this one included
     std::optional<Ban> new_ban;     // the address was banned by this failure
     bool account_locked_now = false;

@@ -50,8 +50,8 @@ struct ServerContext {
         const bool busy = std::uint64_t(awaiting_login.load()) * 4 >= std::uint64_t(config.max_sessions_unauthenticated) * 3;
         return busy ? std::min(config.login_timeout, config.login_timeout_busy) : config.login_timeout;
     }
-    // Closes every session logged in as `user` with 421 `why` (SITE DELUSER); set by the server.
-    std::function<void(const std::string& user, std::string_view why)> close_sessions_of;
+    // Closes every session logged in as `user`, whose account is gone (SITE DELUSER); set by the server.
+    std::function<void(const std::string& user)> account_deleted;
 
     // An account's quota as enforced: 0 means the config's default_quota.
     std::uint64_t quota_limit(std::uint64_t account_quota) const {

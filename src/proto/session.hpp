@@ -89,6 +89,7 @@ private:
     // `a_guess`: a wrong password or an unknown user, which the defender counts.
     void login_failed(std::string_view why, bool a_guess);
     bool count_failed_login();
+    void close_banned(std::string_view why);  // the defender's 421, logged with `why`
     void cmd_acct(const std::string& arg);
     void cmd_rein(const std::string& arg);
     void cmd_quit(const std::string& arg);

@@ -83,10 +83,7 @@ void Session::cmd_pass(const std::string& arg) {
     const auto now = auth::WallClock::now();
     const std::string ip = peer_.ip();
     // Banned since this connection was made (by its own or a sibling's failures): no more guesses.
-    if (std::string why = ctx_.defender.refusal(ip, now); !why.empty()) {
-        log::info(cat("defender: closed session ", id_, " from ", ip, ": ", why));
-        return close_now(421, "Too many failed logins from your address; try again later.");
-    }
+    if (std::string why = ctx_.defender.refusal(ip, now); !why.empty()) return close_banned(why);
     login_ = LoginState::checking;
     busy_ = true;
     if (ctx_.defender.account_locked(user_, ip, now))
@@ -94,10 +91,7 @@ void Session::cmd_pass(const std::string& arg) {
     on_pool(
         [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
         [this](LoginCheck check) {
-            if (check.banned) {
-                log::info(cat("defender: closed session ", id_, " from ", peer_.ip(), ": ", check.why));
-                return close_now(421, "Too many failed logins from your address; try again later.");
-            }
+            if (check.banned) return close_banned(check.why);
             if (!check.ok) return login_failed(check.why, check.wrong_password);
             login_ = LoginState::logged_in;
             stop_awaiting_login();
@@ -121,19 +115,24 @@ void Session::login_failed(std::string_view why, bool a_guess) {
     reactor_.add_timer(ctx_.config.login_fail_delay, [this, banned_now, alive = std::weak_ptr<int>(alive_)] {
         if (alive.expired() || finished_) return;
         login_ = LoginState::need_user;
-        if (banned_now) return close_now(421, "Too many failed logins from your address; try again later.");
+        if (banned_now) return close_banned("banned by this failure");
         reply(530, "Login incorrect.");
         if (login_failures_ >= ctx_.config.max_login_failures) return close_after_reply();
         command_finished();
     });
 }
 
+void Session::close_banned(std::string_view why) {
+    log::info(cat("defender: closed session ", id_, " from ", peer_.ip(), ": ", why));
+    close_now(421, auth::banned_reply);
+}
+
 // The defender's count, and its stable log lines (etc/fail2ban/filter.d/ferryd.conf matches
 // them). True when this failure got the address banned.
 bool Session::count_failed_login() {
     const std::string ip = peer_.ip();
-    if (ctx_.defender.trusted(ip)) return false;
     const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
+    if (!outcome.counted) return false;  // a trusted address
     log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
                   outcome.address_failures, " in ", ctx_.config.ban_window.count(), " s)"));
     if (outcome.account_locked_now)

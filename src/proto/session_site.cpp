@@ -172,7 +172,7 @@ void Session::site_deluser(const std::string& args) {
         cat("User ", words[0], " deleted; the home folder was moved out of reach (kept for deleted_retention days)."),
         [this, name = words[0], retired] {
             ctx_.quotas.forget(name);
-            if (ctx_.close_sessions_of) ctx_.close_sessions_of(name, "Your account has been deleted.");
+            if (ctx_.account_deleted) ctx_.account_deleted(name);
             log::info(cat(describe(), " deleted user ", name, retired->empty() ? "" : "; home moved to ", *retired));
         });
 }
