@@ -27,7 +27,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 SERVER_UNDER_TEST = os.environ.get("SERVER_UNDER_TEST", "ferryd")
 IS_FERRYD = SERVER_UNDER_TEST != "pyftpdlib"
 HOST = "127.0.0.1"
-TIMEOUT = 20
+TIMEOUT_SCALE = int(os.environ.get("E2E_TIMEOUT_SCALE") or 1)
+TIMEOUT = 20 * TIMEOUT_SCALE
 MiB = 1 << 20
 
 _LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
@@ -91,9 +92,11 @@ class FerryServer:
             "listen": ["127.0.0.1:0"],
             "root": self.root,
             "users_file": self.users_file,
-            "idle_timeout": 30,
-            "data_timeout": 15,
-            "login_timeout": 30,
+            # E2E_TIMEOUT_SCALE (make test-ktls: 4) stretches these for a machine under emulation,
+            # where one argon2id check and one TLS handshake take seconds.
+            "idle_timeout": 30 * TIMEOUT_SCALE,
+            "data_timeout": 15 * TIMEOUT_SCALE,
+            "login_timeout": 30 * TIMEOUT_SCALE,
             "login_fail_delay_ms": 200,
             "max_sessions": 300,
             "max_sessions_per_ip": 200,
