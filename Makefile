@@ -23,9 +23,14 @@ CXXFLAGS += -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-poin
 LDFLAGS  += -fsanitize=address,undefined -fno-sanitize=vptr
 endif
 
+# The platform's own folders (src/*/posix/, src/*/linux/; src/*/windows/ for a Windows build):
+# the only place the build knows which OS it is for. README "Where the platform lives".
+PLATFORM_DIRS ?= posix linux
+PLATFORM_SRCS := $(foreach dir,$(PLATFORM_DIRS),$(wildcard src/*/$(dir)/*.cpp))
+
 # Everything under src/ except the two programs' entry points and the client goes into one archive.
-LIB_SRCS    := $(filter-out src/app/main.cpp src/client/%,$(wildcard src/*/*.cpp))
-CLIENT_SRCS := $(wildcard src/client/*.cpp)
+LIB_SRCS    := $(filter-out src/app/main.cpp src/client/%,$(wildcard src/*/*.cpp) $(PLATFORM_SRCS))
+CLIENT_SRCS := $(filter src/client/%,$(wildcard src/client/*.cpp) $(PLATFORM_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
 LIB_OBJS    := $(LIB_SRCS:%.cpp=$(OUT)/%.o)
 CLIENT_OBJS := $(CLIENT_SRCS:%.cpp=$(OUT)/%.o)

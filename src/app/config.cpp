@@ -1,10 +1,10 @@
 #include "app/config.hpp"
 
 #include "auth/defender.hpp"
-#include "base/atomic_file.hpp"
+#include "net/address.hpp"
+#include "sys/atomic_file.hpp"
 #include "base/size.hpp"
 
-#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -65,11 +65,14 @@ struct Key {
         return value;
     }
 
-    std::string one_of(std::initializer_list<std::string_view> choices) const {
-        std::string value = string();
-        if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+    // A mode: one of the spellings, as its enum value.
+    template <class Mode>
+    Mode choice(std::initializer_list<std::pair<std::string_view, Mode>> choices) const {
+        const std::string value = string();
+        for (const auto& [name, mode] : choices)
+            if (name == value) return mode;
         std::string expected;
-        for (auto choice : choices) expected += (expected.empty() ? "\"" : ", \"") + std::string(choice) + "\"";
+        for (const auto& [name, mode] : choices) expected += (expected.empty() ? "\"" : ", \"") + std::string(name) + "\"";
         fail("must be one of " + expected + ", got \"" + value + "\"");
     }
 
@@ -95,9 +98,9 @@ struct Key {
     }
 };
 
-bool is_ip_literal(const std::string& text, int family) {
-    unsigned char buffer[16];
-    return ::inet_pton(family, text.c_str(), buffer) == 1;
+bool is_ip_literal(const std::string& text, net::Family family) {
+    const auto ip = net::Ip::parse(text);
+    return ip && ip->family == family;
 }
 
 // "1.2.3.4:21" or "[::1]:21", literal addresses only (no name lookups at startup). Port 0 means
@@ -111,10 +114,10 @@ std::string listen_problem(std::string_view entry) {
         std::stoul(std::string(port)) > 65535)
         return "port must be a number from 0 to 65535";
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        if (!is_ip_literal(std::string(host.substr(1, host.size() - 2)), AF_INET6)) return "not an IPv6 address in [...]";
+        if (!is_ip_literal(std::string(host.substr(1, host.size() - 2)), net::Family::v6)) return "not an IPv6 address in [...]";
         return "";
     }
-    if (!is_ip_literal(std::string(host), AF_INET))
+    if (!is_ip_literal(std::string(host), net::Family::v4))
         return "address must be a literal IPv4 address or [IPv6] (no host names)";
     return "";
 }
@@ -186,7 +189,7 @@ const std::map<std::string_view, KeyReader>& key_readers() {
          [](const Key& k, Config& c) {
              std::string address = k.string();
              // 227 replies can only carry IPv4; EPSV never sends an address.
-             if (!address.empty() && !is_ip_literal(address, AF_INET))
+             if (!address.empty() && !is_ip_literal(address, net::Family::v4))
                  k.fail("must be a literal IPv4 address (it is sent in 227 replies), got \"" + address + "\"");
              c.passive_address = std::move(address);
          }},
@@ -220,18 +223,22 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
         {"xferlog", [](const Key& k, Config& c) { c.xferlog = k.string(); }},
         {"default_quota", [](const Key& k, Config& c) { c.default_quota = k.size(); }},
-        {"registration", [](const Key& k, Config& c) { c.registration = k.one_of({"open", "closed"}); }},
+        {"registration", [](const Key& k, Config& c) {
+             c.registration = k.choice<Registration>({{"open", Registration::open}, {"closed", Registration::closed}});
+         }},
         {"registrations_per_hour",
          [](const Key& k, Config& c) { c.registrations_per_hour = static_cast<unsigned>(k.integer(1, 10'000)); }},
         {"min_password_length",
          [](const Key& k, Config& c) { c.min_password_length = static_cast<std::size_t>(k.integer(6, 1024)); }},
-        {"tls", [](const Key& k, Config& c) { c.tls = k.one_of({"off", "optional", "required"}); }},
+        {"tls", [](const Key& k, Config& c) {
+             c.tls = k.choice<TlsMode>({{"off", TlsMode::off}, {"optional", TlsMode::optional}, {"required", TlsMode::required}});
+         }},
         {"tls_session_reuse",
          [](const Key& k, Config& c) {
-             c.tls_session_reuse = k.one_of({"required", "optional"}) == "required" ? TlsSessionReuse::required
-                                                                                    : TlsSessionReuse::optional;
+             c.tls_session_reuse = k.choice<TlsSessionReuse>(
+                 {{"required", TlsSessionReuse::required}, {"optional", TlsSessionReuse::optional}});
          }},
-        {"ktls", [](const Key& k, Config& c) { c.ktls = k.one_of({"auto", "off"}); }},
+        {"ktls", [](const Key& k, Config& c) { c.ktls = k.choice<KtlsMode>({{"auto", KtlsMode::automatic}, {"off", KtlsMode::off}}); }},
         {"quota_drain_limit", [](const Key& k, Config& c) { c.quota_drain_limit = k.size(); }},
         {"tls_cert", [](const Key& k, Config& c) { c.tls_cert = k.string(); }},
         {"tls_key", [](const Key& k, Config& c) { c.tls_key = k.string(); }},
@@ -239,7 +246,10 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"listen_implicit_tls", [](const Key& k, Config& c) { c.listen_implicit_tls = read_addresses(k); }},
         {"banner", [](const Key& k, Config& c) { c.banner = read_banner(k); }},
         {"run_as", [](const Key& k, Config& c) { c.run_as = k.string(); }},
-        {"landlock", [](const Key& k, Config& c) { c.landlock = k.one_of({"auto", "off", "required"}); }},
+        {"landlock", [](const Key& k, Config& c) {
+             c.landlock = k.choice<LandlockMode>(
+                 {{"auto", LandlockMode::automatic}, {"off", LandlockMode::off}, {"required", LandlockMode::required}});
+         }},
         {"demo_user", [](const Key& k, Config& c) { c.demo_user = k.boolean(); }},
     };
     return readers;
@@ -276,15 +286,59 @@ std::string unknown_key_message(std::string_view key) {
 
 // Checks that involve more than one key.
 void check_combination(const Config& config, const std::string& source) {
-    if (config.tls != "off" && (config.tls_cert.empty() || config.tls_key.empty()))
-        throw ConfigError("tls: \"" + config.tls + "\" needs tls_cert and tls_key (" + source + ")");
+    if (config.tls != TlsMode::off && (config.tls_cert.empty() || config.tls_key.empty()))
+        throw ConfigError(std::string("tls: \"") + mode_name(config.tls) + "\" needs tls_cert and tls_key (" + source + ")");
     if (config.ban_time_max < config.ban_time)
         throw ConfigError("ban_time_max: must not be shorter than ban_time (" + source + ")");
-    if (!config.listen_implicit_tls.empty() && config.tls == "off")
+    if (!config.listen_implicit_tls.empty() && config.tls == TlsMode::off)
         throw ConfigError("listen_implicit_tls: needs tls = \"optional\" or \"required\" (" + source + ")");
 }
 
 }  // namespace
+
+const char* mode_name(TlsMode mode) {
+    switch (mode) {
+        case TlsMode::off: return "off";
+        case TlsMode::optional: return "optional";
+        case TlsMode::required: return "required";
+    }
+    return "?";
+}
+
+proto::Settings session_settings(const Config& config) {
+    proto::Settings settings;
+    settings.root = config.root;
+    settings.banner = config.banner;
+    settings.passive_port_min = config.passive_port_min;
+    settings.passive_port_max = config.passive_port_max;
+    settings.passive_address = config.passive_address;
+    settings.idle_timeout = config.idle_timeout;
+    settings.data_timeout = config.data_timeout;
+    settings.login_timeout = config.login_timeout;
+    settings.login_timeout_busy = config.login_timeout_busy;
+    settings.max_sessions_unauthenticated = config.max_sessions_unauthenticated;
+    settings.login_fail_delay = config.login_fail_delay;
+    settings.max_login_failures = config.max_login_failures;
+    settings.max_line = config.max_line;
+    settings.default_quota = config.default_quota;
+    settings.quota_drain_limit = config.quota_drain_limit;
+    settings.registration = config.registration;
+    settings.registrations_per_hour = config.registrations_per_hour;
+    settings.min_password_length = config.min_password_length;
+    settings.tls = config.tls;
+    settings.tls_session_reuse = config.tls_session_reuse;
+    settings.bans_file = config.bans_file;
+    return settings;
+}
+
+auth::DefenderSettings defender_settings(const Config& config) {
+    return auth::DefenderSettings{.ban_threshold = config.ban_threshold ? config.ban_threshold : UINT32_MAX,
+                                  .ban_window = config.ban_window,
+                                  .ban_time = config.ban_time,
+                                  .ban_time_max = config.ban_time_max,
+                                  .account_lock_threshold = config.account_lock_threshold,
+                                  .trusted_networks = config.trusted_networks};
+}
 
 Config parse_config(const std::string& toml_text, const std::string& source_name) {
     toml::table table;
@@ -336,12 +390,12 @@ Config embedded_default() {
     Config config;
     config.demo_user = true;
     // Clients may upgrade with AUTH TLS; the certificate is made (self-signed) on first start.
-    config.tls = "optional";
+    config.tls = TlsMode::optional;
     config.tls_cert = "var/tls/cert.pem";
     config.tls_key = "var/tls/key.pem";
     config.tls_self_signed = true;
     // It listens on loopback only, so the client's "1. create user" may work out of the box.
-    config.registration = "open";
+    config.registration = Registration::open;
     return config;
 }
 

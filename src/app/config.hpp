@@ -1,6 +1,9 @@
 // ferryd's configuration: a TOML file, or the embedded default when none is given.
 // Relative paths are taken relative to the directory ferryd was started in.
 #pragma once
+#include "auth/defender.hpp"
+#include "proto/settings.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -9,10 +12,11 @@
 
 namespace ferry::app {
 
-// Whether a PROT P data connection must resume the control connection's TLS session. Clients built
-// on Python's ssl, Go's crypto/tls, .NET's SslStream or Java's JSSE cannot; "optional" lets them in,
-// still only from the control connection's own address.
-enum class TlsSessionReuse { required, optional };
+using proto::Registration;
+using proto::TlsMode;
+using proto::TlsSessionReuse;
+enum class KtlsMode { automatic, off };            // "auto": kernel TLS where the kernel offers it
+enum class LandlockMode { automatic, off, required };
 
 struct Config {
     std::vector<std::string> listen{"127.0.0.1:2121"};  // "addr:port", "[v6]:port"
@@ -48,19 +52,19 @@ struct Config {
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
     std::uint64_t quota_drain_limit = 64ull << 20;       // over quota: bytes read and dropped before the 552
-    std::string registration = "closed";                 // "closed" | "open"
+    Registration registration = Registration::closed;    // "closed" | "open"
     unsigned registrations_per_hour = 5;                 // open registration: accounts per client IP per hour
     std::size_t min_password_length = 8;                 // characters, for new accounts and new passwords
-    std::string tls = "off";                             // "off" | "optional" | "required"
+    TlsMode tls = TlsMode::off;                          // "off" | "optional" | "required"
     std::string tls_cert;
     std::string tls_key;
     TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
-    std::string ktls = "auto";                           // "auto" (kernel TLS where offered) | "off"
+    KtlsMode ktls = KtlsMode::automatic;                 // "auto" (kernel TLS where offered) | "off"
     bool tls_self_signed = false;                        // create tls_cert/tls_key (self-signed) when missing
     std::vector<std::string> listen_implicit_tls;        // implicit FTPS listeners (TLS from the first byte)
     std::string banner = "Ferry FTP server ready.";
     std::string run_as;                                  // "user[:group]" to drop to after binding; "" = stay
-    std::string landlock = "auto";                       // "auto" | "off" | "required"
+    LandlockMode landlock = LandlockMode::automatic;     // "auto" | "off" | "required"
     bool demo_user = false;                              // create "demo" on first start (embedded default)
     std::string config_path;                             // not a key: the file this came from ("" = embedded)
 };
@@ -80,6 +84,13 @@ class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// The spellings of the modes, as the config file has them ("required").
+const char* mode_name(TlsMode mode);
+
+// What the sessions are told, and the defender's rules.
+proto::Settings session_settings(const Config& config);
+auth::DefenderSettings defender_settings(const Config& config);
 
 Config load_config(const std::string& path);
 Config parse_config(const std::string& toml_text, const std::string& source_name);

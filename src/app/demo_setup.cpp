@@ -53,25 +53,25 @@ bool ensure_demo_user(const Config& config) {
     const Status status = auth::modify_accounts_file(
         config.users_file,
         [&](auth::AccountsFile& accounts) -> Status {
-            if (!accounts.all().empty()) return EEXIST;  // not a first start: leave everything alone
+            if (!accounts.all().empty()) return Errc::exists;  // not a first start: leave everything alone
             // A folder "demo" left from an earlier accounts file holds someone's files: never adopt it.
-            if (auto exists = fs::home_exists(config.root, "demo"); !exists || *exists) return EBUSY;
+            if (auto exists = fs::home_exists(config.root, "demo"); !exists || *exists) return Errc::busy;
             password = auth::random_password(16);
             auth::Account demo;
             demo.name = "demo";
             demo.home = "demo";
             demo.password_hash = auth::hash_password(password);
             accounts.add(std::move(demo));
-            return 0;
+            return {};
         },
         &error);
-    if (status == EEXIST) return true;
-    if (status == EBUSY) {
+    if (status == Errc::exists) return true;
+    if (status == Errc::busy) {
         log::warn(cat("demo_user: not created: ", config.root, "/demo exists already and is not handed to a new "
                       "account; move it away, or add a user with `ferryd user add`"));
         return true;
     }
-    if (status != 0) {
+    if (status) {
         log::error(cat("users_file: cannot create the demo user in ", config.users_file, ": ", error));
         return false;
     }
@@ -84,7 +84,7 @@ bool ensure_demo_user(const Config& config) {
                 "  `bin/ferryd user passwd demo`). From another terminal, any of:\n",
                 password.c_str());
     for (const std::string& line : demo_commands(config, "demo", password)) std::printf("    %s\n", line.c_str());
-    if (config.registration == "open") std::printf("  Or make your own account: %s, then \"1. create user\".\n", menu_command(config).c_str());
+    if (config.registration == Registration::open) std::printf("  Or make your own account: %s, then \"1. create user\".\n", menu_command(config).c_str());
     std::printf("\n");
     std::fflush(stdout);
     return true;
@@ -94,10 +94,10 @@ std::vector<std::string> demo_commands(const Config& config, const std::string& 
     const auto [host, bare_host, port] = split_listen(config.listen.front());
     const std::string url = cat("ftp://", user, ':', password, '@', host, ':', port, '/');
     std::vector<std::string> lines{cat("curl ", url)};
-    if (config.tls != "off") lines.push_back(cat("curl --ssl-reqd -k ", url));
+    if (config.tls != TlsMode::off) lines.push_back(cat("curl --ssl-reqd -k ", url));
     // lftp upgrades to TLS by itself and refuses a self-signed certificate unless told not to check.
     lines.push_back(cat("lftp -e 'set ssl:verify-certificate no' -u ", user, ',', password, " -p ", port, ' ', bare_host));
-    lines.push_back(cat("bin/ferry", config.tls != "off" ? " --tls --insecure " : " ", url));
+    lines.push_back(cat("bin/ferry", config.tls != TlsMode::off ? " --tls --insecure " : " ", url));
     return lines;
 }
 

@@ -9,14 +9,12 @@
 #include "app/user_cli.hpp"
 #include "auth/password.hpp"
 #include "base/log.hpp"
+#include "sys/process.hpp"
+#include "sys/time.hpp"
 
-#include <csignal>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
-#include <unistd.h>
-#include <pthread.h>
-#include <sys/resource.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,58 +33,36 @@ void print_usage() {
         "accounts in ./var/users.toml, and a demo user created on first start.\n");
 }
 
-// The stop signals and SIGHUP are blocked in every thread and taken here, so no thread is
-// interrupted mid-call. SIGHUP (logrotate, a closed terminal) never stops the server: it reopens
-// the log files.
-void wait_for_signals(ferry::app::Server& server, sigset_t signals) {
-    int signal_number = 0;
-    while (sigwait(&signals, &signal_number) == 0) {
-        if (signal_number == SIGHUP) {
-            server.reopen_logs();
-            continue;
-        }
-        ferry::log::info(ferry::cat("received ", strsignal(signal_number), ": stopping"));
-        server.stop();
-        return;
-    }
-}
-
-sigset_t server_signals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    return signals;
+// Stop requests and log reopening (SIGTERM/SIGINT and SIGHUP here) are taken on this thread only,
+// so no other thread is interrupted mid-call. A reopen request (logrotate, a closed terminal)
+// never stops the server.
+void wait_for_requests(ferry::app::Server& server) {
+    using ferry::sys::ProcessRequest;
+    std::string why;
+    while (ferry::sys::ProcessRequests::wait(why) == ProcessRequest::reopen_logs) server.reopen_logs();
+    ferry::log::info(ferry::cat("received ", why, ": stopping"));
+    server.stop();
 }
 
 // landlock = "auto" | "off" | "required": the outcome is logged either way.
 bool confine(const ferry::app::Config& config) {
-    if (config.landlock == "off") {
+    using ferry::app::LandlockMode;
+    if (config.landlock == LandlockMode::off) {
         ferry::log::info("landlock: off (landlock = \"off\")");
         return true;
     }
-    ::tzset();  // the time zone is read now: /etc/localtime is out of reach later
+    ferry::sys::load_time_zone();  // the time zone is read now: /etc/localtime is out of reach later
     const auto outcome = ferry::app::apply_landlock(ferry::app::landlock_paths(config));
     if (outcome.applied) {
         ferry::log::info(ferry::cat("landlock: ", outcome.message));
         return true;
     }
-    if (config.landlock == "required") {
+    if (config.landlock == LandlockMode::required) {
         ferry::log::error(ferry::cat("landlock: ", outcome.message, "; not starting (landlock = \"required\")"));
         return false;
     }
     ferry::log::warn(ferry::cat("landlock: not applied: ", outcome.message, " (landlock = \"auto\")"));
     return true;
-}
-
-// Each session holds a socket, and a transfer two more descriptors: take all the kernel allows.
-void raise_open_file_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
-        ferry::log::warn(ferry::cat("cannot raise the open-file limit: ", std::strerror(errno)));
 }
 
 // Everything that needs root happens first (binding port 21, reading a root-only TLS key, making
@@ -97,13 +73,14 @@ int run_server(const ferry::app::Config& config) {
     if (!prepare_folders(config)) return 1;
     remove_stale_temp_files(config);
     if (!check_accounts_file(config)) return 2;
-    raise_open_file_limit();
+    if (const ferry::Status err = ferry::sys::raise_open_file_limit())
+        ferry::log::warn(ferry::cat("cannot raise the open-file limit: ", err.message()));
     if (config.demo_user && !ensure_demo_user(config)) return 1;
     std::string error;
     const auto run_as = resolve_run_as(config.run_as, &error);
     if (!error.empty()) return ferry::log::error(error), 2;
     for (const auto* path : {&config.users_file, &config.bans_file}) hand_over_locked_file(config, *path);
-    if (!run_as && ::geteuid() == 0)
+    if (!run_as && ferry::sys::running_as_root())
         ferry::log::warn("running as root without run_as: set run_as = \"ftp-user\" (or User= in systemd)");
     auto listeners = bind_listeners(config);
     if (!listeners) return 1;
@@ -119,8 +96,8 @@ int run_server(const ferry::app::Config& config) {
     Server server(config);
     if (tls) server.use_tls(std::move(*tls));
     server.open_listeners(std::move(*listeners));
-    std::thread signal_thread(wait_for_signals, std::ref(server), server_signals());
-    signal_thread.detach();  // it ends with the process; run() returns only after a signal anyway
+    std::thread request_thread(wait_for_requests, std::ref(server));
+    request_thread.detach();  // it ends with the process; run() returns only after a stop anyway
     server.run();
     return 0;
 }
@@ -164,10 +141,9 @@ int main(int argc, char** argv) {
             break;
         }
     }
-    // Block the signals before any thread exists, so that every thread inherits the mask.
-    const sigset_t signals = server_signals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);  // sendfile to a closed socket must not kill the server
+    // Before any thread exists, so that every thread inherits it.
+    ferry::sys::ProcessRequests::block();
+    ferry::sys::ignore_broken_pipe();
 
     if (!ferry::auth::init_crypto()) {
         std::fprintf(stderr, "ferryd: libsodium failed to initialise\n");
@@ -183,7 +159,7 @@ int main(int argc, char** argv) {
     if (i < args.size() && args[i] == "ban")
         return ferry::app::run_ban_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "user") {
-        pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // Ctrl-C at a password prompt should work
+        ferry::sys::ProcessRequests::unblock();  // Ctrl-C at a password prompt should work
         return ferry::app::run_user_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     }
     if (i < args.size()) {

@@ -5,16 +5,16 @@
 #pragma once
 #include "app/config.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 namespace ferry::app {
 
 struct RunAs {
     std::string user;
-    uid_t uid = 0;
-    gid_t gid = 0;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
 };
 
 // The account run_as names (its login group unless ":group" is given); nullopt with *error set

@@ -62,7 +62,7 @@ Server::Server(Config config)
     : config_(std::move(config)),
       accounts_(config_.users_file),
       pool_(std::make_unique<net::WorkerPool>(config_.pool_threads)),
-      context_(config_, accounts_, *pool_, xferlog_),
+      context_(session_settings(config_), defender_settings(config_), accounts_, *pool_, xferlog_),
       limits_(config_.max_sessions, config_.max_sessions_per_ip) {
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -99,7 +99,7 @@ Server::~Server() {
 
 std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) {
     *ok = true;
-    if (config.tls == "off") return std::nullopt;
+    if (config.tls == TlsMode::off) return std::nullopt;
     std::string error;
     bool generated = false;
     if (config.tls_self_signed && !net::ensure_self_signed(config.tls_cert, config.tls_key, &error, &generated)) {
@@ -108,7 +108,7 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) 
         return std::nullopt;
     }
     if (generated) log::info(cat("generated a self-signed certificate: ", config.tls_cert));
-    auto context = net::TlsContext::server(config.tls_cert, config.tls_key, &error, config.ktls != "off");
+    auto context = net::TlsContext::server(config.tls_cert, config.tls_key, &error, config.ktls != KtlsMode::off);
     if (!context) {
         log::error(cat("tls: ", error));
         *ok = false;
@@ -119,10 +119,11 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) 
 
 std::optional<std::vector<BoundListener>> bind_listeners(const Config& config) {
     std::vector<BoundListener> bound;
-    const std::pair<const std::vector<std::string>*, bool> groups[] = {{&config.listen, false},
-                                                                       {&config.listen_implicit_tls, true}};
-    for (const auto& [addresses, implicit_tls] : groups) {
-        const char* key = implicit_tls ? "listen_implicit_tls" : "listen";
+    using Entry = proto::Session::Entry;
+    const std::pair<const std::vector<std::string>*, Entry> groups[] = {{&config.listen, Entry::plain},
+                                                                        {&config.listen_implicit_tls, Entry::implicit_tls}};
+    for (const auto& [addresses, entry] : groups) {
+        const char* key = entry == Entry::implicit_tls ? "listen_implicit_tls" : "listen";
         for (const auto& text : *addresses) {
             auto address = net::Address::parse(text);
             if (!address) {
@@ -131,10 +132,10 @@ std::optional<std::vector<BoundListener>> bind_listeners(const Config& config) {
             }
             auto socket = net::bind_listen(*address, 511);
             if (!socket) {
-                log::error(cat(key, ": cannot listen on ", text, ": ", std::strerror(socket.error())));
+                log::error(cat(key, ": cannot listen on ", text, ": ", socket.error().message()));
                 return std::nullopt;
             }
-            bound.push_back(BoundListener{std::move(socket.value()), implicit_tls});
+            bound.push_back(BoundListener{std::move(socket.value()), entry});
         }
     }
     return bound;
@@ -146,19 +147,19 @@ void Server::use_tls(net::TlsContext tls) {
 }
 
 void Server::open_listeners(std::vector<BoundListener> bound) {
-    for (auto& entry : bound) {
-        const bool implicit_tls = entry.implicit_tls;
-        auto listener = std::make_unique<net::Listener>(acceptor_, std::move(entry.socket),
-                                                        [this, implicit_tls](Fd connection, net::Address peer) {
-                                                            accept(std::move(connection), std::move(peer), implicit_tls);
+    for (auto& bound_listener : bound) {
+        const auto entry = bound_listener.entry;
+        auto listener = std::make_unique<net::Listener>(acceptor_, std::move(bound_listener.socket),
+                                                        [this, entry](Socket connection, net::Address peer) {
+                                                            accept(std::move(connection), std::move(peer), entry);
                                                         });
-        log::info(cat(implicit_tls ? "listening (implicit TLS) on " : "listening on ",
+        log::info(cat(entry == proto::Session::Entry::implicit_tls ? "listening (implicit TLS) on " : "listening on ",
                       listener->local_address().to_string()));
         listeners_.push_back(std::move(listener));
     }
 }
 
-void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
+void Server::accept(Socket connection, net::Address peer, proto::Session::Entry entry) {
     const std::string ip = peer.ip();
     // Before anything costs us: no session, no TLS handshake, no argon2id for a banned address.
     if (std::string banned = context_.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
@@ -179,19 +180,20 @@ void Server::accept(Fd connection, net::Address peer, bool implicit_tls) {
         net::send_parting_words(connection, "421 Too many connections; try again later.\r\n");
         return;
     }
-    if (Status err = net::tune_control_socket(connection))
-        log::warn(cat("connection from ", peer.to_string(), ": socket options: ", std::strerror(err)));
+    if (const Status err = net::tune_control_socket(connection))
+        log::warn(cat("connection from ", peer.to_string(), ": socket options: ", err.message()));
     ++context_.awaiting_login;  // the session counts itself out when it logs in or ends
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
-    auto shared_connection = std::make_shared<Fd>(std::move(connection));
-    worker->reactor.post([this, worker, shared_connection, ip, implicit_tls] {
+    auto shared_connection = std::make_shared<Socket>(std::move(connection));
+    worker->reactor.post([this, worker, shared_connection, ip, entry] {
         auto on_finished = [this, worker, ip](proto::Session* session) {
             worker->sessions.erase(session);
             limits_.release(ip);
             worker->stop_when_empty();
         };
-        auto session = std::make_unique<proto::Session>(worker->reactor, context_, std::move(*shared_connection),
-                                                        implicit_tls, std::move(on_finished));
+        auto session = std::make_unique<proto::Session>(
+            worker->reactor, context_, net::make_stream(worker->reactor, std::move(*shared_connection)), entry,
+            std::move(on_finished));
         proto::Session* raw = session.get();
         worker->sessions.emplace(raw, std::move(session));
         raw->start();
@@ -301,7 +303,6 @@ void Server::stop() {
 void Server::begin_shutdown() {
     log::info(cat("shutting down: ", limits_.total(), " sessions open, transfers get up to ",
                   config_.shutdown_grace.count(), " s"));
-    context_.shutting_down = true;
     listeners_.clear();
     auto remaining = std::make_shared<std::size_t>(workers_.size());
     for (auto& worker : workers_) {

@@ -3,13 +3,14 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
-#include "base/atomic_file.hpp"
 #include "net/listener.hpp"
-#include "net/tls_context.hpp"
 #include "net/reactor.hpp"
+#include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/server_context.hpp"
+#include "proto/session.hpp"
 #include "proto/xferlog.hpp"
+#include "sys/atomic_file.hpp"
 
 #include <atomic>
 #include <functional>
@@ -20,10 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace ferry::proto {
-class Session;
-}
 
 namespace ferry::app {
 
@@ -46,8 +43,8 @@ private:
 
 // A listening socket, bound while ferryd may still bind port 21.
 struct BoundListener {
-    Fd socket;
-    bool implicit_tls = false;
+    Socket socket;
+    proto::Session::Entry entry = proto::Session::Entry::plain;
 };
 
 // Binds every listen and listen_implicit_tls address; nullopt (with the reason logged) if any fails.
@@ -82,7 +79,7 @@ public:
 
 private:
     struct Worker;
-    void accept(Fd connection, net::Address peer, bool implicit_tls);
+    void accept(Socket connection, net::Address peer, proto::Session::Entry entry);
     void begin_shutdown();
     void schedule_accounts_check();
     void schedule_retired_homes_pruning(std::chrono::seconds delay);

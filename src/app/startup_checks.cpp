@@ -1,21 +1,19 @@
 #include "app/startup_checks.hpp"
 
 #include "auth/accounts.hpp"
+#include "base/decimal.hpp"
 #include "base/log.hpp"
+#include "sys/file.hpp"
+#include "sys/process.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace ferry::app {
 
 bool check_accounts_file(const Config& config) {
-    struct stat st {};
-    if (::stat(config.users_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+    const auto info = sys::path_info(config.users_file);
+    if (info && info->is_regular() && info->size == 0) {
         log::error(cat("users_file: ", config.users_file, " is empty (0 bytes; ferryd never writes such a file): "
                        "restore it from a backup, or remove it to start with no accounts"));
         return false;
@@ -40,10 +38,9 @@ void remove_stale_temp_files(const Config& config) {
     for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
         const std::string name = entry.path().filename().string();
         if (!name.starts_with(prefix)) continue;
-        const std::string pid_text = name.substr(prefix.size());
-        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
-        const long pid = std::stol(pid_text);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0) continue;  // its writer still runs
+        const auto pid = parse_decimal<unsigned long>(name.substr(prefix.size()));
+        if (!pid) continue;
+        if (sys::process_running(*pid)) continue;  // its writer still runs
         if (std::filesystem::remove(entry.path(), ec))
             log::warn(cat("users_file: removed ", entry.path().string(), ", left by an interrupted `ferryd user`"));
     }

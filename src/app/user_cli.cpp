@@ -5,9 +5,9 @@
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 #include "auth/registration.hpp"
-#include "base/fd.hpp"
+#include "sys/handle.hpp"
 #include "base/size.hpp"
-#include "base/terminal.hpp"
+#include "sys/terminal.hpp"
 #include "fs/home.hpp"
 #include "fs/home_folders.hpp"
 
@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <array>
 #include <functional>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <iomanip>
@@ -122,37 +121,15 @@ std::string describe_quota(std::uint64_t quota, const Config& config) {
     return format_size(quota);
 }
 
-// One line from fd 0, read byte by byte so nothing past the newline is consumed.
-std::optional<std::string> read_stdin_line() {
-    std::string line;
-    char c;
-    for (;;) {
-        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (c == '\n') return line;
-        line.push_back(c);
-    }
-    if (line.empty()) return std::nullopt;
-    return line;
-}
-
-std::optional<std::string> ask_tty(int tty, std::string_view prompt) {
-    if (::write(tty, prompt.data(), prompt.size()) < 0) return std::nullopt;
-    std::string line;
+std::optional<std::string> ask_tty(const sys::Tty& tty, std::string_view prompt) {
+    if (!tty.write(prompt)) return std::nullopt;
+    std::optional<std::string> line;
     {
         // Typed-ahead input is dropped (it may have been echoed); the Enter is not echoed.
-        EchoOff quiet(tty, {.discard_typed_ahead = true, .echo_newline = false});
-        char c;
-        for (;;) {
-            const ssize_t n = ::read(tty, &c, 1);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return std::nullopt;
-            if (c == '\n') break;
-            line.push_back(c);
-        }
+        sys::EchoOff quiet(tty, {.discard_typed_ahead = true, .echo_newline = false});
+        line = tty.read_line(4096);
     }
-    [[maybe_unused]] auto ignored = ::write(tty, "\n", 1);  // the user's Enter was not echoed
+    tty.write("\n");  // the user's Enter was not echoed
     return line;
 }
 
@@ -160,19 +137,19 @@ std::optional<std::string> ask_tty(int tty, std::string_view prompt) {
 std::optional<std::string> read_new_password(bool from_stdin, std::size_t min_length) {
     std::optional<std::string> password;
     if (from_stdin) {
-        password = read_stdin_line();
+        password = sys::read_standard_input_line(4096);
         if (!password) {
             refuse("--password-stdin: no password on stdin");
             return std::nullopt;
         }
     } else {
-        Fd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+        const auto tty = sys::Tty::open();
         if (!tty) {
             refuse("no terminal to ask for the password on; use --password-stdin");
             return std::nullopt;
         }
-        password = ask_tty(tty.get(), "New password: ");
-        auto again = password ? ask_tty(tty.get(), "Repeat password: ") : std::nullopt;
+        password = ask_tty(*tty, "New password: ");
+        auto again = password ? ask_tty(*tty, "Repeat password: ") : std::nullopt;
         if (!password || !again) {
             refuse("could not read the password from the terminal");
             return std::nullopt;
@@ -190,25 +167,6 @@ std::optional<std::string> read_new_password(bool from_stdin, std::size_t min_le
     return password;
 }
 
-// mkdir -p with 0750 for every folder it creates.
-int make_folders(const std::string& path) {
-    std::size_t pos = 0;
-    while (pos != std::string::npos) {
-        pos = path.find('/', pos + 1);
-        const std::string prefix = path.substr(0, pos);
-        if (prefix.empty()) continue;
-        if (::mkdir(prefix.c_str(), 0750) == 0) {
-            ::chmod(prefix.c_str(), 0750);  // exactly 0750 whatever the umask
-            continue;
-        }
-        if (errno != EEXIST) return errno;
-        struct stat st{};
-        if (::stat(prefix.c_str(), &st) != 0) return errno;
-        if (!S_ISDIR(st.st_mode)) return ENOTDIR;
-    }
-    return 0;
-}
-
 std::string home_folder(const Config& config, const std::string& home) { return config.root + "/" + home; }
 
 // Runs `change` under the accounts file lock. `change` may fill `why` when it refuses.
@@ -219,7 +177,7 @@ int change_accounts(const Config& config, const std::function<Status(auth::Accou
         config.users_file, [&](auth::AccountsFile& file) { return change(file, why); }, &error);
     // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
     hand_over_locked_file(config, config.users_file);
-    if (status == 0) return exit_ok;
+    if (!status) return exit_ok;
     return refuse(!why.empty() ? why : error);
 }
 
@@ -245,7 +203,7 @@ std::string name_taken(const auth::AccountsFile& file, const std::string& name) 
 // A new account's home must not hold anyone's files yet, unless the admin adopts it on purpose.
 std::string home_problem(const Config& config, const std::string& home, bool adopt) {
     auto exists = fs::home_exists(config.root, home);
-    if (!exists) return "cannot check " + home_folder(config, home) + ": " + std::strerror(exists.error());
+    if (!exists) return "cannot check " + home_folder(config, home) + ": " + exists.error().message();
     if (*exists && !adopt)
         return "the folder " + home_folder(config, home) + " exists already (an earlier account's files?); "
                "move it away, or give it to the new account with --home " + home + " --adopt";
@@ -269,19 +227,20 @@ int add_user(const Config& config, std::span<const std::string> words) {
     auto password = read_new_password(options.password_stdin, config.min_password_length);
     if (!password) return exit_refused;
 
-    auth::Account account{name, auth::hash_password(*password), home, quota, options.admin, false, {}};
+    const auth::Account account{.name = name, .password_hash = auth::hash_password(*password), .home = home,
+                                .quota = quota, .admin = options.admin, .disabled = false, .blocked = {}};
     const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
         why = name_taken(file, name);
         if (why.empty()) why = home_problem(config, home, options.adopt);  // again, under the lock
-        if (!why.empty()) return EEXIST;
+        if (!why.empty()) return Errc::exists;
         // Created under the lock, so a refused add never leaves a stray folder behind.
-        if (int err = make_folders(home_folder(config, home))) {
-            why = "cannot create home folder " + home_folder(config, home) + ": " + std::strerror(err);
+        if (const Status err = make_folders(home_folder(config, home), 0750)) {
+            why = "cannot create home folder " + home_folder(config, home) + ": " + err.message();
             return err;
         }
         hand_over(config, home_folder(config, home));
         file.add(account);
-        return 0;
+        return {};
     });
     if (result == exit_ok)
         std::cout << "added user " << name << " (home " << home_folder(config, home) << (options.adopt ? ", adopted" : "")
@@ -294,10 +253,10 @@ int edit_user(const Config& config, const std::string& name, const std::function
     return change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
         if (!file.find(name)) {
             why = "no such user: " + name;
-            return ENOENT;
+            return Errc::not_found;
         }
         edit(file);
-        return 0;
+        return {};
     });
 }
 
@@ -311,26 +270,26 @@ int delete_user(const Config& config, std::span<const std::string> words) {
         const auth::Account* account = file.find(name);
         if (!account) {
             why = "no such user: " + name;
-            return ENOENT;
+            return Errc::not_found;
         }
         home = account->home;
         // Before the account goes: if the folder cannot be moved, nothing changes.
         if (options.purge) {
-            if (Status err = fs::purge_home(config.root, home); err && err != ENOENT) {
-                why = "cannot remove " + home_folder(config, home) + ": " + std::strerror(err);
+            if (const Status err = fs::purge_home(config.root, home); err && err != Errc::not_found) {
+                why = "cannot remove " + home_folder(config, home) + ": " + err.message();
                 return err;
             }
             outcome = "its home " + home_folder(config, home) + " was removed";
         } else {
             auto retired = fs::retire_home(config.root, home, name, std::time(nullptr));
-            if (!retired && retired.error() != ENOENT) {
-                why = "cannot move " + home_folder(config, home) + " out of the way: " + std::strerror(retired.error());
+            if (!retired && retired.error() != Errc::not_found) {
+                why = "cannot move " + home_folder(config, home) + " out of the way: " + retired.error().message();
                 return retired.error();
             }
             outcome = retired ? "its home was moved to " + *retired : "it had no home folder";
         }
         file.remove(name);
-        return 0;
+        return {};
     });
     if (result == exit_ok) std::cout << "deleted user " << name << "; " << outcome << "\n";
     return result;
@@ -347,31 +306,31 @@ int rename_user(const Config& config, std::span<const std::string> words) {
         const auth::Account* account = file.find(from);
         if (!account) {
             why = "no such user: " + from;
-            return ENOENT;
+            return Errc::not_found;
         }
         const auth::Account* same = file.find_folded(to);
         if (same && same->name != from) {
             why = name_taken(file, to);
-            return EEXIST;
+            return Errc::exists;
         }
         auth::Account renamed = *account;
         renamed.name = to;
         if (account->home == from) {  // a home named after the account follows it
             if (std::string problem = home_problem(config, to, false); !problem.empty()) {
                 why = problem;
-                return EEXIST;
+                return Errc::exists;
             }
             const std::string old_path = home_folder(config, from), new_path = home_folder(config, to);
-            if (::rename(old_path.c_str(), new_path.c_str()) != 0 && errno != ENOENT) {
-                why = "cannot rename " + old_path + " to " + new_path + ": " + std::strerror(errno);
-                return errno;
+            if (const Status err = rename_path(old_path, new_path); err && err != Errc::not_found) {
+                why = "cannot rename " + old_path + " to " + new_path + ": " + err.message();
+                return err;
             }
             renamed.home = to;
             moved = ", home " + new_path;
         }
         file.remove(from);
         file.add(renamed);
-        return 0;
+        return {};
     });
     if (result == exit_ok) std::cout << "renamed user " << from << " to " << to << moved << "\n";
     return result;

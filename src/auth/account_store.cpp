@@ -1,49 +1,35 @@
 // Changing the accounts file safely (lock, atomic replace) and the server's reloading cache of it.
 #include "auth/accounts.hpp"
 
-#include "base/atomic_file.hpp"
-#include "base/fd.hpp"
+#include "sys/atomic_file.hpp"
+#include "sys/handle.hpp"
 #include "base/log.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace ferry::auth {
 namespace {
 
-std::string errno_text(const std::string& what, const std::string& path, int err) {
-    return what + " " + path + ": " + std::strerror(err);
-}
-
-// Creates the folder holding the accounts file ("var/" on a fresh checkout), parents first.
-int make_folders(const std::string& folder) {
-    if (folder == "." || folder == "/") return 0;
-    struct stat st{};
-    if (::stat(folder.c_str(), &st) == 0) return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-    if (int err = make_folders(parent_folder(folder))) return err;
-    if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) return errno;
-    return 0;
+std::string error_text(const std::string& what, const std::string& path, const Error& err) {
+    return what + " " + path + ": " + err.message();
 }
 
 }  // namespace
 
 Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
                             std::string* error) {
-    if (int err = make_folders(parent_folder(path))) {
-        if (error) *error = errno_text("cannot create folder", parent_folder(path), err);
+    // The folder holding the accounts file ("var/" on a fresh checkout), parents first.
+    if (const Status err = make_folders(parent_folder(path), 0700)) {
+        if (error) *error = error_text("cannot create folder", parent_folder(path), err);
         return err;
     }
     ferry::FileLock lock;
-    if (int err = lock.acquire(path + ".lock")) {
-        if (error) *error = errno_text("cannot lock", path + ".lock", err);
+    if (const Status err = lock.acquire(path + ".lock")) {
+        if (error) *error = error_text("cannot lock", path + ".lock", err);
         return err;
     }
     auto loaded = AccountsFile::load(path, error);
     if (!loaded) return loaded.error();
-    if (Status status = change(*loaded)) return status;  // abandoned: nothing written
+    if (const Status status = change(*loaded)) return status;  // abandoned: nothing written
     return replace_file_atomically(path, loaded->to_toml(), error);
 }
 

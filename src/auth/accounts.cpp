@@ -2,19 +2,16 @@
 // account_store.cpp.
 #include "auth/accounts.hpp"
 
-#include "base/fd.hpp"
 #include "base/size.hpp"
+#include "sys/atomic_file.hpp"
 
 #include <sodium.h>
 #include <toml++/toml.h>
 
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <limits>
-#include <unistd.h>
 
 namespace ferry::auth {
 namespace {
@@ -121,26 +118,6 @@ bool is_reserved(std::string_view name) {
     return false;
 }
 
-// ENOENT -> empty text with `missing` set; other failures -> errno.
-int read_whole_file(const std::string& path, std::string& text, bool& missing) {
-    missing = false;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        missing = errno == ENOENT;
-        return missing ? 0 : errno;
-    }
-    char buffer[16384];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n == 0) return 0;
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-}
-
 bool is_bare_key(std::string_view key) {
     if (key.empty()) return false;
     for (char c : key) {
@@ -217,17 +194,16 @@ bool valid_home_path(std::string_view home) {
 }
 
 Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* error) {
-    auto failure = [&](int err, const std::string& message) {
+    auto failure = [&](Error err, const std::string& message) {
         if (error) *error = message;
         return Result<AccountsFile>::failure(err);
     };
-    std::string text;
-    bool missing = false;
-    if (int err = read_whole_file(path, text, missing)) return failure(err, "cannot read " + path + ": " + std::strerror(err));
+    const auto text = read_whole_file(path);
     AccountsFile file;
-    if (missing) return file;
+    if (!text && text.error() == Errc::not_found) return file;
+    if (!text) return failure(text.error(), "cannot read " + path + ": " + text.error().message());
     try {
-        const toml::table root = toml::parse(text, path);
+        const toml::table root = toml::parse(*text, path);
         for (const auto& [key, node] : root) {
             if (key.str() != "users")
                 fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) + "\" (expected [users.NAME] tables)");
@@ -238,10 +214,10 @@ Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* er
         file.mark_blocked();
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
-        return failure(EINVAL, path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+        return failure(Errc::invalid, path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
                                    std::string(e.description()));
     } catch (const FormatError& e) {
-        return failure(EINVAL, e.message);
+        return failure(Errc::invalid, e.message);
     }
     return file;
 }

@@ -11,7 +11,7 @@
 // file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
 // never lose each other's entries, and a crash never leaves half a file.
 #pragma once
-#include "base/atomic_file.hpp"
+#include "sys/atomic_file.hpp"
 #include "base/result.hpp"
 
 #include <cstdint>
@@ -84,7 +84,7 @@ private:
     std::map<std::string, Account, std::less<>> accounts_;
 };
 
-// Lock, load, apply `change`, save atomically, unlock. `change` returns 0 to save or an errno-like
+// Lock, load, apply `change`, save atomically, unlock. `change` returns ok to save or an error
 // code to abandon (nothing written). The error text (if any) goes to *error.
 Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
                             std::string* error);

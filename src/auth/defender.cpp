@@ -1,13 +1,13 @@
 #include "auth/defender.hpp"
 
 #include "auth/registration.hpp"
-#include "base/atomic_file.hpp"
+#include "sys/atomic_file.hpp"
+#include "sys/time.hpp"
 #include "base/log.hpp"
 
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -24,31 +24,18 @@ std::int64_t unix_seconds(WallClock::time_point t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// Parses an address of either family into 16 bytes (IPv4 in the first 4); 0 when not an address.
-// An IPv4-mapped IPv6 address counts as the IPv4 one, as it does for registrations.
-int parse_ip(const std::string& text, unsigned char out[16]) {
-    std::memset(out, 0, 16);
-    in_addr v4{};
-    if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-        std::memcpy(out, &v4, 4);
-        return AF_INET;
-    }
-    in6_addr v6{};
-    if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1) return 0;
-    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-        std::memcpy(out, &v6.s6_addr[12], 4);
-        return AF_INET;
-    }
-    std::memcpy(out, &v6, 16);
-    return AF_INET6;
+// An address of either family; an IPv4-mapped IPv6 address counts as the IPv4 one, as it does
+// for registrations.
+std::optional<net::Ip> parse_ip(const std::string& text) {
+    auto ip = net::Ip::parse(text);
+    if (!ip) return std::nullopt;
+    return ip->unmapped();
 }
 
 }  // namespace
 
 std::string format_utc(std::int64_t seconds) {
-    const std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm utc{};
-    gmtime_r(&t, &utc);
+    const std::tm utc = sys::utc_time(seconds);
     char text[32];
     std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
     return text;
@@ -61,9 +48,10 @@ std::optional<Network> Network::parse(std::string_view text) {
     network.text_ = std::string(text);
     const auto slash = text.find('/');
     const std::string address(text.substr(0, slash));
-    network.family_ = parse_ip(address, network.bytes_);
-    if (network.family_ == 0) return std::nullopt;
-    const unsigned width = network.family_ == AF_INET ? 32 : 128;
+    const auto ip = parse_ip(address);
+    if (!ip) return std::nullopt;
+    network.ip_ = *ip;
+    const unsigned width = ip->family == net::Family::v4 ? 32 : 128;
     network.prefix_ = width;
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
@@ -77,13 +65,14 @@ std::optional<Network> Network::parse(std::string_view text) {
 }
 
 bool Network::contains(const std::string& ip) const {
-    unsigned char bytes[16];
-    if (parse_ip(ip, bytes) != family_) return false;
+    const auto parsed = parse_ip(ip);
+    if (!parsed || parsed->family != ip_.family) return false;
     const unsigned whole = prefix_ / 8, bits = prefix_ % 8;
-    if (std::memcmp(bytes, bytes_, whole) != 0) return false;
+    const auto& bytes = parsed->bytes;
+    if (std::memcmp(bytes.data(), ip_.bytes.data(), whole) != 0) return false;
     if (bits == 0) return true;
     const auto mask = static_cast<unsigned char>(0xff << (8 - bits));
-    return (bytes[whole] & mask) == (bytes_[whole] & mask);
+    return (bytes[whole] & mask) == (ip_.bytes[whole] & mask);
 }
 
 // ---- Defender ----
@@ -227,7 +216,7 @@ Result<std::vector<Ban>> load_bans(const std::string& path, std::string* error) 
         }
     } catch (const toml::parse_error& e) {
         if (error) *error = cat(path, ":", e.source().begin.line, ":", e.source().begin.column, ": ", e.description());
-        return Result<std::vector<Ban>>::failure(EINVAL);
+        return Result<std::vector<Ban>>::failure(Errc::invalid);
     }
     return bans;
 }
@@ -248,13 +237,13 @@ std::string bans_to_toml(const std::vector<Ban>& bans) {
 
 Status modify_bans(const std::string& path, const std::function<bool(std::vector<Ban>&)>& change, std::string* error) {
     FileLock lock;
-    if (int err = lock.acquire(path + ".lock")) {
-        if (error) *error = cat("cannot lock ", path, ".lock: ", std::strerror(err));
+    if (const Status err = lock.acquire(path + ".lock")) {
+        if (error) *error = cat("cannot lock ", path, ".lock: ", err.message());
         return err;
     }
     auto bans = load_bans(path, error);
     if (!bans) return bans.error();
-    if (!change(*bans)) return 0;
+    if (!change(*bans)) return {};
     return replace_file_atomically(path, bans_to_toml(*bans), error);
 }
 

@@ -11,6 +11,7 @@
 // Bans live in `bans_file` too, so they survive a restart and `ferryd ban list|remove` sees and
 // edits them. Thread-safe; memory stays bounded (`max_tracked` addresses and accounts).
 #pragma once
+#include "net/address.hpp"
 #include "base/result.hpp"
 
 #include <chrono>
@@ -51,8 +52,7 @@ public:
     const std::string& text() const { return text_; }
 
 private:
-    int family_ = 0;
-    unsigned char bytes_[16] = {};
+    net::Ip ip_;
     unsigned prefix_ = 0;
     std::string text_;
 };
@@ -75,6 +75,7 @@ struct FailureOutcome {
 class Defender {
 public:
     explicit Defender(DefenderSettings settings);
+    const DefenderSettings& settings() const { return settings_; }
 
     // "" when `ip` may connect; otherwise why not ("banned until 2026-12-01T08:30:00Z").
     std::string refusal(const std::string& ip, WallClock::time_point now);

@@ -2,7 +2,7 @@
 
 #include "auth/accounts.hpp"
 
-#include <arpa/inet.h>
+#include "net/address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -72,24 +72,12 @@ bool one_repeated_character(std::string_view text) {
 }  // namespace
 
 std::string registration_group(const std::string& ip) {
-    in6_addr v6{};
-    if (::inet_pton(AF_INET6, ip.c_str(), &v6) != 1) {
-        in_addr v4{};
-        if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) {
-            char text[INET_ADDRSTRLEN];
-            return ::inet_ntop(AF_INET, &v4, text, sizeof text);  // canonical form
-        }
-        return ip;
-    }
-    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-        in_addr v4{};
-        std::memcpy(&v4, &v6.s6_addr[12], 4);
-        char text[INET_ADDRSTRLEN];
-        return ::inet_ntop(AF_INET, &v4, text, sizeof text);
-    }
-    std::memset(&v6.s6_addr[8], 0, 8);  // keep the /64
-    char text[INET6_ADDRSTRLEN];
-    return std::string(::inet_ntop(AF_INET6, &v6, text, sizeof text)) + "/64";
+    const auto parsed = net::Ip::parse(ip);
+    if (!parsed) return ip;
+    net::Ip group = parsed->unmapped();
+    if (group.family == net::Family::v4) return group.to_string();  // canonical form
+    std::fill(group.bytes.begin() + 8, group.bytes.end(), 0);      // keep the /64
+    return group.to_string() + "/64";
 }
 
 RegistrationLimiter::RegistrationLimiter(unsigned per_hour, std::size_t max_addresses)

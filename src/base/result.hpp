@@ -1,5 +1,7 @@
-// A value or an errno. The callers map errno to FTP replies (ENOENT -> 550, EDQUOT -> 552, ...).
+// A value or an Error. The callers map errors to FTP replies (not_found -> 550, quota -> 552, ...).
 #pragma once
+#include "sys/error.hpp"
+
 #include <utility>
 
 namespace ferry {
@@ -7,23 +9,26 @@ namespace ferry {
 template <class T>
 class Result {
 public:
-    Result(T value) : value_(std::move(value)), err_(0) {}
-    static Result failure(int err) { return Result(err, 0); }
-    bool ok() const { return err_ == 0; }
+    Result(T value) : value_(std::move(value)) {}
+    Result(Error err) : value_(), err_(err) {}
+    Result(Errc code) : value_(), err_(code) {}
+    static Result failure(Error err) { return Result(err); }
+    bool ok() const { return !err_; }
     explicit operator bool() const { return ok(); }
-    int error() const { return err_; }
+    Error error() const { return err_; }
     T& value() { return value_; }
     const T& value() const { return value_; }
     T& operator*() { return value_; }
+    const T& operator*() const { return value_; }
     T* operator->() { return &value_; }
+    const T* operator->() const { return &value_; }
 
 private:
-    Result(int err, int) : value_(), err_(err) {}
     T value_;
-    int err_;
+    Error err_;
 };
 
-// For operations that return nothing but may fail: 0 = success, otherwise an errno value.
-using Status = int;
+// For operations that return nothing but may fail: a default Error (ok) is success.
+using Status = Error;
 
 }  // namespace ferry

@@ -1,8 +1,9 @@
 // One connected TCP socket, optionally wrapped in TLS, with a timeout on every operation. The socket
-// is non-blocking underneath so poll() can bound each wait; callers see blocking calls that either
-// finish or throw NetError.
+// is non-blocking underneath so each wait is bounded (poll() in client/posix/channel.cpp); callers
+// see blocking calls that either finish or throw NetError.
 #pragma once
-#include "base/fd.hpp"
+#include "net/address.hpp"
+#include "sys/handle.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -11,7 +12,6 @@
 #include <string>
 
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 
 namespace ferry::client {
 
@@ -22,15 +22,9 @@ struct SslFree {
 };
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 
-// A peer address as getpeername() returns it, so the data connection can go to the same host.
-struct PeerAddress {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-};
-
 class Channel {
 public:
-    Channel(Fd fd, Millis timeout, std::string what);
+    Channel(Socket socket, Millis timeout, std::string what);
     Channel(Channel&&) noexcept = default;
     Channel& operator=(Channel&&) noexcept = default;
     ~Channel() = default;
@@ -44,15 +38,15 @@ public:
     // Up to buffer.size() bytes; 0 at end of stream.
     std::size_t read_some(std::span<char> buffer);
     void write_all(std::span<const char> bytes);
-    // Sends `count` bytes of `file_fd` from `offset` (sendfile without TLS, read+write with it).
+    // Sends `count` bytes of `file` from `offset` (sendfile without TLS, read+write with it).
     // Returns bytes sent before the file ended (short file) or `count`.
-    std::uint64_t send_file_chunk(int file_fd, std::uint64_t offset, std::size_t count,
-                                  std::span<char> scratch);
+    std::uint64_t send_file_chunk(const File& file, std::uint64_t offset, std::size_t count, std::span<char> scratch);
     // Orderly end of an upload: TLS close_notify (best effort), the write side shut down, then
     // whatever the server still sends is read until it closes.
     void finish_sending();
 
-    PeerAddress peer() const;
+    // The server's address, so that a data connection goes to the same host.
+    net::Address peer() const;
     const std::string& what() const { return what_; }
     void set_timeout(Millis timeout) { timeout_ = timeout; }
     Millis timeout() const { return timeout_; }
@@ -68,7 +62,7 @@ private:
     void offer_session(SSL_SESSION* resume);
     [[noreturn]] void fail(const std::string& doing, int err) const;
 
-    Fd fd_;
+    Socket fd_;
     SslPtr ssl_;
     Millis timeout_;
     std::string what_;  // "control connection to 127.0.0.1:2121", for messages
@@ -77,7 +71,7 @@ private:
 // Connects to host:port (each address getaddrinfo gives, in order) within `timeout`.
 Channel connect_to(const std::string& host, const std::string& port, Millis timeout);
 // Connects to `peer` with its port replaced (passive data connections).
-Channel connect_to_port(const PeerAddress& peer, std::uint16_t port, Millis timeout);
+Channel connect_to_port(const net::Address& peer, std::uint16_t port, Millis timeout);
 
 // Text of the current OpenSSL error queue ("certificate verify failed", ...), cleared.
 std::string openssl_errors();

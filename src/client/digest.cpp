@@ -1,16 +1,11 @@
 #include "client/digest.hpp"
 
-#include "base/fd.hpp"
 #include "base/log.hpp"
 #include "client/errors.hpp"
+#include "sys/file.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace ferry::client {
 namespace {
@@ -69,23 +64,24 @@ std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t 
 }
 
 void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw ClientError(cat("can't read ", path, ": ", std::strerror(errno)));
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    const auto file = sys::open_file(path, sys::OpenMode::read);
+    if (!file) throw ClientError(cat("can't read ", path, ": ", file.error().message()));
+    sys::advise_sequential(*file, 0, 0);
     std::vector<char> block(read_block);
     std::uint64_t left = length;
+    std::uint64_t offset = 0;
     // Each round reads at least one byte or stops, so the loop ends with the file.
     while (left > 0) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
-        const ssize_t got = ::read(fd.get(), block.data(), want);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw ClientError(cat("reading ", path, ": ", std::strerror(errno)));
-        if (got == 0) {
+        const auto got = sys::read_at(*file, std::span(block.data(), want), offset);
+        if (!got) throw ClientError(cat("reading ", path, ": ", got.error().message()));
+        if (*got == 0) {
             if (length == whole_file) break;
             throw ClientError(cat(path, " is shorter than ", length, " bytes"));
         }
-        digest.update(std::span<const char>(block.data(), static_cast<std::size_t>(got)));
-        if (length != whole_file) left -= static_cast<std::uint64_t>(got);
+        digest.update(std::span<const char>(block.data(), *got));
+        offset += *got;
+        if (length != whole_file) left -= *got;
     }
 }
 

@@ -1,6 +1,5 @@
 #include "client/files.hpp"
 
-#include "base/fd.hpp"
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "client/errors.hpp"
@@ -8,13 +7,9 @@
 #include "client/pipeline.hpp"
 #include "client/resume.hpp"
 #include "client/transfer.hpp"
+#include "sys/file.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <iostream>
-
-#include <fcntl.h>
-#include <sys/stat.h>
 
 namespace ferry::client {
 namespace {
@@ -65,14 +60,13 @@ Channel open_upload(Session& session, const std::string& local, const std::strin
 }
 
 std::uint64_t local_size_or_zero(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-    return static_cast<std::uint64_t>(st.st_size);
+    const auto info = sys::path_info(path);
+    return info && info->is_regular() ? info->size : 0;
 }
 
 bool is_directory(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    const auto info = sys::path_info(path);
+    return info && info->is_directory();
 }
 
 }  // namespace
@@ -86,12 +80,12 @@ std::string base_name(const std::string& path) {
 
 void put_file(Context& context, const std::string& local, const std::string& remote) {
     Session& session = context.session;
-    Fd file(::open(local.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file) throw ClientError(cat("put: can't read ", local, ": ", std::strerror(errno)));
-    struct stat st {};
-    if (::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        throw ClientError(cat("put: ", local, " is not a regular file"));
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    auto opened = sys::open_file(local, sys::OpenMode::read);
+    if (!opened) throw ClientError(cat("put: can't read ", local, ": ", opened.error().message()));
+    const File file = std::move(*opened);
+    const auto info = sys::file_info(file);
+    if (!info || !info->is_regular()) throw ClientError(cat("put: ", local, " is not a regular file"));
+    const std::uint64_t size = info->size;
 
     const auto existing = session.size(remote);
     Plan plan = Plan::overwrite;
@@ -109,7 +103,7 @@ void put_file(Context& context, const std::string& local, const std::string& rem
     const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
     Channel data = open_upload(session, local, remote, offset);
     Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset);
-    const TransferOutcome outcome = upload(session, std::move(data), file.get(), offset, size, progress);
+    const TransferOutcome outcome = upload(session, std::move(data), file, offset, size, progress);
     if (!outcome.complete) report_cut_upload(session, outcome, local, remote, offset + outcome.moved, size);
     std::cout << transfer_summary(offset ? "resumed, sent" : "sent", progress) << "\n";
     context.verifier.verify_transfer(local, remote);
@@ -143,22 +137,21 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
         offset = 0;
         data.emplace(session.start_transfer(cat("RETR ", remote), 0, action));
     }
-    Fd file(::open(local.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0644));
-    if (!file) {
-        const int err = errno;
+    auto opened = sys::open_file(local, offset ? sys::OpenMode::write : sys::OpenMode::replace);
+    if (!opened) {
         { Channel dropped = std::move(*data); }
         try { session.finish_transfer("get"); } catch (const ReplyError&) { /* expected: we hung up */ }
-        throw ClientError(cat("get: can't write ", local, ": ", std::strerror(err)));
+        throw ClientError(cat("get: can't write ", local, ": ", opened.error().message()));
     }
+    const File file = std::move(*opened);
     Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset);
     // A target that can't be read back (/dev/null) is hashed as the bytes arrive; a regular file
     // after the transfer, while the server hashes its copy (see pipeline.hpp for why).
-    struct stat target {};
     std::optional<BackgroundDigest> digest;
-    if (::fstat(file.get(), &target) != 0 || !S_ISREG(target.st_mode))
+    if (const auto target = sys::file_info(file); !target || !target->is_regular())
         digest.emplace(context.verifier.planned_algo(), local, offset, transfer_block);
     const TransferOutcome outcome =
-        download(session, std::move(*data), file.get(), offset, progress, digest ? &*digest : nullptr);
+        download(session, std::move(*data), file, offset, progress, digest ? &*digest : nullptr);
     if (!outcome.complete) {
         const std::uint64_t have = offset + outcome.moved;
         if (outcome.interrupted)

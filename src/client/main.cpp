@@ -6,6 +6,7 @@
 #include "client/session.hpp"
 #include "client/shell.hpp"
 #include "client/terminal.hpp"
+#include "sys/process.hpp"
 
 #include <csignal>
 #include <iostream>
@@ -53,7 +54,7 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
     using namespace ferry::client;
-    std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error to report, not a death
+    ferry::sys::ignore_broken_pipe();  // a peer that hangs up is an error to report, not a death
     install_interrupt_handler();
     std::ios::sync_with_stdio(true);
     Options options;

@@ -1,5 +1,6 @@
 #include "client/options.hpp"
 
+#include "base/decimal.hpp"
 #include "base/log.hpp"
 #include "client/errors.hpp"
 
@@ -27,10 +28,8 @@ ProgressMode parse_progress(std::string_view value) {
 }
 
 void check_port(const std::string& port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-        throw ClientError(cat("not a port number: '", port, "'"));
+    const auto value = parse_decimal(port);
+    if (!value || *value == 0 || *value > 65535) throw ClientError(cat("not a port number: '", port, "'"));
 }
 
 int hex_digit(char c) {
@@ -150,11 +149,10 @@ Options parse_options(int argc, char** argv, bool& show_help) {
             options.trace = true;
         } else if (is_option(arg, "--timeout")) {
             const std::string value = option_value(arg, "--timeout", argc, argv, i);
-            int seconds = 0;
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-            if (ec != std::errc() || end != value.data() + value.size() || seconds <= 0 || seconds > 86400)
+            const auto seconds = parse_decimal(value);
+            if (!seconds || *seconds == 0 || *seconds > 86400)
                 throw ClientError(cat("--timeout: expected seconds (1-86400), not '", value, "'"));
-            options.timeout = Millis(seconds * 1000LL);
+            options.timeout = Millis(static_cast<long long>(*seconds) * 1000);
         } else if (arg.rfind("ftp://", 0) == 0) {
             apply_url(arg, options);
         } else if (!arg.empty() && arg.back() == '@' && arg.size() > 1) {

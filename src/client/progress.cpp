@@ -2,13 +2,11 @@
 
 #include "base/size.hpp"
 #include "client/terminal.hpp"
+#include "sys/terminal.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 namespace ferry::client {
 namespace {
@@ -17,9 +15,8 @@ constexpr auto bar_interval = std::chrono::milliseconds(100);  // at most ~10 re
 constexpr auto plain_interval = std::chrono::seconds(2);
 
 std::size_t terminal_width() {
-    winsize size{};
-    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) return size.ws_col;
-    return 80;
+    const unsigned columns = sys::terminal_columns();
+    return columns >= 20 ? columns : 80;
 }
 
 ProgressMode resolve(ProgressMode mode) {

@@ -1,5 +1,6 @@
 #include "client/session.hpp"
 
+#include "base/decimal.hpp"
 #include "base/log.hpp"
 #include "client/errors.hpp"
 
@@ -33,13 +34,6 @@ const char* meaning_of(int code) {
     }
 }
 
-std::uint64_t parse_number(std::string_view text, bool& ok) {
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    ok = ec == std::errc() && end == text.data() + text.size() && !text.empty();
-    return value;
-}
-
 // "229 Entering Extended Passive Mode (|||6446|)" -> 6446.
 std::optional<std::uint16_t> epsv_port(const Reply& reply) {
     const std::string text = reply.text();
@@ -49,10 +43,9 @@ std::optional<std::uint16_t> epsv_port(const Reply& reply) {
     const auto start = open + 4;  // after "(|||"
     const auto end = text.find(delim, start);
     if (end == std::string::npos) return std::nullopt;
-    bool ok = false;
-    const auto port = parse_number(std::string_view(text).substr(start, end - start), ok);
-    if (!ok || port == 0 || port > 65535) return std::nullopt;
-    return static_cast<std::uint16_t>(port);
+    const auto port = parse_decimal(std::string_view(text).substr(start, end - start));
+    if (!port || *port == 0 || *port > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(*port);
 }
 
 // "227 Entering Passive Mode (127,0,0,1,195,80)." -> 195*256+80. The address is ignored: data goes
@@ -303,9 +296,7 @@ Reply Session::finish_transfer(std::string_view action) {
 std::optional<std::uint64_t> Session::size(const std::string& path) {
     const Reply reply = command(cat("SIZE ", path));
     if (reply.code != 213) return std::nullopt;
-    bool ok = false;
-    const auto value = parse_number(reply.text(), ok);
-    return ok ? std::optional(value) : std::nullopt;
+    return parse_decimal(reply.text());
 }
 
 std::optional<std::uint64_t> Session::available(const std::string& path) {
@@ -313,9 +304,7 @@ std::optional<std::uint64_t> Session::available(const std::string& path) {
     if (reply.code != 213) return std::nullopt;
     std::string text = reply.text();
     text.erase(std::find_if(text.begin(), text.end(), [](unsigned char c) { return !std::isdigit(c); }), text.end());
-    bool ok = false;
-    const auto value = parse_number(text, ok);
-    return ok ? std::optional(value) : std::nullopt;
+    return parse_decimal(text);
 }
 
 }  // namespace ferry::client

@@ -1,13 +1,9 @@
 #include "client/terminal.hpp"
 
-#include "base/fd.hpp"
-#include "base/terminal.hpp"
+#include "sys/terminal.hpp"
 
 #include <cstdio>
 #include <iostream>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace ferry::client {
 namespace {
@@ -17,27 +13,14 @@ std::string strip_cr(std::string line) {
     return line;
 }
 
-// Reads a line byte by byte from a raw descriptor (the /dev/tty case); bounded length.
-std::optional<std::string> read_fd_line(int fd) {
-    std::string line;
-    for (std::size_t n = 0; n < 4096; ++n) {
-        char c = 0;
-        const ssize_t got = ::read(fd, &c, 1);
-        if (got <= 0) return line.empty() ? std::nullopt : std::optional(line);
-        if (c == '\n') return strip_cr(line);
-        line += c;
-    }
-    return line;
-}
-
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
 
-bool stdin_is_terminal() { return ::isatty(STDIN_FILENO) == 1; }
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stdin_is_terminal() { return sys::is_terminal(sys::StdStream::input); }
+bool stderr_is_terminal() { return sys::is_terminal(sys::StdStream::error); }
 
 std::optional<std::string> read_input_line() {
     std::string line;
@@ -53,15 +36,15 @@ std::optional<std::string> ask_line(std::string_view prompt) {
 std::optional<std::string> ask_secret(std::string_view prompt) {
     if (stdin_is_terminal()) {
         // Before the prompt, so nothing typed after it is echoed; a password typed ahead is kept.
-        EchoOff quiet(STDIN_FILENO);
+        sys::EchoOff quiet(sys::StdStream::input);
         std::cout << prompt << std::flush;
         return read_input_line();
     }
-    Fd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    const auto tty = sys::Tty::open();
     if (!tty) return std::nullopt;
-    EchoOff quiet(tty.get());
-    (void)!::write(tty.get(), prompt.data(), prompt.size());
-    return read_fd_line(tty.get());
+    sys::EchoOff quiet(*tty);
+    tty->write(prompt);
+    return tty->read_line(4096);
 }
 
 std::optional<std::string> ask_choice(std::string_view question, std::span<const std::string_view> choices,

@@ -5,29 +5,21 @@
 #include "client/errors.hpp"
 #include "client/interrupt.hpp"
 #include "client/pipeline.hpp"
+#include "sys/file.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <vector>
-
-#include <unistd.h>
 
 namespace ferry::client {
 namespace {
 
-void write_to_file(int fd, std::span<const char> bytes, std::uint64_t offset) {
-    // Each round writes at least one byte or throws, so the loop ends.
-    while (!bytes.empty()) {
-        const ssize_t put = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-        if (put < 0 && errno == EINTR) continue;
-        if (put <= 0) throw ClientError(cat("writing the local file: ", std::strerror(put < 0 ? errno : ENOSPC)));
-        bytes = bytes.subspan(static_cast<std::size_t>(put));
-        offset += static_cast<std::uint64_t>(put);
-    }
+void write_to_file(const File& file, std::span<const char> bytes, std::uint64_t offset) {
+    std::uint64_t written = 0;
+    if (const Status err = sys::write_all_at(file, bytes, offset, written))
+        throw ClientError(cat("writing the local file: ", err.message()));
 }
 
 // After the data connection is closed: the server's verdict. Network failure here means the
@@ -107,7 +99,7 @@ TransferOutcome run_transfer(Session& session, Channel& data, std::uint64_t offs
 
 }  // namespace
 
-TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_t offset, std::uint64_t size,
+TransferOutcome upload(Session& session, Channel data, const File& file, std::uint64_t offset, std::uint64_t size,
                        Progress& progress) {
     std::vector<char> scratch(data.has_tls() ? transfer_block : 0);
     std::uint64_t position = offset;
@@ -116,7 +108,7 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
         while (position < size) {
             throw_if_interrupted();
             const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - position, transfer_block));
-            const std::uint64_t sent = data.send_file_chunk(file_fd, position, want, scratch);
+            const std::uint64_t sent = data.send_file_chunk(file, position, want, scratch);
             if (sent == 0) throw ClientError(cat("the local file shrank to ", position, " bytes during the upload"));
             position += sent;
             progress.update(position);
@@ -125,7 +117,7 @@ TransferOutcome upload(Session& session, Channel data, int file_fd, std::uint64_
     });
 }
 
-TransferOutcome download(Session& session, Channel data, int file_fd, std::uint64_t offset, Progress& progress,
+TransferOutcome download(Session& session, Channel data, const File& file, std::uint64_t offset, Progress& progress,
                          BackgroundDigest* digest) {
     std::vector<char> own(digest ? 0 : transfer_block);
     std::uint64_t position = offset;
@@ -134,7 +126,7 @@ TransferOutcome download(Session& session, Channel data, int file_fd, std::uint6
         for (std::size_t round = 0; round < (std::size_t{1} << 40); ++round) {
             std::vector<char> block = digest ? digest->take() : std::move(own);
             const Filled filled = fill_block(data, block);
-            write_to_file(file_fd, std::span<const char>(block.data(), filled.used), position);
+            write_to_file(file, std::span<const char>(block.data(), filled.used), position);
             position += filled.used;
             if (digest) digest->submit(std::move(block), filled.used);
             else own = std::move(block);

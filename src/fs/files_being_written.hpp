@@ -3,6 +3,8 @@
 // changes meanwhile can produce records that fail to authenticate on a retransmission (OpenSSL's
 // issue tracker, PR 18650). Downloads of these files take the copying SSL_write path instead.
 #pragma once
+#include "sys/file.hpp"
+
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -12,7 +14,7 @@ namespace ferry::fs {
 
 class FilesBeingWritten {
 public:
-    using Key = std::pair<std::uint64_t, std::uint64_t>;  // device, inode
+    using Key = std::pair<std::uint64_t, std::uint64_t>;  // device, inode (FileId)
 
     // Marks a file as being written for as long as the mark lives. Move-only.
     class Mark {
@@ -40,14 +42,14 @@ public:
         Key key_{};
     };
 
-    Mark mark(std::uint64_t device, std::uint64_t inode) {
+    Mark mark(sys::FileId id) {
         std::lock_guard lock(mutex_);
-        ++writers_[{device, inode}];
-        return Mark(this, {device, inode});
+        ++writers_[{id.device, id.inode}];
+        return Mark(this, {id.device, id.inode});
     }
-    bool contains(std::uint64_t device, std::uint64_t inode) {
+    bool contains(sys::FileId id) {
         std::lock_guard lock(mutex_);
-        return writers_.contains({device, inode});
+        return writers_.contains({id.device, id.inode});
     }
 
 private:

@@ -1,14 +1,13 @@
-// File digests: OpenSSL EVP for MD5/SHA-*, zlib for CRC32, fed by pread in 1 MiB blocks.
+// File digests: OpenSSL EVP for MD5/SHA-*, zlib for CRC32, fed by positioned reads in 1 MiB blocks.
 #include "fs/hash.hpp"
+
+#include "sys/file.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <fcntl.h>
 #include <memory>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <span>
 #include <vector>
 #include <zlib.h>
 
@@ -81,7 +80,7 @@ public:
         }
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
-        if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) return Result<std::string>::failure(EIO);
+        if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) return Result<std::string>::failure(Errc::io);
         return to_hex(md, len);
     }
 
@@ -104,14 +103,6 @@ private:
     std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
     uLong crc_ = 0;
 };
-
-// pread that retries EINTR; 0 at end of file.
-ssize_t read_at(int fd, unsigned char* buf, std::size_t size, std::uint64_t offset) {
-    for (;;) {
-        const ssize_t n = ::pread(fd, buf, size, static_cast<off_t>(offset));
-        if (n >= 0 || errno != EINTR) return n;
-    }
-}
 
 }  // namespace
 
@@ -137,31 +128,30 @@ std::string hash_feat_list(HashAlgo selected) {
     return out;
 }
 
-Result<std::string> hash_file(int fd, HashAlgo algo, std::uint64_t start, std::uint64_t end,
+Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
                               const std::atomic<bool>* cancel) {
-    using HashResult = Result<std::string>;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return HashResult::failure(errno);
-    if (!S_ISREG(st.st_mode)) return HashResult::failure(EINVAL);
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    if (start > size) return HashResult::failure(EINVAL);
+    const auto info = sys::file_info(file);
+    if (!info) return info.error();
+    if (!info->is_regular()) return Errc::invalid;
+    const std::uint64_t size = info->size;
+    if (start > size) return Errc::invalid;
     if (end > size) end = size;
-    if (end < start) return HashResult::failure(EINVAL);
+    if (end < start) return Errc::invalid;
 
     Digest digest(algo);
-    if (!digest.ready()) return HashResult::failure(ENOMEM);
-    ::posix_fadvise(fd, static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
-    std::unique_ptr<unsigned char[]> buffer(new unsigned char[block_size]);
+    if (!digest.ready()) return Errc::no_memory;
+    sys::advise_sequential(file, start, end - start);
+    std::unique_ptr<char[]> buffer(new char[block_size]);
 
     for (std::uint64_t offset = start; offset < end;) {
-        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return HashResult::failure(ECANCELED);
+        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return Errc::cancelled;
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block_size, end - offset));
-        const ssize_t got = read_at(fd, buffer.get(), want, offset);
-        if (got < 0) return HashResult::failure(errno);
+        const auto got = sys::read_at(file, std::span(buffer.get(), want), offset);
+        if (!got) return got.error();
         // The file shrank while we read: the range no longer exists as asked.
-        if (got == 0) return HashResult::failure(EIO);
-        if (!digest.update(buffer.get(), static_cast<std::size_t>(got))) return HashResult::failure(EIO);
-        offset += static_cast<std::uint64_t>(got);
+        if (*got == 0) return Errc::io;
+        if (!digest.update(reinterpret_cast<const unsigned char*>(buffer.get()), *got)) return Errc::io;
+        offset += *got;
     }
     return digest.finish();
 }

@@ -1,7 +1,9 @@
 // File digests for HASH / XMD5 / XSHA* / XCRC (draft-bryan-ftpext-hash-02). OpenSSL EVP digests
-// and zlib's crc32; streamed in large blocks with pread. Runs on the worker pool, never a reactor.
+// and zlib's crc32; streamed in large blocks with positioned reads. Runs on the worker pool, never
+// a reactor.
 #pragma once
 #include "base/result.hpp"
+#include "sys/handle.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -20,10 +22,10 @@ const char* hash_algo_name(HashAlgo algo);
 // FEAT line value: "SHA-256*;SHA-1;SHA-512;MD5;CRC32" with '*' on `selected`.
 std::string hash_feat_list(HashAlgo selected);
 
-// Lowercase hex digest of bytes [start, end) of the open regular file `fd` (end is clamped to the
-// file size; end == UINT64_MAX means "to the end"). EINVAL if start > size. ECANCELED if `cancel`
-// becomes true while hashing. Other errno values from pread. CRC32 is 8 hex digits.
-Result<std::string> hash_file(int fd, HashAlgo algo, std::uint64_t start, std::uint64_t end,
+// Lowercase hex digest of bytes [start, end) of the open regular file (end is clamped to the file
+// size; end == UINT64_MAX means "to the end"). invalid if start > size, cancelled if `cancel`
+// becomes true while hashing, io if the file shrank meanwhile; else read errors. CRC32 is 8 hex digits.
+Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
                               const std::atomic<bool>* cancel);
 
 }  // namespace ferry::fs

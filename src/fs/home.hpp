@@ -1,32 +1,36 @@
 // A user's home: the only way a session touches the file system.
 //
 // Every call takes a normalised virtual path (vpath_resolve) and resolves it beneath the home's
-// directory fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): "..", absolute symlinks and
-// symlinks that lead outside all fail with EXDEV instead of escaping. String checks are not the
-// defence. Errors are errno values (ENOENT, ENOTDIR, EISDIR, EEXIST, ENOTEMPTY, EXDEV, EACCES,
-// EDQUOT, ENOSPC, ...); the session maps them to replies.
+// folder handle, in one place per platform (fs/linux/home.cpp: openat2 with RESOLVE_BENEATH |
+// RESOLVE_NO_MAGICLINKS): "..", absolute symlinks and symlinks that lead outside all fail with
+// Errc::outside instead of escaping. String checks are not the defence. Errors are Errors
+// (not_found, not_directory, is_directory, exists, not_empty, outside, permission, quota,
+// no_space, ...); the session maps them to replies.
 #pragma once
-#include "base/fd.hpp"
 #include "base/result.hpp"
+#include "sys/file.hpp"
+#include "sys/handle.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <vector>
 
 namespace ferry::fs {
 
+using sys::FileInfo;
+
 struct DirEntry {
     std::string name;
-    struct stat st {};  // of the entry itself for symlinks that cannot be followed inside the home
+    FileInfo info;  // of the entry itself for symlinks that cannot be followed inside the home
 };
 
 enum class WriteMode {
     truncate,    // STOR: create or truncate
     at_offset,   // STOR after REST n: create if missing, keep contents, caller writes at n, truncates after
     append,      // APPE: create or append at the end
-    create_new,  // STOU: fail with EEXIST if the name exists
+    create_new,  // STOU: fail with Errc::exists if the name exists
 };
 
 class Home;
@@ -39,18 +43,16 @@ public:
     // Up to `max` more entries, without "." and ".."; an empty batch is the end.
     Result<std::vector<DirEntry>> next(std::size_t max);
 
-    FolderReader() = default;  // reads nothing (Result needs it)
+    FolderReader();  // reads nothing (Result needs it)
     FolderReader(FolderReader&&) noexcept;
     FolderReader& operator=(FolderReader&&) noexcept;
     ~FolderReader();
 
+    struct Impl;  // the platform's folder stream
+    explicit FolderReader(std::unique_ptr<Impl> impl);
+
 private:
-    friend class Home;
-    FolderReader(Fd home, Fd folder, void* stream, std::string dir_rel);
-    Fd home_;    // a duplicate of the home's fd: symlinks are followed only beneath it
-    Fd folder_;  // for fstatat; the stream has its own
-    void* stream_ = nullptr;  // DIR*
-    std::string dir_rel_;
+    std::unique_ptr<Impl> impl_;
 };
 
 class Home {
@@ -62,23 +64,23 @@ public:
     // share one Home per user through HomeRegistry).
 
     // The file or folder itself; follows symlinks only while they stay inside the home.
-    Result<struct stat> stat(std::string_view vpath) const;
+    Result<FileInfo> stat(std::string_view vpath) const;
     bool is_directory(std::string_view vpath) const;
     // The entry itself: a symlink's own stat, not its target's (what DELE or RNTO-over frees).
-    Result<struct stat> lstat(std::string_view vpath) const;
+    Result<FileInfo> lstat(std::string_view vpath) const;
 
-    Result<Fd> open_read(std::string_view vpath) const;             // regular files only (EISDIR otherwise)
-    Result<Fd> open_write(std::string_view vpath, WriteMode mode) const;  // regular files only, mode 0640
-    Result<Fd> open_directory(std::string_view vpath) const;        // O_DIRECTORY, for listing
+    Result<File> open_read(std::string_view vpath) const;             // regular files only (is_directory otherwise)
+    Result<File> open_write(std::string_view vpath, WriteMode mode) const;  // regular files only, mode 0640
+    Result<File> open_directory(std::string_view vpath) const;        // a folder, for reading
 
     Status make_directory(std::string_view vpath) const;  // mode 0750
     Status remove_directory(std::string_view vpath) const;
     Status remove_file(std::string_view vpath) const;     // a symlink is removed, not its target
     Status rename(std::string_view from, std::string_view to) const;  // replaces a file, never a folder
     Status set_mtime(std::string_view vpath, std::int64_t unix_seconds) const;  // MFMT
-    // SITE CHMOD: permission bits (<= 0777) of a file or folder; EPERM for the home itself, so a
-    // user cannot lock the server out of their whole home.
-    Status set_mode(std::string_view vpath, mode_t mode) const;
+    // SITE CHMOD: permission bits (<= 0777) of a file or folder; permission for the home itself,
+    // so a user cannot lock the server out of their whole home.
+    Status set_mode(std::string_view vpath, std::uint32_t mode) const;
 
     // Whether `directory` still names the folder this Home has open (same device and inode).
     bool still_at(const std::string& directory) const;
@@ -87,15 +89,16 @@ public:
     Result<FolderReader> read_folder(std::string_view vpath) const;
     // Bytes used by every regular file beneath the home (st_blocks*512 is not used: sizes count).
     Result<std::uint64_t> usage() const;
+    // Bytes the file system holding the home still has for users (AVBL).
+    Result<std::uint64_t> free_space() const { return sys::free_space(dir_); }
 
-    int dir_fd() const { return dir_.get(); }
     const std::string& path() const { return path_; }
 
 private:
     // Opens the parent folder of vpath beneath the home and returns it with the last component.
-    Result<Fd> open_parent(std::string_view vpath, std::string& name) const;
+    Result<File> open_parent(std::string_view vpath, std::string& name) const;
 
-    Fd dir_;
+    File dir_;
     std::string path_;
 };
 

@@ -2,6 +2,8 @@
 // Month names and dates are formatted by hand: strftime depends on the process locale.
 #include "fs/listing.hpp"
 
+#include "sys/time.hpp"
+
 #include <algorithm>
 
 #include <array>
@@ -16,19 +18,25 @@ constexpr std::array<const char*, 12> month_names = {"Jan", "Feb", "Mar", "Apr",
 // vsftpd's cut-off between "Nov 27 04:25" and "Nov 27  2024": about six months.
 constexpr std::time_t six_months = 60L * 60 * 24 * 182;
 
-char type_letter(mode_t mode) {
-    if (S_ISDIR(mode)) return 'd';
-    if (S_ISLNK(mode)) return 'l';
-    if (S_ISFIFO(mode)) return 'p';
-    if (S_ISSOCK(mode)) return 's';
-    if (S_ISCHR(mode)) return 'c';
-    if (S_ISBLK(mode)) return 'b';
+using sys::FileType;
+
+char type_letter(FileType type) {
+    switch (type) {
+        case FileType::directory: return 'd';
+        case FileType::symlink: return 'l';
+        case FileType::fifo: return 'p';
+        case FileType::socket: return 's';
+        case FileType::char_device: return 'c';
+        case FileType::block_device: return 'b';
+        case FileType::regular:
+        case FileType::other: break;
+    }
     return '-';
 }
 
 // One rwx triplet; `special` (setuid/setgid/sticky) shows as s/S (or t/T) in the execute slot.
-void append_triplet(std::string& out, mode_t mode, mode_t r, mode_t w, mode_t x, mode_t special,
-                    char special_letter) {
+void append_triplet(std::string& out, std::uint32_t mode, std::uint32_t r, std::uint32_t w, std::uint32_t x,
+                    std::uint32_t special, char special_letter) {
     out += (mode & r) ? 'r' : '-';
     out += (mode & w) ? 'w' : '-';
     const bool exec = mode & x;
@@ -38,18 +46,19 @@ void append_triplet(std::string& out, mode_t mode, mode_t r, mode_t w, mode_t x,
         out += exec ? 'x' : '-';
 }
 
-std::string permission_string(mode_t mode) {
-    std::string out(1, type_letter(mode));
-    append_triplet(out, mode, S_IRUSR, S_IWUSR, S_IXUSR, S_ISUID, 's');
-    append_triplet(out, mode, S_IRGRP, S_IWGRP, S_IXGRP, S_ISGID, 's');
-    append_triplet(out, mode, S_IROTH, S_IWOTH, S_IXOTH, S_ISVTX, 't');
+// The permission bits are the POSIX ones on every platform (FileInfo::permissions).
+std::string permission_string(const FileInfo& info) {
+    const std::uint32_t mode = info.permissions;
+    std::string out(1, type_letter(info.type));
+    append_triplet(out, mode, 0400, 0200, 0100, 04000, 's');
+    append_triplet(out, mode, 0040, 0020, 0010, 02000, 's');
+    append_triplet(out, mode, 0004, 0002, 0001, 01000, 't');
     return out;
 }
 
 // "Nov 27 04:25" for recent times, "Nov 27  2024" for old or future ones (UTC, like vsftpd).
 std::string list_date(std::time_t mtime, std::time_t now) {
-    struct tm tm {};
-    if (::gmtime_r(&mtime, &tm) == nullptr) return "Jan 01  1970";
+    const std::tm tm = sys::utc_time(mtime);
     const bool recent = mtime <= now && now - mtime <= six_months;
     char buf[32];
     if (recent)
@@ -72,17 +81,17 @@ std::string padded_right(std::string_view text, std::size_t width) {
     return out;
 }
 
-std::string_view mlsx_type(mode_t mode) {
-    if (S_ISDIR(mode)) return "dir";
-    if (S_ISLNK(mode)) return "OS.unix=symlink";
+std::string_view mlsx_type(const FileInfo& info) {
+    if (info.is_directory()) return "dir";
+    if (info.is_symlink()) return "OS.unix=symlink";
     return "file";
 }
 
 // RFC 3659 7.5.5, for what the user may do. A link that cannot be followed can only be
 // deleted or renamed.
-std::string_view mlsx_perm(mode_t mode) {
-    if (S_ISDIR(mode)) return "flcdmpe";
-    if (S_ISLNK(mode)) return "df";
+std::string_view mlsx_perm(const FileInfo& info) {
+    if (info.is_directory()) return "flcdmpe";
+    if (info.is_symlink()) return "df";
     return "adfrw";
 }
 
@@ -125,39 +134,39 @@ std::string displayed_name(std::string_view name) {
 
 
 std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now) {
-    const struct stat& st = entry.st;
-    std::string line = permission_string(st.st_mode);
+    const FileInfo& info = entry.info;
+    std::string line = permission_string(info);
     line += ' ';
-    line += padded_left(std::to_string(st.st_nlink), 4);
-    line += ' ';
-    line += padded_right(owner, 8);
+    line += padded_left(std::to_string(info.links), 4);
     line += ' ';
     line += padded_right(owner, 8);
     line += ' ';
-    line += padded_left(std::to_string(st.st_size), 8);
+    line += padded_right(owner, 8);
     line += ' ';
-    line += list_date(st.st_mtime, now);
+    line += padded_left(std::to_string(info.size), 8);
+    line += ' ';
+    line += list_date(static_cast<std::time_t>(info.mtime), now);
     line += ' ';
     line += displayed_name(entry.name);
     line += "\r\n";
     return line;
 }
 
-std::string mlsx_facts(const struct stat& st, std::string_view owner, std::string_view type_override) {
+std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override) {
     std::string facts = "type=";
-    facts += type_override.empty() ? mlsx_type(st.st_mode) : type_override;
+    facts += type_override.empty() ? mlsx_type(info) : type_override;
     facts += ';';
-    if (S_ISREG(st.st_mode)) facts += "size=" + std::to_string(st.st_size) + ";";
-    facts += "modify=" + utc_timestamp(st.st_mtime) + ";";
+    if (info.is_regular()) facts += "size=" + std::to_string(info.size) + ";";
+    facts += "modify=" + utc_timestamp(static_cast<std::time_t>(info.mtime)) + ";";
     facts += "perm=";
-    facts += mlsx_perm(st.st_mode);
+    facts += mlsx_perm(info);
     facts += ';';
     char unique[48];
-    std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(st.st_dev),
-                  static_cast<unsigned long long>(st.st_ino));
+    std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(info.id.device),
+                  static_cast<unsigned long long>(info.id.inode));
     facts += unique;
     char mode[32];
-    std::snprintf(mode, sizeof mode, "UNIX.mode=%04o;", static_cast<unsigned>(st.st_mode & 07777));
+    std::snprintf(mode, sizeof mode, "UNIX.mode=%04o;", static_cast<unsigned>(info.permissions & 07777));
     facts += mode;
     // A fact value ends at ';' and the facts at ' ': neither may come from the name.
     std::string name(owner);
@@ -167,12 +176,11 @@ std::string mlsx_facts(const struct stat& st, std::string_view owner, std::strin
 }
 
 std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override) {
-    return mlsx_facts(entry.st, owner, type_override) + " " + displayed_name(entry.name) + "\r\n";
+    return mlsx_facts(entry.info, owner, type_override) + " " + displayed_name(entry.name) + "\r\n";
 }
 
 std::string utc_timestamp(std::time_t t) {
-    struct tm tm {};
-    if (::gmtime_r(&t, &tm) == nullptr) return "19700101000000";
+    const std::tm tm = sys::utc_time(t);
     char buf[32];
     std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);

@@ -21,7 +21,7 @@ std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t
 std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override = {});
 
 // Facts only, for MLST's single-line reply (" type=...; /path\r\n" is assembled by the session).
-std::string mlsx_facts(const struct stat& st, std::string_view owner, std::string_view type_override = {});
+std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override = {});
 
 // A name as it may appear in a listing or a reply: CR and LF become '?' so that a file name can
 // never end a line early and forge listing lines or replies.

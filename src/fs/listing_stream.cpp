@@ -4,10 +4,84 @@
 #include "fs/vpath.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <fnmatch.h>
 
 namespace ferry::fs {
+namespace {
+
+// One bracket expression at pattern[p] ('[' already passed): whether `c` is in it, and where the
+// pattern goes on after ']'. nullopt when there is no closing ']' (the '[' is then a literal).
+struct Bracket {
+    bool matched;
+    std::size_t next;
+};
+std::optional<Bracket> match_bracket(std::string_view pattern, std::size_t p, char c) {
+    const bool negated = p < pattern.size() && (pattern[p] == '!' || pattern[p] == '^');
+    if (negated) ++p;
+    bool matched = false;
+    for (bool first = true; p < pattern.size(); first = false) {
+        char low = pattern[p];
+        if (low == ']' && !first) return Bracket{matched != negated, p + 1};
+        if (low == '\\' && p + 1 < pattern.size()) low = pattern[++p];
+        char high = low;
+        if (p + 2 < pattern.size() && pattern[p + 1] == '-' && pattern[p + 2] != ']') {
+            p += 2;
+            high = pattern[p];
+            if (high == '\\' && p + 1 < pattern.size()) high = pattern[++p];
+        }
+        const auto u = static_cast<unsigned char>(c);
+        if (static_cast<unsigned char>(low) <= u && u <= static_cast<unsigned char>(high)) matched = true;
+        ++p;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool matches_list_pattern(std::string_view pattern, std::string_view name) {
+    // A leading dot is matched only by a dot in the pattern, never by * ? or [...].
+    if (!name.empty() && name[0] == '.' && !(pattern.substr(0, 1) == "." || pattern.substr(0, 2) == "\\."))
+        return false;
+    // One star is enough to remember: on a mismatch the last star takes one more character. This
+    // keeps the work at O(pattern x name) however many stars there are.
+    std::size_t p = 0, n = 0;
+    std::size_t star = std::string_view::npos, star_n = 0;
+    while (n < name.size()) {
+        if (p < pattern.size()) {
+            const char c = pattern[p];
+            if (c == '*') {
+                star = p++;
+                star_n = n;
+                continue;
+            }
+            if (c == '?') {
+                ++p, ++n;
+                continue;
+            }
+            if (c == '[') {
+                if (const auto bracket = match_bracket(pattern, p + 1, name[n])) {
+                    if (bracket->matched) {
+                        p = bracket->next, ++n;
+                        continue;
+                    }
+                } else if (name[n] == '[') {
+                    ++p, ++n;
+                    continue;
+                }
+            } else {
+                const bool escaped = c == '\\' && p + 1 < pattern.size();
+                if (name[n] == (escaped ? pattern[p + 1] : c)) {
+                    p += escaped ? 2 : 1, ++n;
+                    continue;
+                }
+            }
+        }
+        if (star == std::string_view::npos) return false;
+        p = star + 1;
+        n = ++star_n;
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
 
 bool is_list_pattern(std::string_view name) {
     constexpr std::ptrdiff_t max_stars = 4;
@@ -24,24 +98,24 @@ Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, cons
     auto st = home->stat(vpath);
     const std::string name(vpath_name(vpath));
     // A name that exists as typed is never taken for a pattern; MLSD never takes one.
-    const bool pattern = !st && st.error() == ENOENT && format != ListingFormat::facts && is_list_pattern(name);
-    if (!st && !pattern) return Result<ListingStream>::failure(st.error());
+    const bool pattern = !st && st.error() == Errc::not_found && format != ListingFormat::facts && is_list_pattern(name);
+    if (!st && !pattern) return st.error();
     if (pattern) {
         auto reader = home->read_folder(vpath_parent(vpath));
-        if (!reader) return Result<ListingStream>::failure(reader.error());
+        if (!reader) return reader.error();
         stream.reader_ = std::move(*reader);
         stream.pattern_ = name;
         const auto slash = typed.rfind('/');
         stream.typed_folder_ = slash == std::string_view::npos ? "" : std::string(typed.substr(0, slash + 1));
         return stream;
     }
-    if (!S_ISDIR(st->st_mode)) {
-        if (format == ListingFormat::facts) return Result<ListingStream>::failure(ENOTDIR);
+    if (!st->is_directory()) {
+        if (format == ListingFormat::facts) return Error(Errc::not_directory);
         stream.single_ = stream.line(DirEntry{name, *st});
         return stream;
     }
     auto reader = home->read_folder(vpath);
-    if (!reader) return Result<ListingStream>::failure(reader.error());
+    if (!reader) return reader.error();
     stream.reader_ = std::move(*reader);
     return stream;
 }
@@ -60,14 +134,14 @@ Result<std::string> ListingStream::next(std::size_t batch) {
     std::string text;
     while (reader_ && text.empty()) {
         auto entries = reader_->next(batch);
-        if (!entries) return Result<std::string>::failure(entries.error());
+        if (!entries) return entries.error();
         if (entries->empty()) {
             reader_.reset();  // done: the folder is closed now, not when the transfer ends
             break;
         }
         for (const auto& entry : *entries) {
-            // FNM_PERIOD: dot files only when the pattern starts with a dot, as in a shell.
-            if (!pattern_.empty() && ::fnmatch(pattern_.c_str(), entry.name.c_str(), FNM_PERIOD) != 0) continue;
+            // Dot files only when the pattern starts with a dot, as in a shell.
+            if (!pattern_.empty() && !matches_list_pattern(pattern_, entry.name)) continue;
             text += line(entry);
         }
     }

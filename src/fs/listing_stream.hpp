@@ -18,7 +18,8 @@ enum class ListingFormat { long_lines, names, facts };  // LIST, NLST, MLSD
 class ListingStream {
 public:
     // The listing of `vpath`. `typed` is the argument as the client sent it (NLST names keep its
-    // folder part). Errors come from here, before a byte is sent: ENOENT, ENOTDIR (MLSD of a file).
+    // folder part). Errors come from here, before a byte is sent: not_found, not_directory (MLSD of
+    // a file).
     static Result<ListingStream> open(std::shared_ptr<const Home> home, const std::string& vpath, ListingFormat format,
                                       std::string owner, std::string_view typed);
     // The next piece, from at most `batch` entries; "" when the listing is done. Pool only.
@@ -41,8 +42,11 @@ private:
 };
 
 // "*.txt", "2026-0?.log", "[ab]*": a name that LIST/NLST take for a pattern when nothing has that
-// name. More than four '*' make it a plain name: fnmatch may backtrack at every '*', and this
-// bounds a pool thread's work whatever the libc.
+// name. More than four '*' make it a plain name (as it did when matching was fnmatch's, which may
+// backtrack at every '*'; clients' patterns have not needed more).
 bool is_list_pattern(std::string_view name);
+// Shell matching of one name (fnmatch with FNM_PERIOD, without FNM_PATHNAME): * ? [a-z] [!x] and
+// backslash escapes; a leading dot only by a dot. Character classes ([:alpha:]) are not supported.
+bool matches_list_pattern(std::string_view pattern, std::string_view name);
 
 }  // namespace ferry::fs

@@ -80,9 +80,9 @@ Status UserQuota::ensure_measured(const Home& home) {
             // Share the result of the measurement under way, success or failure.
             const std::uint64_t waited_for = attempts_;
             measure_done_.wait(lock, [&] { return attempts_ != waited_for; });
-            return measurement_ == Measurement::done ? 0 : last_error_;
+            return measurement_ == Measurement::done ? Status{} : last_error_;
         }
-        if (measurement_ == Measurement::done) return 0;
+        if (measurement_ == Measurement::done) return {};
         measurement_ = Measurement::running;  // this caller measures, later ones wait
     }
     // The scan can take seconds on a big home: no lock held meanwhile.
@@ -102,7 +102,7 @@ Status UserQuota::ensure_measured(const Home& home) {
         ++attempts_;
     }
     measure_done_.notify_all();
-    return usage.ok() ? 0 : usage.error();
+    return usage.ok() ? Status{} : usage.error();
 }
 
 std::shared_ptr<UserQuota> QuotaRegistry::for_user(const std::string& name, const LimitSource& current_limit) {

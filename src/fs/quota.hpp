@@ -56,7 +56,7 @@ public:
 
     // The first call measures home.usage() and sets used(). It blocks (call it on the worker pool);
     // callers that arrive during the measurement wait for it and share its result (also a failure); once measured,
-    // every call returns 0 at once. A failed measurement returns its errno, leaves measured()
+    // every call returns ok at once. A failed measurement returns its error, leaves measured()
     // false and is retried by the next call. Until measured(), used() is 0: do not let the user
     // upload before ensure_measured succeeded, or the limit is enforced against a wrong figure.
     // A measurement overrides adjustments made before it (they are assumed to be on disk).
@@ -76,7 +76,7 @@ private:
     std::condition_variable measure_done_;
     Measurement measurement_ = Measurement::none;
     std::uint64_t attempts_ = 0;  // finished measurements; waiters wake when it moves
-    Status last_error_ = 0;       // of the last failed measurement, for the callers that waited on it
+    Status last_error_;           // of the last failed measurement, for the callers that waited on it
 };
 
 // One UserQuota per user name, shared by that user's sessions.

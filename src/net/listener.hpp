@@ -1,9 +1,10 @@
-// Listening sockets and outgoing connects, on a reactor.
+// Listening sockets and outgoing connects, on a reactor. The backend (net/linux/listener.cpp,
+// connector.cpp) holds the sockets and their readiness.
 #pragma once
-#include "base/fd.hpp"
 #include "base/result.hpp"
 #include "net/address.hpp"
 #include "net/reactor.hpp"
+#include "sys/handle.hpp"
 
 #include <functional>
 #include <memory>
@@ -13,8 +14,8 @@
 namespace ferry::net {
 
 // socket + SO_REUSEADDR (+ IPV6_V6ONLY for IPv6) + bind + listen, non-blocking and close-on-exec.
-// Fails with the errno of the step that failed (EADDRINUSE, EACCES, ...).
-Result<Fd> bind_listen(const Address& address, int backlog);
+// Fails with the error of the step that failed (address_in_use, permission, ...).
+Result<Socket> bind_listen(const Address& address, int backlog);
 
 // Socket options of a control connection:
 //  - TCP_NODELAY: replies are small and must leave at once. Without it, Nagle holds "226" until the
@@ -22,18 +23,21 @@ Result<Fd> bind_listen(const Address& address, int backlog);
 //  - SO_OOBINLINE: clients send ABOR (or the Telnet IP/DM before it) with TCP urgent data, as
 //    RFC 959 4.1.3 describes; Python's ftplib sends "ABOR\r\n" with MSG_OOB. Without it the urgent
 //    byte is taken out of the stream and the line runs into the next command ("ABORNOOP").
-Status tune_control_socket(const Fd& socket);
+Status tune_control_socket(const Socket& socket);
 
 // One short message on a fresh connection that is about to be closed ("421 Too many
 // connections"): never blocks, never raises SIGPIPE, and what does not fit is dropped.
-void send_parting_words(const Fd& socket, std::string_view text);
+void send_parting_words(const Socket& socket, std::string_view text);
+
+// The local address a socket is bound to (for a listener bound to port 0).
+Address local_address_of(const Socket& socket);
 
 // Accepts connections on a listening socket and hands each one (non-blocking, close-on-exec,
-// TCP_NODELAY not set) to on_accept. On EMFILE/ENFILE it pauses briefly instead of spinning.
-class Listener final : private Reactor::Handler {
+// TCP_NODELAY not set) to on_accept. When out of handles it pauses briefly instead of spinning.
+class Listener {
 public:
-    using OnAccept = std::function<void(Fd connection, Address peer)>;
-    Listener(Reactor& reactor, Fd listening, OnAccept on_accept);
+    using OnAccept = std::function<void(Socket connection, Address peer)>;
+    Listener(Reactor& reactor, Socket listening, OnAccept on_accept);
     ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
@@ -42,29 +46,16 @@ public:
     void resume();
     Address local_address() const;
 
-private:
-    void on_readable() override;
-    void on_writable() override {}
-    void on_error() override { on_readable(); }
-    void accept_ready();
-    // Accepting again later, from the loop: after resume() and when a turn hit its bound.
-    void schedule_accept();
-    // Out of descriptors (EMFILE/ENFILE): stop for a moment instead of spinning on the backlog.
-    void back_off(int err);
+    struct Impl;
 
-    Reactor& reactor_;
-    Fd socket_;
-    OnAccept on_accept_;
-    bool paused_ = false;  // by the owner
-    Reactor::TimerId retry_timer_ = 0;  // non-zero while backing off
-    // Set to false by the destructor: on_accept may destroy the Listener mid-turn.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+private:
+    std::unique_ptr<Impl> impl_;
 };
 
 // One non-blocking connect. Destroying the Connector or calling cancel() drops the callback.
-class Connector final : private Reactor::Handler {
+class Connector {
 public:
-    using OnConnect = std::function<void(int err, Fd connection)>;
+    using OnConnect = std::function<void(Error err, Socket connection)>;
     explicit Connector(Reactor& reactor);
     ~Connector();
     Connector(const Connector&) = delete;
@@ -74,19 +65,10 @@ public:
     void connect(const Address& to, const std::optional<Address>& from, OnConnect done);
     void cancel();
 
-private:
-    void on_readable() override {}
-    void on_writable() override;
-    void on_error() override { on_writable(); }
-    void finish(int err);
-    void forget_socket();
+    struct Impl;
 
-    Reactor& reactor_;
-    Fd socket_;
-    OnConnect done_;
-    bool registered_ = false;  // socket_ is in the reactor, waiting for writability
-    // Bumped by cancel() and connect(); shared with deferred completions, which check it.
-    std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
+private:
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ferry::net

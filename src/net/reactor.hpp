@@ -1,8 +1,8 @@
 // The event loop: one per thread. Everything that touches a session runs on its reactor's thread.
 //
 // What src/proto sees is completion-shaped (see stream.hpp): start an operation, get a callback when
-// it is done. That is what IOCP gives on Windows; on Linux the reactor implements it over epoll
-// readiness. Only src/net includes <sys/epoll.h>.
+// it is done. That is what IOCP gives on Windows; on Linux the streams implement it over epoll
+// readiness (net/linux/reactor.cpp, net/linux/readiness.hpp). This header is the same on both.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -30,28 +30,23 @@ public:
     // Reactor thread only: run `task` after the current callback returns, before waiting again.
     // Used to deliver completions without re-entering the code that started the operation.
     void defer(Task task);
+    // Reactor thread only: destroy `object` after the current callback returns. For objects whose
+    // own callback may be running now (a Transfer, a Listener, a Stream in its handshake).
+    template <class T>
+    void release_later(std::unique_ptr<T> object) {
+        if (object) defer([held = std::shared_ptr<T>(std::move(object))] {});
+    }
     // Reactor thread only. A timer fires once; cancel_timer of a fired or unknown id does nothing.
     TimerId add_timer(std::chrono::milliseconds delay, Task fire);
     void cancel_timer(TimerId id);
     bool in_loop_thread() const;
 
-    // ---- for src/net only: readiness on a descriptor ----
-    class Handler {
-    public:
-        virtual void on_readable() = 0;
-        virtual void on_writable() = 0;
-        // Error/hang-up on the descriptor; the default wakes both directions so the syscall reports it.
-        virtual void on_error() { on_readable(); on_writable(); }
-
-    protected:
-        ~Handler() = default;
-    };
-    // Registers fd (edge-triggered, read and write interest). The handler must outlive the registration.
-    void add_fd(int fd, Handler* handler);
-    void remove_fd(int fd);
+    // The backend's own state (epoll and its registrations; the completion port). Only the
+    // backend's files know what is inside.
+    struct Impl;
+    Impl& impl() const { return *impl_; }
 
 private:
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

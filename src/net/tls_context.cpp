@@ -1,6 +1,8 @@
 #include "net/tls_context.hpp"
 
-#include <fcntl.h>
+#include "sys/atomic_file.hpp"
+#include "sys/file.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -8,10 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -181,57 +180,26 @@ std::string to_pem(Write write) {
     return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : "";
 }
 
-std::string folder_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // mkdir -p, new folders 0700 (they hold a private key).
 bool make_folders(const std::string& folder, std::string* error) {
-    for (std::size_t end = folder.find('/', 1);; end = folder.find('/', end + 1)) {
-        const std::string prefix = folder.substr(0, end);
-        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
-            return fail(error, prefix + ": cannot create folder: " + std::strerror(errno));
-        if (end == std::string::npos) return true;
-    }
+    if (const Status err = ferry::make_folders(folder, 0700))
+        return fail(error, folder + ": cannot create folder: " + err.message());
+    return true;
 }
 
 // Temp file in the same folder, fsync, then a rename that fails instead of replacing.
-bool write_new_file(const std::string& path, const std::string& content, mode_t mode, std::string* error) {
-    std::string temp = path + ".tmp.XXXXXX";
-    const int fd = ::mkstemp(temp.data());
-    if (fd < 0) return fail(error, path + ": cannot create a temporary file: " + std::strerror(errno));
-    std::size_t done = 0;
-    bool ok = ::fchmod(fd, mode) == 0;
-    while (ok && done < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) done += static_cast<std::size_t>(n);
-    }
-    ok = ok && ::fsync(fd) == 0;
-    const int saved = errno;
-    ::close(fd);
-    if (ok && ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
-        const int dir = ::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir >= 0) {
-            ::fsync(dir);  // the rename itself survives a crash
-            ::close(dir);
-        }
-        return true;
-    }
-    const int reason = ok ? errno : saved;
-    ::unlink(temp.c_str());
-    return fail(error, path + ": cannot write: " + std::strerror(reason));
+bool write_new_file(const std::string& path, const std::string& content, std::uint32_t mode, std::string* error) {
+    std::string why;
+    if (create_file_atomically(path, content, mode, &why)) return fail(error, why);
+    return true;
 }
 
 // 1 exists, 0 missing, -1 cannot tell (error filled in).
 int file_exists(const std::string& path, std::string* error) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return 1;
-    if (errno == ENOENT) return 0;
-    fail(error, path + ": " + std::strerror(errno));
+    const auto info = sys::path_info(path);
+    if (info) return 1;
+    if (info.error() == Errc::not_found) return 0;
+    fail(error, path + ": " + info.error().message());
     return -1;
 }
 
@@ -245,7 +213,7 @@ bool generate_pair(const std::string& cert_path, const std::string& key_path, st
     });
     const std::string cert_pem = to_pem([&](BIO* bio) { return PEM_write_bio_X509(bio, cert.get()) == 1; });
     if (key_pem.empty() || cert_pem.empty()) return fail(error, "cannot encode PEM: " + drain_openssl_errors());
-    if (!make_folders(folder_of(key_path), error) || !make_folders(folder_of(cert_path), error)) return false;
+    if (!make_folders(parent_folder(key_path), error) || !make_folders(parent_folder(cert_path), error)) return false;
     if (!write_new_file(key_path, key_pem, 0600, error)) return false;
     if (!write_new_file(cert_path, cert_pem, 0644, error)) {
         ::unlink(key_path.c_str());  // a key without its certificate would block the next attempt
@@ -264,11 +232,11 @@ Result<TlsContext> TlsContext::server(const std::string& cert_pem_path, const st
     SSL_CTX* ctx = context.native();
     if (!ctx || !restrict_versions(ctx) || !set_algorithms(ctx)) {
         fail(error, "cannot set up the TLS server context: " + drain_openssl_errors());
-        return Result<TlsContext>::failure(EIO);
+        return Result<TlsContext>::failure(Errc::io);
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  (kernel_tls ? SSL_OP_ENABLE_KTLS : 0));
-    if (!load_certificate_and_key(ctx, cert_pem_path, key_pem_path, error)) return Result<TlsContext>::failure(EINVAL);
+    if (!load_certificate_and_key(ctx, cert_pem_path, key_pem_path, error)) return Result<TlsContext>::failure(Errc::invalid);
     configure_sessions(ctx);
     return context;
 }
@@ -278,14 +246,14 @@ Result<TlsContext> TlsContext::client(bool verify_peer, std::string* error) {
     SSL_CTX* ctx = context.native();
     if (!ctx || !restrict_versions(ctx) || !set_algorithms(ctx)) {
         fail(error, "cannot set up the TLS client context: " + drain_openssl_errors());
-        return Result<TlsContext>::failure(EIO);
+        return Result<TlsContext>::failure(Errc::io);
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_ENABLE_KTLS);
     if (verify_peer) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
         if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
             fail(error, "cannot load the system's trusted certificates: " + drain_openssl_errors());
-            return Result<TlsContext>::failure(EIO);
+            return Result<TlsContext>::failure(Errc::io);
         }
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);

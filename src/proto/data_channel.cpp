@@ -2,7 +2,6 @@
 
 #include "base/log.hpp"
 
-#include <cerrno>
 #include <random>
 
 namespace ferry::proto {
@@ -17,11 +16,8 @@ void DataChannel::reset() {
     timeout_timer_ = 0;
     waiting_ = nullptr;
     // reset() may run inside the listener's or connector's own callback: let them die after it.
-    if (connector_ || passive_) {
-        std::shared_ptr<net::Connector> connector(std::move(connector_));
-        std::shared_ptr<net::Listener> listener(std::move(passive_));
-        reactor_.defer([connector, listener] {});
-    }
+    reactor_.release_later(std::move(connector_));
+    reactor_.release_later(std::move(passive_));
     accepted_.reset();
     active_target_.reset();
 }
@@ -35,18 +31,18 @@ Result<std::uint16_t> DataChannel::listen_passive(std::uint16_t min_port, std::u
     static thread_local std::minstd_rand random{std::random_device{}()};
     const unsigned first = any_port ? 0 : random() % span;
     const unsigned attempts = span < 200 ? span : 200;
-    int last_error = EADDRINUSE;
+    Error last_error = Errc::address_in_use;
     for (unsigned i = 0; i < attempts; ++i) {
         address.set_port(any_port ? 0 : static_cast<std::uint16_t>(min_port + (first + i) % span));
         auto listening = net::bind_listen(address, 1);
         if (!listening) {
             last_error = listening.error();
-            if (last_error == EADDRINUSE) continue;
+            if (last_error == Errc::address_in_use) continue;
             break;
         }
         passive_ = std::make_unique<net::Listener>(
             reactor_, std::move(listening.value()),
-            [this](Fd connection, net::Address peer) { on_accept(std::move(connection), std::move(peer)); });
+            [this](Socket connection, net::Address peer) { on_accept(std::move(connection), std::move(peer)); });
         return passive_->local_address().port();
     }
     return Result<std::uint16_t>::failure(last_error);
@@ -54,21 +50,21 @@ Result<std::uint16_t> DataChannel::listen_passive(std::uint16_t min_port, std::u
 
 Status DataChannel::set_active(const net::Address& target) {
     reset();
-    if (!target.same_ip(control_peer_) || target.port() < 1024) return EPERM;
+    if (!target.same_ip(control_peer_) || target.port() < 1024) return Errc::permission;
     active_target_ = target;
-    return 0;
+    return {};
 }
 
-void DataChannel::on_accept(Fd connection, net::Address peer) {
+void DataChannel::on_accept(Socket connection, net::Address peer) {
     if (!peer.same_ip(control_peer_)) {
         // Someone else raced the client to its passive port: never hand them the data.
         log::warn(cat("data connection from ", peer.to_string(), " refused: control peer is ", control_peer_.ip()));
         return;
     }
     passive_->pause();  // one connection per PASV
-    auto stream = std::make_unique<net::Stream>(reactor_, std::move(connection));
+    auto stream = net::make_stream(reactor_, std::move(connection));
     if (waiting_) {
-        deliver(0, std::move(stream));
+        deliver({}, std::move(stream));
     } else {
         accepted_ = std::move(stream);
     }
@@ -78,29 +74,29 @@ void DataChannel::open(std::chrono::milliseconds timeout, OnOpen done) {
     waiting_ = std::move(done);
     if (accepted_) {
         // Completions never run inside the call that started them.
-        reactor_.defer([this, alive = std::weak_ptr<int>(alive_)] {
-            if (!alive.expired() && waiting_ && accepted_) deliver(0, std::move(accepted_));
-        });
+        reactor_.defer(lifetime_.guard([this] {
+            if (waiting_ && accepted_) deliver({}, std::move(accepted_));
+        }));
         return;
     }
     timeout_timer_ = reactor_.add_timer(timeout, [this] {
         timeout_timer_ = 0;
-        deliver(ETIMEDOUT, nullptr);
+        deliver(Errc::timed_out, nullptr);
     });
     if (active_target_) {
         connector_ = std::make_unique<net::Connector>(reactor_);
         net::Address from = control_local_;
         from.set_port(0);
-        connector_->connect(*active_target_, from, [this](int err, Fd connection) {
+        connector_->connect(*active_target_, from, [this](Error err, Socket connection) {
             if (err) return deliver(err, nullptr);
-            deliver(0, std::make_unique<net::Stream>(reactor_, std::move(connection)));
+            deliver({}, net::make_stream(reactor_, std::move(connection)));
         });
     } else if (!passive_) {
-        deliver(ENOTCONN, nullptr);
+        deliver(Errc::not_connected, nullptr);
     }
 }
 
-void DataChannel::deliver(int err, std::unique_ptr<net::Stream> stream) {
+void DataChannel::deliver(Error err, std::unique_ptr<net::Stream> stream) {
     if (timeout_timer_) reactor_.cancel_timer(timeout_timer_);
     timeout_timer_ = 0;
     auto done = std::move(waiting_);

@@ -10,6 +10,7 @@
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
+#include "proto/transfer_control.hpp"
 
 #include <chrono>
 #include <functional>
@@ -18,32 +19,29 @@
 
 namespace ferry::proto {
 
-class DataChannel {
+class DataChannel final : public DataConnections {
 public:
-    using OnOpen = std::function<void(int err, std::unique_ptr<net::Stream> stream)>;
-
     DataChannel(net::Reactor& reactor, net::Address control_local, net::Address control_peer);
-    ~DataChannel();
+    ~DataChannel() override;
     DataChannel(const DataChannel&) = delete;
     DataChannel& operator=(const DataChannel&) = delete;
 
     // PASV/EPSV: listen on the control connection's local IP, on a port in [min, max]
     // (0, 0 = any). Returns the port. Replaces any earlier PASV/PORT.
-    Result<std::uint16_t> listen_passive(std::uint16_t min_port, std::uint16_t max_port);
-    // PORT/EPRT: 0 if `target` is acceptable (then remembered), else EPERM.
-    Status set_active(const net::Address& target);
-    bool configured() const { return passive_ || active_target_; }
-    bool passive() const { return passive_ != nullptr; }
+    Result<std::uint16_t> listen_passive(std::uint16_t min_port, std::uint16_t max_port) override;
+    // PORT/EPRT: ok if `target` is acceptable (then remembered), else permission.
+    Status set_active(const net::Address& target) override;
+    bool configured() const override { return passive_ || active_target_; }
 
     // The connection for the next transfer: accepted (passive) or connected (active), within
     // `timeout`. Exactly one callback unless reset() or destruction comes first.
-    void open(std::chrono::milliseconds timeout, OnOpen done);
+    void open(std::chrono::milliseconds timeout, OnOpen done) override;
     // Forget the set-up and any pending or accepted connection.
-    void reset();
+    void reset() override;
 
 private:
-    void on_accept(Fd connection, net::Address peer);
-    void deliver(int err, std::unique_ptr<net::Stream> stream);
+    void on_accept(Socket connection, net::Address peer);
+    void deliver(Error err, std::unique_ptr<net::Stream> stream);
 
     net::Reactor& reactor_;
     net::Address control_local_;
@@ -54,7 +52,7 @@ private:
     std::unique_ptr<net::Connector> connector_;
     OnOpen waiting_;
     net::Reactor::TimerId timeout_timer_ = 0;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred work checks it
+    Lifetime lifetime_;  // deferred work checks it
 };
 
 }  // namespace ferry::proto

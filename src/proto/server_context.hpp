@@ -1,7 +1,6 @@
 // What every session shares: settings, the accounts, the worker pool, the transfer log.
 // Everything here is either immutable after start-up or thread-safe.
 #pragma once
-#include "app/config.hpp"
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
@@ -10,6 +9,7 @@
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
+#include "proto/settings.hpp"
 #include "proto/xferlog.hpp"
 
 #include <algorithm>
@@ -21,17 +21,12 @@
 namespace ferry::proto {
 
 struct ServerContext {
-    ServerContext(const app::Config& config, auth::AccountStore& accounts, net::WorkerPool& pool, XferLog& xferlog)
-        : config(config), accounts(accounts), pool(pool), xferlog(xferlog),
-          registrations(config.registrations_per_hour), defender(defender_settings(config)) {}
+    ServerContext(Settings settings, auth::DefenderSettings defence, auth::AccountStore& accounts,
+                  net::WorkerPool& pool, XferLog& xferlog)
+        : config(std::move(settings)), accounts(accounts), pool(pool), xferlog(xferlog),
+          registrations(config.registrations_per_hour), defender(std::move(defence)) {}
 
-    static auth::DefenderSettings defender_settings(const app::Config& config) {
-        return auth::DefenderSettings{config.ban_threshold ? config.ban_threshold : UINT32_MAX, config.ban_window,
-                                      config.ban_time, config.ban_time_max, config.account_lock_threshold,
-                                      config.trusted_networks};
-    }
-
-    const app::Config& config;
+    const Settings config;
     auth::AccountStore& accounts;
     net::WorkerPool& pool;
     XferLog& xferlog;
@@ -42,7 +37,6 @@ struct ServerContext {
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
-    std::atomic<bool> shutting_down{false};
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.
     std::atomic<unsigned> awaiting_login{0};
     // login_timeout, or login_timeout_busy while three quarters of max_sessions_unauthenticated are taken.

@@ -3,10 +3,9 @@
 
 #include "base/log.hpp"
 #include "fs/listing.hpp"
+#include "proto/data_channel.hpp"
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 
 namespace ferry::proto {
 namespace {
@@ -38,20 +37,23 @@ std::string loggable(const Command& command) {
 }
 }  // namespace
 
-Session::Session(net::Reactor& reactor, ServerContext& context, Fd socket, bool implicit_tls, OnFinished on_finished)
+Session::Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<net::Stream> control, Entry entry,
+                 OnFinished on_finished)
     : reactor_(reactor),
       ctx_(context),
       id_(g_next_session_id++),
-      control_(std::make_unique<net::Stream>(reactor, std::move(socket))),
+      control_(std::move(control)),
       local_(control_->local_address()),
       peer_(control_->peer_address()),
       on_finished_(std::move(on_finished)),
       parser_(context.config.max_line),
       read_buffer_(kReadBuffer),
-      implicit_tls_(implicit_tls),
-      data_(reactor, local_, peer_) {}
+      entry_(entry),
+      transfers_(reactor, *this, std::make_unique<DataChannel>(reactor, local_, peer_), context.xferlog,
+                 TransferRules{context.config.data_timeout, context.config.tls_session_reuse, context.tls}) {}
 
 Session::~Session() {
+    lifetime_.renew();  // tokens completed while the members go must not reach this session
     if (timer_) reactor_.cancel_timer(timer_);
     stop_awaiting_login();
 }
@@ -62,9 +64,10 @@ void Session::stop_awaiting_login() {
 
 void Session::start() {
     connected_at_ = last_command_at_ = std::chrono::steady_clock::now();
-    log::info(cat(describe(), " connected to ", local_.to_string(), implicit_tls_ ? " (implicit TLS)" : ""));
+    const bool implicit_tls = entry_ == Entry::implicit_tls;
+    log::info(cat(describe(), " connected to ", local_.to_string(), implicit_tls ? " (implicit TLS)" : ""));
     arm_timer();
-    if (implicit_tls_) return begin_control_tls();  // the banner follows the handshake
+    if (implicit_tls) return begin_control_tls(begin_command());  // the banner follows the handshake
     reply(220, ctx_.config.banner);
     read_control();
 }
@@ -79,13 +82,13 @@ std::string Session::describe() const {
 void Session::read_control() {
     if (reading_ || finished_ || close_when_flushed_ || tls_handshaking_) return;
     reading_ = true;
-    control_->read_some(read_buffer_, [this](int err, std::uint64_t n) { on_control_read(err, n); });
+    control_->read_some(read_buffer_, [this](Error err, std::uint64_t n) { on_control_read(err, n); });
 }
 
-void Session::on_control_read(int err, std::uint64_t n) {
+void Session::on_control_read(Error err, std::uint64_t n) {
     reading_ = false;
     if (err || n == 0) {
-        finish(err ? cat("control connection error: ", std::strerror(err)) : std::string("client closed"));
+        finish(err ? cat("control connection error: ", err.message()) : std::string("client closed"));
         return;
     }
     std::vector<ParsedLine> lines;
@@ -99,7 +102,7 @@ void Session::on_control_read(int err, std::uint64_t n) {
 }
 
 void Session::take_line(ParsedLine line) {
-    const bool working = phase_ != DataPhase::none || hash_cancel_;
+    const bool working = transfers_.active() || hash_cancel_;
     if (working && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
         execute(line);
         return;
@@ -116,9 +119,14 @@ void Session::run_queue() {
     if (!finished_ && !reading_ && queue_.size() < kMaxQueuedLines) read_control();
 }
 
+CommandToken Session::begin_command() {
+    busy_ = true;
+    return CommandToken(reactor_, lifetime_.token(), [this] { command_finished(); });
+}
+
 void Session::command_finished() {
     busy_ = false;
-    if (shutting_down_ && phase_ == DataPhase::none) {
+    if (shutting_down_ && !transfers_.active()) {
         close_now(421, "Server shutting down.");
         return;
     }
@@ -143,11 +151,11 @@ void Session::execute(const ParsedLine& line) {
         reply(502, "Command not implemented.");
         return;
     }
-    if (spec->needs_login && login_ != LoginState::logged_in) {
+    if (spec->access == Access::logged_in && login_ != LoginState::logged_in) {
         reply(530, "Please login with USER and PASS.");
         return;
     }
-    if (spec->needs_arg && command.arg.empty()) {
+    if (spec->argument == Argument::required && command.arg.empty()) {
         reply(501, "Syntax error in parameters or arguments.");
         return;
     }
@@ -193,10 +201,10 @@ void Session::flush() {
     writing_ = true;
     out_writing_.swap(out_);
     out_.clear();
-    control_->write_all(out_writing_, [this](int err, std::uint64_t) {
+    control_->write_all(out_writing_, [this](Error err, std::uint64_t) {
         writing_ = false;
         out_writing_.clear();
-        if (err) return finish(cat("control write failed: ", std::strerror(err)));
+        if (err) return finish(cat("control write failed: ", err.message()));
         flush();
     });
 }
@@ -209,14 +217,14 @@ void Session::close_after_reply() {
 
 void Session::close_now(int code, std::string_view text) {
     if (finished_) return;
-    abort_transfer();
+    transfers_.abort();
     reply(code, text);
     close_after_reply();
 }
 
 void Session::begin_shutdown() {
     shutting_down_ = true;
-    if (phase_ == DataPhase::none && !busy_) close_now(421, "Server shutting down.");
+    if (!transfers_.active() && !busy_) close_now(421, "Server shutting down.");
 }
 
 void Session::finish(std::string_view reason) {
@@ -226,10 +234,8 @@ void Session::finish(std::string_view reason) {
     log::info(cat(describe(), " disconnected: ", reason));
     if (timer_) reactor_.cancel_timer(timer_);
     timer_ = 0;
-    transfer_.reset();
-    securing_.reset();
+    transfers_.abort();
     abort_hash();
-    data_.reset();
     control_->cancel();
     // The owner destroys us after the current callback has returned.
     auto done = on_finished_;
@@ -243,7 +249,7 @@ void Session::arm_timer() {
     const auto& config = ctx_.config;
     auto wait = login_ == LoginState::logged_in ? std::chrono::milliseconds(config.idle_timeout)
                                                : std::chrono::milliseconds(std::min(config.login_timeout, config.login_timeout_busy));
-    if (phase_ != DataPhase::none) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
+    if (transfers_.active()) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
     if (close_when_flushed_) wait = kCloseFlushLimit;
     timer_ = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
         timer_ = 0;
@@ -256,24 +262,12 @@ void Session::on_timer() {
     const auto& config = ctx_.config;
     if (close_when_flushed_) {
         if (now - last_command_at_ > kCloseFlushLimit) return finish("client did not read its last replies");
-    } else if (phase_ == DataPhase::running && transfer_) {
-        if (transfer_->progress() != progress_bytes_) {
-            progress_bytes_ = transfer_->progress();
-            progress_at_ = now;
-        } else if (now - progress_at_ > config.data_timeout) {
-            const bool over_quota = transfer_->over_quota();
-            abort_transfer();
-            over_quota ? reply_quota_exceeded() : reply(426, "Data connection timed out; transfer aborted.");
-            command_finished();
-        }
-    } else if (phase_ == DataPhase::securing && now - progress_at_ > config.data_timeout) {
-        abort_transfer();
-        reply(425, "TLS negotiation on the data connection timed out.");
-        command_finished();
+    } else if (transfers_.active()) {
+        transfers_.check_progress(now);
     } else if (login_ != LoginState::logged_in && now - connected_at_ > ctx_.login_timeout()) {
         // Also while busy: a client stalled in the TLS handshake holds the session otherwise.
         return close_now(421, "Login timeout.");
-    } else if (phase_ == DataPhase::none && !busy_ && now - last_command_at_ > config.idle_timeout) {
+    } else if (!busy_ && now - last_command_at_ > config.idle_timeout) {
         return close_now(421, "Timeout.");
     }
     if (!finished_) arm_timer();

@@ -4,7 +4,9 @@
 // to the worker pool (on_pool), and come back through the reactor only if the session still exists.
 // Commands run one at a time in arrival order. While a command waits (login check, listing scan,
 // transfer), later lines queue up, except ABOR, STAT, NOOP and QUIT during a transfer, which are
-// answered at once (RFC 959 4.1.3).
+// answered at once (RFC 959 4.1.3). A command that finishes later holds the CommandToken that
+// begin_command() hands out; the queue goes on when it is completed. The transfer half is a
+// TransferControl of its own.
 #pragma once
 #include "auth/accounts.hpp"
 #include "fs/hash.hpp"
@@ -13,10 +15,12 @@
 #include "fs/quota.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
+#include "base/lifetime.hpp"
 #include "proto/command_parser.hpp"
-#include "proto/data_channel.hpp"
+#include "proto/command_token.hpp"
 #include "proto/server_context.hpp"
 #include "proto/transfer.hpp"
+#include "proto/transfer_control.hpp"
 #include "proto/xferlog.hpp"
 
 #include <chrono>
@@ -31,11 +35,16 @@
 
 namespace ferry::proto {
 
-class Session {
+// A wrong password or an unknown user is a guess, which the defender counts; a disabled or
+// blocked account, or a home that cannot be opened, is a refusal.
+enum class LoginFailure { guess, refusal };
+
+class Session final : private TransferHost {
 public:
     using OnFinished = std::function<void(Session*)>;
-    // `implicit_tls`: the connection came to an implicit-FTPS listener; TLS starts before the banner.
-    Session(net::Reactor& reactor, ServerContext& context, Fd socket, bool implicit_tls, OnFinished on_finished);
+    enum class Entry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
+    Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<net::Stream> control, Entry entry,
+            OnFinished on_finished);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -45,38 +54,40 @@ public:
     void begin_shutdown();
     // Close at once with `code text` (421 at the end of the shutdown grace).
     void close_now(int code, std::string_view text);
-    bool transferring() const { return phase_ != DataPhase::none; }
     // The account this session is logged in as; "" before login.
     std::string_view logged_in_user() const { return login_ == LoginState::logged_in ? std::string_view(user_) : ""; }
     std::uint64_t id() const { return id_; }
 
 private:
     enum class LoginState { need_user, need_pass, checking, logged_in };
-    enum class DataPhase { none, opening, securing, running };
     using Handler = void (Session::*)(const std::string& arg);
+    enum class Access { anyone, logged_in };
+    enum class Argument { optional, required };
     struct CommandSpec {
         const char* verb;
         Handler handler;
-        bool needs_login;
-        bool needs_arg;
+        Access access;
+        Argument argument;
     };
     static const CommandSpec* find_command(std::string_view verb);
 
     // ---- control connection (session.cpp)
     void read_control();
-    void on_control_read(int err, std::uint64_t n);
+    void on_control_read(Error err, std::uint64_t n);
     void take_line(ParsedLine line);
     void run_queue();
     void execute(const ParsedLine& line);
-    void command_finished();  // an asynchronous command completed: go on with the queue
-    void reply(int code, std::string_view text);
+    // The running command finishes later: it holds this token and completes it then.
+    CommandToken begin_command();
+    void command_finished();  // the token was completed: go on with the queue
+    void reply(int code, std::string_view text) override;
     void reply_lines(int code, const std::vector<std::string>& lines);
     void flush();
     void close_after_reply();
     void finish(std::string_view reason);
     void arm_timer();
     void on_timer();
-    std::string describe() const;  // "session 12 127.0.0.1 alice" for log lines
+    std::string describe() const override;  // "session 12 127.0.0.1 alice" for log lines
     void log_refusal(int code, std::string_view text);
 
     // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.
@@ -86,8 +97,7 @@ private:
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
     void cmd_pass(const std::string& arg);
-    // `a_guess`: a wrong password or an unknown user, which the defender counts.
-    void login_failed(std::string_view why, bool a_guess);
+    void login_failed(std::string_view why, LoginFailure failure, CommandToken command);
     bool count_failed_login();
     void close_banned(std::string_view why);  // the defender's 421, logged with `why`
     void cmd_acct(const std::string& arg);
@@ -118,7 +128,7 @@ private:
     void site_chmod(const std::string& args);  // in session_files.cpp: a file operation
     bool require_admin();
     // Run `job` (argon2id, then a locked rewrite of the accounts file) on the worker pool, then reply
-    // call on_success and then reply 200 `ok_text`, or reply the error the job returned (errno + reason).
+    // call on_success and then reply 200 `ok_text`, or reply the error the job returned (and its reason).
     using AccountJob = std::function<std::pair<Status, std::string>()>;
     void run_account_job(AccountJob job, std::string ok_text, std::function<void()> on_success = nullptr,
                          std::function<void()> on_failure = nullptr);
@@ -140,7 +150,7 @@ private:
 
     // ---- names and folders (session_files.cpp)
     std::string resolve(const std::string& arg) const;  // virtual path, "" when unusable
-    void reply_fs_error(int err, std::string_view what);
+    void reply_fs_error(Error err, std::string_view what);
     void cmd_pwd(const std::string& arg);
     void cmd_cwd(const std::string& arg);
     void cmd_cdup(const std::string& arg);
@@ -159,12 +169,10 @@ private:
     void cmd_pbsz(const std::string& arg);
     void cmd_prot(const std::string& arg);
     void cmd_ccc(const std::string& arg);
-    void begin_control_tls();
-    bool tls_required() const { return ctx_.config.tls == "required"; }
-    // PROT P: the TLS handshake on a fresh data connection, which must resume the control
-    // connection's session (RFC 4217 deployments' "session reuse"); then `start(stream)`.
-    void secure_data(std::unique_ptr<net::Stream> stream, std::function<void(std::unique_ptr<net::Stream>)> start);
-    bool accept_unresumed_data() const;  // logs when it accepts
+    void begin_control_tls(CommandToken command);
+    bool tls_required() const { return ctx_.config.tls == TlsMode::required; }
+    // What the next data connection must do (PROT P: TLS resuming the control session).
+    DataProtection data_protection() const;
 
     // ---- data connection and transfers (session_transfer.cpp)
     void cmd_pasv(const std::string& arg);
@@ -182,18 +190,16 @@ private:
     void cmd_abor(const std::string& arg);
     enum class ListKind { list, nlst, mlsd };
     void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
-    void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing);
+    void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
+                      CommandToken command);
     void store(const std::string& vpath, fs::WriteMode mode);
-    void reply_quota_exceeded();
+    void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
-    using MakeTransfer = std::function<std::unique_ptr<Transfer>(std::unique_ptr<net::Stream>)>;
-    void run_transfer(std::string preliminary, MakeTransfer make, XferRecord record);
-    void begin_transfer(const MakeTransfer& make, std::unique_ptr<net::Stream> stream);
-    void data_connection_failed(int code, std::string_view text);
+    void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
+                      CommandToken command);
+    XferRecord record_of(XferKind kind, const std::string& vpath) const;
     void set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb);
-    void on_transfer_done(const TransferOutcome& outcome);
-    void abort_transfer();
     bool data_ready_or_refuse();
 
     net::Reactor& reactor_;
@@ -203,7 +209,7 @@ private:
     net::Address local_;
     net::Address peer_;
     OnFinished on_finished_;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    Lifetime lifetime_;  // pool jobs and timers that outlive the session are dropped
 
     CommandParser parser_;
     std::vector<char> read_buffer_;
@@ -218,20 +224,19 @@ private:
     bool shutting_down_ = false;
     std::string current_verb_;  // for log lines
 
-    const bool implicit_tls_;
+    const Entry entry_;
     bool tls_handshaking_ = false;  // control connection: no reads until the handshake is done
     bool control_tls_ = false;
     bool pbsz_done_ = false;
     bool protect_data_ = false;    // PROT P
     std::string tls_tag_;          // identifies the control session for data-connection resumption
-    std::unique_ptr<net::Stream> securing_;  // a data connection in its TLS handshake
 
     std::chrono::steady_clock::time_point connected_at_;
     std::chrono::steady_clock::time_point last_command_at_;
     net::Reactor::TimerId timer_ = 0;
 
     LoginState login_ = LoginState::need_user;
-    bool busy_ = false;  // an asynchronous command is in progress
+    bool busy_ = false;  // a CommandToken is out (set by begin_command, cleared by its completion)
     std::string user_;
     auth::Account account_;
     std::shared_ptr<const fs::Home> home_;  // shared with the user's other sessions
@@ -242,34 +247,27 @@ private:
     std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions
 
     fs::HashAlgo hash_algo_ = fs::HashAlgo::sha256;
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> range_;  // RANG start..end, inclusive
-    std::shared_ptr<std::atomic<bool>> hash_cancel_;                // set while a HASH runs
+    std::shared_ptr<std::atomic<bool>> hash_cancel_;  // set while a HASH runs
+    CommandToken hash_command_;                       // the HASH's; ABOR completes it early
 
-    bool ascii_ = false;
-    std::uint64_t rest_offset_ = 0;
+    DataType type_ = DataType::binary;
     std::string rename_from_;
     bool epsv_all_ = false;
-    DataChannel data_;
-    DataPhase phase_ = DataPhase::none;
-    std::unique_ptr<Transfer> transfer_;
-    XferRecord xfer_;
-    std::chrono::steady_clock::time_point transfer_started_;
-    std::uint64_t progress_bytes_ = 0;  // for the data timeout
-    std::chrono::steady_clock::time_point progress_at_;
+    TransferControl transfers_;  // the data connections, REST/RANG, the transfer in progress
 };
 
 template <class Work, class Then>
 void Session::on_pool(Work work, Then then) {
     using Value = decltype(work());
-    std::weak_ptr<int> alive = alive_;
-    net::Reactor* reactor = &reactor_;
-    // shared_ptr: std::function wants copyable callables, and results may be move-only (an Fd).
+    // shared_ptr: std::function wants copyable callables, and results and continuations may be
+    // move-only (a File, a CommandToken). The continuation travels on to the reactor's task, so
+    // it is destroyed on the reactor thread whatever happens.
     auto shared_work = std::make_shared<Work>(std::move(work));
     auto shared_then = std::make_shared<Then>(std::move(then));
-    ctx_.pool.submit([reactor, alive, shared_work, shared_then] {
+    ctx_.pool.submit([reactor = &reactor_, alive = lifetime_.token(), shared_work, shared_then]() mutable {
         auto value = std::make_shared<Value>((*shared_work)());
-        reactor->post([alive, shared_then, value] {
-            if (!alive.expired()) (*shared_then)(std::move(*value));
+        reactor->post([alive, then = std::move(shared_then), value] {
+            if (alive.valid()) (*then)(std::move(*value));
         });
     });
 }

@@ -5,7 +5,6 @@
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -13,18 +12,18 @@ namespace ferry::proto {
 
 std::string Session::resolve(const std::string& arg) const { return fs::vpath_resolve(cwd_, arg); }
 
-void Session::reply_fs_error(int err, std::string_view what) {
-    switch (err) {
-        case ENOENT:
-        case ENOTDIR: return reply(550, cat(what, ": No such file or directory."));
-        case EEXIST: return reply(550, cat(what, ": File exists."));
-        case ENOTEMPTY: return reply(550, cat(what, ": Directory not empty."));
-        case EISDIR: return reply(550, cat(what, ": Is a directory."));
-        case EDQUOT: return reply(552, cat(what, ": Quota exceeded."));
-        case ENOSPC: return reply(452, cat(what, ": Insufficient storage space."));
-        case ENAMETOOLONG: return reply(553, cat(what, ": File name too long."));
-        case EINVAL: return reply(553, cat(what, ": File name not allowed."));
-        default: return reply(550, cat(what, ": Permission denied."));  // EACCES, EPERM, EXDEV, ELOOP, ...
+void Session::reply_fs_error(Error err, std::string_view what) {
+    switch (err.code()) {
+        case Errc::not_found:
+        case Errc::not_directory: return reply(550, cat(what, ": No such file or directory."));
+        case Errc::exists: return reply(550, cat(what, ": File exists."));
+        case Errc::not_empty: return reply(550, cat(what, ": Directory not empty."));
+        case Errc::is_directory: return reply(550, cat(what, ": Is a directory."));
+        case Errc::quota: return reply(552, cat(what, ": Quota exceeded."));
+        case Errc::no_space: return reply(452, cat(what, ": Insufficient storage space."));
+        case Errc::name_too_long: return reply(553, cat(what, ": File name too long."));
+        case Errc::invalid: return reply(553, cat(what, ": File name not allowed."));
+        default: return reply(550, cat(what, ": Permission denied."));  // permission, outside, too_many_links, ...
     }
 }
 
@@ -35,7 +34,7 @@ void Session::cmd_cwd(const std::string& arg) {
     if (target.empty()) return reply(550, "Failed to change directory.");
     auto st = home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "Failed to change directory");
-    if (!S_ISDIR(st->st_mode)) return reply(550, "Failed to change directory: Not a directory.");
+    if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
     cwd_ = target;
     reply(250, "Directory successfully changed.");
 }
@@ -45,14 +44,14 @@ void Session::cmd_cdup(const std::string&) { cmd_cwd(".."); }
 void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
-    if (Status err = home_->make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
+    if (const Status err = home_->make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
     reply(257, cat(fs::vpath_quote(target), " created"));
 }
 
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    if (Status err = home_->remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
+    if (const Status err = home_->remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
     reply(250, "Remove directory operation successful.");
 }
 
@@ -61,9 +60,9 @@ void Session::cmd_dele(const std::string& arg) {
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
     auto entry = home_->lstat(target);
     if (!entry) return reply_fs_error(entry.error(), "Delete operation failed");
-    if (S_ISDIR(entry->st_mode)) return reply(550, "Delete operation failed: Is a directory (use RMD).");
-    if (Status err = home_->remove_file(target)) return reply_fs_error(err, "Delete operation failed");
-    if (S_ISREG(entry->st_mode)) quota_->adjust(-static_cast<std::int64_t>(entry->st_size));
+    if (entry->is_directory()) return reply(550, "Delete operation failed: Is a directory (use RMD).");
+    if (const Status err = home_->remove_file(target)) return reply_fs_error(err, "Delete operation failed");
+    if (entry->is_regular()) quota_->adjust(-static_cast<std::int64_t>(entry->size));
     reply(250, "Delete operation successful.");
 }
 
@@ -83,24 +82,24 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
     auto replaced = home_->lstat(target);  // a file renamed over is freed
-    if (Status err = home_->rename(source, target)) return reply_fs_error(err, "Rename failed");
-    if (replaced && S_ISREG(replaced->st_mode) && source != target)
-        quota_->adjust(-static_cast<std::int64_t>(replaced->st_size));
+    if (const Status err = home_->rename(source, target)) return reply_fs_error(err, "Rename failed");
+    if (replaced && replaced->is_regular() && source != target)
+        quota_->adjust(-static_cast<std::int64_t>(replaced->size));
     reply(250, "Rename successful.");
 }
 
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
-    if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file size.");
-    reply(213, cat(st->st_size));
+    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
+    if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
+    reply(213, cat(st->size));
 }
 
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
-    if (!st || !S_ISREG(st->st_mode)) return reply(550, "Could not get file modification time.");
-    reply(213, fs::utc_timestamp(st->st_mtime));
+    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
+    if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
+    reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
 }
 
 // MFMT YYYYMMDDHHMMSS path (draft-somers-ftp-mfxx).
@@ -111,7 +110,7 @@ void Session::cmd_mfmt(const std::string& arg) {
     if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
     const std::string target = resolve(arg.substr(space + 1));
     if (target.empty() || !home_->stat(target)) return reply(550, "Could not set file modification time.");
-    if (Status err = home_->set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
+    if (const Status err = home_->set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
     reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", arg.substr(space + 1)));
 }
 
@@ -121,20 +120,20 @@ void Session::cmd_mfmt(const std::string& arg) {
 void Session::site_chmod(const std::string& args) {
     const auto space = args.find(' ');
     if (space == std::string::npos || space == 0 || space > 4) return reply(501, "Usage: SITE CHMOD <mode> <path>");
-    mode_t mode = 0;
+    std::uint32_t mode = 0;
     for (char digit : std::string_view(args).substr(0, space)) {
         if (digit < '0' || digit > '7') return reply(501, "SITE CHMOD mode must be octal permission bits, 000-777.");
-        mode = mode * 8 + static_cast<mode_t>(digit - '0');
+        mode = mode * 8 + static_cast<std::uint32_t>(digit - '0');
     }
     if (mode > 0777) return reply(501, "SITE CHMOD sets permission bits only (000-777).");
     const std::string target = resolve(args.substr(space + 1));
     if (target.empty() || target == "/") return reply(550, "SITE CHMOD failed: Your home folder keeps its mode.");
     auto st = home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "SITE CHMOD failed");
-    const mode_t owner_needs = S_ISDIR(st->st_mode) ? 0700 : 0600;
+    const std::uint32_t owner_needs = st->is_directory() ? 0700 : 0600;
     if ((mode & owner_needs) != owner_needs)
-        return reply(550, cat("SITE CHMOD failed: the owner must keep ", S_ISDIR(st->st_mode) ? "rwx on folders." : "rw on files."));
-    if (Status err = home_->set_mode(target, mode)) return reply_fs_error(err, "SITE CHMOD failed");
+        return reply(550, cat("SITE CHMOD failed: the owner must keep ", st->is_directory() ? "rwx on folders." : "rw on files."));
+    if (const Status err = home_->set_mode(target, mode)) return reply_fs_error(err, "SITE CHMOD failed");
     char octal[8];
     std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode));
     log::info(cat(describe(), " chmod ", octal, ' ', target));
@@ -143,7 +142,7 @@ void Session::site_chmod(const std::string& args) {
 
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
-    auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
+    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
     if (!st) return reply_fs_error(st.error(), "MLST failed");
     const std::string shown = fs::displayed_name(target);
     reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, user_), ' ', shown), "End"});

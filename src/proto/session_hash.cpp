@@ -1,25 +1,12 @@
 // Integrity: HASH with OPTS HASH and RANG (draft-bryan-ftpext-hash-02, draft-bryan-ftp-range), and
 // the legacy XMD5/XSHA1/XSHA256/XSHA512/XCRC. Digests run on the worker pool; meanwhile the
 // session answers NOOP, STAT and ABOR, and ABOR or a disconnect cancels the hash.
+#include "base/decimal.hpp"
 #include "base/log.hpp"
 #include "proto/session.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cstring>
-#include <sys/stat.h>
 
 namespace ferry::proto {
-namespace {
-
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
-
-}  // namespace
 
 void Session::opts_hash(const std::string& value) {
     if (!value.empty()) {
@@ -32,27 +19,26 @@ void Session::opts_hash(const std::string& value) {
 
 void Session::cmd_rang(const std::string& arg) {
     const auto space = arg.find(' ');
-    auto start = parse_number(std::string_view(arg).substr(0, space));
-    auto end = space == std::string::npos ? std::nullopt : parse_number(std::string_view(arg).substr(space + 1));
+    auto start = parse_decimal(std::string_view(arg).substr(0, space));
+    auto end = space == std::string::npos ? std::nullopt : parse_decimal(std::string_view(arg).substr(space + 1));
     if (!start || !end) return reply(501, "Usage: RANG <start> <end>");
     if (*start == 1 && *end == 0) {  // the draft's way to reset
-        range_.reset();
+        transfers_.take_range();
         return reply(350, "Range reset.");
     }
     if (*start > *end) {
-        range_.reset();
+        transfers_.take_range();
         return reply(501, "RANG start is after its end; range reset.");
     }
-    range_ = std::make_pair(*start, *end);
+    transfers_.set_range({*start, *end});
     reply(350, cat("Restarting at ", *start, ". Ending at ", *end, "."));
 }
 
 void Session::cmd_hash(const std::string& arg) {
     std::uint64_t start = 0, end = UINT64_MAX;
-    if (range_) {  // RANG's end is inclusive; hash_file's is exclusive
-        start = range_->first;
-        end = range_->second == UINT64_MAX ? UINT64_MAX : range_->second + 1;
-        range_.reset();
+    if (const auto range = transfers_.take_range()) {  // RANG's end is inclusive; hash_file's is exclusive
+        start = range->start;
+        end = range->end == UINT64_MAX ? UINT64_MAX : range->end + 1;
     }
     const fs::HashAlgo algo = hash_algo_;
     start_hash(resolve(arg), algo, start, end, [this, algo, arg](const std::string& hex, std::uint64_t s, std::uint64_t e) {
@@ -75,8 +61,8 @@ void Session::legacy_hash(fs::HashAlgo algo, const std::string& arg) {
     const auto last = arg.rfind(' ');
     const auto middle = last == std::string::npos || last == 0 ? std::string::npos : arg.rfind(' ', last - 1);
     if (middle != std::string::npos) {
-        auto s = parse_number(std::string_view(arg).substr(middle + 1, last - middle - 1));
-        auto e = parse_number(std::string_view(arg).substr(last + 1));
+        auto s = parse_decimal(std::string_view(arg).substr(middle + 1, last - middle - 1));
+        auto e = parse_decimal(std::string_view(arg).substr(last + 1));
         if (s && e) {
             if (*s > *e) return reply(501, "Start is after end.");
             start = *s;
@@ -93,19 +79,19 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
     if (vpath.empty()) return reply(550, "No such file.");
     auto file = home_->open_read(vpath);
     if (!file) return reply_fs_error(file.error(), "Cannot hash");
-    struct stat st {};
-    if (::fstat(file->get(), &st) != 0) return reply_fs_error(errno, "Cannot hash");
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const auto info = sys::file_info(*file);
+    if (!info) return reply_fs_error(info.error(), "Cannot hash");
+    const std::uint64_t size = info->size;
     if (start > size || (start == size && size > 0)) return reply(550, "Range starts past the end of the file.");
     end = std::min(end, size);
 
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     hash_cancel_ = cancel;
-    busy_ = true;
+    hash_command_ = begin_command();
     const auto began = std::chrono::steady_clock::now();
     on_pool(
-        [fd = std::make_shared<Fd>(std::move(*file)), algo, start, end, cancel] {
-            return fs::hash_file(fd->get(), algo, start, end, cancel.get());
+        [file = std::make_shared<File>(std::move(*file)), algo, start, end, cancel] {
+            return fs::hash_file(*file, algo, start, end, cancel.get());
         },
         [this, cancel, respond = std::move(respond), start, end, began, vpath](Result<std::string> digest) {
             if (hash_cancel_ != cancel) return;  // aborted: ABOR already answered
@@ -117,14 +103,14 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
                 log::info(cat(describe(), " hashed ", vpath, " [", start, ", ", end, ") in ", seconds, " s"));
                 respond(*digest, start, end);
             }
-            command_finished();
+            hash_command_.complete();
         });
 }
 
 void Session::abort_hash() {
     if (!hash_cancel_) return;
     hash_cancel_->store(true);  // the worker stops at its next block
-    hash_cancel_.reset();
+    hash_cancel_.reset();  // the HASH's token stays with the caller: it replies, then completes it
 }
 
 }  // namespace ferry::proto

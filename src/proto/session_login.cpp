@@ -1,13 +1,12 @@
 // Login (USER/PASS/REIN/QUIT) and the commands about the session itself.
 #include "auth/password.hpp"
+#include "base/decimal.hpp"
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "fs/listing.hpp"
 #include "proto/session.hpp"
 
 #include <algorithm>
-#include <cstring>
-#include <sys/statvfs.h>
 #include <sodium.h>
 
 namespace ferry::proto {
@@ -15,11 +14,11 @@ namespace {
 
 struct LoginCheck {
     bool ok = false;
-    bool wrong_password = false;  // a guess that failed (also for unknown users): the defender counts it
+    LoginFailure failure = LoginFailure::refusal;  // guess: a wrong password or unknown user
     bool banned = false;          // the address was banned before the check ran: not checked
     std::string why;  // for the log, never for the client
     auth::Account account;
-    Result<std::shared_ptr<const fs::Home>> home = Result<std::shared_ptr<const fs::Home>>::failure(ENOENT);
+    Result<std::shared_ptr<const fs::Home>> home = Error(Errc::not_found);
     std::shared_ptr<fs::UserQuota> quota;
 };
 
@@ -42,7 +41,7 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
     sodium_memzero(password.data(), password.size());
     if (!account || !password_ok) {
         check.why = account ? "wrong password" : "unknown user";
-        check.wrong_password = true;
+        check.failure = LoginFailure::guess;
     } else if (account->disabled) {
         check.why = "account disabled";
     } else if (!account->blocked.empty()) {
@@ -53,11 +52,11 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
     } else {
         check.home = context.homes.open(root + "/" + account->home);
         if (!check.home) {
-            check.why = cat("cannot open home ", root, "/", account->home, ": ", std::strerror(check.home.error()));
+            check.why = cat("cannot open home ", root, "/", account->home, ": ", check.home.error().message());
         } else {
             check.quota = context.quotas.for_user(account->name, context.current_quota_limit(account->name, account->quota));
-            if (Status err = check.quota->ensure_measured(**check.home)) {
-                check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", std::strerror(err));
+            if (const Status err = check.quota->ensure_measured(**check.home)) {
+                check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", err.message());
             } else {
                 check.ok = true;
                 check.account = std::move(*account);
@@ -85,14 +84,15 @@ void Session::cmd_pass(const std::string& arg) {
     // Banned since this connection was made (by its own or a sibling's failures): no more guesses.
     if (std::string why = ctx_.defender.refusal(ip, now); !why.empty()) return close_banned(why);
     login_ = LoginState::checking;
-    busy_ = true;
+    CommandToken command = begin_command();
     if (ctx_.defender.account_locked(user_, ip, now))
-        return login_failed("account locked by the defender (too many failed logins; no password check)", true);
+        return login_failed("account locked by the defender (too many failed logins; no password check)",
+                            LoginFailure::guess, std::move(command));
     on_pool(
         [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
-        [this](LoginCheck check) {
+        [this, command = std::move(command)](LoginCheck check) mutable {
             if (check.banned) return close_banned(check.why);
-            if (!check.ok) return login_failed(check.why, check.wrong_password);
+            if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
             login_ = LoginState::logged_in;
             stop_awaiting_login();
             ctx_.defender.succeeded(peer_.ip(), user_);
@@ -102,24 +102,25 @@ void Session::cmd_pass(const std::string& arg) {
             cwd_ = "/";
             log::info(cat(describe(), " logged in, home ", home_->path()));
             reply(230, "Login successful.");
-            command_finished();
+            command.complete();
         });
 }
 
-void Session::login_failed(std::string_view why, bool a_guess) {
+void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command) {
     ++login_failures_;
     log::info(cat(describe(), " login failed for \"", user_.substr(0, 64), "\": ", why));
-    const bool banned_now = a_guess && count_failed_login();
+    const bool banned_now = failure == LoginFailure::guess && count_failed_login();
     user_.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
-    reactor_.add_timer(ctx_.config.login_fail_delay, [this, banned_now, alive = std::weak_ptr<int>(alive_)] {
-        if (alive.expired() || finished_) return;
+    auto shared_command = std::make_shared<CommandToken>(std::move(command));  // timers take copyable tasks
+    reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, shared_command] {
+        if (finished_) return;
         login_ = LoginState::need_user;
         if (banned_now) return close_banned("banned by this failure");
         reply(530, "Login incorrect.");
         if (login_failures_ >= ctx_.config.max_login_failures) return close_after_reply();
-        command_finished();
-    });
+        shared_command->complete();
+    }));
 }
 
 void Session::close_banned(std::string_view why) {
@@ -134,11 +135,11 @@ bool Session::count_failed_login() {
     const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
     if (!outcome.counted) return false;  // a trusted address
     log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
-                  outcome.address_failures, " in ", ctx_.config.ban_window.count(), " s)"));
+                  outcome.address_failures, " in ", ctx_.defender.settings().ban_window.count(), " s)"));
     if (outcome.account_locked_now)
         log::warn(cat("defender: locked account \"", fs::displayed_name(user_.substr(0, 64)), "\" for ",
-                      ctx_.config.ban_time.count(), " s (", ctx_.config.account_lock_threshold, " failed logins in ",
-                      ctx_.config.ban_window.count(), " s; addresses it logged in from before still may)"));
+                      ctx_.defender.settings().ban_time.count(), " s (", ctx_.defender.settings().account_lock_threshold, " failed logins in ",
+                      ctx_.defender.settings().ban_window.count(), " s; addresses it logged in from before still may)"));
     if (!outcome.new_ban) return false;
     const auth::Ban ban = *outcome.new_ban;
     log::warn(cat("defender: banned ", ban.group, " until ", auth::format_utc(ban.until), " (", ban.reason, ", ban ",
@@ -159,25 +160,24 @@ bool Session::count_failed_login() {
 void Session::cmd_acct(const std::string&) { reply(202, "ACCT not needed."); }
 
 void Session::cmd_rein(const std::string&) {
-    abort_transfer();
-    data_.reset();
+    transfers_.abort();
+    transfers_.data().reset();
+    transfers_.forget_markers();
     login_ = LoginState::need_user;
     user_.clear();
     abort_hash();
     home_.reset();
     quota_.reset();
-    range_.reset();
     hash_algo_ = fs::HashAlgo::sha256;
     cwd_ = "/";
-    ascii_ = false;
-    rest_offset_ = 0;
+    type_ = DataType::binary;
     rename_from_.clear();
     epsv_all_ = false;
     reply(220, ctx_.config.banner);
 }
 
 void Session::cmd_quit(const std::string&) {
-    abort_transfer();
+    transfers_.abort();
     abort_hash();
     reply(221, "Goodbye.");
     close_after_reply();
@@ -218,7 +218,7 @@ void Session::cmd_opts(const std::string& arg) {
 void Session::cmd_stat(const std::string& arg) {
     // STAT <path> lists over the control connection, asynchronously; during a transfer or a hash
     // (when STAT is answered at once) only the status below is given, so nothing else starts.
-    const bool working = phase_ != DataPhase::none || hash_cancel_;
+    const bool working = transfers_.active() || hash_cancel_;
     if (!arg.empty() && !working) {
         if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
         return start_listing(ListKind::list, arg, /*over_control=*/true);
@@ -228,9 +228,9 @@ void Session::cmd_stat(const std::string& arg) {
         lines.push_back(cat("     Logged in as ", user_));
         lines.push_back(cat("     Quota: ", quota_summary()));
     }
-    lines.push_back(cat("     TYPE: ", ascii_ ? "ASCII" : "BINARY"));
-    if (phase_ != DataPhase::none && transfer_) {
-        lines.push_back(cat("     Transferring ", xfer_.path, ": ", transfer_->bytes(), " bytes so far"));
+    lines.push_back(cat("     TYPE: ", type_ == DataType::ascii ? "ASCII" : "BINARY"));
+    if (const auto bytes = transfers_.bytes_so_far()) {
+        lines.push_back(cat("     Transferring ", transfers_.record().path, ": ", *bytes, " bytes so far"));
     } else {
         lines.push_back("     No data connection");
     }
@@ -241,11 +241,11 @@ void Session::cmd_stat(const std::string& arg) {
 void Session::cmd_type(const std::string& arg) {
     const Command type = split_command(arg);
     if (type.verb == "I" || (type.verb == "L" && type.arg == "8")) {
-        ascii_ = false;
+        type_ = DataType::binary;
         return reply(200, "Switching to Binary mode.");
     }
     if (type.verb == "A" && (type.arg.empty() || type.arg == "N")) {
-        ascii_ = true;
+        type_ = DataType::ascii;
         return reply(200, "Switching to ASCII mode.");
     }
     reply(504, "Unsupported TYPE.");
@@ -263,10 +263,9 @@ void Session::cmd_stru(const std::string& arg) {
 
 void Session::cmd_allo(const std::string& arg) {
     // "ALLO <decimal>" with an optional " R <record size>" (RFC 959).
-    const std::string count = arg.substr(0, arg.find(' '));
-    if (count.empty() || count.size() > 19 || count.find_first_not_of("0123456789") != std::string::npos)
-        return reply(501, "ALLO needs a byte count.");
-    const std::uint64_t wanted = std::stoull(count);
+    const auto count = parse_decimal(std::string_view(arg).substr(0, arg.find(' ')));
+    if (!count) return reply(501, "ALLO needs a byte count.");
+    const std::uint64_t wanted = *count;
     const std::uint64_t free = quota_->free();
     if (wanted > free) return reply(552, cat("Not enough quota: ", wanted, " bytes asked, ", free, " bytes free."));
     reply(200, cat("ALLO ok: ", wanted, " bytes fit."));
@@ -285,14 +284,12 @@ std::string Session::quota_summary() const {
 void Session::cmd_avbl(const std::string& arg) {
     if (!arg.empty()) {
         const std::string target = resolve(arg);
-        auto st = target.empty() ? Result<struct stat>::failure(ENOENT) : home_->stat(target);
-        if (!st) return reply_fs_error(st.error(), "AVBL failed");
-        if (!S_ISDIR(st->st_mode)) return reply(550, "AVBL needs a directory.");
+        auto info = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
+        if (!info) return reply_fs_error(info.error(), "AVBL failed");
+        if (!info->is_directory()) return reply(550, "AVBL needs a directory.");
     }
     std::uint64_t free = quota_->free();
-    struct statvfs fs_stats {};
-    if (::fstatvfs(home_->dir_fd(), &fs_stats) == 0)
-        free = std::min<std::uint64_t>(free, std::uint64_t(fs_stats.f_bavail) * fs_stats.f_frsize);
+    if (const auto space = home_->free_space()) free = std::min(free, *space);
     reply(213, cat(free));
 }
 

@@ -41,7 +41,7 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
             if (const auth::Account* same = accounts.find_folded(name)) {
                 refusal = same->name == name ? cat("User ", name, " exists.")
                                              : cat("User ", same->name, " exists (names are compared without case).");
-                return EEXIST;
+                return Errc::exists;
             }
             // A folder of that name holds someone's files (an earlier account's): never hand it over.
             auto exists = fs::home_exists(context.config.root, name);
@@ -51,16 +51,16 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
                               " --home ", name, " --adopt`.");
                 if (exists) log::warn(cat("account ", name, " refused: the folder ", context.config.root, "/", name,
                                           " exists and is not adopted over FTP"));
-                return EEXIST;
+                return Errc::exists;
             }
-            return accounts.add(account) ? 0 : EEXIST;
+            return accounts.add(account) ? Status{} : Status(Errc::exists);
         },
         &error);
-    if (status == EEXIST) return {EEXIST, refusal.empty() ? cat("User ", name, " exists.") : refusal};
-    if (status != 0) return {status, error};
+    if (status == Errc::exists) return {status, refusal.empty() ? cat("User ", name, " exists.") : refusal};
+    if (status) return {status, error};
     auto home = fs::Home::open(context.config.root + "/" + name, true);
-    if (!home) log::warn(cat("account ", name, " added, but its home could not be created: ", std::strerror(home.error())));
-    return {0, {}};
+    if (!home) log::warn(cat("account ", name, " added, but its home could not be created: ", home.error().message()));
+    return {Status{}, {}};
 }
 
 // Change one existing account under the accounts file's lock.
@@ -70,12 +70,12 @@ std::pair<Status, std::string> update_account(ServerContext& context, const std:
     const Status status = context.accounts.modify(
         [&](auth::AccountsFile& accounts) -> Status {
             auth::Account* account = accounts.find_mutable(name);
-            if (!account) return ENOENT;
+            if (!account) return Errc::not_found;
             change(*account);
-            return 0;
+            return {};
         },
         &error);
-    return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+    return {status, status == Errc::not_found ? cat("No user ", name, ".") : error};
 }
 
 }  // namespace
@@ -155,19 +155,19 @@ void Session::site_deluser(const std::string& args) {
             const Status status = context.accounts.modify(
                 [&](auth::AccountsFile& accounts) -> Status {
                     const auth::Account* account = accounts.find(name);
-                    if (!account) return ENOENT;
+                    if (!account) return Errc::not_found;
                     // Out of reach before the account goes, so a new account of that name starts empty.
                     auto moved = fs::retire_home(context.config.root, account->home, name, std::time(nullptr));
-                    if (!moved && moved.error() != ENOENT) {
-                        error = cat("cannot move the home of ", name, " to .deleted: ", std::strerror(moved.error()));
+                    if (!moved && moved.error() != Errc::not_found) {
+                        error = cat("cannot move the home of ", name, " to .deleted: ", moved.error().message());
                         return moved.error();
                     }
                     if (moved) *retired = *moved;
                     accounts.remove(name);
-                    return 0;
+                    return {};
                 },
                 &error);
-            return {status, status == ENOENT ? cat("No user ", name, ".") : error};
+            return {status, status == Errc::not_found ? cat("No user ", name, ".") : error};
         },
         cat("User ", words[0], " deleted; the home folder was moved out of reach (kept for deleted_retention days)."),
         [this, name = words[0], retired] {
@@ -187,14 +187,14 @@ void Session::site_setquota(const std::string& args) {
         [&context = ctx_, name = words[0], quota = *size] {
             auto result = update_account(context, name, [&](auth::Account& account) { account.quota = quota; });
             // Running sessions of that user see the new limit at their next reservation.
-            if (result.first == 0) context.quotas.refresh_limit(name, context.current_quota_limit(name, quota));
+            if (!result.first) context.quotas.refresh_limit(name, context.current_quota_limit(name, quota));
             return result;
         },
         cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."));
 }
 
 void Session::site_register(const std::string& args) {
-    if (ctx_.config.registration != "open") return reply(502, "Registration is closed on this server.");
+    if (ctx_.config.registration != Registration::open) return reply(502, "Registration is closed on this server.");
     if (login_ == LoginState::logged_in) return reply(503, "Already logged in.");
     const auto words = split_words(args);
     if (words.size() < 2 || words.size() > 3) return reply(501, "Usage: SITE REGISTER <name> <password> [quota-bytes]");
@@ -222,25 +222,25 @@ void Session::site_register(const std::string& args) {
 
 void Session::run_account_job(AccountJob job, std::string ok_text, std::function<void()> on_success,
                               std::function<void()> on_failure) {
-    busy_ = true;
     on_pool(std::move(job), [this, ok_text = std::move(ok_text), on_success = std::move(on_success),
-                             on_failure = std::move(on_failure)](std::pair<Status, std::string> result) {
+                             on_failure = std::move(on_failure), command = begin_command()](
+                                std::pair<Status, std::string> result) mutable {
         const auto& [status, why] = result;
-        if (status == 0) {
+        if (!status) {
             // Effects first: a client that acts on the 200 (say, another session of the same user)
             // must already see them.
             if (on_success) on_success();
             reply(200, ok_text);
         } else {
             if (on_failure) on_failure();
-            if (status == EEXIST || status == ENOENT) {
+            if (status == Errc::exists || status == Errc::not_found) {
                 reply(550, why);
             } else {
                 log::error(cat(describe(), " accounts file update failed: ", why));
                 reply(451, "Could not update the accounts file; try again later.");
             }
         }
-        command_finished();
+        command.complete();
     });
 }
 

@@ -1,9 +1,9 @@
 #include "proto/transfer.hpp"
 
+#include "base/lifetime.hpp"
+#include "sys/file.hpp"
+
 #include <algorithm>
-#include <cerrno>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace ferry::proto {
@@ -11,74 +11,77 @@ namespace {
 
 // FTPS clients take a TLS data connection closed without close_notify for a truncated transfer:
 // a complete one ends with close_notify, then `done`. Plain streams finish at once.
-void end_stream(net::Stream& stream, int err, std::function<void()> done) {
-    if (err != 0 || !stream.tls()) return done();
-    stream.shutdown_tls([done = std::move(done)](int, std::uint64_t) { done(); });
+void end_stream(net::Stream& stream, Error err, std::function<void()> done) {
+    if (err || !stream.is_tls()) return done();
+    stream.shutdown_tls([done = std::move(done)](Error, std::uint64_t) { done(); });
 }
 
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for line-end conversion
 constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
-bool is_local_write_error(int err) {
-    return err == EDQUOT || err == ENOSPC || err == EFBIG || err == EIO || err == EBADF || err == EROFS;
+FailureSide side_of_write_error(Error err) {
+    const bool local = err == Errc::quota || err == Errc::no_space || err == Errc::too_large || err == Errc::io ||
+                       err == Errc::bad_handle || err == Errc::read_only;
+    return local ? FailureSide::local : FailureSide::connection;
 }
 
 class FileDownload final : public Transfer {
 public:
-    FileDownload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, std::uint64_t end, bool ascii,
-                 net::Stream::FileState state)
-        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(ascii), state_(state) {}
+    FileDownload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, std::uint64_t end,
+                 DataType type, net::Stream::FileState state)
+        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(type == DataType::ascii),
+          state_(state) {}
 
     void start(Done done) override {
         done_ = std::move(done);
-        struct stat st {};
-        if (::fstat(file_.get(), &st) != 0) return finish_from_loop(errno, true);
-        size_ = std::min(static_cast<std::uint64_t>(st.st_size), end_);
-        if (offset_ >= size_) return finish_from_loop(0, false);
+        const auto info = sys::file_info(file_);
+        if (!info) return finish_from_loop(info.error(), FailureSide::local);
+        size_ = std::min(info->size, end_);
+        if (offset_ >= size_) return finish_from_loop({}, FailureSide::connection);
         ascii_ ? send_ascii_block() : send_binary();
     }
     std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
 
 private:
     void send_binary() {
-        stream_->send_file(file_.get(), offset_, size_ - offset_, [this](int err, std::uint64_t n) {
+        stream_->send_file(file_, offset_, size_ - offset_, [this](Error err, std::uint64_t n) {
             bytes_ += n;
-            finish(err, false);
+            finish(err, FailureSide::connection);
         }, state_);
     }
 
     // LF -> CR LF, block by block (a CR already before the LF is kept as it is).
     void send_ascii_block() {
         std::vector<char> raw(std::min<std::uint64_t>(kAsciiBlock, size_ - offset_));
-        if (raw.empty()) return finish(0, false);
-        const ssize_t got = ::pread(file_.get(), raw.data(), raw.size(), static_cast<off_t>(offset_));
-        if (got < 0) return finish(errno, true);
-        if (got == 0) return finish(0, false);
-        offset_ += static_cast<std::uint64_t>(got);
+        if (raw.empty()) return finish({}, FailureSide::connection);
+        const auto got = sys::read_at(file_, raw, offset_);
+        if (!got) return finish(got.error(), FailureSide::local);
+        if (*got == 0) return finish({}, FailureSide::connection);
+        offset_ += *got;
         out_.clear();
-        for (ssize_t i = 0; i < got; ++i) {
+        for (std::size_t i = 0; i < *got; ++i) {
             if (raw[i] == '\n' && !last_was_cr_) out_.push_back('\r');
             last_was_cr_ = raw[i] == '\r';
             out_.push_back(raw[i]);
         }
-        stream_->write_all(out_, [this](int err, std::uint64_t n) {
+        stream_->write_all(out_, [this](Error err, std::uint64_t n) {
             bytes_ += n;
-            if (err) return finish(err, false);
+            if (err) return finish(err, FailureSide::connection);
             send_ascii_block();
         });
     }
 
-    void finish(int err, bool local) {
-        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+    void finish(Error err, FailureSide side) {
+        end_stream(*stream_, err, [this, err, side] { done_(TransferOutcome{err, side, bytes_}); });
     }
     // Nothing to send: an empty write still completes from the loop, never inside start().
-    void finish_from_loop(int err, bool local) {
-        stream_->write_all({}, [this, err, local](int, std::uint64_t) { finish(err, local); });
+    void finish_from_loop(Error err, FailureSide side) {
+        stream_->write_all({}, [this, err, side](Error, std::uint64_t) { finish(err, side); });
     }
 
     std::unique_ptr<net::Stream> stream_;
-    Fd file_;
+    File file_;
     std::uint64_t offset_;
     std::uint64_t end_;
     std::uint64_t size_ = 0;  // where sending stops: min(file size, end_)
@@ -98,14 +101,14 @@ public:
         done_ = std::move(done);
         if (text_.empty()) {
             // Still a completion from the loop, as the contract promises.
-            stream_->write_all({}, [this](int err, std::uint64_t) {
-                end_stream(*stream_, err, [this, err] { done_(TransferOutcome{err, false, 0}); });
+            stream_->write_all({}, [this](Error err, std::uint64_t) {
+                end_stream(*stream_, err, [this, err] { done_(TransferOutcome{err, FailureSide::connection, 0}); });
             });
             return;
         }
-        stream_->write_all(text_, [this](int err, std::uint64_t n) {
+        stream_->write_all(text_, [this](Error err, std::uint64_t n) {
             bytes_ = n;
-            end_stream(*stream_, err, [this, err, n] { done_(TransferOutcome{err, false, n}); });
+            end_stream(*stream_, err, [this, err, n] { done_(TransferOutcome{err, FailureSide::connection, n}); });
         });
     }
     std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
@@ -132,20 +135,19 @@ private:
     // An empty piece ends it; the write of nothing still completes from the loop.
     void send() {
         const bool last = text_.empty();
-        stream_->write_all(text_, [this, last](int err, std::uint64_t n) {
+        stream_->write_all(text_, [this, last](Error err, std::uint64_t n) {
             bytes_ += n;
-            if (err || last) return finish(err, false);
-            next_([this, alive = std::weak_ptr<int>(alive_)](int next_err, std::string text) {
-                if (alive.expired()) return;
-                if (next_err) return finish(next_err, true);
+            if (err || last) return finish(err, FailureSide::connection);
+            next_(lifetime_.guard([this](Error next_err, std::string text) {
+                if (next_err) return finish(next_err, FailureSide::local);
                 text_ = std::move(text);
                 send();
-            });
+            }));
         });
     }
 
-    void finish(int err, bool local) {
-        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_}); });
+    void finish(Error err, FailureSide side) {
+        end_stream(*stream_, err, [this, err, side] { done_(TransferOutcome{err, side, bytes_}); });
     }
 
     std::unique_ptr<net::Stream> stream_;
@@ -153,14 +155,14 @@ private:
     NextPiece next_;
     std::uint64_t bytes_ = 0;
     Done done_;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // pieces made on the pool check it
+    Lifetime lifetime_;  // pieces made on the pool check it
 };
 
 class FileUpload final : public Transfer {
 public:
-    FileUpload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset, bool ascii,
+    FileUpload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, DataType type,
                std::unique_ptr<UploadBudget> budget, QuotaDrain drain, fs::FilesBeingWritten::Mark writing)
-        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(ascii),
+        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(type == DataType::ascii),
           budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)) {}
 
     void start(Done done) override {
@@ -181,12 +183,12 @@ private:
         const std::uint64_t granted = grant(ascii_ ? kAsciiBlock : kUploadChunk);
         if (granted == 0) return check_nothing_more();
         if (ascii_) return receive_ascii(granted);
-        stream_->recv_to_file(file_.get(), offset_, granted, [this, granted](int err, std::uint64_t n) {
+        stream_->recv_to_file(file_, offset_, granted, [this, granted](Error err, std::uint64_t n) {
             settle(granted, n);
             offset_ += n;
             bytes_ += n;
-            if (err) return finish(err, is_local_write_error(err));
-            if (n < granted) return finish(0, false);  // the client closed: complete
+            if (err) return finish(err, side_of_write_error(err));
+            if (n < granted) return finish({}, FailureSide::connection);  // the client closed: complete
             next_chunk();
         });
     }
@@ -194,11 +196,11 @@ private:
     // CR LF -> LF. A CR at the end of a block waits for the next block to see what follows it.
     void receive_ascii(std::uint64_t granted) {
         in_.resize(granted < kAsciiBlock ? granted : kAsciiBlock);
-        stream_->read_some(in_, [this, granted](int err, std::uint64_t n) {
+        stream_->read_some(in_, [this, granted](Error err, std::uint64_t n) {
             if (err || n == 0) {
                 settle(granted, 0);
-                if (!err && pending_cr_) write_out("\r", 1);
-                return finish(err, false);
+                if (!err && pending_cr_) write_out("\r");
+                return finish(err, FailureSide::connection);
             }
             bytes_ += n;
             std::string out;
@@ -209,32 +211,22 @@ private:
                 pending_cr_ = c == '\r';
                 if (!pending_cr_) out.push_back(c);
             }
-            const int werr = write_out(out.data(), out.size());
+            const Status written = write_out(out);
             settle(granted, out.size());
-            if (werr) return finish(werr, true);
+            if (written) return finish(written, FailureSide::local);
             next_chunk();
         });
     }
 
-    int write_out(const char* data, std::size_t size) {
-        while (size > 0) {
-            const ssize_t w = ::pwrite(file_.get(), data, size, static_cast<off_t>(offset_));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) return errno;
-            if (w == 0) return EIO;
-            data += w;
-            size -= static_cast<std::size_t>(w);
-            offset_ += static_cast<std::uint64_t>(w);
-        }
-        return 0;
-    }
+    // The same loop as the binary path's (sys::write_all_at): interrupted and short writes retried.
+    Status write_out(std::string_view data) { return sys::write_all_at(file_, data, offset_, offset_); }
 
     // The budget is spent: the upload is fine only if the client has nothing more to send.
     void check_nothing_more() {
         in_.resize(kDrainBlock);
-        stream_->read_some(in_, [this](int err, std::uint64_t n) {
-            if (err) return finish(err, false);
-            if (n == 0) return finish(0, false);
+        stream_->read_some(in_, [this](Error err, std::uint64_t n) {
+            if (err) return finish(err, FailureSide::connection);
+            if (n == 0) return finish({}, FailureSide::connection);
             draining_ = true;
             drain_started_ = std::chrono::steady_clock::now();
             drain_some(n);
@@ -247,19 +239,19 @@ private:
         dropped_ += n;
         const bool past_bounds = dropped_ > drain_.max_bytes ||
                                  std::chrono::steady_clock::now() - drain_started_ > drain_.max_time;
-        if (past_bounds) return finish(EDQUOT, true);
-        stream_->read_some(in_, [this](int err, std::uint64_t got) {
-            if (err || got == 0) return finish(EDQUOT, true);
+        if (past_bounds) return finish(Errc::quota, FailureSide::local);
+        stream_->read_some(in_, [this](Error err, std::uint64_t got) {
+            if (err || got == 0) return finish(Errc::quota, FailureSide::local);
             drain_some(got);
         });
     }
 
-    void finish(int err, bool local) {
-        end_stream(*stream_, err, [this, err, local] { done_(TransferOutcome{err, local, bytes_, dropped_}); });
+    void finish(Error err, FailureSide side) {
+        end_stream(*stream_, err, [this, err, side] { done_(TransferOutcome{err, side, bytes_, dropped_}); });
     }
 
     std::unique_ptr<net::Stream> stream_;
-    Fd file_;
+    File file_;
     std::uint64_t offset_;
     bool ascii_;
     std::unique_ptr<UploadBudget> budget_;
@@ -276,19 +268,19 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             std::uint64_t end, bool ascii, net::Stream::FileState state) {
-    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, ascii, state);
+std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
+                                             std::uint64_t end, DataType type, net::Stream::FileState state) {
+    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type, state);
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {
     return std::make_unique<TextDownload>(std::move(stream), std::move(text));
 }
 
-std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
+std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
+                                           DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
                                            fs::FilesBeingWritten::Mark writing) {
-    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, ascii, std::move(budget), drain,
+    return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, type, std::move(budget), drain,
                                         std::move(writing));
 }
 

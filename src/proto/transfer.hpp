@@ -1,10 +1,12 @@
 // The data-connection pumps. A Transfer owns its data stream and its file; destroying it aborts
-// (ABOR, disconnect, shutdown) and closes both. Binary downloads go file -> socket with sendfile,
-// binary uploads socket -> file in writes of up to 256 KiB; ASCII mode converts line ends through a buffer.
+// (ABOR, disconnect, shutdown) and closes both. Binary downloads go file -> socket with the
+// stream's send_file, binary uploads socket -> file with recv_to_file; ASCII mode converts line
+// ends through a buffer.
 #pragma once
-#include "base/fd.hpp"
 #include "fs/files_being_written.hpp"
 #include "net/stream.hpp"
+#include "proto/xferlog.hpp"
+#include "sys/handle.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -14,9 +16,13 @@
 
 namespace ferry::proto {
 
+// Whose fault a failed transfer was: the data connection's (426) or ours, the file system's or
+// the quota's (451, 452, 552).
+enum class FailureSide { connection, local };
+
 struct TransferOutcome {
-    int err = 0;                // 0 = complete
-    bool local = false;         // the error was ours (file system, quota), not the connection's
+    Error err;                  // ok = complete
+    FailureSide side = FailureSide::connection;
     std::uint64_t bytes = 0;    // bytes moved over the data connection (and kept)
     std::uint64_t dropped = 0;  // bytes read and dropped after the quota was reached
 };
@@ -30,8 +36,8 @@ struct QuotaDrain {
     std::chrono::steady_clock::duration max_time{};
 };
 
-// How much an upload may still write. Asked before each chunk; the quota issue implements it
-// against the user's shared usage. grant() may return less than asked, 0 = nothing more.
+// How much an upload may still write. Asked before each chunk; the session implements it against
+// the user's shared quota. grant() may return less than asked, 0 = nothing more.
 class UploadBudget {
 public:
     virtual ~UploadBudget() = default;
@@ -54,23 +60,23 @@ public:
 };
 
 // Bytes [offset, end) of `file`; `end` is clamped to the file's size (UINT64_MAX: to the end).
-std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                             std::uint64_t end, bool ascii,
+std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
+                                             std::uint64_t end, DataType type,
                                              net::Stream::FileState state = net::Stream::FileState::settled);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
 // A listing sent piece by piece: `first`, then what `next` hands over, until it hands over "".
 // `next(deliver)` makes the next piece (on the worker pool) and calls deliver(err, text) from the
 // reactor loop; a delivery after the Transfer is gone is dropped.
-using Deliver = std::function<void(int err, std::string text)>;
+using Deliver = std::function<void(Error err, std::string text)>;
 using NextPiece = std::function<void(Deliver deliver)>;
 std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,
                                                   NextPiece next);
 // Until the client closes the data connection; written at `offset` (the caller has already cut
 // the file there for STOR). `budget` may be null (no quota).
 // `writing` marks the file as being written (for downloads of it elsewhere) for the upload's life.
-std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, Fd file, std::uint64_t offset,
-                                           bool ascii, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
+std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
+                                           DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
                                            fs::FilesBeingWritten::Mark writing = {});
 
 }  // namespace ferry::proto

@@ -1,11 +1,21 @@
 #include "proto/xferlog.hpp"
 
 #include "base/log.hpp"
+#include "sys/time.hpp"
 
 #include <cmath>
 #include <ctime>
 
 namespace ferry::proto {
+
+const char* xfer_kind_name(XferKind kind) {
+    switch (kind) {
+        case XferKind::download: return "download";
+        case XferKind::upload: return "upload";
+        case XferKind::listing: return "listing";
+    }
+    return "transfer";
+}
 
 XferLog::~XferLog() {
     if (file_) std::fclose(file_);
@@ -22,9 +32,7 @@ bool XferLog::open(const std::string& path) {
 }
 
 std::string format_xfer_line(const XferRecord& r, std::int64_t unix_now) {
-    const std::time_t now = static_cast<std::time_t>(unix_now);
-    std::tm local{};
-    localtime_r(&now, &local);
+    const std::tm local = sys::local_time(unix_now);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%a %b %e %H:%M:%S %Y", &local);
     // Whitespace would break the field-splitting every xferlog reader does.
@@ -32,8 +40,8 @@ std::string format_xfer_line(const XferRecord& r, std::int64_t unix_now) {
     for (char& c : path)
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') c = '_';
     const long seconds = std::lround(std::ceil(r.seconds < 1 ? 1 : r.seconds));
-    return cat(stamp, ' ', seconds, ' ', r.remote_ip, ' ', r.bytes, ' ', path, ' ', r.ascii ? 'a' : 'b', " _ ",
-               r.incoming ? 'i' : 'o', " r ", r.user, " ftp 0 * ", r.complete ? 'c' : 'i');
+    return cat(stamp, ' ', seconds, ' ', r.remote_ip, ' ', r.bytes, ' ', path, ' ', r.type == DataType::ascii ? 'a' : 'b', " _ ",
+               r.kind == XferKind::upload ? 'i' : 'o', " r ", r.user, " ftp 0 * ", r.complete ? 'c' : 'i');
 }
 
 void XferLog::write(const XferRecord& record) {

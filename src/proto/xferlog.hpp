@@ -9,16 +9,20 @@
 
 namespace ferry::proto {
 
+// LIST/NLST/MLSD are logged as a line, never in the xferlog (files only).
+enum class XferKind { download, upload, listing };
+enum class DataType { binary, ascii };  // TYPE I / TYPE A
+const char* xfer_kind_name(XferKind kind);  // "download", "upload", "listing"
+
 struct XferRecord {
-    double seconds = 0;
+    XferKind kind = XferKind::download;
+    DataType type = DataType::binary;
     std::string remote_ip;
-    std::uint64_t bytes = 0;
-    std::string path;        // as the user sees it, prefixed with the user's name: "/alice/docs/a.txt"
-    bool ascii = false;
-    bool incoming = false;   // upload
+    std::string path;        // the file's path on the server: the home's folder, then the virtual path
     std::string user;
+    double seconds = 0;
+    std::uint64_t bytes = 0;
     bool complete = true;
-    bool listing = false;    // LIST/NLST/MLSD: logged as a line, not in the xferlog (files only)
 };
 
 class XferLog {

@@ -41,7 +41,7 @@ Account make_account(const std::string& name, std::uint64_t quota = 0) {
     return account;
 }
 
-Status add_one(AccountsFile& file, const Account& account) { return file.add(account) ? 0 : EEXIST; }
+Status add_one(AccountsFile& file, const Account& account) { return file.add(account) ? Status{} : Status(Errc::exists); }
 
 }  // namespace
 
@@ -108,7 +108,9 @@ TEST_CASE("accounts survive save and reload unchanged") {
                     Account bob = make_account("b.o-b", unlimited_bytes);
                     bob.disabled = true;
                     Account huge = make_account("huge", unlimited_bytes - 1);  // beyond TOML's int64
-                    return add_one(file, alice) | add_one(file, bob) | add_one(file, huge);
+                    for (const Account* account : {&alice, &bob, &huge})
+                        if (const Status err = add_one(file, *account)) return err;
+                    return Status{};
                 },
                 &error) == 0);
     auto loaded = AccountsFile::load(path, &error);
@@ -205,7 +207,7 @@ TEST_CASE("an abandoned change writes nothing") {
     const std::string path = dir.file("users.toml");
     std::string error;
     CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
-    CHECK(modify_accounts_file(path, [](AccountsFile& f) { f.remove("a"); return EPERM; }, &error) == EPERM);
+    CHECK(modify_accounts_file(path, [](AccountsFile& f) { f.remove("a"); return Status(Errc::permission, EPERM); }, &error) == EPERM);
     CHECK(AccountsFile::load(path, &error)->find("a") != nullptr);
 }
 

@@ -29,8 +29,8 @@ TEST_CASE("config defaults") {
     CHECK(config.users_file == "var/users.toml");
     CHECK(config.max_line == 4096);
     CHECK(config.default_quota == 100ull << 20);
-    CHECK(config.tls == "off");
-    CHECK(config.registration == "closed");
+    CHECK(config.tls == ferry::app::TlsMode::off);
+    CHECK(config.registration == ferry::app::Registration::closed);
     CHECK_FALSE(config.demo_user);
 }
 
@@ -39,10 +39,10 @@ TEST_CASE("embedded_default is the defaults plus the demo user") {
     CHECK(config.demo_user);
     CHECK(config.listen == std::vector<std::string>{"127.0.0.1:2121"});
     CHECK(config.root == "var/homes");
-    CHECK(config.tls == "optional");
+    CHECK(config.tls == ferry::app::TlsMode::optional);
     CHECK(config.tls_self_signed);
     CHECK_FALSE(config.tls_cert.empty());
-    CHECK(config.registration == "open");  // loopback only: the client's "1. create user" works
+    CHECK(config.registration == ferry::app::Registration::open);  // loopback only: the client's "1. create user" works
 }
 
 TEST_CASE("tls_session_reuse and quota_drain_limit") {
@@ -58,25 +58,25 @@ TEST_CASE("tls_session_reuse and quota_drain_limit") {
     const Config example = load_config("etc/ferryd.toml");
     CHECK(example.tls_session_reuse == defaults.tls_session_reuse);
     CHECK(example.quota_drain_limit == defaults.quota_drain_limit);
-    CHECK(example.registration == "closed");
+    CHECK(example.registration == ferry::app::Registration::closed);
 }
 
 TEST_CASE("ktls, run_as and landlock") {
     const Config defaults = parse_config("", "empty.toml");
-    CHECK(defaults.ktls == "auto");
+    CHECK(defaults.ktls == ferry::app::KtlsMode::automatic);
     CHECK(defaults.run_as.empty());
-    CHECK(defaults.landlock == "auto");
+    CHECK(defaults.landlock == ferry::app::LandlockMode::automatic);
     const Config c = parse_config("ktls = \"off\"\nrun_as = \"ftp:ftp\"\nlandlock = \"required\"\n", "t");
-    CHECK(c.ktls == "off");
+    CHECK(c.ktls == ferry::app::KtlsMode::off);
     CHECK(c.run_as == "ftp:ftp");
-    CHECK(c.landlock == "required");
+    CHECK(c.landlock == ferry::app::LandlockMode::required);
     CHECK(config_error("ktls = \"on\"").starts_with("ktls: must be one of"));
     CHECK(config_error("landlock = \"maybe\"").starts_with("landlock: must be one of"));
     CHECK(config_error("trusted_networks = [\"10.0.0.0/33\"]").starts_with("trusted_networks:"));
     CHECK(config_error("ban_time = 600\nban_time_max = 60").starts_with("ban_time_max:"));
     const Config example = load_config("etc/ferryd.toml");
-    CHECK(example.ktls == "auto");
-    CHECK(example.landlock == "auto");
+    CHECK(example.ktls == ferry::app::KtlsMode::automatic);
+    CHECK(example.landlock == ferry::app::LandlockMode::automatic);
     CHECK(example.run_as.empty());
     CHECK(example.ban_threshold == defaults.ban_threshold);
     CHECK(example.bans_file == defaults.bans_file);
@@ -141,8 +141,8 @@ demo_user = true
     CHECK(c.log_file == "/var/log/ferryd.log");
     CHECK(c.xferlog == "/var/log/xferlog");
     CHECK(c.default_quota == 107374182u);
-    CHECK(c.registration == "open");
-    CHECK(c.tls == "required");
+    CHECK(c.registration == ferry::app::Registration::open);
+    CHECK(c.tls == ferry::app::TlsMode::required);
     CHECK(c.tls_cert == "cert.pem");
     CHECK(c.tls_key == "key.pem");
     CHECK(c.banner == "Hello");

@@ -26,15 +26,14 @@ constexpr std::size_t mib = 1 << 20;
 struct TempFile {
     testing::TempDir temp{"hash"};
     stdfs::path dir = temp.path;
-    int fd = -1;
+    ferry::File fd;
 
     explicit TempFile(const std::string& bytes) {
         const auto path = dir / "data";
-        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        REQUIRE(fd >= 0);
-        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+        fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        REQUIRE(fd);
+        REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
     }
-    ~TempFile() { ::close(fd); }
 };
 
 // Byte i is i % 251: no period that lines up with the 1 MiB blocks.
@@ -148,9 +147,8 @@ TEST_CASE("cancel and bad descriptors") {
     CHECK(hash_file(f.fd, HashAlgo::sha256, 0, to_end, &cancel).error() == ECANCELED);
     cancel = false;
     CHECK(hash_file(f.fd, HashAlgo::sha256, 0, to_end, &cancel).ok());
-    CHECK(hash_file(-1, HashAlgo::md5, 0, to_end, nullptr).error() == EBADF);
-    const int dir_fd = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    REQUIRE(dir_fd >= 0);
-    CHECK(hash_file(dir_fd, HashAlgo::md5, 0, to_end, nullptr).error() == EINVAL);
-    ::close(dir_fd);
+    CHECK(hash_file(File(), HashAlgo::md5, 0, to_end, nullptr).error() == EBADF);
+    const File dir(::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(dir);
+    CHECK(hash_file(dir, HashAlgo::md5, 0, to_end, nullptr).error() == EINVAL);
 }

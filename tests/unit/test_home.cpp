@@ -61,7 +61,7 @@ struct Jail {
     }
 };
 
-int error_of(const Result<Fd>& r) { return r.ok() ? 0 : r.error(); }
+Error error_of(const Result<File>& r) { return r.ok() ? Error() : r.error(); }
 
 }  // namespace
 
@@ -141,11 +141,11 @@ TEST_CASE("symlinks that stay inside work") {
     }
     auto st = j.h.stat("/chain");
     REQUIRE(st.ok());
-    CHECK(S_ISREG(st->st_mode));
-    CHECK(st->st_size == 6);
+    CHECK(st->is_regular());
+    CHECK(st->size == 6);
     CHECK(j.h.is_directory("/subdir"));
     CHECK(j.h.set_mtime("/chain", 1'000'000) == 0);
-    CHECK(j.h.stat("/sub/file.txt")->st_mtime == 1'000'000);
+    CHECK(j.h.stat("/sub/file.txt")->mtime == 1'000'000);
 }
 
 TEST_CASE("mkdir, rmdir and unlink") {
@@ -306,14 +306,14 @@ TEST_CASE("read_folder shows entries sorted, following only links that stay insi
     REQUIRE(entries->size() == 4);
     const auto& e = entries.value();
     CHECK(e[0].name == "a_dir");
-    CHECK(S_ISDIR(e[0].st.st_mode));
+    CHECK(e[0].info.is_directory());
     CHECK(e[1].name == "b.txt");
-    CHECK(e[1].st.st_size == 5);
+    CHECK(e[1].info.size == 5);
     CHECK(e[2].name == "c_inside");
-    CHECK(S_ISREG(e[2].st.st_mode));
-    CHECK(e[2].st.st_size == 5);
+    CHECK(e[2].info.is_regular());
+    CHECK(e[2].info.size == 5);
     CHECK(e[3].name == "d_outside");
-    CHECK(S_ISLNK(e[3].st.st_mode));
+    CHECK(e[3].info.is_symlink());
 
     CHECK(list_folder(j.h, "/a_dir")->empty());
     CHECK(list_folder(j.h, "/b.txt").error() == ENOTDIR);

@@ -10,46 +10,49 @@ namespace {
 // 2025-11-27 04:25:00 UTC.
 constexpr std::time_t nov27 = 1764217500;
 
-DirEntry entry_of(std::string name, mode_t mode, off_t size, std::time_t mtime, nlink_t links = 1) {
+using ferry::sys::FileType;
+
+DirEntry entry_of(std::string name, FileType type, std::uint32_t permissions, std::uint64_t size, std::time_t mtime,
+                  std::uint64_t links = 1) {
     DirEntry e;
     e.name = std::move(name);
-    e.st.st_mode = mode;
-    e.st.st_size = size;
-    e.st.st_mtime = mtime;
-    e.st.st_nlink = links;
-    e.st.st_dev = 0x803;
-    e.st.st_ino = 0x1a2;
+    e.info.type = type;
+    e.info.permissions = permissions;
+    e.info.size = size;
+    e.info.mtime = mtime;
+    e.info.links = links;
+    e.info.id = {0x803, 0x1a2};
     return e;
 }
 
 }  // namespace
 
 TEST_CASE("list_line matches vsftpd's ls -l form") {
-    const auto file = entry_of("name", S_IFREG | 0644, 1234, nov27);
+    const auto file = entry_of("name", FileType::regular, 0644, 1234, nov27);
     CHECK(list_line(file, "owner", nov27 + 3600) ==
           "-rw-r--r--    1 owner    owner        1234 Nov 27 04:25 name\r\n");
 
-    const auto dir = entry_of("docs", S_IFDIR | 0750, 4096, nov27, 3);
+    const auto dir = entry_of("docs", FileType::directory, 0750, 4096, nov27, 3);
     CHECK(list_line(dir, "bob", nov27) ==
           "drwxr-x---    3 bob      bob          4096 Nov 27 04:25 docs\r\n");
 
     // Older than six months (and in the future): the year instead of the time.
-    const auto old_file = entry_of("old", S_IFREG | 0600, 7, nov27);
+    const auto old_file = entry_of("old", FileType::regular, 0600, 7, nov27);
     CHECK(list_line(old_file, "averylongusername", nov27 + 200L * 86400) ==
           "-rw-------    1 averylongusername averylongusername        7 Nov 27  2025 old\r\n");
     CHECK(list_line(old_file, "u", nov27 - 60) ==
           "-rw-------    1 u        u               7 Nov 27  2025 old\r\n");
 
-    const auto link = entry_of("l", S_IFLNK | 0777, 3, nov27);
+    const auto link = entry_of("l", FileType::symlink, 0777, 3, nov27);
     CHECK(list_line(link, "u", nov27).substr(0, 11) == "lrwxrwxrwx ");
-    const auto special = entry_of("s", S_IFREG | 04755 | 01000, 0, nov27);
+    const auto special = entry_of("s", FileType::regular, 04755 | 01000, 0, nov27);
     CHECK(list_line(special, "u", nov27).substr(0, 11) == "-rwsr-xr-t ");
-    const auto no_exec = entry_of("s", S_IFDIR | 02640 | 01000, 0, nov27);
+    const auto no_exec = entry_of("s", FileType::directory, 02640 | 01000, 0, nov27);
     CHECK(list_line(no_exec, "u", nov27).substr(0, 11) == "drw-r-S--T ");
 }
 
 TEST_CASE("names with CR or LF cannot break a listing") {
-    const auto evil = entry_of("a\r\n226 done", S_IFREG | 0644, 1, nov27);
+    const auto evil = entry_of("a\r\n226 done", FileType::regular, 0644, 1, nov27);
     const auto line = list_line(evil, "u", nov27);
     CHECK(line.find('\n') == line.size() - 1);
     CHECK(line.find("a??226 done\r\n") != std::string::npos);
@@ -59,19 +62,19 @@ TEST_CASE("names with CR or LF cannot break a listing") {
 }
 
 TEST_CASE("MLSx facts per RFC 3659, with UNIX.mode, UNIX.owner and UNIX.group") {
-    const auto file = entry_of("report.pdf", S_IFREG | 0644, 12, nov27);
+    const auto file = entry_of("report.pdf", FileType::regular, 0644, 12, nov27);
     CHECK(mlsx_line(file, "alice") ==
           "type=file;size=12;modify=20251127042500;perm=adfrw;unique=803g1a2;"
           "UNIX.mode=0644;UNIX.owner=alice;UNIX.group=alice; report.pdf\r\n");
-    const auto dir = entry_of("docs", S_IFDIR | 0755, 4096, nov27);
-    CHECK(mlsx_facts(dir.st, "bob") ==
+    const auto dir = entry_of("docs", FileType::directory, 0755, 4096, nov27);
+    CHECK(mlsx_facts(dir.info, "bob") ==
           "type=dir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;UNIX.mode=0755;UNIX.owner=bob;UNIX.group=bob;");
     CHECK(mlsx_line(dir, "bob", "cdir").rfind("type=cdir;modify=20251127042500;perm=flcdmpe;unique=803g1a2;", 0) == 0);
-    CHECK(mlsx_facts(dir.st, "bob", "pdir").rfind("type=pdir;", 0) == 0);
-    const auto link = entry_of("l", S_IFLNK | 0777, 3, nov27);
-    CHECK(mlsx_facts(link.st, "u").rfind("type=OS.unix=symlink;modify=20251127042500;perm=df;unique=803g1a2;UNIX.mode=0777;", 0) == 0);
+    CHECK(mlsx_facts(dir.info, "bob", "pdir").rfind("type=pdir;", 0) == 0);
+    const auto link = entry_of("l", FileType::symlink, 0777, 3, nov27);
+    CHECK(mlsx_facts(link.info, "u").rfind("type=OS.unix=symlink;modify=20251127042500;perm=df;unique=803g1a2;UNIX.mode=0777;", 0) == 0);
     // An owner can never add facts or end the fact list.
-    CHECK(mlsx_facts(file.st, "a;b c=d").find("UNIX.owner=a_b_c_d;UNIX.group=a_b_c_d;") != std::string::npos);
+    CHECK(mlsx_facts(file.info, "a;b c=d").find("UNIX.owner=a_b_c_d;UNIX.group=a_b_c_d;") != std::string::npos);
 }
 
 TEST_CASE("UTC timestamps format and parse") {

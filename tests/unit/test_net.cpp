@@ -2,6 +2,7 @@
 #include "net/address.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
+#include "net/linux/socket_stream.hpp"
 #include "net/stream.hpp"
 #include "net/worker_pool.hpp"
 
@@ -48,7 +49,7 @@ std::future<std::vector<char>> receive_in_thread(int fd, std::size_t expected, s
 }
 
 // A blocking peer thread: send all of `data`, then close (the stream sees EOF). Returns bytes sent.
-std::future<std::size_t> send_in_thread(Fd fd, std::vector<char> data) {
+std::future<std::size_t> send_in_thread(Socket fd, std::vector<char> data) {
     return std::async(std::launch::async, [fd = std::move(fd), data = std::move(data)]() mutable {
         std::size_t sent = 0;
         while (sent < data.size()) {
@@ -66,14 +67,14 @@ std::future<std::size_t> send_in_thread(Fd fd, std::vector<char> data) {
 TEST_CASE("Address parses literal IPs with ports") {
     auto v4 = Address::parse("1.2.3.4:21");
     REQUIRE(v4);
-    CHECK(v4->family() == AF_INET);
+    CHECK(v4->family() == Family::v4);
     CHECK(v4->ip() == "1.2.3.4");
     CHECK(v4->port() == 21);
     CHECK(v4->to_string() == "1.2.3.4:21");
 
     auto v6 = Address::parse("[::1]:2121");
     REQUIRE(v6);
-    CHECK(v6->family() == AF_INET6);
+    CHECK(v6->family() == Family::v6);
     CHECK_FALSE(v6->is_v4());
     CHECK(v6->to_string() == "[::1]:2121");
 
@@ -83,7 +84,7 @@ TEST_CASE("Address parses literal IPs with ports") {
 
     auto mapped = Address::parse("[::ffff:10.0.0.7]:990");
     REQUIRE(mapped);
-    CHECK(mapped->family() == AF_INET6);
+    CHECK(mapped->family() == Family::v6);
     CHECK(mapped->is_v4());
     CHECK(mapped->ip() == "10.0.0.7");
     CHECK(mapped->same_ip(*Address::parse("10.0.0.7:1")));
@@ -160,14 +161,14 @@ TEST_CASE("timers fire in deadline order; cancel works; defer runs after the cur
 TEST_CASE("Stream read_some and write_all over loopback; EOF is n == 0, err == 0") {
     Reactor reactor;
     auto pair = tcp_pair();
-    Stream a(reactor, std::move(pair.ours));
-    Stream b(reactor, std::move(pair.theirs));
+    SocketStream a(reactor, std::move(pair.ours));
+    SocketStream b(reactor, std::move(pair.theirs));
     const std::string hello = "hello, ferry";
     Outcome wrote, got;
     std::vector<char> buffer(64);
     const auto before = a.last_activity();
     bool started_synchronously = false;
-    a.write_all(hello, [&](int err, std::uint64_t n) { wrote = {true, err, n}; });
+    a.write_all(hello, [&](Error err, std::uint64_t n) { wrote = {true, err, n}; });
     b.read_some(buffer, record(got, reactor));
     started_synchronously = wrote.called || got.called;  // completions come from the loop only
     REQUIRE(run_until_stopped(reactor));
@@ -192,7 +193,7 @@ TEST_CASE("write_all of 24 MiB against a slow reader arrives intact") {
     auto pair = tcp_pair(true);
     const auto data = pattern(24 << 20);
     auto received = receive_in_thread(pair.theirs.get(), data.size(), 256 << 10, 200us);
-    Stream stream(reactor, std::move(pair.ours));
+    SocketStream stream(reactor, std::move(pair.ours));
     Outcome done;
     stream.write_all(data, record(done, reactor));
     REQUIRE(run_until_stopped(reactor, 30s));
@@ -204,7 +205,7 @@ TEST_CASE("write_all of 24 MiB against a slow reader arrives intact") {
 TEST_CASE("send_file sends a file, a range of it, and stops early at the end of the file") {
     TempDir dir("net");
     const auto content = pattern(8 << 20, 2);
-    Fd file = dir.create("eight", content);
+    File file = dir.create("eight", content);
     Reactor reactor;
 
     struct Case {
@@ -218,8 +219,8 @@ TEST_CASE("send_file sends a file, a range of it, and stops early at the end of 
         auto received = receive_in_thread(pair.theirs.get(), c.expected);
         Outcome done;
         {
-            Stream stream(reactor, std::move(pair.ours));
-            stream.send_file(file.get(), c.offset, c.count, record(done, reactor));
+            SocketStream stream(reactor, std::move(pair.ours));
+            stream.send_file(file, c.offset, c.count, record(done, reactor));
             REQUIRE(run_until_stopped(reactor));
         }  // closing our end ends the reader if it expected more
         CHECK(done.err == 0);
@@ -238,12 +239,12 @@ TEST_CASE("recv_to_file receives until EOF, or stops at max") {
             CAPTURE(append);
             CAPTURE(max);
             auto pair = tcp_pair(true);
-            Fd file = dir.create("in", {}, append);
+            File file = dir.create("in", {}, append);
             auto sent = send_in_thread(std::move(pair.theirs), content);
             Outcome done;
             {
-                Stream stream(reactor, std::move(pair.ours));
-                stream.recv_to_file(file.get(), 0, max, record(done, reactor));
+                SocketStream stream(reactor, std::move(pair.ours));
+                stream.recv_to_file(file, 0, max, record(done, reactor));
                 REQUIRE(run_until_stopped(reactor));
             }
             const std::uint64_t expected = std::min<std::uint64_t>(max, content.size());
@@ -265,14 +266,14 @@ TEST_CASE("recv_to_file ends with the write error and counts only bytes that rea
     for (int append : {0, O_APPEND}) {
         CAPTURE(append);
         auto pair = tcp_pair(true);
-        Fd file = dir.create("big", {}, append);
+        File file = dir.create("big", {}, append);
         rlimit small{limit, old.rlim_max};
         REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
         auto sent = send_in_thread(std::move(pair.theirs), pattern(4 << 20));
         Outcome done;
         {
-            Stream stream(reactor, std::move(pair.ours));
-            stream.recv_to_file(file.get(), 0, ~std::uint64_t{0}, record(done, reactor));
+            SocketStream stream(reactor, std::move(pair.ours));
+            stream.recv_to_file(file, 0, ~std::uint64_t{0}, record(done, reactor));
             REQUIRE(run_until_stopped(reactor));
         }
         ::setrlimit(RLIMIT_FSIZE, &old);
@@ -291,28 +292,28 @@ TEST_CASE("a big send_file yields to other sessions between turns") {
     constexpr int buffers = 128 << 20;
     auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 4);
     REQUIRE(listening.ok());
-    const Address where = Address::local_of(listening->get());
-    Fd reader(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const Address where = local_address_of(*listening);
+    Socket reader(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (::setsockopt(reader.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffers, sizeof buffers) != 0) {
         MESSAGE("skipped: SO_RCVBUFFORCE needs CAP_NET_ADMIN");
         return;
     }
-    REQUIRE(::connect(reader.get(), where.sa(), where.size()) == 0);
-    Fd sender(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    REQUIRE(connect_socket(reader, where) == 0);
+    Socket sender(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     REQUIRE(::setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffers, sizeof buffers) == 0);
 
     TempDir dir("net");
-    Fd file = dir.create("sparse", {});
+    File file = dir.create("sparse", {});
     REQUIRE(::ftruncate(file.get(), size) == 0);
     Reactor reactor;
     auto other = tcp_pair();
-    Stream waiting(reactor, std::move(other.ours));
-    Stream download(reactor, std::move(sender));
+    SocketStream waiting(reactor, std::move(other.ours));
+    SocketStream download(reactor, std::move(sender));
     std::vector<std::string> order;
     std::vector<char> buffer(8);
-    waiting.read_some(buffer, [&](int, std::uint64_t) { order.push_back("other session"); });
+    waiting.read_some(buffer, [&](Error, std::uint64_t) { order.push_back("other session"); });
     REQUIRE(::send(other.theirs.get(), "!", 1, 0) == 1);
-    download.send_file(file.get(), 0, size, [&](int err, std::uint64_t n) {
+    download.send_file(file, 0, size, [&](Error err, std::uint64_t n) {
         CHECK(err == 0);
         CHECK(n == size);
         order.push_back("download");
@@ -325,14 +326,14 @@ TEST_CASE("a big send_file yields to other sessions between turns") {
 TEST_CASE("cancel() drops pending and already-finished completions") {
     Reactor reactor;
     auto pair = tcp_pair();
-    Stream stream(reactor, std::move(pair.ours));
-    Stream peer(reactor, std::move(pair.theirs));
+    SocketStream stream(reactor, std::move(pair.ours));
+    SocketStream peer(reactor, std::move(pair.theirs));
     std::vector<char> buffer(16);
     bool read_called = false, write_called = false;
-    stream.read_some(buffer, [&](int, std::uint64_t) { read_called = true; });
-    stream.write_all(std::string_view("done at once"), [&](int, std::uint64_t) { write_called = true; });
+    stream.read_some(buffer, [&](Error, std::uint64_t) { read_called = true; });
+    stream.write_all(std::string_view("done at once"), [&](Error, std::uint64_t) { write_called = true; });
     stream.cancel();  // the write finished in the syscall, its completion was queued: dropped too
-    peer.write_all(std::string_view("late data"), [](int, std::uint64_t) {});
+    peer.write_all(std::string_view("late data"), [](Error, std::uint64_t) {});
     run_for(reactor, 50ms);
     CHECK_FALSE(read_called);
     CHECK_FALSE(write_called);
@@ -346,24 +347,24 @@ TEST_CASE("cancel() drops pending and already-finished completions") {
 TEST_CASE("destroying a Stream inside its own completion is safe and drops the other one") {
     Reactor reactor;
     auto pair = tcp_pair();
-    auto stream = std::make_unique<Stream>(reactor, std::move(pair.ours));
+    auto stream = std::make_unique<SocketStream>(reactor, std::move(pair.ours));
     REQUIRE(::send(pair.theirs.get(), "x", 1, 0) == 1);
     std::vector<char> buffer(16);
     int calls = 0;
-    stream->write_all(std::string_view("bye"), [&](int, std::uint64_t) {
+    stream->write_all(std::string_view("bye"), [&](Error, std::uint64_t) {
         ++calls;
         stream.reset();
         reactor.defer([&] { reactor.stop(); });
     });
-    stream->read_some(buffer, [&](int, std::uint64_t) { ++calls; });  // also completes in this turn
+    stream->read_some(buffer, [&](Error, std::uint64_t) { ++calls; });  // also completes in this turn
     REQUIRE(run_until_stopped(reactor));
     CHECK(calls == 1);
     CHECK_FALSE(stream);
 
     // And from a completion that came through readiness (EAGAIN first, then the edge).
     auto pair2 = tcp_pair();
-    stream = std::make_unique<Stream>(reactor, std::move(pair2.ours));
-    stream->read_some(buffer, [&](int, std::uint64_t n) {
+    stream = std::make_unique<SocketStream>(reactor, std::move(pair2.ours));
+    stream->read_some(buffer, [&](Error, std::uint64_t n) {
         calls += static_cast<int>(n);
         stream.reset();
         reactor.stop();
@@ -377,9 +378,9 @@ TEST_CASE("Listener accepts what a Connector connects, beyond one turn's bound")
     Reactor reactor;
     auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 256);
     REQUIRE(listening.ok());
-    std::vector<Fd> accepted;
+    std::vector<Socket> accepted;
     std::vector<Address> peers;
-    Listener listener(reactor, std::move(*listening), [&](Fd connection, Address peer) {
+    Listener listener(reactor, std::move(*listening), [&](Socket connection, Address peer) {
         accepted.push_back(std::move(connection));
         peers.push_back(peer);
         if (accepted.size() == 101) reactor.stop();
@@ -387,24 +388,25 @@ TEST_CASE("Listener accepts what a Connector connects, beyond one turn's bound")
     const Address where = listener.local_address();
     CHECK(where.port() != 0);
 
-    std::vector<Fd> clients;  // 100 plain connects waiting in the backlog, then one Connector
+    std::vector<Socket> clients;  // 100 plain connects waiting in the backlog, then one Connector
     for (int i = 0; i < 100; ++i) {
         clients.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        REQUIRE(::connect(clients.back().get(), where.sa(), where.size()) == 0);
+        REQUIRE(connect_socket(clients.back(), where) == 0);
     }
     Connector connector(reactor);
-    Fd connected;
-    int connect_err = -1;
-    connector.connect(where, Address::parse("127.0.0.1:0"), [&](int err, Fd c) {
+    Socket connected;
+    std::optional<Error> connect_err;
+    connector.connect(where, Address::parse("127.0.0.1:0"), [&](Error err, Socket c) {
         connect_err = err;
         connected = std::move(c);
     });
     REQUIRE(run_until_stopped(reactor));
-    if (connect_err == -1) run_for(reactor, 20ms);  // the connect completion may trail the accept
-    CHECK(connect_err == 0);
+    if (!connect_err) run_for(reactor, 20ms);  // the connect completion may trail the accept
+    REQUIRE(connect_err);
+    CHECK(*connect_err == 0);
     REQUIRE(connected);
     CHECK(accepted.size() == 101);
-    const Address local = Address::local_of(connected.get());
+    const Address local = local_address_of(connected);
     CHECK(local.same_ip(*Address::parse("127.0.0.1:0")));
     bool found = false;
     for (auto& peer : peers) found = found || peer.port() == local.port();
@@ -416,15 +418,15 @@ TEST_CASE("Listener pause() leaves connections in the backlog until resume()") {
     auto listening = bind_listen(*Address::parse("[::1]:0"), 8);
     REQUIRE(listening.ok());
     int accepted = 0;
-    Listener listener(reactor, std::move(*listening), [&](Fd, Address peer) {
+    Listener listener(reactor, std::move(*listening), [&](Socket, Address peer) {
         ++accepted;
         CHECK(peer.ip() == "::1");
         reactor.stop();
     });
     listener.pause();
     const Address where = listener.local_address();
-    Fd client(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(client.get(), where.sa(), where.size()) == 0);
+    Socket client(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(connect_socket(client, where) == 0);
     run_for(reactor, 30ms);
     CHECK(accepted == 0);
     listener.resume();
@@ -437,13 +439,13 @@ TEST_CASE("Listener backs off on EMFILE and accepts once descriptors are free") 
     auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 8);
     REQUIRE(listening.ok());
     int accepted = 0;
-    Listener listener(reactor, std::move(*listening), [&](Fd, Address) {
+    Listener listener(reactor, std::move(*listening), [&](Socket, Address) {
         ++accepted;
         reactor.stop();
     });
     const Address where = listener.local_address();
-    Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(client.get(), where.sa(), where.size()) == 0);
+    Socket client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(connect_socket(client, where) == 0);
     rlimit old{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
     const int lowest_free = ::dup(0);
@@ -463,11 +465,11 @@ TEST_CASE("Connector reports ECONNREFUSED; cancel() and destruction drop the cal
     {
         auto probe = bind_listen(*Address::parse("127.0.0.1:0"), 1);
         REQUIRE(probe.ok());
-        closed = Address::local_of(probe->get());
+        closed = local_address_of(*probe);
     }  // closed now: nothing listens on that port
     Connector connector(reactor);
-    int err = -1;
-    connector.connect(closed, std::nullopt, [&](int e, Fd c) {
+    Error err = Errc::other;
+    connector.connect(closed, std::nullopt, [&](Error e, Socket c) {
         err = e;
         CHECK_FALSE(c);
         reactor.stop();
@@ -476,13 +478,13 @@ TEST_CASE("Connector reports ECONNREFUSED; cancel() and destruction drop the cal
     CHECK(err == ECONNREFUSED);
 
     auto listening = bind_listen(*Address::parse("127.0.0.1:0"), 4);
-    const Address open = Address::local_of(listening->get());
+    const Address open = local_address_of(*listening);
     bool called = false;
-    connector.connect(open, std::nullopt, [&](int, Fd) { called = true; });
+    connector.connect(open, std::nullopt, [&](Error, Socket) { called = true; });
     connector.cancel();
     {
         Connector short_lived(reactor);
-        short_lived.connect(open, std::nullopt, [&](int, Fd) { called = true; });
+        short_lived.connect(open, std::nullopt, [&](Error, Socket) { called = true; });
     }
     run_for(reactor, 30ms);
     CHECK_FALSE(called);

@@ -3,6 +3,7 @@
 #include "net/address.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
+#include "net/linux/socket_stream.hpp"
 #include "net/stream.hpp"
 #include "net/tls_context.hpp"
 
@@ -55,7 +56,7 @@ struct Contexts {
 };
 
 IoDone record_only(Outcome& outcome) {
-    return [&outcome](int err, std::uint64_t n) { outcome = {true, err, n}; };
+    return [&outcome](Error err, std::uint64_t n) { outcome = {true, err, n}; };
 }
 
 struct SslFree {
@@ -67,9 +68,9 @@ using SessionPtr = std::unique_ptr<SSL_SESSION, SslFree>;
 
 // A blocking OpenSSL client on the peer socket, for a std::thread.
 struct BlockingClient {
-    Fd fd;
+    Socket fd;
     SslPtr ssl;
-    BlockingClient(Fd socket, const TlsContext& context) : fd(std::move(socket)), ssl(SSL_new(context.native())) {
+    BlockingClient(Socket socket, const TlsContext& context) : fd(std::move(socket)), ssl(SSL_new(context.native())) {
         SSL_set_fd(ssl.get(), fd.get());
     }
     bool handshake() { return SSL_connect(ssl.get()) == 1; }
@@ -103,7 +104,7 @@ struct BlockingClient {
 // A server-role Stream whose handshake with a blocking client (in `client_work`'s thread) is done.
 struct ServerWithClient {
     Reactor& reactor;
-    std::unique_ptr<Stream> stream;
+    std::unique_ptr<SocketStream> stream;
     std::future<std::vector<char>> client;
 
     // `prepare` may configure the server's SSL before the handshake.
@@ -112,7 +113,7 @@ struct ServerWithClient {
                      const std::function<void(SSL*)>& prepare = {})
         : reactor(r) {
         auto pair = tcp_pair(true);
-        stream = std::make_unique<Stream>(reactor, std::move(pair.ours));
+        stream = std::make_unique<SocketStream>(reactor, std::move(pair.ours));
         client = std::async(std::launch::async, [&contexts, fd = std::move(pair.theirs), client_work]() mutable {
             BlockingClient peer(std::move(fd), contexts.client);
             if (!peer.handshake()) return std::vector<char>{};
@@ -120,7 +121,7 @@ struct ServerWithClient {
         });
         Outcome handshake;
         stream->start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
-        if (prepare) prepare(stream->tls());
+        if (prepare) prepare(stream->ssl());
         REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(handshake.err == 0);
     }
@@ -132,15 +133,15 @@ TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk b
     Contexts contexts;
     Reactor reactor;
     auto pair = tcp_pair(false);
-    Stream server(reactor, std::move(pair.ours));
-    Stream client(reactor, std::move(pair.theirs));
-    CHECK(server.tls() == nullptr);
+    SocketStream server(reactor, std::move(pair.ours));
+    SocketStream client(reactor, std::move(pair.theirs));
+    CHECK(server.ssl() == nullptr);
     CHECK_FALSE(server.ktls_send());
 
     Outcome server_done, client_done, busy;
     int finished = 0;
     auto both = [&](Outcome& outcome) {
-        return [&](int err, std::uint64_t n) {
+        return [&](Error err, std::uint64_t n) {
             outcome = {true, err, n};
             if (++finished == 2) reactor.stop();
         };
@@ -154,10 +155,10 @@ TEST_CASE("start_tls: a server Stream and a client Stream shake hands and talk b
     CHECK(server_done.err == 0);
     CHECK(client_done.err == 0);
     CHECK(busy.err == EBUSY);
-    REQUIRE(server.tls() != nullptr);
-    CHECK(SSL_is_server(server.tls()) == 1);
-    CHECK(SSL_is_server(client.tls()) == 0);
-    CHECK(SSL_version(server.tls()) == TLS1_3_VERSION);
+    REQUIRE(server.ssl() != nullptr);
+    CHECK(SSL_is_server(server.ssl()) == 1);
+    CHECK(SSL_is_server(client.ssl()) == 0);
+    CHECK(SSL_version(server.ssl()) == TLS1_3_VERSION);
 
     Outcome again;
     server.start_tls(contexts.server, TlsRole::server, record(again, reactor));
@@ -193,7 +194,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
     Contexts contexts;
     TempDir dir{"tls-stream"};
     const auto content = pattern(8 << 20, 3);
-    Fd file = dir.create("big", content);
+    File file = dir.create("big", content);
     const std::uint64_t offset = 12345;
     bool allow_ktls = true;
     SUBCASE("kTLS allowed (the default)") { allow_ktls = true; }
@@ -202,7 +203,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
 
     Reactor reactor;
     auto pair = tcp_pair(true);
-    Stream stream(reactor, std::move(pair.ours));
+    SocketStream stream(reactor, std::move(pair.ours));
     const std::size_t expected = content.size() - offset;
     auto client = std::async(std::launch::async, [&, fd = std::move(pair.theirs)]() mutable {
         BlockingClient peer(std::move(fd), contexts.client);
@@ -210,7 +211,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
     });
     Outcome handshake, sent;
     stream.start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
-    if (!allow_ktls) SSL_clear_options(stream.tls(), SSL_OP_ENABLE_KTLS);  // forces pread + SSL_write
+    if (!allow_ktls) SSL_clear_options(stream.ssl(), SSL_OP_ENABLE_KTLS);  // forces pread + SSL_write
     REQUIRE(run_until_stopped(reactor, tls_limit));
     REQUIRE(handshake.err == 0);
     const std::string engaged = stream.ktls_send() ? "yes" : "no (no tls module in this kernel?)";
@@ -218,7 +219,7 @@ TEST_CASE("send_file over TLS sends a range of an 8 MiB file, with and without k
     if (!allow_ktls) CHECK_FALSE(stream.ktls_send());
 
     // Asks for more than the file holds: completes early with what there was.
-    stream.send_file(file.get(), offset, expected + 1000, record(sent, reactor));
+    stream.send_file(file, offset, expected + 1000, record(sent, reactor));
     REQUIRE(run_until_stopped(reactor, 30s));
     CHECK(sent.err == 0);
     CHECK(sent.n == expected);
@@ -231,7 +232,7 @@ TEST_CASE("recv_to_file over TLS: 8 MiB byte-identical, stopping at max without 
     Contexts contexts;
     TempDir dir{"tls-stream"};
     const auto data = pattern(8 << 20, 5);
-    Fd file = dir.create("upload", {});
+    File file = dir.create("upload", {});
     Reactor reactor;
     // An uploading client never reads its data connection. If the server sent TLS 1.3 session
     // tickets there, they sit unread in the client's socket when it closes, the client's kernel
@@ -247,11 +248,11 @@ TEST_CASE("recv_to_file over TLS: 8 MiB byte-identical, stopping at max without 
         [](SSL* ssl) { SSL_set_num_tickets(ssl, 0); });
     const std::uint64_t first_part = (1 << 20) + 3;  // not on a record boundary
     Outcome first, rest;
-    side.stream->recv_to_file(file.get(), 0, first_part, record(first, reactor));
+    side.stream->recv_to_file(file, 0, first_part, record(first, reactor));
     REQUIRE(run_until_stopped(reactor, 30s));
     CHECK(first.err == 0);
     CHECK(first.n == first_part);
-    side.stream->recv_to_file(file.get(), first_part, 1ull << 40, record(rest, reactor));
+    side.stream->recv_to_file(file, first_part, 1ull << 40, record(rest, reactor));
     REQUIRE(run_until_stopped(reactor, 30s));
     CHECK(rest.err == 0);
     CHECK(rest.n == data.size() - first_part);  // ended by the client's close_notify
@@ -290,7 +291,7 @@ TEST_CASE("a handshake against garbage or a peer that hangs up fails with an err
     Contexts contexts;
     Reactor reactor;
     auto pair = tcp_pair(true);
-    Stream stream(reactor, std::move(pair.ours));
+    SocketStream stream(reactor, std::move(pair.ours));
     std::string expected_error;
     SUBCASE("garbage instead of a ClientHello") {
         const std::string garbage = "USER anonymous\r\nPASS x\r\n";
@@ -320,7 +321,7 @@ TEST_CASE("a stalled handshake stays pending, and destroying the Stream mid-hand
     Contexts contexts;
     Reactor reactor;
     auto pair = tcp_pair(false);
-    auto stream = std::make_unique<Stream>(reactor, std::move(pair.ours));
+    auto stream = std::make_unique<SocketStream>(reactor, std::move(pair.ours));
     Outcome handshake;
     stream->start_tls(contexts.server, TlsRole::server, record_only(handshake));
     run_for(reactor, 150ms);
@@ -365,7 +366,7 @@ TEST_CASE("shutdown_tls delivers close_notify: the client's SSL_read ends with S
     CHECK(client_end == SSL_ERROR_ZERO_RETURN);
 
     auto plain_pair = tcp_pair(false);
-    Stream plain(reactor, std::move(plain_pair.ours));
+    SocketStream plain(reactor, std::move(plain_pair.ours));
     Outcome plain_closed;
     plain.shutdown_tls(record(plain_closed, reactor));
     REQUIRE(run_until_stopped(reactor, tls_limit));
@@ -382,24 +383,24 @@ TEST_CASE("resumed_from: a data stream that resumed the control session is recog
 
     // One connection: a server Stream and a client Stream; the client may resume `session`.
     struct Connection {
-        std::unique_ptr<Stream> server, client;
+        std::unique_ptr<SocketStream> server, client;
     };
     auto connect = [&](SSL_SESSION* session) {
         auto pair = tcp_pair(false);
-        Connection c{std::make_unique<Stream>(reactor, std::move(pair.ours)),
-                     std::make_unique<Stream>(reactor, std::move(pair.theirs))};
+        Connection c{std::make_unique<SocketStream>(reactor, std::move(pair.ours)),
+                     std::make_unique<SocketStream>(reactor, std::move(pair.theirs))};
         Outcome s, k;
         int finished = 0;
         auto count = [&](Outcome& o) {
-            return [&](int err, std::uint64_t n) {
+            return [&](Error err, std::uint64_t n) {
                 o = {true, err, n};
                 if (++finished == 2) reactor.stop();
             };
         };
         c.server->start_tls(contexts.server, TlsRole::server, count(s));
         c.client->start_tls(contexts.client, TlsRole::client, count(k));
-        SSL_set_max_proto_version(c.client->tls(), version);
-        if (session) REQUIRE(SSL_set_session(c.client->tls(), session) == 1);
+        SSL_set_max_proto_version(c.client->ssl(), version);
+        if (session) REQUIRE(SSL_set_session(c.client->ssl(), session) == 1);
         REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(s.err == 0);
         REQUIRE(k.err == 0);
@@ -414,17 +415,17 @@ TEST_CASE("resumed_from: a data stream that resumed the control session is recog
     };
 
     Connection control = connect(nullptr);
-    const std::string tag = tag_control_session(control.server->tls());
+    const std::string tag = tag_control_session(control.server->ssl());
     REQUIRE_FALSE(tag.empty());
-    SessionPtr session(SSL_get1_session(control.client->tls()));
+    SessionPtr session(SSL_get1_session(control.client->ssl()));
     REQUIRE(session != nullptr);
 
     Connection data = connect(session.get());
-    CHECK(SSL_session_reused(data.client->tls()) == 1);
-    CHECK(resumed_from(data.server->tls(), tag));
+    CHECK(SSL_session_reused(data.client->ssl()) == 1);
+    CHECK(resumed_from(data.server->ssl(), tag));
 
     Connection stranger = connect(nullptr);
-    CHECK_FALSE(resumed_from(stranger.server->tls(), tag));
+    CHECK_FALSE(resumed_from(stranger.server->ssl(), tag));
 }
 
 TEST_CASE("cancelling a TLS write halfway through a record ends writing on that stream") {

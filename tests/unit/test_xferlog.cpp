@@ -8,7 +8,9 @@
 
 TEST_CASE("xferlog lines have the 18 wu-ftpd fields, whitespace in names folded") {
     setenv("TZ", "UTC", 1);
-    ferry::proto::XferRecord record{2.4, "127.0.0.1", 1048576, "/srv/alice/my file.bin", false, true, "alice", true};
+    using namespace ferry::proto;
+    XferRecord record{.kind = XferKind::upload, .type = DataType::binary, .remote_ip = "127.0.0.1",
+                      .path = "/srv/alice/my file.bin", .user = "alice", .seconds = 2.4, .bytes = 1048576};
     const std::string line = ferry::proto::format_xfer_line(record, 1795753529);  // 2026-11-27 04:25:29 UTC
     std::istringstream fields(line);
     std::vector<std::string> parts;
@@ -27,7 +29,7 @@ TEST_CASE("xferlog lines have the 18 wu-ftpd fields, whitespace in names folded"
     CHECK(parts[13] == "alice");
     CHECK(parts[17] == "c");
     record.complete = false;
-    record.incoming = false;
+    record.kind = XferKind::download;
     const std::string incomplete = ferry::proto::format_xfer_line(record, 1795753529);
     CHECK(incomplete.back() == 'i');
     CHECK(incomplete.find(" o r alice ") != std::string::npos);

@@ -1,11 +1,13 @@
 // Helpers for tests that drive net::Stream over real loopback sockets: a connected TCP pair,
 // running the reactor until a callback stops it, and deterministic test data. Header-only.
 #pragma once
-#include "base/fd.hpp"
 #include "net/address.hpp"
+#include "net/linux/sockaddr.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
+#include "errors.hpp"
+#include "sys/handle.hpp"
 
 #include <doctest/doctest.h>
 
@@ -49,20 +51,29 @@ inline void set_blocking(int fd, bool blocking) {
 }
 
 struct TcpPair {
-    Fd ours;    // non-blocking, for a Stream
-    Fd theirs;  // the peer; blocking when a test thread drives it
+    Socket ours;    // non-blocking, for a Stream
+    Socket theirs;  // the peer; blocking when a test thread drives it
 };
 
 inline TcpPair tcp_pair(bool peer_blocking = false) {
     auto listening = net::bind_listen(*net::Address::parse("127.0.0.1:0"), 4);
     REQUIRE(listening.ok());
-    const net::Address where = net::Address::local_of(listening->get());
-    Fd peer(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(::connect(peer.get(), where.sa(), where.size()) == 0);  // loopback: in the backlog now
-    Fd ours(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    const net::Address where = net::local_address_of(*listening);
+    Socket peer(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage storage{};
+    const socklen_t size = net::detail::to_sockaddr(where, storage);
+    REQUIRE(::connect(peer.get(), reinterpret_cast<sockaddr*>(&storage), size) == 0);  // loopback: in the backlog now
+    Socket ours(::accept4(listening->get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     REQUIRE(ours);
     set_blocking(peer.get(), peer_blocking);
     return {std::move(ours), std::move(peer)};
+}
+
+// A blocking connect of `socket` to `to`; 0 or -1 with errno, as connect(2).
+inline int connect_socket(const Socket& socket, const net::Address& to) {
+    sockaddr_storage storage{};
+    const socklen_t size = net::detail::to_sockaddr(to, storage);
+    return ::connect(socket.get(), reinterpret_cast<sockaddr*>(&storage), size);
 }
 
 // `size` pseudo-random bytes; the same `seed` gives the same bytes.
@@ -78,13 +89,13 @@ inline std::vector<char> pattern(std::size_t size, unsigned seed = 1) {
 
 struct Outcome {
     bool called = false;
-    int err = -1;
+    Error err = Errc::other;
     std::uint64_t n = 0;
 };
 
 // A completion that records its outcome and stops the loop.
 inline net::IoDone record(Outcome& outcome, net::Reactor& reactor) {
-    return [&outcome, &reactor](int err, std::uint64_t n) {
+    return [&outcome, &reactor](Error err, std::uint64_t n) {
         outcome = {true, err, n};
         reactor.stop();
     };

@@ -1,7 +1,8 @@
 // A scratch folder for one test, and reading a whole file back. Header-only: each test file
 // includes it.
 #pragma once
-#include "base/fd.hpp"
+#include "errors.hpp"
+#include "sys/handle.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,8 +36,8 @@ public:
     std::string file(std::string_view name) const { return path + "/" + std::string(name); }
 
     // Creates (or truncates) `name` holding `content`; open read-write at its end.
-    Fd create(std::string_view name, const std::vector<char>& content, int extra_flags = 0) const {
-        Fd fd(::open(file(name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, 0600));
+    File create(std::string_view name, const std::vector<char>& content, int extra_flags = 0) const {
+        File fd(::open(file(name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, 0600));
         REQUIRE(fd);
         REQUIRE(::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()));
         return fd;
@@ -45,7 +46,7 @@ public:
     // Everything in `name`.
     std::vector<char> read(std::string_view name) const {
         std::vector<char> bytes(std::filesystem::file_size(file(name)));
-        Fd fd(::open(file(name).c_str(), O_RDONLY | O_CLOEXEC));
+        File fd(::open(file(name).c_str(), O_RDONLY | O_CLOEXEC));
         REQUIRE(::pread(fd.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
         return bytes;
     }

@@ -1,0 +1,247 @@
+#include "net/linux/tls_io.hpp"
+
+#include "net/tls_context.hpp"
+#include "sys/posix/fd_io.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+namespace ferry::net::detail {
+namespace {
+
+// pread/SSL_read buffers for file transfers: big enough that a turn makes few syscalls for the
+// file, small enough per data connection. TLS records are 16 KiB anyway.
+constexpr std::size_t file_buffer_size = 256u << 10;
+// SSL_sendfile goes to sendfile(2), which moves at most this much per call (MAX_RW_COUNT).
+constexpr std::uint64_t max_sendfile_call = 0x7ffff000;
+
+// OpenSSL reports through the thread's error queue and errno: both must start clean for every
+// call, or a stale entry from an earlier failure (any connection on this thread) is misread.
+void prepare_call() {
+    ERR_clear_error();
+    errno = 0;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, std::string* error) {
+    prepare_call();
+    SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
+    if (!ssl || SSL_set_fd(ssl, socket) != 1) {  // a socket BIO without BIO_CLOSE: the fd stays ours
+        if (error) *error = "cannot create a TLS connection: " + drain_openssl_errors();
+        SSL_free(ssl);
+        return nullptr;
+    }
+    // FTP clients often close a data connection without close_notify: that is a plain EOF.
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // RELEASE_BUFFERS: an idle control connection should not hold 2 x 16 KiB of record buffers.
+    // ENABLE_PARTIAL_WRITE: SSL_write returns after each record, so `done` is always exact and a
+    // turn can stop at its budget. ACCEPT_MOVING_WRITE_BUFFER: a retry after WANT_WRITE passes the
+    // same bytes, but not necessarily at the same address.
+    SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (as_server) {
+        SSL_set_accept_state(ssl);
+    } else {
+        SSL_set_connect_state(ssl);
+    }
+    return std::unique_ptr<TlsIo>(new TlsIo(ssl));
+}
+
+TlsIo::~TlsIo() { SSL_free(ssl_); }
+
+std::string TlsIo::description() const {
+    return std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
+}
+
+void TlsIo::issue_no_tickets() { SSL_set_num_tickets(ssl_, 0); }
+
+bool TlsIo::ktls_send() const {
+    BIO* out = SSL_get_wbio(ssl_);
+    return out && BIO_get_ktls_send(out);
+}
+
+void TlsIo::abandon_write() {
+    if (write_pending_) writes_poisoned_ = true;
+}
+
+Turn TlsIo::classify(int result, int saved_errno) {
+    switch (SSL_get_error(ssl_, result)) {
+        case SSL_ERROR_WANT_READ: return {TurnEnd::wait_readable};
+        case SSL_ERROR_WANT_WRITE: return {TurnEnd::wait_writable};
+        case SSL_ERROR_ZERO_RETURN: return {TurnEnd::complete};
+        case SSL_ERROR_SYSCALL:
+            fatal_ = true;
+            // errno 0: the peer closed at a point where EOF cannot be taken for a clean end.
+            failure_ = saved_errno ? std::strerror(saved_errno) : "connection closed by the peer";
+            ERR_clear_error();
+            return {TurnEnd::failed, saved_errno ? saved_errno : ECONNRESET};
+        default:
+            fatal_ = true;
+            failure_ = drain_openssl_errors();
+            return {TurnEnd::failed, EPROTO};
+    }
+}
+
+Turn TlsIo::handshake() {
+    prepare_call();
+    const int result = SSL_do_handshake(ssl_);
+    const int saved_errno = errno;
+    if (result == 1) {
+        established_ = true;
+        return {TurnEnd::complete};
+    }
+    Turn turn = classify(result, saved_errno);
+    if (turn.end == TurnEnd::complete) {  // close_notify or EOF before the handshake finished
+        fatal_ = true;
+        failure_ = "connection closed by the peer during the handshake";
+        return {TurnEnd::failed, ECONNRESET};
+    }
+    return turn;
+}
+
+Turn TlsIo::read(std::span<char> buffer, std::uint64_t& got) {
+    got = 0;
+    std::size_t n = 0;
+    prepare_call();
+    const int result = SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n);
+    const int saved_errno = errno;
+    if (result == 1) {
+        got = n;
+        return {TurnEnd::complete};
+    }
+    return classify(result, saved_errno);  // complete here is EOF: got == 0
+}
+
+// One SSL_write call (one record with partial writes). Remembers an unfinished record.
+Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& written) {
+    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
+    std::size_t n = 0;
+    prepare_call();
+    const int result = SSL_write_ex(ssl_, data, size, &n);
+    const int saved_errno = errno;
+    if (result == 1) {
+        write_pending_ = false;
+        written += n;
+        return {TurnEnd::complete};
+    }
+    Turn turn = classify(result, saved_errno);
+    write_pending_ = turn.end == TurnEnd::wait_readable || turn.end == TurnEnd::wait_writable;
+    if (turn.end == TurnEnd::complete) return {TurnEnd::failed, EPIPE};  // the peer closed: no more writing
+    return turn;
+}
+
+Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
+    std::uint64_t budget = turn_budget;
+    while (done < all.size()) {
+        // The budget is checked between calls, never used to shorten one: a retry after WANT_WRITE
+        // must offer at least the bytes of the record OpenSSL is still holding.
+        if (budget == 0) return {TurnEnd::yield};
+        const auto rest = all.subspan(static_cast<std::size_t>(done));
+        const std::uint64_t before = done;
+        if (Turn turn = write_some(rest.data(), rest.size(), done); turn.end != TurnEnd::complete) return turn;
+        budget -= std::min(budget, done - before);
+    }
+    return {TurnEnd::complete};
+}
+
+Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+    // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
+    if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
+    return send_file_copy(file, offset, count, done);
+}
+
+Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
+    std::uint64_t budget = turn_budget;
+    while (done < count) {
+        if (budget == 0) return {TurnEnd::yield};
+        const auto chunk = static_cast<std::size_t>(std::min({count - done, budget, max_sendfile_call}));
+        prepare_call();
+        const ossl_ssize_t n = SSL_sendfile(ssl_, file, static_cast<off_t>(offset + done), chunk, 0);
+        const int saved_errno = errno;
+        if (n == 0) return {TurnEnd::complete};  // the file is shorter than asked
+        if (n < 0) {
+            if (saved_errno == EINTR) continue;
+            if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK) return {TurnEnd::wait_writable};
+            // Not a socket error: OpenSSL's (e.g. a pending alert it could not flush).
+            Turn turn = classify(-1, saved_errno);
+            return turn.end == TurnEnd::complete ? Turn{TurnEnd::failed, EPIPE} : turn;
+        }
+        done += static_cast<std::uint64_t>(n);
+        budget -= std::min(budget, static_cast<std::uint64_t>(n));
+    }
+    return {TurnEnd::complete};
+}
+
+Turn TlsIo::send_file_copy(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+    auto out = buffer(file_out_);
+    std::uint64_t budget = turn_budget;
+    while (done < count) {
+        if (budget == 0) return {TurnEnd::yield};
+        if (file_pos_ == file_filled_) {
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, out.size()));
+            const ssize_t n = ::pread(file, out.data(), want, static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return {TurnEnd::failed, errno};
+            if (n == 0) return {TurnEnd::complete};  // the file is shorter than asked
+            file_pos_ = 0;
+            file_filled_ = static_cast<std::size_t>(n);
+        }
+        const std::uint64_t before = done;
+        Turn turn = write_some(out.data() + file_pos_, file_filled_ - file_pos_, done);
+        file_pos_ += static_cast<std::size_t>(done - before);
+        if (turn.end != TurnEnd::complete) return turn;
+        budget -= std::min(budget, done - before);
+    }
+    return {TurnEnd::complete};
+}
+
+Turn TlsIo::recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done) {
+    auto in = buffer(file_in_);
+    std::uint64_t budget = turn_budget;
+    while (done < max) {
+        if (budget == 0) return {TurnEnd::yield};
+        // Gather records into the buffer until it is full or OpenSSL stops, then write it at once:
+        // one pwrite per 256 KiB instead of one per 16 KiB record.
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max - done, in.size()));
+        std::size_t filled = 0;
+        Turn stop{TurnEnd::yield};  // yield = keep going
+        while (filled < want && stop.end == TurnEnd::yield) {
+            std::uint64_t got = 0;
+            stop = read(in.subspan(filled, want - filled), got);
+            filled += static_cast<std::size_t>(got);
+            if (stop.end == TurnEnd::complete && got > 0) stop = {TurnEnd::yield};
+        }
+        if (int err = sys::pwrite_all(file, in.first(filled), offset + done, done)) return {TurnEnd::failed, err};
+        if (stop.end != TurnEnd::yield) return stop;  // EOF (complete), readiness, or a TLS error
+        budget -= std::min<std::uint64_t>(budget, filled);
+    }
+    return {TurnEnd::complete};
+}
+
+Turn TlsIo::close_notify() {
+    if (!established_ || fatal_) return {TurnEnd::failed, ENOTCONN};
+    // The alert would queue behind half a record that will never be finished: OpenSSL refuses.
+    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
+    prepare_call();
+    const int result = SSL_shutdown(ssl_);
+    const int saved_errno = errno;
+    if (result >= 0) return {TurnEnd::complete};  // 0: sent; 1: the peer's came in already
+    Turn turn = classify(result, saved_errno);
+    // Only an unsent close_notify is worth waiting for; reading the peer's is not our business.
+    if (turn.end == TurnEnd::wait_readable) return {TurnEnd::complete};
+    return turn;
+}
+
+std::span<char> TlsIo::buffer(std::vector<char>& storage) {
+    if (storage.empty()) storage.resize(file_buffer_size);
+    return storage;
+}
+
+}  // namespace ferry::net::detail

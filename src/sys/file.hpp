@@ -1,0 +1,56 @@
+// What the code knows about a file, and the positioned I/O it does on one, on any platform.
+#pragma once
+#include "base/result.hpp"
+#include "sys/handle.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ferry::sys {
+
+enum class FileType : std::uint8_t { regular, directory, symlink, fifo, socket, char_device, block_device, other };
+
+// Identifies a file on this machine (device and inode; volume serial and file index on Windows).
+struct FileId {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileId&) const = default;
+};
+
+struct FileInfo {
+    FileType type = FileType::other;
+    std::uint64_t size = 0;
+    std::int64_t mtime = 0;         // seconds since 1970 (UTC)
+    std::int64_t mtime_ns = 0;      // the same in nanoseconds, for change checks
+    std::uint32_t permissions = 0;  // the 07777 bits (synthesised where the OS has none)
+    std::uint64_t links = 1;
+    FileId id;
+
+    bool is_regular() const { return type == FileType::regular; }
+    bool is_directory() const { return type == FileType::directory; }
+    bool is_symlink() const { return type == FileType::symlink; }
+};
+
+// A local file by path, for the client's own files (never a path in a home: fs/ opens those).
+enum class OpenMode { read, write, replace };  // write: create or keep; replace: create or truncate
+Result<File> open_file(const std::string& path, OpenMode mode);
+
+// The open file's own information.
+Result<FileInfo> file_info(const File& file);
+// The named path's (links followed). For the server's own files (config, accounts), never for a home.
+Result<FileInfo> path_info(const std::string& path);
+
+// Up to buffer.size() bytes at `offset`; 0 at the end of the file. Interrupted reads are retried.
+Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint64_t offset);
+// All of `data` at `at`. A short write is retried so that its error (no_space, quota) surfaces;
+// `done` grows by what reached the file, also on failure.
+Status write_all_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
+// Cut or extend the file to `size` bytes.
+Status truncate(const File& file, std::uint64_t size);
+// A hint that [offset, offset + length) will be read once, in order (read-ahead).
+void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t length);
+// Bytes an unprivileged user may still write on the file system holding `file`.
+Result<std::uint64_t> free_space(const File& file);
+
+}  // namespace ferry::sys

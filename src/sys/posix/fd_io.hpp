@@ -1,0 +1,12 @@
+// Descriptor I/O loops shared by the POSIX and Linux backends (errno-valued, as their callers are).
+#pragma once
+#include <cstdint>
+#include <span>
+
+namespace ferry::sys {
+
+// pwrite all of `data` at `at`; a short write is retried so that its error (ENOSPC, EDQUOT, ...)
+// surfaces, EINTR is retried. `done` grows by what reached the file, also on failure. 0 or an errno.
+int pwrite_all(int fd, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
+
+}  // namespace ferry::sys

@@ -1,0 +1,85 @@
+#include "sys/file.hpp"
+
+#include "sys/posix/errno.hpp"
+#include "sys/posix/fd_io.hpp"
+#include "sys/posix/stat.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace ferry::sys {
+namespace {
+
+FileType type_of(mode_t mode) {
+    if (S_ISREG(mode)) return FileType::regular;
+    if (S_ISDIR(mode)) return FileType::directory;
+    if (S_ISLNK(mode)) return FileType::symlink;
+    if (S_ISFIFO(mode)) return FileType::fifo;
+    if (S_ISSOCK(mode)) return FileType::socket;
+    if (S_ISCHR(mode)) return FileType::char_device;
+    if (S_ISBLK(mode)) return FileType::block_device;
+    return FileType::other;
+}
+
+}  // namespace
+
+FileInfo info_from_stat(const struct stat& st) {
+    FileInfo info;
+    info.type = type_of(st.st_mode);
+    info.size = static_cast<std::uint64_t>(st.st_size);
+    info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
+    info.mtime_ns = info.mtime * 1'000'000'000 + st.st_mtim.tv_nsec;
+    info.permissions = static_cast<std::uint32_t>(st.st_mode & 07777);
+    info.links = static_cast<std::uint64_t>(st.st_nlink);
+    info.id = FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+    return info;
+}
+
+Result<File> open_file(const std::string& path, OpenMode mode) {
+    const int flags = mode == OpenMode::read ? O_RDONLY : O_WRONLY | O_CREAT | (mode == OpenMode::replace ? O_TRUNC : 0);
+    File file(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+    if (!file) return last_error();
+    return file;
+}
+
+Result<FileInfo> file_info(const File& file) {
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0) return last_error();
+    return info_from_stat(st);
+}
+
+Result<FileInfo> path_info(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return last_error();
+    return info_from_stat(st);
+}
+
+Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint64_t offset) {
+    while (true) {
+        const ssize_t n = ::pread(file.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) return last_error();
+    }
+}
+
+Status write_all_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
+    return from_errno(pwrite_all(file.get(), data, at, done));
+}
+
+Status truncate(const File& file, std::uint64_t size) {
+    return ::ftruncate(file.get(), static_cast<off_t>(size)) == 0 ? Status{} : last_error();
+}
+
+void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t length) {
+    ::posix_fadvise(file.get(), static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_SEQUENTIAL);
+}
+
+Result<std::uint64_t> free_space(const File& file) {
+    struct statvfs stats {};
+    if (::fstatvfs(file.get(), &stats) != 0) return last_error();
+    return static_cast<std::uint64_t>(stats.f_bavail) * stats.f_frsize;
+}
+
+}  // namespace ferry::sys

@@ -1,0 +1,68 @@
+#include "sys/process.hpp"
+
+#include "sys/posix/errno.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace ferry::sys {
+namespace {
+
+sigset_t request_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    return signals;
+}
+
+}  // namespace
+
+void ProcessRequests::block() {
+    const sigset_t signals = request_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+void ProcessRequests::unblock() {
+    const sigset_t signals = request_signals();
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+}
+
+ProcessRequest ProcessRequests::wait(std::string& why) {
+    const sigset_t signals = request_signals();
+    int signal_number = 0;
+    while (sigwait(&signals, &signal_number) != 0) {
+    }
+    why = strsignal(signal_number);
+    return signal_number == SIGHUP ? ProcessRequest::reopen_logs : ProcessRequest::stop;
+}
+
+void ignore_broken_pipe() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction current {};
+        if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+            ::signal(SIGPIPE, SIG_IGN);
+    });
+}
+
+Status raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return last_error();
+    if (limit.rlim_cur == limit.rlim_max) return {};
+    limit.rlim_cur = limit.rlim_max;
+    return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? Status{} : last_error();
+}
+
+bool running_as_root() { return ::geteuid() == 0; }
+
+unsigned long process_id() { return static_cast<unsigned long>(::getpid()); }
+
+bool process_running(unsigned long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+}  // namespace ferry::sys

@@ -1,0 +1,34 @@
+// The process and the OS around it: stop and reload requests, limits, identity.
+#pragma once
+#include "base/result.hpp"
+
+#include <string>
+
+namespace ferry::sys {
+
+// What the OS asks of a running server: SIGINT/SIGTERM (a service stop, a console Ctrl-C or close
+// on Windows) and SIGHUP (logrotate; nothing on Windows).
+enum class ProcessRequest { stop, reopen_logs };
+
+// Held from before the first thread starts: the requests are blocked in every thread and taken
+// only by wait(), so no thread is interrupted mid-call.
+class ProcessRequests {
+public:
+    static void block();
+    // Interactive subcommands (a password prompt) want Ctrl-C to end them as usual.
+    static void unblock();
+    // The next request; `why` names it for the log ("Terminated").
+    static ProcessRequest wait(std::string& why);
+};
+
+// A peer that resets while we write (sendfile has no MSG_NOSIGNAL) must be an error, not a death.
+// Idempotent; leaves a handler the program installed itself in place.
+void ignore_broken_pipe();
+// Each session holds a socket and a transfer two more handles: take all the OS allows.
+Status raise_open_file_limit();
+bool running_as_root();
+// This process's id, for temporary file names; whether a process with that id still runs.
+unsigned long process_id();
+bool process_running(unsigned long pid);
+
+}  // namespace ferry::sys
