@@ -11,9 +11,6 @@
 #include "fs/home.hpp"
 #include "fs/home_folders.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>

@@ -8,7 +8,6 @@
 #include "client/terminal.hpp"
 #include "sys/process.hpp"
 
-#include <csignal>
 #include <iostream>
 
 namespace ferry::client {

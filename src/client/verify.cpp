@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "client/digest.hpp"
 #include "client/errors.hpp"
+#include "sys/file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +14,6 @@
 #include <sstream>
 #include <thread>
 
-#include <sys/stat.h>
 
 namespace ferry::client {
 namespace {
@@ -137,11 +137,11 @@ std::optional<RemoteDigest> Verifier::prefix(const std::string& remote, std::uin
 }
 
 void Verifier::check_sizes(const std::string& local, const std::string& remote) {
-    struct stat st {};
-    if (::stat(local.c_str(), &st) != 0) throw ClientError(cat("can't check ", local, ": ", std::strerror(errno)));
+    const auto info = sys::path_info(local);
+    if (!info) throw ClientError(cat("can't check ", local, ": ", info.error().message()));
     const auto size = session_.size(remote);
-    if (size && *size != static_cast<std::uint64_t>(st.st_size))
-        throw ClientError(cat("size check FAILED for ", remote, ": local ", st.st_size, " bytes, server ", *size,
+    if (size && *size != info->size)
+        throw ClientError(cat("size check FAILED for ", remote, ": local ", info->size, " bytes, server ", *size,
                               " bytes"));
 }
 
