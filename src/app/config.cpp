@@ -1,9 +1,9 @@
 #include "app/config.hpp"
 
 #include "auth/defender.hpp"
+#include "base/size.hpp"
 #include "net/address.hpp"
 #include "sys/atomic_file.hpp"
-#include "base/size.hpp"
 
 #include <toml++/toml.h>
 
@@ -184,6 +184,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"users_file", [](const Key& k, Config& c) { c.users_file = k.non_empty_string(); }},
         {"workers", [](const Key& k, Config& c) { c.workers = static_cast<unsigned>(k.integer(0, 256)); }},
         {"pool_threads", [](const Key& k, Config& c) { c.pool_threads = static_cast<unsigned>(k.integer(1, 256)); }},
+        {"max_hash_jobs_per_user",
+         [](const Key& k, Config& c) { c.max_hash_jobs_per_user = static_cast<unsigned>(k.integer(1, 64)); }},
         {"passive_ports", read_passive_ports},
         {"passive_address",
          [](const Key& k, Config& c) {
@@ -328,6 +330,7 @@ proto::Settings session_settings(const Config& config) {
     settings.tls = config.tls;
     settings.tls_session_reuse = config.tls_session_reuse;
     settings.bans_file = config.bans_file;
+    settings.max_hash_jobs_per_user = config.max_hash_jobs_per_user;
     return settings;
 }
 

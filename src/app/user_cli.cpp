@@ -5,12 +5,11 @@
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
 #include "auth/registration.hpp"
-#include "sys/handle.hpp"
 #include "base/size.hpp"
-#include "sys/terminal.hpp"
 #include "fs/home.hpp"
 #include "fs/home_folders.hpp"
-
+#include "sys/atomic_file.hpp"
+#include "sys/terminal.hpp"
 
 #include <algorithm>
 #include <array>

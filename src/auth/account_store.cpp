@@ -1,10 +1,9 @@
 // Changing the accounts file safely (lock, atomic replace) and the server's reloading cache of it.
 #include "auth/accounts.hpp"
 
+#include "base/log.hpp"
 #include "sys/atomic_file.hpp"
 #include "sys/handle.hpp"
-#include "base/log.hpp"
-
 
 namespace ferry::auth {
 namespace {

@@ -11,8 +11,8 @@
 // file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
 // never lose each other's entries, and a crash never leaves half a file.
 #pragma once
-#include "sys/atomic_file.hpp"
 #include "base/result.hpp"
+#include "sys/atomic_file.hpp"
 
 #include <cstdint>
 #include <functional>

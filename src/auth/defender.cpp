@@ -1,9 +1,9 @@
 #include "auth/defender.hpp"
 
 #include "auth/registration.hpp"
+#include "base/log.hpp"
 #include "sys/atomic_file.hpp"
 #include "sys/time.hpp"
-#include "base/log.hpp"
 
 #include <toml++/toml.h>
 

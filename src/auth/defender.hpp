@@ -11,8 +11,8 @@
 // Bans live in `bans_file` too, so they survive a restart and `ferryd ban list|remove` sees and
 // edits them. Thread-safe; memory stays bounded (`max_tracked` addresses and accounts).
 #pragma once
-#include "net/address.hpp"
 #include "base/result.hpp"
+#include "net/address.hpp"
 
 #include <chrono>
 #include <cstdint>

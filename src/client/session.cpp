@@ -238,15 +238,15 @@ Channel Session::start_transfer(std::string_view transfer_command, std::uint64_t
 
 namespace {
 
-// Raises the control connection's timeout for one exchange, and restores it however it ends.
-class LongerTimeout {
+// Another timeout for the control connection for one exchange, restored however it ends.
+class ScopedTimeout {
 public:
-    LongerTimeout(Channel& channel, int factor) : channel_(channel), normal_(channel.timeout()) {
-        channel_.set_timeout(normal_ * factor);
+    ScopedTimeout(Channel& channel, Millis timeout) : channel_(channel), normal_(channel.timeout()) {
+        channel_.set_timeout(timeout);
     }
-    ~LongerTimeout() { channel_.set_timeout(normal_); }
-    LongerTimeout(const LongerTimeout&) = delete;
-    LongerTimeout& operator=(const LongerTimeout&) = delete;
+    ~ScopedTimeout() { channel_.set_timeout(normal_); }
+    ScopedTimeout(const ScopedTimeout&) = delete;
+    ScopedTimeout& operator=(const ScopedTimeout&) = delete;
 
 private:
     Channel& channel_;
@@ -256,12 +256,12 @@ private:
 }  // namespace
 
 Reply Session::slow_command(std::string_view line) {
-    LongerTimeout patience(control().channel(), 10);
+    ScopedTimeout patience(control().channel(), control().channel().timeout() * 10);
     return control().command(line);
 }
 
 Reply Session::slow_reply() {
-    LongerTimeout patience(control().channel(), 10);
+    ScopedTimeout patience(control().channel(), control().channel().timeout() * 10);
     return control().read_reply();
 }
 
@@ -271,22 +271,19 @@ void Session::abort_transfer() {
     if (first.code == 225) return;  // nothing was running any more: ABOR's only reply
     // A second reply follows (426 then 226 for ABOR, or 226 for the transfer then 225), except
     // from servers that answer ABOR with one line: wait briefly, not the full timeout.
-    Channel& channel = control().channel();
-    const Millis normal = channel.timeout();
-    channel.set_timeout(Millis(2000));
+    ScopedTimeout brief(control().channel(), Millis(2000));
     try {
         control().read_reply();
     } catch (const NetError&) {
         // No second reply: fine.
     }
-    channel.set_timeout(normal);
 }
 
 Reply Session::finish_transfer(std::string_view action) {
     // Servers may need a while after the last byte (fsync, quota accounting): be generous.
     Reply reply;
     {
-        LongerTimeout patience(control().channel(), 4);
+        ScopedTimeout patience(control().channel(), control().channel().timeout() * 4);
         reply = control().read_reply();
     }
     if (!reply.positive_completion()) throw_refusal(action, reply);

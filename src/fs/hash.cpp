@@ -1,10 +1,13 @@
 // File digests: OpenSSL EVP for MD5/SHA-*, zlib for CRC32, fed by positioned reads in 1 MiB blocks.
 #include "fs/hash.hpp"
 
+#include "base/log.hpp"
 #include "sys/file.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <chrono>
 #include <memory>
 #include <openssl/evp.h>
 #include <span>
@@ -154,6 +157,59 @@ Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t sta
         offset += *got;
     }
     return digest.finish();
+}
+
+namespace {
+
+constexpr std::int64_t racy_window_ns = 2'000'000'000;
+
+std::string attribute_name(HashAlgo algo) {
+    std::string name = "user.ferry.";
+    for (const char* c = hash_algo_name(algo); *c; ++c) name += static_cast<char>(std::tolower(*c));
+    return name;
+}
+
+// "v1 <size> <mtime_ns> <inode> <device> <hex>": what the file was when the digest was taken.
+std::string stamp_of(const sys::FileInfo& info) {
+    return cat("v1 ", info.size, ' ', info.mtime_ns, ' ', info.id.inode, ' ', info.id.device, ' ');
+}
+
+bool same_file_state(const sys::FileInfo& a, const sys::FileInfo& b) {
+    return a.size == b.size && a.mtime_ns == b.mtime_ns && a.id == b.id;
+}
+
+}  // namespace
+
+std::optional<std::string> stored_digest(const File& file, HashAlgo algo) {
+    const auto info = sys::file_info(file);
+    if (!info || !info->is_regular()) return std::nullopt;
+    const auto value = sys::get_attribute(file, attribute_name(algo));
+    if (!value) return std::nullopt;
+    const std::string stamp = stamp_of(*info);
+    if (value->size() <= stamp.size() || value->compare(0, stamp.size(), stamp) != 0) return std::nullopt;
+    std::string hex = value->substr(stamp.size());
+    if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+    return hex;
+}
+
+void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex) {
+    const auto now = sys::file_info(file);
+    if (!now || !same_file_state(before, *now)) return;  // written to while we read it
+    // A file modified within the last moments may be modified again within the same tick of the
+    // file system's clock, leaving its mtime as it is: such a digest could outlive its bytes.
+    const std::int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch()).count();
+    if (before.mtime_ns > wall_ns - racy_window_ns) return;
+    sys::set_attribute(file, attribute_name(algo), stamp_of(before) + hex);
+}
+
+Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {
+    if (auto stored = stored_digest(file, algo)) return *stored;
+    const auto before = sys::file_info(file);
+    if (!before) return before.error();
+    auto digest = hash_file(file, algo, 0, UINT64_MAX, cancel);
+    if (digest) store_digest(file, algo, *before, *digest);
+    return digest;
 }
 
 }  // namespace ferry::fs

@@ -3,6 +3,7 @@
 // a reactor.
 #pragma once
 #include "base/result.hpp"
+#include "sys/file.hpp"
 #include "sys/handle.hpp"
 
 #include <atomic>
@@ -27,5 +28,21 @@ std::string hash_feat_list(HashAlgo selected);
 // becomes true while hashing, io if the file shrank meanwhile; else read errors. CRC32 is 8 hex digits.
 Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
                               const std::atomic<bool>* cancel);
+
+// ---- digests kept with the file ----
+// A whole-file digest is stored in the extended attribute user.ferry.<algo> ("user.ferry.sha-256")
+// with the file's size, mtime (ns), inode and device when it was taken; not its ctime, which
+// writing the attribute itself changes. A file changed since (by a session, a shell user, another
+// protocol) no longer matches and is hashed again. Where the file system keeps no extended
+// attributes nothing is stored and every HASH reads the file. Nor is a digest kept for a file
+// modified in the last two seconds, which could change again within one tick of its clock.
+
+// The stored digest of the whole file, if its stamp still matches the file.
+std::optional<std::string> stored_digest(const File& file, HashAlgo algo);
+// Stores `hex` for the whole file as it is described by `before` (its info before hashing), but
+// only if it has not changed meanwhile. Errors are not reported: the digest is then not kept.
+void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex);
+// The whole-file digest: the stored one, or hash_file and then store_digest. Pool only.
+Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel);
 
 }  // namespace ferry::fs

@@ -132,7 +132,6 @@ std::string displayed_name(std::string_view name) {
     return out;
 }
 
-
 std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t now) {
     const FileInfo& info = entry.info;
     std::string line = permission_string(info);

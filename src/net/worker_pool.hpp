@@ -2,11 +2,18 @@
 // Results go back to the owning reactor with Reactor::post, so sessions only ever run on their
 // reactor's thread:
 //   pool.submit([&reactor, ...] { auto r = slow(); reactor.post([r, ...] { use(r); }); });
+//
+// Two lanes, so that a login never waits behind a hash: prompt jobs (password checks, account
+// changes, listing batches: short) are always taken first, and bulk jobs (HASH of a whole file:
+// seconds) may occupy all threads but one. With one thread, bulk jobs still wait for every prompt
+// job queued before them.
 #pragma once
 #include <functional>
 #include <memory>
 
 namespace ferry::net {
+
+enum class Lane { prompt, bulk };
 
 class WorkerPool {
 public:
@@ -16,8 +23,8 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    void submit(std::function<void()> job);  // thread-safe
-    std::size_t queued() const;              // jobs waiting (for STAT and the logs)
+    void submit(std::function<void()> job, Lane lane = Lane::prompt);  // thread-safe
+    std::size_t queued() const;  // jobs waiting in both lanes (for STAT and the logs)
 
 private:
     struct Impl;

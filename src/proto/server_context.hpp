@@ -9,6 +9,7 @@
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
+#include "proto/hash_jobs.hpp"
 #include "proto/settings.hpp"
 #include "proto/xferlog.hpp"
 
@@ -24,7 +25,8 @@ struct ServerContext {
     ServerContext(Settings settings, auth::DefenderSettings defence, auth::AccountStore& accounts,
                   net::WorkerPool& pool, XferLog& xferlog)
         : config(std::move(settings)), accounts(accounts), pool(pool), xferlog(xferlog),
-          registrations(config.registrations_per_hour), defender(std::move(defence)) {}
+          registrations(config.registrations_per_hour), defender(std::move(defence)),
+          hash_jobs(config.max_hash_jobs_per_user) {}
 
     const Settings config;
     auth::AccountStore& accounts;
@@ -35,6 +37,7 @@ struct ServerContext {
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     auth::Defender defender;                  // failed logins per address and account, bans
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
+    HashJobs hash_jobs;                       // HASH jobs per user, capped
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.

@@ -224,6 +224,11 @@ void Session::close_now(int code, std::string_view text) {
 
 void Session::begin_shutdown() {
     shutting_down_ = true;
+    if (hash_cancel_) {  // a HASH does not hold the drain up: cancelled and answered, then the 421
+        abort_hash();
+        reply(451, "HASH aborted: the server is shutting down.");
+        return hash_command_.complete();
+    }
     if (!transfers_.active() && !busy_) close_now(421, "Server shutting down.");
 }
 

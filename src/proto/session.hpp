@@ -9,13 +9,13 @@
 // TransferControl of its own.
 #pragma once
 #include "auth/accounts.hpp"
+#include "base/lifetime.hpp"
 #include "fs/hash.hpp"
 #include "fs/home.hpp"
 #include "fs/listing_stream.hpp"
 #include "fs/quota.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
-#include "base/lifetime.hpp"
 #include "proto/command_parser.hpp"
 #include "proto/command_token.hpp"
 #include "proto/server_context.hpp"
@@ -92,7 +92,7 @@ private:
 
     // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.
     template <class Work, class Then>
-    void on_pool(Work work, Then then);
+    void on_pool(Work work, Then then, net::Lane lane = net::Lane::prompt);
 
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
@@ -189,7 +189,8 @@ private:
     void cmd_mlsd(const std::string& arg);
     void cmd_abor(const std::string& arg);
     enum class ListKind { list, nlst, mlsd };
-    void start_listing(ListKind kind, const std::string& arg, bool over_control = false);
+    enum class ListTo { data_connection, control_connection };  // STAT <path> lists over control
+    void start_listing(ListKind kind, const std::string& arg, ListTo to = ListTo::data_connection);
     void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
                       CommandToken command);
     void store(const std::string& vpath, fs::WriteMode mode);
@@ -257,7 +258,7 @@ private:
 };
 
 template <class Work, class Then>
-void Session::on_pool(Work work, Then then) {
+void Session::on_pool(Work work, Then then, net::Lane lane) {
     using Value = decltype(work());
     // shared_ptr: std::function wants copyable callables, and results and continuations may be
     // move-only (a File, a CommandToken). The continuation travels on to the reactor's task, so
@@ -269,7 +270,7 @@ void Session::on_pool(Work work, Then then) {
         reactor->post([alive, then = std::move(shared_then), value] {
             if (alive.valid()) (*then)(std::move(*value));
         });
-    });
+    }, lane);
 }
 
 }  // namespace ferry::proto

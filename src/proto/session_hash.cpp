@@ -5,7 +5,6 @@
 #include "base/log.hpp"
 #include "proto/session.hpp"
 
-
 namespace ferry::proto {
 
 void Session::opts_hash(const std::string& value) {
@@ -84,14 +83,21 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
     const std::uint64_t size = info->size;
     if (start > size || (start == size && size > 0)) return reply(550, "Range starts past the end of the file.");
     end = std::min(end, size);
+    auto slot = ctx_.hash_jobs.try_start(user_);
+    if (!slot)
+        return reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
+                              ctx_.hash_jobs.per_user(), "); try again when one has finished."));
 
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     hash_cancel_ = cancel;
     hash_command_ = begin_command();
     const auto began = std::chrono::steady_clock::now();
+    const bool whole_file = start == 0 && end == size;  // only whole-file digests are kept with the file
     on_pool(
-        [file = std::make_shared<File>(std::move(*file)), algo, start, end, cancel] {
-            return fs::hash_file(*file, algo, start, end, cancel.get());
+        [file = std::make_shared<File>(std::move(*file)), slot = std::make_shared<HashJobs::Slot>(std::move(*slot)),
+         algo, start, end, whole_file, cancel] {
+            return whole_file ? fs::whole_file_digest(*file, algo, cancel.get())
+                              : fs::hash_file(*file, algo, start, end, cancel.get());
         },
         [this, cancel, respond = std::move(respond), start, end, began, vpath](Result<std::string> digest) {
             if (hash_cancel_ != cancel) return;  // aborted: ABOR already answered
@@ -104,7 +110,8 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
                 respond(*digest, start, end);
             }
             hash_command_.complete();
-        });
+        },
+        net::Lane::bulk);
 }
 
 void Session::abort_hash() {

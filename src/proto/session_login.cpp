@@ -221,7 +221,7 @@ void Session::cmd_stat(const std::string& arg) {
     const bool working = transfers_.active() || hash_cancel_;
     if (!arg.empty() && !working) {
         if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
-        return start_listing(ListKind::list, arg, /*over_control=*/true);
+        return start_listing(ListKind::list, arg, ListTo::control_connection);
     }
     std::vector<std::string> lines{"FTP server status:", cat("     Connected to ", peer_.ip())};
     if (login_ == LoginState::logged_in) {

@@ -4,7 +4,6 @@
 #include "base/log.hpp"
 #include "proto/session.hpp"
 
-
 namespace ferry::proto {
 
 void Session::cmd_auth(const std::string& arg) {

@@ -259,7 +259,8 @@ void Session::cmd_mlsd(const std::string& arg) { start_listing(ListKind::mlsd, a
 // Listings are read on the worker pool a batch at a time (a folder may hold many thousands of
 // names): the first batch before the 150, so that errors get their own reply, the rest while the
 // data connection takes them.
-void Session::start_listing(ListKind kind, const std::string& arg, bool over_control) {
+void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
+    const bool over_control = to == ListTo::control_connection;
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply(550, "No such file or directory.");
     if (!over_control && !data_ready_or_refuse()) return;

@@ -37,6 +37,7 @@ struct Settings {
     TlsMode tls = TlsMode::off;
     TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
     std::string bans_file = "var/bans.toml";            // where the defender's bans are kept
+    unsigned max_hash_jobs_per_user = 2;                // HASH jobs of one user running at once
 };
 
 }  // namespace ferry::proto

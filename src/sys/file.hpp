@@ -50,6 +50,11 @@ Status write_all_at(const File& file, std::span<const char> data, std::uint64_t 
 Status truncate(const File& file, std::uint64_t size);
 // A hint that [offset, offset + length) will be read once, in order (read-ahead).
 void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t length);
+// Extended attributes of an open file ("user.ferry.sha256"): small values kept with the file.
+// unsupported where the file system (or the platform) has none; not_found when it is not set.
+Result<std::string> get_attribute(const File& file, const std::string& name);
+Status set_attribute(const File& file, const std::string& name, std::string_view value);
+
 // Bytes an unprivileged user may still write on the file system holding `file`.
 Result<std::uint64_t> free_space(const File& file);
 

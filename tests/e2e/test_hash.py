@@ -41,7 +41,7 @@ def parse213(resp):
 @harness.skip_unless_ferryd("HASH is ferryd's")
 class HashTest(ExtServerTestCase):
     USERS = {"hasher": "hasher-pw-1"}
-    CONFIG = {"pool_threads": 2}
+    CONFIG = {"pool_threads": 2, "max_hash_jobs_per_user": 2}
     FILES = {"empty.bin": b"", "abc.txt": b"abc", "pattern.bin": pattern(MiB), "fifty.bin": pattern(50),
              "with space.txt": b"spaced name\n"}
 
@@ -237,3 +237,57 @@ class HashTest(ExtServerTestCase):
             s.close()
         ftp = self.login()
         self.assertEqual(cmd_code(ftp, "NOOP"), 200)
+
+    def test_digest_is_kept_with_the_file(self):
+        path = os.path.join(self.srv.home("hasher"), "kept.bin")
+        data = pattern(3 * MiB)
+        with open(path, "wb") as f:
+            f.write(data)
+        hour_ago = time.time() - 3600
+        os.utime(path, (hour_ago, hour_ago))  # a digest of a file written just now is not kept
+        ftp = self.login()
+        first = parse213(ftp.sendcmd("HASH kept.bin"))[3]
+        self.assertEqual(first, digest("SHA-256", data))
+        try:
+            stored = os.getxattr(path, "user.ferry.sha-256")
+        except OSError as e:
+            self.skipTest("no user extended attributes on this file system: %s" % e)
+        self.assertTrue(stored.endswith(first.encode()), stored)
+        # What answers the next HASH is the attribute: one forged with the right stamp is served.
+        os.setxattr(path, "user.ferry.sha-256", stored[:-len(first)] + b"a" * 64)
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], "a" * 64)
+        # Edited from a shell: the stamp no longer matches, the file is hashed again.
+        with open(path, "r+b") as f:
+            f.seek(100)
+            f.write(b"edited")
+        edited = data[:100] + b"edited" + data[106:]
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], digest("SHA-256", edited))
+        # Ranges are always read from the file.
+        self.assertTrue(ftp.sendcmd("RANG 0 9").startswith("350"))
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], digest("SHA-256", edited[:10]))
+        # Once the edit is old enough, the new digest is kept in its place.
+        os.utime(path, (hour_ago - 60, hour_ago - 60))
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], digest("SHA-256", edited))
+        kept = os.getxattr(path, "user.ferry.sha-256")
+        self.assertTrue(kept.endswith(digest("SHA-256", edited).encode()), kept)
+
+    def test_hash_jobs_per_user_are_capped(self):
+        self._big()
+        sessions = [self._raw_login() for _ in range(3)]
+        try:
+            for s in sessions[:2]:  # a range: read from the file every time, never a kept digest
+                s.sendall(b"XSHA512 big512.bin 0 536870000\r\n")
+            time.sleep(0.1)
+            sessions[2].sendall(b"XSHA512 big512.bin 0 536870000\r\n")
+            third = self._read_replies(sessions[2], lambda ls: ls, time.monotonic() + 5)
+            self.assertTrue(third and third[0][1].startswith("450 "), third)
+            self.assertIn("max_hash_jobs_per_user", third[0][1])
+            for s in sessions[:2]:
+                done = self._read_replies(s, lambda ls: ls, time.monotonic() + 60)
+                self.assertTrue(done and done[0][1].startswith("250 "), done)
+            sessions[2].sendall(b"XCRC fifty.bin\r\n")  # a slot is free again
+            again = self._read_replies(sessions[2], lambda ls: ls, time.monotonic() + 10)
+            self.assertTrue(again and again[0][1].startswith("250 "), again)
+        finally:
+            for s in sessions:
+                s.close()

@@ -229,6 +229,29 @@ class SigtermTest(unittest.TestCase):
             srv.kill()
             srv.cleanup()
 
+    @unittest.skipUnless(IS_FERRYD, "how a HASH ends on shutdown is ferryd's")
+    def test_sigterm_cancels_a_running_hash(self):
+        srv = FerryServer(users={"hank": "hank-password"})
+        try:
+            with open(os.path.join(srv.home("hank"), "big.bin"), "wb") as f:
+                f.truncate(2048 * MiB)  # sparse: seconds of SHA-512, unless cancelled
+            ftp = srv.ftp("hank")
+            ftp.sock.settimeout(15)
+            ftp.putcmd("XSHA512 big.bin 0 2147483000")
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            first = ftp.getline()
+            second = ftp.getline()
+            self.assertTrue(first.startswith("451 "), first)  # the HASH is cancelled and says so
+            self.assertTrue(second.startswith("421 "), second)
+            rc = srv.wait_exit(10)
+            self.assertEqual(rc, 0, "exit code after SIGTERM; stderr:\n" + srv.stderr_text()[-3000:])
+            self.assertLess(time.monotonic() - t0, 5, "the drain waited for the HASH")
+        finally:
+            srv.kill()
+            srv.cleanup()
+
     def test_sigterm_idle_exits_quickly(self):
         srv = FerryServer(users={"hank": "hank-password"})
         try:

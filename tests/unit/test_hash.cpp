@@ -2,6 +2,7 @@
 #include "fs/hash.hpp"
 
 #include "support/temp_dir.hpp"
+#include "sys/file.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <map>
+#include <sys/stat.h>
+#include <ctime>
 #include <unistd.h>
 
 using namespace ferry;
@@ -151,4 +154,53 @@ TEST_CASE("cancel and bad descriptors") {
     const File dir(::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     REQUIRE(dir);
     CHECK(hash_file(dir, HashAlgo::md5, 0, to_end, nullptr).error() == EINVAL);
+}
+
+namespace {
+void set_mtime_ago(const File& file, long seconds) {
+    timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - seconds, 0}};
+    REQUIRE(::futimens(file.get(), times) == 0);
+}
+}  // namespace
+
+TEST_CASE("whole-file digests are kept with the file and never served for a changed one") {
+    TempFile f(pattern(mib + 3));
+    const std::string expected = digest(f, HashAlgo::sha256);
+    if (const Status probe = sys::set_attribute(f.fd, "user.ferry.probe", "x"); probe == Errc::unsupported) {
+        MESSAGE("no extended attributes on this file system: nothing is kept, every HASH reads the file");
+        CHECK_FALSE(stored_digest(f.fd, HashAlgo::sha256));
+        return;
+    }
+    CHECK_FALSE(stored_digest(f.fd, HashAlgo::sha256));
+    // Just written: too recent to keep a digest of (another write could keep the same mtime).
+    REQUIRE(whole_file_digest(f.fd, HashAlgo::sha256, nullptr).ok());
+    CHECK_FALSE(stored_digest(f.fd, HashAlgo::sha256));
+    set_mtime_ago(f.fd, 3600);
+    auto first = whole_file_digest(f.fd, HashAlgo::sha256, nullptr);
+    REQUIRE(first.ok());
+    CHECK(*first == expected);
+    CHECK(stored_digest(f.fd, HashAlgo::sha256) == expected);
+    CHECK_FALSE(stored_digest(f.fd, HashAlgo::md5));  // one attribute per algorithm
+
+    // A stored value is what answers: one with the right stamp is served as it is.
+    const std::string stored = *sys::get_attribute(f.fd, "user.ferry.sha-256");
+    REQUIRE(stored.ends_with(expected));
+    const std::string forged = stored.substr(0, stored.size() - expected.size()) + std::string(64, 'a');
+    REQUIRE_FALSE(sys::set_attribute(f.fd, "user.ferry.sha-256", forged));
+    CHECK(*whole_file_digest(f.fd, HashAlgo::sha256, nullptr) == std::string(64, 'a'));
+
+    // Changed behind our back (the same size, new bytes): the stamp no longer matches.
+    const char changed = 'Z';
+    REQUIRE(::pwrite(f.fd.get(), &changed, 1, 10) == 1);
+    CHECK_FALSE(stored_digest(f.fd, HashAlgo::sha256));
+    const auto fresh = whole_file_digest(f.fd, HashAlgo::sha256, nullptr);
+    REQUIRE(fresh.ok());
+    CHECK(*fresh != expected);
+    CHECK(*fresh != std::string(64, 'a'));
+    set_mtime_ago(f.fd, 1800);
+    CHECK(*whole_file_digest(f.fd, HashAlgo::sha256, nullptr) == *fresh);
+    CHECK(stored_digest(f.fd, HashAlgo::sha256) == *fresh);
+    // Garbage in the attribute is ignored.
+    REQUIRE_FALSE(sys::set_attribute(f.fd, "user.ferry.sha-256", "v1 nonsense"));
+    CHECK_FALSE(stored_digest(f.fd, HashAlgo::sha256));
 }

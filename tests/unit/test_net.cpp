@@ -1,8 +1,8 @@
 // src/net over real loopback sockets and real temp files.
 #include "net/address.hpp"
+#include "net/linux/socket_stream.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
-#include "net/linux/socket_stream.hpp"
 #include "net/stream.hpp"
 #include "net/worker_pool.hpp"
 
@@ -535,4 +535,52 @@ TEST_CASE("WorkerPool destructor lets the running job finish and drops the queue
     }
     releaser.join();
     CHECK(ran == 1);
+}
+
+TEST_CASE("WorkerPool lanes: bulk jobs never take the last thread, so a prompt job runs at once") {
+    std::promise<void> release;
+    const auto gate = release.get_future().share();
+    std::atomic<int> bulk_started{0};
+    std::promise<void> prompt_ran;
+    {
+        WorkerPool pool(2);
+        for (int i = 0; i < 3; ++i)
+            pool.submit(
+                [&, gate] {
+                    ++bulk_started;
+                    gate.wait_for(5s);
+                },
+                Lane::bulk);
+        std::this_thread::sleep_for(50ms);
+        CHECK(bulk_started == 1);  // all threads but one
+        pool.submit([&] { prompt_ran.set_value(); });
+        CHECK(prompt_ran.get_future().wait_for(2s) == std::future_status::ready);
+        CHECK(bulk_started == 1);
+        release.set_value();  // the queued bulk jobs run one after another now
+        for (int i = 0; i < 200 && bulk_started < 3; ++i) std::this_thread::sleep_for(10ms);
+        CHECK(bulk_started == 3);
+    }
+}
+
+TEST_CASE("WorkerPool with one thread: prompt jobs still go ahead of queued bulk jobs") {
+    std::vector<int> order;
+    std::mutex order_mutex;
+    std::promise<void> release;
+    const auto gate = release.get_future().share();
+    std::promise<void> all_done;
+    {
+        WorkerPool pool(1);
+        pool.submit([gate] { gate.wait_for(5s); });  // occupies the thread while the rest queue up
+        auto note = [&](int n) {
+            std::lock_guard lock(order_mutex);
+            order.push_back(n);
+            if (order.size() == 3) all_done.set_value();
+        };
+        pool.submit([&] { note(1); }, Lane::bulk);
+        pool.submit([&] { note(2); }, Lane::bulk);
+        pool.submit([&] { note(3); });
+        release.set_value();
+        REQUIRE(all_done.get_future().wait_for(5s) == std::future_status::ready);
+    }
+    CHECK(order == std::vector<int>{3, 1, 2});
 }

@@ -1,9 +1,9 @@
 // TLS inside net::Stream over real loopback sockets: Streams on one reactor, or a Stream against a
 // blocking OpenSSL client in another thread.
 #include "net/address.hpp"
+#include "net/linux/socket_stream.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
-#include "net/linux/socket_stream.hpp"
 #include "net/stream.hpp"
 #include "net/tls_context.hpp"
 

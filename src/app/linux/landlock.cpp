@@ -1,7 +1,7 @@
 #include "app/landlock.hpp"
 
-#include "sys/handle.hpp"
 #include "base/log.hpp"
+#include "sys/handle.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace ferry::sys {
@@ -74,6 +75,30 @@ Status truncate(const File& file, std::uint64_t size) {
 
 void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t length) {
     ::posix_fadvise(file.get(), static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_SEQUENTIAL);
+}
+
+namespace {
+
+// ENODATA (not set) and ENOTSUP (no xattrs here) are the two answers callers tell apart.
+Error attribute_error() {
+    if (errno == ENODATA) return Error(Errc::not_found, errno);
+    if (errno == ENOTSUP) return Error(Errc::unsupported, errno);
+    return last_error();
+}
+
+}  // namespace
+
+Result<std::string> get_attribute(const File& file, const std::string& name) {
+    std::string value(256, '\0');
+    const ssize_t n = ::fgetxattr(file.get(), name.c_str(), value.data(), value.size());
+    if (n < 0) return attribute_error();
+    value.resize(static_cast<std::size_t>(n));
+    return value;
+}
+
+Status set_attribute(const File& file, const std::string& name, std::string_view value) {
+    if (::fsetxattr(file.get(), name.c_str(), value.data(), value.size(), 0) != 0) return attribute_error();
+    return {};
 }
 
 Result<std::uint64_t> free_space(const File& file) {

@@ -1,12 +1,12 @@
 // Helpers for tests that drive net::Stream over real loopback sockets: a connected TCP pair,
 // running the reactor until a callback stops it, and deterministic test data. Header-only.
 #pragma once
+#include "errors.hpp"
 #include "net/address.hpp"
 #include "net/linux/sockaddr.hpp"
 #include "net/listener.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
-#include "errors.hpp"
 #include "sys/handle.hpp"
 
 #include <doctest/doctest.h>
