@@ -174,6 +174,19 @@ void read_trusted_networks(const Key& key, Config& config) {
     }
 }
 
+// ["md5", "sha-256"]: the digests every binary upload computes while it streams; [] = none.
+void read_upload_digests(const Key& key, Config& config) {
+    config.upload_digests.clear();
+    for (const toml::node& entry : key.array()) {
+        const Key item{key.name, entry, key.source};
+        const std::string name = item.string();
+        const auto algo = fs::parse_hash_algo(name);
+        if (!algo) item.fail("\"" + name + "\" is not one of \"md5\", \"sha-1\", \"sha-256\", \"sha-512\", \"crc32\"");
+        if (std::find(config.upload_digests.begin(), config.upload_digests.end(), *algo) == config.upload_digests.end())
+            config.upload_digests.push_back(*algo);
+    }
+}
+
 using KeyReader = std::function<void(const Key&, Config&)>;
 
 // Every key the file may contain. Anything else is refused, so a typo never passes silently.
@@ -184,6 +197,7 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"users_file", [](const Key& k, Config& c) { c.users_file = k.non_empty_string(); }},
         {"workers", [](const Key& k, Config& c) { c.workers = static_cast<unsigned>(k.integer(0, 256)); }},
         {"pool_threads", [](const Key& k, Config& c) { c.pool_threads = static_cast<unsigned>(k.integer(1, 256)); }},
+        {"upload_digests", read_upload_digests},
         {"max_hash_jobs_per_user",
          [](const Key& k, Config& c) { c.max_hash_jobs_per_user = static_cast<unsigned>(k.integer(1, 64)); }},
         {"passive_ports", read_passive_ports},
@@ -331,6 +345,7 @@ proto::Settings session_settings(const Config& config) {
     settings.tls_session_reuse = config.tls_session_reuse;
     settings.bans_file = config.bans_file;
     settings.max_hash_jobs_per_user = config.max_hash_jobs_per_user;
+    settings.upload_digests = config.upload_digests;
     return settings;
 }
 

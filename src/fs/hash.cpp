@@ -52,62 +52,71 @@ std::string to_hex(const unsigned char* bytes, std::size_t count) {
     return out;
 }
 
-// One running digest, whichever library computes it.
-class Digest {
-public:
-    explicit Digest(HashAlgo algo) : algo_(algo) {
-        if (algo == HashAlgo::crc32) {
-            crc_ = ::crc32_z(0, nullptr, 0);
-            return;
-        }
-        ctx_.reset(EVP_MD_CTX_new());
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(algo), nullptr) != 1) ctx_.reset();
-    }
-    bool ready() const { return algo_ == HashAlgo::crc32 || ctx_ != nullptr; }
+}  // namespace
 
-    bool update(const unsigned char* data, std::size_t size) {
-        if (algo_ == HashAlgo::crc32) {
-            crc_ = ::crc32_z(crc_, data, size);
-            return true;
-        }
-        return EVP_DigestUpdate(ctx_.get(), data, size) == 1;
-    }
+// ---- StreamingDigest: one running digest, whichever library computes it ----
 
-    Result<std::string> finish() {
-        if (algo_ == HashAlgo::crc32) {
-            const std::array<unsigned char, 4> be = {static_cast<unsigned char>(crc_ >> 24),
-                                                     static_cast<unsigned char>(crc_ >> 16),
-                                                     static_cast<unsigned char>(crc_ >> 8),
-                                                     static_cast<unsigned char>(crc_)};
-            return to_hex(be.data(), be.size());
-        }
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) return Result<std::string>::failure(Errc::io);
-        return to_hex(md, len);
-    }
-
-private:
-    static const EVP_MD* evp_md(HashAlgo algo) {
-        switch (algo) {
-            case HashAlgo::md5: return EVP_md5();
-            case HashAlgo::sha1: return EVP_sha1();
-            case HashAlgo::sha256: return EVP_sha256();
-            case HashAlgo::sha512: return EVP_sha512();
-            case HashAlgo::crc32: break;
-        }
-        return nullptr;
-    }
+struct StreamingDigest::Impl {
     struct CtxFree {
         void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
     };
-
-    HashAlgo algo_;
-    std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
-    uLong crc_ = 0;
+    HashAlgo algo;
+    std::unique_ptr<EVP_MD_CTX, CtxFree> ctx;
+    uLong crc = 0;
 };
 
+namespace {
+const EVP_MD* evp_md(HashAlgo algo) {
+    switch (algo) {
+        case HashAlgo::md5: return EVP_md5();
+        case HashAlgo::sha1: return EVP_sha1();
+        case HashAlgo::sha256: return EVP_sha256();
+        case HashAlgo::sha512: return EVP_sha512();
+        case HashAlgo::crc32: break;
+    }
+    return nullptr;
+}
 }  // namespace
+
+StreamingDigest::StreamingDigest(HashAlgo algo) : impl_(std::make_unique<Impl>()) {
+    impl_->algo = algo;
+    if (algo == HashAlgo::crc32) {
+        impl_->crc = ::crc32_z(0, nullptr, 0);
+        return;
+    }
+    impl_->ctx.reset(EVP_MD_CTX_new());
+    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), evp_md(algo), nullptr) != 1) impl_->ctx.reset();
+}
+
+StreamingDigest::StreamingDigest(StreamingDigest&&) noexcept = default;
+StreamingDigest& StreamingDigest::operator=(StreamingDigest&&) noexcept = default;
+StreamingDigest::~StreamingDigest() = default;
+
+HashAlgo StreamingDigest::algo() const { return impl_->algo; }
+
+bool StreamingDigest::ready() const { return impl_->algo == HashAlgo::crc32 || impl_->ctx != nullptr; }
+
+bool StreamingDigest::update(std::span<const char> bytes) {
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    if (impl_->algo == HashAlgo::crc32) {
+        impl_->crc = ::crc32_z(impl_->crc, data, bytes.size());
+        return true;
+    }
+    return EVP_DigestUpdate(impl_->ctx.get(), data, bytes.size()) == 1;
+}
+
+Result<std::string> StreamingDigest::finish() {
+    if (impl_->algo == HashAlgo::crc32) {
+        const uLong crc = impl_->crc;
+        const std::array<unsigned char, 4> be = {static_cast<unsigned char>(crc >> 24), static_cast<unsigned char>(crc >> 16),
+                                                 static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)};
+        return to_hex(be.data(), be.size());
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(impl_->ctx.get(), md, &len) != 1) return Errc::io;
+    return to_hex(md, len);
+}
 
 std::optional<HashAlgo> parse_hash_algo(std::string_view name) {
     for (const auto& info : algos)
@@ -141,7 +150,7 @@ Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t sta
     if (end > size) end = size;
     if (end < start) return Errc::invalid;
 
-    Digest digest(algo);
+    StreamingDigest digest(algo);
     if (!digest.ready()) return Errc::no_memory;
     sys::advise_sequential(file, start, end - start);
     std::unique_ptr<char[]> buffer(new char[block_size]);
@@ -153,7 +162,7 @@ Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t sta
         if (!got) return got.error();
         // The file shrank while we read: the range no longer exists as asked.
         if (*got == 0) return Errc::io;
-        if (!digest.update(reinterpret_cast<const unsigned char*>(buffer.get()), *got)) return Errc::io;
+        if (!digest.update(std::span<const char>(buffer.get(), *got))) return Errc::io;
         offset += *got;
     }
     return digest.finish();
@@ -192,15 +201,20 @@ std::optional<std::string> stored_digest(const File& file, HashAlgo algo) {
     return hex;
 }
 
-void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex) {
+void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex,
+                  Writer writer) {
     const auto now = sys::file_info(file);
     if (!now || !same_file_state(before, *now)) return;  // written to while we read it
     // A file modified within the last moments may be modified again within the same tick of the
     // file system's clock, leaving its mtime as it is: such a digest could outlive its bytes.
     const std::int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::system_clock::now().time_since_epoch()).count();
-    if (before.mtime_ns > wall_ns - racy_window_ns) return;
+    if (writer == Writer::unknown && before.mtime_ns > wall_ns - racy_window_ns) return;
     sys::set_attribute(file, attribute_name(algo), stamp_of(before) + hex);
+}
+
+void forget_digests(const File& file) {
+    for (const auto& info : algos) sys::remove_attribute(file, attribute_name(info.algo));
 }
 
 Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {

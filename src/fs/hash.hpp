@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,23 @@ std::optional<HashAlgo> parse_hash_algo(std::string_view name);
 const char* hash_algo_name(HashAlgo algo);
 // FEAT line value: "SHA-256*;SHA-1;SHA-512;MD5;CRC32" with '*' on `selected`.
 std::string hash_feat_list(HashAlgo selected);
+
+// One running digest, whichever library computes it (OpenSSL's EVP, zlib's crc32).
+class StreamingDigest {
+public:
+    explicit StreamingDigest(HashAlgo algo);
+    StreamingDigest(StreamingDigest&&) noexcept;
+    StreamingDigest& operator=(StreamingDigest&&) noexcept;
+    ~StreamingDigest();
+    HashAlgo algo() const;
+    bool ready() const;  // false when the library could not set it up
+    bool update(std::span<const char> bytes);
+    Result<std::string> finish();  // lowercase hex; the digest is spent afterwards
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 // Lowercase hex digest of bytes [start, end) of the open regular file (end is clamped to the file
 // size; end == UINT64_MAX means "to the end"). invalid if start > size, cancelled if `cancel`
@@ -41,7 +60,13 @@ Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t sta
 std::optional<std::string> stored_digest(const File& file, HashAlgo algo);
 // Stores `hex` for the whole file as it is described by `before` (its info before hashing), but
 // only if it has not changed meanwhile. Errors are not reported: the digest is then not kept.
-void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex);
+// Writer::us: an upload of ours that has just ended wrote the file last (and every write of ours
+// starts with forget_digests), so no other writer can be within the racy window.
+enum class Writer { unknown, us };
+void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex,
+                  Writer writer = Writer::unknown);
+// Drops every digest kept with the file: it is about to be written.
+void forget_digests(const File& file);
 // The whole-file digest: the stored one, or hash_file and then store_digest. Pool only.
 Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel);
 

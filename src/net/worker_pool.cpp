@@ -1,6 +1,7 @@
 #include "net/worker_pool.hpp"
 
 #include "base/log.hpp"
+#include "sys/process.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -23,13 +24,16 @@ struct WorkerPool::Impl {
 
     bool bulk_may_start() const { return !bulk.empty() && bulk_running < bulk_limit; }
 
-    void work() {
+    // Thread 0 of several takes prompt jobs only; the others take both, prompt ones first, and
+    // run at a lower priority, so that hashing yields the CPU to the reactors' transfers.
+    void work(bool takes_bulk, bool lower_priority) {
+        if (lower_priority) sys::lower_this_thread_priority();
         for (;;) {
             std::function<void()> job;
             bool is_bulk = false;
             {
                 std::unique_lock lock(mutex);
-                wake.wait(lock, [&] { return stopping || !prompt.empty() || bulk_may_start(); });
+                wake.wait(lock, [&] { return stopping || !prompt.empty() || (takes_bulk && bulk_may_start()); });
                 if (stopping) return;
                 is_bulk = prompt.empty();
                 auto& lane = is_bulk ? bulk : prompt;
@@ -67,7 +71,10 @@ WorkerPool::WorkerPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
     if (threads == 0) threads = 1;
     impl_->bulk_limit = threads > 1 ? threads - 1 : 1;
     impl_->threads.reserve(threads);
-    for (unsigned i = 0; i < threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->work(); });
+    for (unsigned i = 0; i < threads; ++i)
+        impl_->threads.emplace_back([impl = impl_.get(), takes_bulk = threads == 1 || i > 0, lower = i > 0] {
+            impl->work(takes_bulk, lower);
+        });
 }
 
 WorkerPool::~WorkerPool() {

@@ -4,9 +4,9 @@
 //   pool.submit([&reactor, ...] { auto r = slow(); reactor.post([r, ...] { use(r); }); });
 //
 // Two lanes, so that a login never waits behind a hash: prompt jobs (password checks, account
-// changes, listing batches: short) are always taken first, and bulk jobs (HASH of a whole file:
-// seconds) may occupy all threads but one. With one thread, bulk jobs still wait for every prompt
-// job queued before them.
+// changes, listing batches: short) are always taken first, and bulk jobs (HASH of a whole file,
+// the digests of an upload: seconds) run on all threads but the first, at a lower priority. With
+// one thread, bulk jobs still wait for every prompt job queued before them.
 #pragma once
 #include <functional>
 #include <memory>

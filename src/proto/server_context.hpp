@@ -11,6 +11,7 @@
 #include "net/worker_pool.hpp"
 #include "proto/hash_jobs.hpp"
 #include "proto/settings.hpp"
+#include "proto/upload_digest.hpp"
 #include "proto/xferlog.hpp"
 
 #include <algorithm>
@@ -38,6 +39,7 @@ struct ServerContext {
     auth::Defender defender;                  // failed logins per address and account, bans
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
     HashJobs hash_jobs;                       // HASH jobs per user, capped
+    PendingDigests pending_digests;           // uploads whose digests are still being computed
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.

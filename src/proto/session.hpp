@@ -144,8 +144,11 @@ private:
     void opts_hash(const std::string& value);
     void legacy_hash(fs::HashAlgo algo, const std::string& arg);
     // Hash [start, end) of a file on the worker pool; `respond(hex)` replies on success.
+    using HashReply = std::function<void(const std::string& hex, std::uint64_t start, std::uint64_t end)>;
     void start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
-                    std::function<void(const std::string& hex, std::uint64_t start, std::uint64_t end)> respond);
+                    HashReply respond);
+    struct HashJob;  // what start_hash hands to run_hash (session_hash.cpp)
+    void run_hash(std::shared_ptr<HashJob> job);
     void abort_hash();
 
     // ---- names and folders (session_files.cpp)
@@ -196,6 +199,7 @@ private:
     void store(const std::string& vpath, fs::WriteMode mode);
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
+    std::shared_ptr<UploadDigest> start_upload_digest(const std::string& vpath, sys::FileId id, std::uint64_t offset);
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                       CommandToken command);

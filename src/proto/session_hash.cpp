@@ -5,6 +5,8 @@
 #include "base/log.hpp"
 #include "proto/session.hpp"
 
+#include <optional>
+
 namespace ferry::proto {
 
 void Session::opts_hash(const std::string& value) {
@@ -73,8 +75,22 @@ void Session::legacy_hash(fs::HashAlgo algo, const std::string& arg) {
                [this](const std::string& hex, std::uint64_t, std::uint64_t) { reply(250, hex); });
 }
 
+// Everything a HASH needs once it may run: the file, its range, its slot of the per-user cap.
+struct Session::HashJob {
+    std::string vpath;
+    File file;
+    fs::HashAlgo algo;
+    std::uint64_t start;
+    std::uint64_t end;
+    bool whole_file;  // only whole-file digests are kept with the file
+    std::optional<HashJobs::Slot> slot;
+    std::shared_ptr<std::atomic<bool>> cancel;
+    HashReply respond;
+    std::chrono::steady_clock::time_point began;
+};
+
 void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
-                         std::function<void(const std::string&, std::uint64_t, std::uint64_t)> respond) {
+                         HashReply respond) {
     if (vpath.empty()) return reply(550, "No such file.");
     auto file = home_->open_read(vpath);
     if (!file) return reply_fs_error(file.error(), "Cannot hash");
@@ -87,27 +103,34 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
     if (!slot)
         return reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
                               ctx_.hash_jobs.per_user(), "); try again when one has finished."));
-
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    hash_cancel_ = cancel;
+    auto job = std::make_shared<HashJob>(HashJob{vpath, std::move(*file), algo, start, end, start == 0 && end == size,
+                                                 std::move(slot), std::make_shared<std::atomic<bool>>(false),
+                                                 std::move(respond), std::chrono::steady_clock::now()});
+    hash_cancel_ = job->cancel;
     hash_command_ = begin_command();
-    const auto began = std::chrono::steady_clock::now();
-    const bool whole_file = start == 0 && end == size;  // only whole-file digests are kept with the file
+    // An upload of this file is still being digested: wait for its digests, not a second pass.
+    const auto pending = job->whole_file ? ctx_.pending_digests.find(info->id) : nullptr;
+    if (!pending) return run_hash(std::move(job));
+    pending->when_done([reactor = &reactor_, go = lifetime_.guard([this, job] {
+                            if (hash_cancel_ == job->cancel) run_hash(job);  // not aborted meanwhile
+                        })]() mutable { reactor->post(std::move(go)); });
+}
+
+void Session::run_hash(std::shared_ptr<HashJob> job) {
     on_pool(
-        [file = std::make_shared<File>(std::move(*file)), slot = std::make_shared<HashJobs::Slot>(std::move(*slot)),
-         algo, start, end, whole_file, cancel] {
-            return whole_file ? fs::whole_file_digest(*file, algo, cancel.get())
-                              : fs::hash_file(*file, algo, start, end, cancel.get());
+        [job] {
+            return job->whole_file ? fs::whole_file_digest(job->file, job->algo, job->cancel.get())
+                                   : fs::hash_file(job->file, job->algo, job->start, job->end, job->cancel.get());
         },
-        [this, cancel, respond = std::move(respond), start, end, began, vpath](Result<std::string> digest) {
-            if (hash_cancel_ != cancel) return;  // aborted: ABOR already answered
+        [this, job](Result<std::string> digest) {
+            if (hash_cancel_ != job->cancel) return;  // aborted: ABOR already answered
             hash_cancel_.reset();
             if (!digest) {
                 reply_fs_error(digest.error(), "Cannot hash");
             } else {
-                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-                log::info(cat(describe(), " hashed ", vpath, " [", start, ", ", end, ") in ", seconds, " s"));
-                respond(*digest, start, end);
+                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - job->began).count();
+                log::info(cat(describe(), " hashed ", job->vpath, " [", job->start, ", ", job->end, ") in ", seconds, " s"));
+                job->respond(*digest, job->start, job->end);
             }
             hash_command_.complete();
         },

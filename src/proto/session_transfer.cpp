@@ -231,16 +231,39 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
         quota_->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
     }
     if (quota_->free() == 0) return reply_quota_exceeded();
+    fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
+    auto digest = start_upload_digest(target, info->id, offset);
     auto shared_file = std::make_shared<File>(std::move(*file));
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(info->id));
     const DataType type = type_;
     std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
     run_transfer(std::move(preliminary),
-                 [shared_file, writing, offset, type, quota = quota_, drain = quota_drain()](std::unique_ptr<net::Stream> stream) {
+                 [shared_file, writing, offset, type, quota = quota_, drain = quota_drain(),
+                  digest](std::unique_ptr<net::Stream> stream) {
                      return make_file_upload(std::move(stream), std::move(*shared_file), offset, type,
-                                             std::make_unique<QuotaBudget>(quota), drain, std::move(*writing));
+                                             std::make_unique<QuotaBudget>(quota), drain, std::move(*writing), digest);
                  },
                  record_of(XferKind::upload, target), begin_command());
+}
+
+// The digests a binary upload computes while it streams (upload_digests), from the start of the
+// file: after REST or APPE the bytes already there are read first. Registered for the HASH of the
+// file that may come before they are done.
+std::shared_ptr<UploadDigest> Session::start_upload_digest(const std::string& vpath, sys::FileId id,
+                                                           std::uint64_t offset) {
+    if (type_ != DataType::binary || ctx_.config.upload_digests.empty()) return nullptr;
+    // Its own handle for reading back (the upload's is write-only), to the very same file.
+    auto reader = home_->open_read(vpath);
+    if (!reader) return nullptr;
+    const auto same = sys::file_info(*reader);
+    if (!same || same->id != id) return nullptr;
+    auto digest = UploadDigest::start(std::move(*reader), ctx_.config.upload_digests, [pool = &ctx_.pool](auto job) {
+        pool->submit(std::move(job), net::Lane::bulk);
+    });
+    ctx_.pending_digests.add(id, digest);
+    digest->when_done([pending = &ctx_.pending_digests, id, raw = digest.get()] { pending->remove(id, raw); });
+    if (offset > 0) digest->written(offset);
+    return digest;
 }
 
 QuotaDrain Session::quota_drain() const {

@@ -2,9 +2,12 @@
 // enums. src/app fills it in from the TOML config (app/config.hpp), so the protocol never sees
 // strings where it wants a mode, and never includes src/app.
 #pragma once
+#include "fs/hash.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ferry::proto {
 
@@ -38,6 +41,8 @@ struct Settings {
     TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
     std::string bans_file = "var/bans.toml";            // where the defender's bans are kept
     unsigned max_hash_jobs_per_user = 2;                // HASH jobs of one user running at once
+    // Digests computed while a binary upload streams and kept with the file; empty = none.
+    std::vector<fs::HashAlgo> upload_digests{fs::HashAlgo::md5, fs::HashAlgo::sha256};
 };
 
 }  // namespace ferry::proto

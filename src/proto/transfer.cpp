@@ -161,9 +161,13 @@ private:
 class FileUpload final : public Transfer {
 public:
     FileUpload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, DataType type,
-               std::unique_ptr<UploadBudget> budget, QuotaDrain drain, fs::FilesBeingWritten::Mark writing)
+               std::unique_ptr<UploadBudget> budget, QuotaDrain drain, fs::FilesBeingWritten::Mark writing,
+               std::shared_ptr<UploadDigest> digest)
         : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(type == DataType::ascii),
-          budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)) {}
+          budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)), digest_(std::move(digest)) {}
+    ~FileUpload() override {
+        if (digest_) digest_->finish(false);  // aborted: nothing is kept (a no-op after finish)
+    }
 
     void start(Done done) override {
         done_ = std::move(done);
@@ -187,6 +191,7 @@ private:
             settle(granted, n);
             offset_ += n;
             bytes_ += n;
+            if (digest_ && n) digest_->written(offset_);
             if (err) return finish(err, side_of_write_error(err));
             if (n < granted) return finish({}, FailureSide::connection);  // the client closed: complete
             next_chunk();
@@ -247,6 +252,7 @@ private:
     }
 
     void finish(Error err, FailureSide side) {
+        if (digest_) digest_->finish(!err);
         end_stream(*stream_, err, [this, err, side] { done_(TransferOutcome{err, side, bytes_, dropped_}); });
     }
 
@@ -257,6 +263,7 @@ private:
     std::unique_ptr<UploadBudget> budget_;
     QuotaDrain drain_;
     fs::FilesBeingWritten::Mark writing_;
+    std::shared_ptr<UploadDigest> digest_;
     bool pending_cr_ = false;
     bool draining_ = false;
     std::chrono::steady_clock::time_point drain_started_;
@@ -279,9 +286,9 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                            DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
-                                           fs::FilesBeingWritten::Mark writing) {
+                                           fs::FilesBeingWritten::Mark writing, std::shared_ptr<UploadDigest> digest) {
     return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, type, std::move(budget), drain,
-                                        std::move(writing));
+                                        std::move(writing), std::move(digest));
 }
 
 std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,

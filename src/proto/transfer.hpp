@@ -5,6 +5,7 @@
 #pragma once
 #include "fs/files_being_written.hpp"
 #include "net/stream.hpp"
+#include "proto/upload_digest.hpp"
 #include "proto/xferlog.hpp"
 #include "sys/handle.hpp"
 
@@ -75,8 +76,10 @@ std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> s
 // Until the client closes the data connection; written at `offset` (the caller has already cut
 // the file there for STOR). `budget` may be null (no quota).
 // `writing` marks the file as being written (for downloads of it elsewhere) for the upload's life.
+// `digest` (may be null) is told of every chunk that reached the file and of how the upload ended.
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                            DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
-                                           fs::FilesBeingWritten::Mark writing = {});
+                                           fs::FilesBeingWritten::Mark writing = {},
+                                           std::shared_ptr<UploadDigest> digest = nullptr);
 
 }  // namespace ferry::proto

@@ -54,6 +54,7 @@ void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t len
 // unsupported where the file system (or the platform) has none; not_found when it is not set.
 Result<std::string> get_attribute(const File& file, const std::string& name);
 Status set_attribute(const File& file, const std::string& name, std::string_view value);
+Status remove_attribute(const File& file, const std::string& name);
 
 // Bytes an unprivileged user may still write on the file system holding `file`.
 Result<std::uint64_t> free_space(const File& file);

@@ -1,6 +1,7 @@
 """HASH (issue 5, draft-bryan-ftpext-hash-02): FEAT, OPTS HASH, HASH with RANG, the legacy XMD5/XSHA*/XCRC
 commands, test vectors against hashlib/zlib, errors, and a 512 MiB hash that does not block the session."""
 import hashlib
+import io
 import os
 import select
 import socket
@@ -291,3 +292,64 @@ class HashTest(ExtServerTestCase):
         finally:
             for s in sessions:
                 s.close()
+
+    def _kept(self, name, algo, timeout=10):
+        """The digest kept with `name` (user.ferry.<algo>), waiting up to `timeout` for it; None if none."""
+        path = os.path.join(self.srv.home("hasher"), name)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return os.getxattr(path, "user.ferry." + algo).decode().rsplit(" ", 1)[1]
+            except OSError as e:
+                if e.errno not in (61,):  # ENODATA: not (yet) kept
+                    self.skipTest("no user extended attributes on this file system: %s" % e)
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+    def test_uploads_keep_their_digests(self):
+        data = pattern(48 * MiB + 5)
+        ftp = self.login()
+        ftp.storbinary("STOR streamed.bin", io.BytesIO(data))
+        # A HASH right after the 226 gets the upload's own digest (waiting for it if need be).
+        self.assertEqual(parse213(ftp.sendcmd("HASH streamed.bin"))[3], digest("SHA-256", data))
+        self.assertEqual(self._kept("streamed.bin", "md5"), digest("MD5", data))
+        self.assertEqual(self._kept("streamed.bin", "sha-256"), digest("SHA-256", data))
+        ftp.sendcmd("OPTS HASH MD5")
+        self.assertEqual(parse213(ftp.sendcmd("HASH streamed.bin"))[3], digest("MD5", data))
+        ftp.sendcmd("OPTS HASH SHA-256")
+
+    def test_a_resumed_upload_digests_its_prefix_too(self):
+        data = pattern(9 * MiB + 77)
+        half = 4 * MiB + 3
+        ftp = self.login()
+        ftp.storbinary("STOR resumed.bin", io.BytesIO(data[:half]))
+        self.assertEqual(self._kept("resumed.bin", "md5"), digest("MD5", data[:half]))
+        ftp.storbinary("STOR resumed.bin", io.BytesIO(data[half:]), rest=half)
+        self.assertEqual(self._kept("resumed.bin", "md5"), digest("MD5", data))
+        ftp.storbinary("APPE resumed.bin", io.BytesIO(b"tail"))
+        self.assertEqual(self._kept("resumed.bin", "sha-256"), digest("SHA-256", data + b"tail"))
+        self.assertEqual(parse213(ftp.sendcmd("HASH resumed.bin"))[3], digest("SHA-256", data + b"tail"))
+
+    def test_a_cut_upload_keeps_no_wrong_digest(self):
+        """Whatever an aborted upload left, a digest kept with it is the digest of what is there."""
+        path = os.path.join(self.srv.home("hasher"), "cut.bin")
+        sent = pattern(3 * MiB)
+        ftp = self.login()
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd("STOR cut.bin")
+        conn.sendall(sent)
+        if ftp.abort().startswith("426"):  # ABOR during the upload: 426, then 226
+            ftp.voidresp()
+        conn.close()
+        ftp.voidcmd("NOOP")
+        time.sleep(0.3)
+        with open(path, "rb") as f:
+            there = f.read()
+        for algo, name in (("md5", "MD5"), ("sha-256", "SHA-256")):
+            try:
+                kept = os.getxattr(path, "user.ferry." + algo).decode().rsplit(" ", 1)[1]
+            except OSError:
+                continue  # nothing kept: fine
+            self.assertEqual(kept, digest(name, there))
+        self.assertEqual(parse213(ftp.sendcmd("HASH cut.bin"))[3], digest("SHA-256", there))

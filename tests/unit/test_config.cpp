@@ -99,6 +99,8 @@ root = "/srv/ftp"
 users_file = "/etc/ferry/users.toml"
 workers = 4
 pool_threads = 3
+max_hash_jobs_per_user = 4
+upload_digests = ["sha-512", "MD5", "md5"]
 passive_ports = [50000, 50100]
 passive_address = "203.0.113.7"
 max_sessions = 100
@@ -126,6 +128,9 @@ demo_user = true
     CHECK(c.users_file == "/etc/ferry/users.toml");
     CHECK(c.workers == 4);
     CHECK(c.pool_threads == 3);
+    CHECK(c.max_hash_jobs_per_user == 4);
+    CHECK(c.upload_digests == std::vector<ferry::fs::HashAlgo>{ferry::fs::HashAlgo::sha512, ferry::fs::HashAlgo::md5});
+    CHECK(parse_config("upload_digests = []", "t").upload_digests.empty());
     CHECK(c.passive_port_min == 50000);
     CHECK(c.passive_port_max == 50100);
     CHECK(c.passive_address == "203.0.113.7");
@@ -177,6 +182,9 @@ TEST_CASE("each bad value is an error that starts with its key") {
         {"workers = -1", "workers"},
         {"workers = \"4\"", "workers"},
         {"pool_threads = 0", "pool_threads"},
+        {"max_hash_jobs_per_user = 0", "max_hash_jobs_per_user"},
+        {"upload_digests = [\"md4\"]", "upload_digests"},
+        {"upload_digests = \"md5\"", "upload_digests"},
         {"passive_ports = [50000]", "passive_ports"},
         {"passive_ports = [100, 200]", "passive_ports"},
         {"passive_ports = [50100, 50000]", "passive_ports"},

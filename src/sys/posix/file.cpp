@@ -101,6 +101,11 @@ Status set_attribute(const File& file, const std::string& name, std::string_view
     return {};
 }
 
+Status remove_attribute(const File& file, const std::string& name) {
+    if (::fremovexattr(file.get(), name.c_str()) != 0) return attribute_error();
+    return {};
+}
+
 Result<std::uint64_t> free_space(const File& file) {
     struct statvfs stats {};
     if (::fstatvfs(file.get(), &stats) != 0) return last_error();

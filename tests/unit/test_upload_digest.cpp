@@ -1,0 +1,113 @@
+// Digests computed behind an upload's writes (proto/upload_digest.hpp), with the pool replaced by
+// a queue the test runs by hand.
+#include "proto/upload_digest.hpp"
+
+#include "support/temp_dir.hpp"
+#include "sys/file.hpp"
+
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <fcntl.h>
+#include <functional>
+#include <unistd.h>
+
+using namespace ferry;
+using namespace ferry::proto;
+
+namespace {
+
+struct Jobs {
+    std::deque<std::function<void()>> queue;
+    UploadDigest::Submit submit() {
+        return [this](std::function<void()> job) { queue.push_back(std::move(job)); };
+    }
+    void run_all() {
+        while (!queue.empty()) {
+            auto job = std::move(queue.front());
+            queue.pop_front();
+            job();
+        }
+    }
+};
+
+std::string md5_of(const std::vector<char>& bytes, ferry::testing::TempDir& dir) {
+    const File file = dir.create("reference", bytes);
+    return *fs::hash_file(file, fs::HashAlgo::md5, 0, UINT64_MAX, nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("an upload's digests follow its writes and are kept with the file when it completes") {
+    ferry::testing::TempDir dir("upload-digest");
+    std::vector<char> bytes(3 * 1024 * 1024 + 17);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
+    const File writer = dir.create("up", {});
+    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(reader);
+    if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;  // nothing to keep
+
+    Jobs jobs;
+    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs.submit());
+    bool done = false;
+    digest->when_done([&] { done = true; });
+    const std::size_t half = bytes.size() / 2;
+    REQUIRE(::pwrite(writer.get(), bytes.data(), half, 0) == static_cast<ssize_t>(half));
+    digest->written(half);
+    digest->written(half);  // one job at a time
+    CHECK(jobs.queue.size() == 1);
+    jobs.run_all();
+    REQUIRE(::pwrite(writer.get(), bytes.data() + half, bytes.size() - half, half) ==
+            static_cast<ssize_t>(bytes.size() - half));
+    digest->written(bytes.size());
+    CHECK_FALSE(done);
+    digest->finish(true);
+    jobs.run_all();
+    CHECK(done);
+    CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
+    CHECK(fs::stored_digest(reader, fs::HashAlgo::sha256) ==
+          *fs::hash_file(reader, fs::HashAlgo::sha256, 0, UINT64_MAX, nullptr));
+    bool late = false;
+    digest->when_done([&] { late = true; });  // after the end: at once
+    CHECK(late);
+}
+
+TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never covered") {
+    ferry::testing::TempDir dir("upload-digest");
+    const File writer = dir.create("up", {});
+    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(reader);
+    Jobs jobs;
+    SUBCASE("cut") {
+        auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+        REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
+        digest->written(6);
+        digest->finish(false);
+        jobs.run_all();
+        CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
+    }
+    SUBCASE("complete, but the file grew past what was reported") {
+        auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+        REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
+        digest->written(3);
+        digest->finish(true);
+        jobs.run_all();
+        CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
+    }
+}
+
+TEST_CASE("PendingDigests finds an upload's digest by file until it is removed") {
+    PendingDigests pending;
+    Jobs jobs;
+    ferry::testing::TempDir dir("upload-digest");
+    auto digest = UploadDigest::start(dir.create("x", {}), {fs::HashAlgo::md5}, jobs.submit());
+    const sys::FileId id{1, 2};
+    pending.add(id, digest);
+    CHECK(pending.find(id) == digest);
+    CHECK_FALSE(pending.find(sys::FileId{1, 3}));
+    pending.remove(id, digest.get());
+    CHECK_FALSE(pending.find(id));
+    pending.add(id, digest);
+    digest.reset();  // gone: not found either
+    CHECK_FALSE(pending.find(id));
+}
