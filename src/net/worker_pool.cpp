@@ -17,42 +17,25 @@ struct WorkerPool::Impl {
     std::condition_variable wake;
     std::deque<std::function<void()>> prompt;  // guarded by mutex
     std::deque<std::function<void()>> bulk;    // guarded by mutex
-    unsigned bulk_running = 0;                 // guarded by mutex
-    unsigned bulk_limit = 1;                   // all threads but one (at least one)
     bool stopping = false;                     // guarded by mutex
     std::vector<std::thread> threads;
 
-    bool bulk_may_start() const { return !bulk.empty() && bulk_running < bulk_limit; }
-
-    // Thread 0 of several takes prompt jobs only; the others take both, prompt ones first, and
-    // run at a lower priority, so that hashing yields the CPU to the reactors' transfers.
-    void work(bool takes_bulk, bool lower_priority) {
-        if (lower_priority) sys::lower_this_thread_priority();
+    // Each thread serves one lane; the bulk threads run at a lower priority, so that hashing
+    // yields the CPU to the reactors' transfers.
+    void work(Lane lane) {
+        if (lane == Lane::bulk) sys::lower_this_thread_priority();
+        auto& queue = lane == Lane::bulk ? bulk : prompt;
         for (;;) {
             std::function<void()> job;
-            bool is_bulk = false;
             {
                 std::unique_lock lock(mutex);
-                wake.wait(lock, [&] { return stopping || !prompt.empty() || (takes_bulk && bulk_may_start()); });
+                wake.wait(lock, [&] { return stopping || !queue.empty(); });
                 if (stopping) return;
-                is_bulk = prompt.empty();
-                auto& lane = is_bulk ? bulk : prompt;
-                job = std::move(lane.front());
-                lane.pop_front();
-                if (is_bulk) ++bulk_running;
+                job = std::move(queue.front());
+                queue.pop_front();
             }
             run(job);
-            job = nullptr;  // its captures (a HASH job's slot) go before the lane is free again
-            if (is_bulk) finish_bulk();
         }
-    }
-
-    void finish_bulk() {
-        {
-            std::lock_guard lock(mutex);
-            --bulk_running;
-        }
-        wake.notify_all();  // a bulk job may start now, on whichever thread is free
     }
 
     // A job that throws must not take the worker thread (and with it the process) down.
@@ -69,12 +52,10 @@ struct WorkerPool::Impl {
 
 WorkerPool::WorkerPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
     if (threads == 0) threads = 1;
-    impl_->bulk_limit = threads > 1 ? threads - 1 : 1;
-    impl_->threads.reserve(threads);
-    for (unsigned i = 0; i < threads; ++i)
-        impl_->threads.emplace_back([impl = impl_.get(), takes_bulk = threads == 1 || i > 0, lower = i > 0] {
-            impl->work(takes_bulk, lower);
-        });
+    const unsigned bulk_threads = threads > 1 ? threads - 1 : 1;
+    impl_->threads.reserve(threads + bulk_threads);
+    for (unsigned i = 0; i < threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->work(Lane::prompt); });
+    for (unsigned i = 0; i < bulk_threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->work(Lane::bulk); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -96,8 +77,7 @@ void WorkerPool::submit(std::function<void()> job, Lane lane) {
         if (impl_->stopping) return;
         (lane == Lane::bulk ? impl_->bulk : impl_->prompt).push_back(std::move(job));
     }
-    // All: the thread woken might be one that may not take a bulk job now.
-    impl_->wake.notify_all();
+    impl_->wake.notify_all();  // the threads of both lanes wait on the one condition
 }
 
 std::size_t WorkerPool::queued() const {

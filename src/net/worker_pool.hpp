@@ -3,10 +3,11 @@
 // reactor's thread:
 //   pool.submit([&reactor, ...] { auto r = slow(); reactor.post([r, ...] { use(r); }); });
 //
-// Two lanes, so that a login never waits behind a hash: prompt jobs (password checks, account
-// changes, listing batches: short) are always taken first, and bulk jobs (HASH of a whole file,
-// the digests of an upload: seconds) run on all threads but the first, at a lower priority. With
-// one thread, bulk jobs still wait for every prompt job queued before them.
+// Two lanes with threads of their own, so that a login never waits behind a hash: `threads`
+// threads for prompt jobs (password checks, account changes, listing batches: short), and
+// threads - 1 more (at least one) for bulk jobs (HASH of a whole file, an upload's digests:
+// seconds), which run at a lower priority so that they yield the CPU to the transfers. Bulk
+// threads take no lock that a reactor waits for for longer than a few instructions.
 #pragma once
 #include <functional>
 #include <memory>
@@ -17,7 +18,7 @@ enum class Lane { prompt, bulk };
 
 class WorkerPool {
 public:
-    explicit WorkerPool(unsigned threads);
+    explicit WorkerPool(unsigned threads);  // prompt threads; bulk ones are added (see above)
     // Lets the running jobs finish, drops the queued ones, joins the threads.
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;

@@ -7,7 +7,7 @@
 namespace ferry::proto {
 namespace {
 
-// Read back per step: large enough for few calls, small enough that a step yields the lock often.
+// Read back per step: large enough for few calls, small enough to follow the writer closely.
 constexpr std::size_t read_block = 1u << 20;
 
 }  // namespace
@@ -21,82 +21,77 @@ UploadDigest::UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit su
     for (const fs::HashAlgo algo : algos_) digests_.emplace_back(algo);
 }
 
+// The reactor thread calls written() and finish(); neither waits for the pool job, which runs at a
+// lower priority: they publish through atomics and start a job when none runs.
 void UploadDigest::written(std::uint64_t end) {
-    std::lock_guard lock(mutex_);
-    if (end > end_) end_ = end;
-    if (running_ || state_ != State::streaming || hashed_ >= end_) return;
-    running_ = true;
-    submit_([self = shared_from_this()] { self->run(); });
+    std::uint64_t seen = end_.load();
+    while (end > seen && !end_.compare_exchange_weak(seen, end)) {
+    }
+    wake();
 }
 
 void UploadDigest::finish(bool complete) {
-    std::unique_lock lock(mutex_);
-    if (state_ != State::streaming) return;
-    state_ = complete ? State::complete : State::cut;
-    if (running_) return;  // the running job concludes when it has caught up
-    running_ = true;
-    submit_([self = shared_from_this()] { self->run(); });
+    Outcome expected = Outcome::streaming;
+    if (outcome_.compare_exchange_strong(expected, complete ? Outcome::complete : Outcome::cut)) wake();
+}
+
+void UploadDigest::wake() {
+    if (!running_.exchange(true)) submit_([self = shared_from_this()] { self->run(); });
 }
 
 void UploadDigest::when_done(std::function<void()> then) {
     {
-        std::lock_guard lock(mutex_);
-        if (state_ != State::done) return waiting_.push_back(std::move(then));
+        std::lock_guard lock(done_mutex_);
+        if (!done_) return waiting_.push_back(std::move(then));
     }
     then();
 }
 
 void UploadDigest::run() {
     std::vector<char> block(read_block);
-    std::unique_lock lock(mutex_);
-    while (step(lock, block)) {
+    for (;;) {
+        while (outcome_.load() != Outcome::cut && hashed_ < end_.load())
+            if (!step(block)) outcome_.store(Outcome::cut);
+        if (outcome_.load() != Outcome::streaming) return conclude();
+        running_.store(false);
+        // A write or the end published after the checks above, before running_ was cleared,
+        // found a job running and started none: look again.
+        const bool more = hashed_ < end_.load() || outcome_.load() != Outcome::streaming;
+        if (!more || running_.exchange(true)) return;
     }
-    if (state_ == State::streaming) {
-        running_ = false;  // caught up: the next written() starts another job
-        return;
-    }
-    conclude(lock);
 }
 
-// One block of [hashed_, end_), read and digested without the lock. False when caught up or failed.
-bool UploadDigest::step(std::unique_lock<std::mutex>& lock, std::vector<char>& block) {
-    if (state_ == State::cut || hashed_ >= end_) return false;
+// One block of [hashed_, end_), read back and digested. False when it cannot be read.
+bool UploadDigest::step(std::vector<char>& block) {
     const std::uint64_t from = hashed_;
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), end_ - from));
-    lock.unlock();
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), end_.load() - from));
     const auto got = sys::read_at(file_, std::span(block.data(), want), from);
-    bool ok = got && *got > 0;
-    for (auto& digest : digests_)
-        if (ok) ok = digest.update(std::span<const char>(block.data(), *got));
-    lock.lock();
-    if (!ok) {
-        log::warn(cat("upload digest: cannot read the upload back at ", from,
-                      got ? std::string(": the file is shorter") : ": " + got.error().message()));
-        state_ = State::cut;
+    if (!got || *got == 0) {
+        log::warn(cat("upload digest: cannot read the upload back at ", from, ": ",
+                      got ? std::string("the file is shorter") : got.error().message()));
         return false;
     }
+    for (auto& digest : digests_)
+        if (!digest.update(std::span<const char>(block.data(), *got))) return false;
     hashed_ = from + *got;
     return true;
 }
 
 // The upload is over and every byte is digested (or it was cut): keep the digests, wake the HASHes.
-void UploadDigest::conclude(std::unique_lock<std::mutex>& lock) {
-    const bool keep = state_ == State::complete;
-    const std::uint64_t hashed = hashed_;
-    lock.unlock();
-    if (keep) {
+void UploadDigest::conclude() {
+    if (outcome_.load() == Outcome::complete) {
         const auto info = sys::file_info(file_);
-        if (info && info->size == hashed) {
+        if (info && info->size == hashed_) {
             for (auto& digest : digests_)
                 if (auto hex = digest.finish()) fs::store_digest(file_, digest.algo(), *info, *hex, fs::Writer::us);
         }
     }
     std::vector<std::function<void()>> waiting;
-    lock.lock();
-    state_ = State::done;
-    running_ = false;
-    waiting.swap(waiting_);
-    lock.unlock();
+    {
+        std::lock_guard lock(done_mutex_);
+        done_ = true;
+        waiting.swap(waiting_);
+    }
     for (auto& then : waiting) then();
 }
 

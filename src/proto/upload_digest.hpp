@@ -8,6 +8,7 @@
 #include "fs/hash.hpp"
 #include "sys/file.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,19 +33,24 @@ public:
 
 private:
     UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit);
-    void run();  // pool: hashes [hashed_, end_) until caught up
-    bool step(std::unique_lock<std::mutex>& lock, std::vector<char>& block);
-    void conclude(std::unique_lock<std::mutex>& lock);
+    void wake();  // starts a pool job unless one runs
+    void run();   // pool: hashes [hashed_, end_) until caught up, concludes at the end
+    bool step(std::vector<char>& block);
+    void conclude();
 
     File file_;
     const std::vector<fs::HashAlgo> algos_;
     Submit submit_;
-    std::vector<fs::StreamingDigest> digests_;  // touched by the running job only
-    std::mutex mutex_;
-    std::uint64_t end_ = 0;      // written so far (guarded)
-    std::uint64_t hashed_ = 0;   // digested so far (guarded)
-    bool running_ = false;       // a pool job is hashing (guarded)
-    enum class State { streaming, complete, cut, done } state_ = State::streaming;
+    // The pool job's own (one job at a time, handed on through running_).
+    std::vector<fs::StreamingDigest> digests_;
+    std::uint64_t hashed_ = 0;
+    // Published by the reactor thread.
+    enum class Outcome { streaming, complete, cut };
+    std::atomic<std::uint64_t> end_{0};
+    std::atomic<Outcome> outcome_{Outcome::streaming};
+    std::atomic<bool> running_{false};
+    std::mutex done_mutex_;
+    bool done_ = false;  // guarded by done_mutex_
     std::vector<std::function<void()>> waiting_;
 };
 

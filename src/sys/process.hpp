@@ -27,8 +27,8 @@ void ignore_broken_pipe();
 // Each session holds a socket and a transfer two more handles: take all the OS allows.
 Status raise_open_file_limit();
 bool running_as_root();
-// The calling thread yields the CPU to the others when they want it (SCHED_IDLE on Linux): for
-// the pool threads that hash, so that a digest computed beside an upload does not slow it.
+// The calling thread yields the CPU to the others when they want it (nice 10 on Linux): for the
+// pool threads that hash, so that a digest computed beside an upload slows it little.
 void lower_this_thread_priority();
 // This process's id, for temporary file names; whether a process with that id still runs.
 unsigned long process_id();

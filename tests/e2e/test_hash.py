@@ -42,7 +42,7 @@ def parse213(resp):
 @harness.skip_unless_ferryd("HASH is ferryd's")
 class HashTest(ExtServerTestCase):
     USERS = {"hasher": "hasher-pw-1"}
-    CONFIG = {"pool_threads": 2, "max_hash_jobs_per_user": 2}
+    CONFIG = {"pool_threads": 2, "max_hash_jobs_per_user": 2, "upload_digests": ["md5", "sha-256"]}
     FILES = {"empty.bin": b"", "abc.txt": b"abc", "pattern.bin": pattern(MiB), "fifty.bin": pattern(50),
              "with space.txt": b"spaced name\n"}
 

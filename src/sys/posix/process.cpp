@@ -6,7 +6,6 @@
 #include <cstring>
 #include <mutex>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -63,11 +62,9 @@ Status raise_open_file_limit() {
 bool running_as_root() { return ::geteuid() == 0; }
 
 void lower_this_thread_priority() {
-    // SCHED_IDLE: the thread gets what the others leave (a tiny share under full load, so it is
-    // never starved for good). Any thread may lower itself to it without privileges.
-    sched_param none{};
-    none.sched_priority = 0;
-    [[maybe_unused]] const int ignored = ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
+    // nice 10: about a tenth of a core's time while the others want it all, so a lock it holds
+    // is never held long. On Linux the nice value belongs to the thread its id names.
+    [[maybe_unused]] const int ignored = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
 unsigned long process_id() { return static_cast<unsigned long>(::getpid()); }
