@@ -1,7 +1,10 @@
-"""The six workloads, each run against every server through the load generator, with the
+"""The workloads, each run against every server through the load generator, with the
 server-side sampling (/proc) done between the loadgen's stages."""
+import ftplib
 import os
 import statistics
+import subprocess
+import threading
 import time
 
 from . import procs, setup
@@ -340,3 +343,106 @@ def login_storm(ctx, server, results):
     results.put(wl, "NOOP p99", "ms (lower better)", server.name, float(r["noop_p99_ms"]), "lower", note)
     results.put(wl, "NOOP p99 when quiet", "ms (lower better)", server.name, float(r["base_p99_ms"]), "lower")
     results.put(wl, "logins per second", "1/s", server.name, float(r["logins_per_s"]))
+
+
+# ---- workload 7: verified transfers and HASH (ferryd only: the peers have no HASH) ----
+
+def _timed(cmd, env=None):
+    t0 = time.monotonic()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise LoadgenError(f"{cmd[0]} failed: {done.stderr.strip()[-300:] or done.stdout.strip()[-300:]}")
+    return time.monotonic() - t0
+
+
+def _ftp_login(server, ctx, timeout=30):
+    ftp = ftplib.FTP()
+    ftp.connect("127.0.0.1", int(server.port), timeout=timeout)
+    ftp.login(setup.USER, ctx.password)
+    return ftp
+
+
+def _login_latencies(server, ctx, count):
+    times = []
+    for _ in range(count):
+        t0 = time.monotonic()
+        _ftp_login(server, ctx).quit()
+        times.append((time.monotonic() - t0) * 1000)
+    return times
+
+
+def _hash_load(server, ctx, stop, sessions):
+    """`sessions` sessions of one user asking for ranged HASHes of the big file (never a kept
+    digest) until `stop` is set; a 450 (the per-user cap) is asked again."""
+    def one():
+        try:
+            ftp = _ftp_login(server, ctx, timeout=120)
+            while not stop.is_set():
+                ftp.sendcmd(f"RANG 0 {ctx.size - 2}")
+                try:
+                    ftp.sendcmd(f"HASH {ctx.big_name}")
+                except ftplib.error_temp:
+                    time.sleep(0.05)
+            ftp.quit()
+        except (OSError, ftplib.Error):
+            pass
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def verified(ctx, server, results):
+    """`ferry get`/`put` with their MD5 check next to curl's plain get/put of the same file; the
+    HASH of an unchanged file twice; fresh logins while one user runs 20 HASH sessions."""
+    wl = f"7 verified ({ctx.size // MIB} MiB)"
+    if server.name != "ferryd" or not ensure_running(ctx, server, results):
+        return
+    url = f"ftp://{setup.USER}:{ctx.password}@127.0.0.1:{server.port}"
+    ferry = [os.path.join(os.path.dirname(ctx.ferryd), "ferry"), "-P", str(server.port), "-u", setup.USER,
+             "--progress=none", "--overwrite", "-c"]
+    env = dict(os.environ, FERRY_PASSWORD=ctx.password)
+    local = os.path.join(ctx.work, "verified-get.bin")
+    try:
+        curl_get = min(_timed(["curl", "-sS", "-o", local, f"{url}/{ctx.big_name}"]) for _ in range(ctx.runs))
+        ferry_get = min(_timed(ferry + [f"get {ctx.big_name} {local}"], env) for _ in range(ctx.runs))
+        curl_put = min(_timed(["curl", "-sS", "-T", ctx.big_path, f"{url}/verified-curl.bin"]) for _ in range(ctx.runs))
+        ferry_put = min(_timed(ferry + [f"put {ctx.big_path} verified-ferry.bin"], env) for _ in range(ctx.runs))
+    except LoadgenError as e:
+        results.fail(wl, "ferry get (MD5 checked) / curl get", "ratio (lower better)", server.name, str(e), "lower")
+        return
+    finally:
+        _remove_quietly(local)
+    results.put(wl, "curl get, wall", "s (lower better)", server.name, round(curl_get, 2), "lower")
+    results.put(wl, "ferry get (MD5 checked) / curl get", "ratio (lower better)", server.name,
+                round(ferry_get / curl_get, 2), "lower")
+    results.put(wl, "curl put, wall", "s (lower better)", server.name, round(curl_put, 2), "lower")
+    results.put(wl, "ferry put (MD5 checked) / curl put", "ratio (lower better)", server.name,
+                round(ferry_put / curl_put, 2), "lower")
+    time.sleep(2.5)  # past the window in which a just-written file's digest is not kept
+    ftp = _ftp_login(server, ctx, timeout=300)
+    try:
+        firsts = []
+        for name in ("verified-curl.bin", "verified-curl.bin"):
+            t0 = time.monotonic()
+            ftp.sendcmd(f"HASH {name}")
+            firsts.append((time.monotonic() - t0) * 1000)
+    finally:
+        ftp.quit()
+        _remove_quietly(os.path.join(ctx.home, "verified-curl.bin"))
+        _remove_quietly(os.path.join(ctx.home, "verified-ferry.bin"))
+    results.put(wl, "HASH of an unchanged file, first", "ms (lower better)", server.name, round(firsts[0], 1), "lower")
+    results.put(wl, "HASH of an unchanged file, again", "ms (lower better)", server.name, round(firsts[1], 2), "lower")
+    quiet = _login_latencies(server, ctx, 5)
+    stop = threading.Event()
+    threads = _hash_load(server, ctx, stop, 20)
+    time.sleep(1)
+    try:
+        loaded = _login_latencies(server, ctx, 20)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    results.put(wl, "login, quiet, p50", "ms (lower better)", server.name, round(statistics.median(quiet), 1), "lower")
+    results.put(wl, "login during 20 HASH sessions, p99", "ms (lower better)", server.name,
+                round(sorted(loaded)[-1], 1), "lower")
