@@ -2,6 +2,7 @@
 
 #include "sys/file.hpp"
 #include "sys/posix/errno.hpp"
+#include "sys/posix/fd_io.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -15,18 +16,6 @@ namespace {
 
 std::string error_text(const std::string& what, const std::string& path, const Error& err) {
     return what + " " + path + ": " + err.message();
-}
-
-Status write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return sys::last_error();
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
 }
 
 }  // namespace
@@ -71,7 +60,7 @@ Status write_atomically(const std::string& path, std::string_view contents, mode
         File temp(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         if (!temp) return fail("cannot create", temp_path, sys::last_error());
         if (::fchmod(temp.get(), mode) != 0) return fail("cannot chmod", temp_path, sys::last_error());  // umask-proof
-        if (const Status err = write_all(temp.get(), contents)) return fail("cannot write", temp_path, err);
+        if (const Status err = sys::from_errno(sys::write_all(temp.get(), contents))) return fail("cannot write", temp_path, err);
         if (::fsync(temp.get()) != 0) return fail("cannot fsync", temp_path, sys::last_error());
         if (::close(temp.release()) != 0) return fail("cannot close", temp_path, sys::last_error());
     }

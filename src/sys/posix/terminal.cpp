@@ -1,5 +1,7 @@
 #include "sys/terminal.hpp"
 
+#include "sys/posix/fd_io.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -44,15 +46,7 @@ std::optional<Tty> Tty::open() {
     return Tty(std::move(file));
 }
 
-bool Tty::write(std::string_view text) const {
-    while (!text.empty()) {
-        const ssize_t n = ::write(file_.get(), text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        text.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
+bool Tty::write(std::string_view text) const { return sys::write_all(file_.get(), text) == 0; }
 
 std::optional<std::string> Tty::read_line(std::size_t max) const {
     auto line = read_line_from(file_.get(), max);
