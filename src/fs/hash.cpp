@@ -187,18 +187,24 @@ bool same_file_state(const sys::FileInfo& a, const sys::FileInfo& b) {
     return a.size == b.size && a.mtime_ns == b.mtime_ns && a.id == b.id;
 }
 
-}  // namespace
-
-std::optional<std::string> stored_digest(const File& file, HashAlgo algo) {
-    const auto info = sys::file_info(file);
-    if (!info || !info->is_regular()) return std::nullopt;
+// The digest kept with `file` if its stamp matches `info`, the file's state now.
+std::optional<std::string> stored_for(const File& file, HashAlgo algo, const sys::FileInfo& info) {
+    if (!info.is_regular()) return std::nullopt;
     const auto value = sys::get_attribute(file, attribute_name(algo));
     if (!value) return std::nullopt;
-    const std::string stamp = stamp_of(*info);
+    const std::string stamp = stamp_of(info);
     if (value->size() <= stamp.size() || value->compare(0, stamp.size(), stamp) != 0) return std::nullopt;
     std::string hex = value->substr(stamp.size());
     if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
     return hex;
+}
+
+}  // namespace
+
+std::optional<std::string> stored_digest(const File& file, HashAlgo algo) {
+    const auto info = sys::file_info(file);
+    if (!info) return std::nullopt;
+    return stored_for(file, algo, *info);
 }
 
 void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, const std::string& hex,
@@ -218,9 +224,9 @@ void forget_digests(const File& file) {
 }
 
 Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {
-    if (auto stored = stored_digest(file, algo)) return *stored;
     const auto before = sys::file_info(file);
     if (!before) return before.error();
+    if (auto stored = stored_for(file, algo, *before)) return *stored;
     auto digest = hash_file(file, algo, 0, UINT64_MAX, cancel);
     if (digest) store_digest(file, algo, *before, *digest);
     return digest;

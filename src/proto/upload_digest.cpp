@@ -17,8 +17,8 @@ std::shared_ptr<UploadDigest> UploadDigest::start(File file, std::vector<fs::Has
 }
 
 UploadDigest::UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit)
-    : file_(std::move(file)), algos_(std::move(algos)), submit_(std::move(submit)) {
-    for (const fs::HashAlgo algo : algos_) digests_.emplace_back(algo);
+    : file_(std::move(file)), submit_(std::move(submit)) {
+    for (const fs::HashAlgo algo : algos) digests_.emplace_back(algo);
 }
 
 // The reactor thread calls written() and finish(); neither waits for the pool job, which runs at a

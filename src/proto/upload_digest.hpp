@@ -39,7 +39,6 @@ private:
     void conclude();
 
     File file_;
-    const std::vector<fs::HashAlgo> algos_;
     Submit submit_;
     // The pool job's own (one job at a time, handed on through running_).
     std::vector<fs::StreamingDigest> digests_;
