@@ -14,7 +14,7 @@ namespace ferry::fs {
 
 class FilesBeingWritten {
 public:
-    using Key = std::pair<std::uint64_t, std::uint64_t>;  // device, inode (FileId)
+    using Key = sys::FileId;
 
     // Marks a file as being written for as long as the mark lives. Move-only.
     class Mark {
@@ -44,12 +44,12 @@ public:
 
     Mark mark(sys::FileId id) {
         std::lock_guard lock(mutex_);
-        ++writers_[{id.device, id.inode}];
-        return Mark(this, {id.device, id.inode});
+        ++writers_[id];
+        return Mark(this, id);
     }
     bool contains(sys::FileId id) {
         std::lock_guard lock(mutex_);
-        return writers_.contains({id.device, id.inode});
+        return writers_.contains(id);
     }
 
 private:

@@ -99,12 +99,12 @@ void UploadDigest::conclude() {
 
 void PendingDigests::add(sys::FileId id, std::weak_ptr<UploadDigest> digest) {
     std::lock_guard lock(mutex_);
-    pending_[{id.device, id.inode}] = std::move(digest);
+    pending_[id] = std::move(digest);
 }
 
 void PendingDigests::remove(sys::FileId id, const UploadDigest* digest) {
     std::lock_guard lock(mutex_);
-    const auto it = pending_.find({id.device, id.inode});
+    const auto it = pending_.find(id);
     if (it == pending_.end()) return;
     const auto current = it->second.lock();
     if (!current || current.get() == digest) pending_.erase(it);
@@ -112,7 +112,7 @@ void PendingDigests::remove(sys::FileId id, const UploadDigest* digest) {
 
 std::shared_ptr<UploadDigest> PendingDigests::find(sys::FileId id) {
     std::lock_guard lock(mutex_);
-    const auto it = pending_.find({id.device, id.inode});
+    const auto it = pending_.find(id);
     if (it == pending_.end()) return nullptr;
     auto digest = it->second.lock();
     if (!digest) pending_.erase(it);

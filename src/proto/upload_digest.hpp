@@ -62,7 +62,7 @@ public:
 
 private:
     std::mutex mutex_;
-    std::map<std::pair<std::uint64_t, std::uint64_t>, std::weak_ptr<UploadDigest>> pending_;
+    std::map<sys::FileId, std::weak_ptr<UploadDigest>> pending_;
 };
 
 }  // namespace ferry::proto

@@ -3,6 +3,7 @@
 #include "base/result.hpp"
 #include "sys/handle.hpp"
 
+#include <compare>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -15,7 +16,7 @@ enum class FileType : std::uint8_t { regular, directory, symlink, fifo, socket, 
 struct FileId {
     std::uint64_t device = 0;
     std::uint64_t inode = 0;
-    bool operator==(const FileId&) const = default;
+    auto operator<=>(const FileId&) const = default;  // ordered: a key of maps
 };
 
 struct FileInfo {
