@@ -10,51 +10,32 @@
 namespace ferry::client {
 namespace {
 
-const EVP_MD* evp_of(DigestAlgo algo) {
+fs::HashAlgo hash_algo_of(DigestAlgo algo) {
     switch (algo) {
-        case DigestAlgo::md5: return EVP_md5();
-        case DigestAlgo::sha1: return EVP_sha1();
-        case DigestAlgo::sha256: return EVP_sha256();
-        case DigestAlgo::sha512: return EVP_sha512();
+        case DigestAlgo::md5: return fs::HashAlgo::md5;
+        case DigestAlgo::sha1: return fs::HashAlgo::sha1;
+        case DigestAlgo::sha256: return fs::HashAlgo::sha256;
+        case DigestAlgo::sha512: return fs::HashAlgo::sha512;
     }
-    return EVP_md5();
+    return fs::HashAlgo::md5;
 }
 
 constexpr std::size_t read_block = 1 << 20;
 
 }  // namespace
 
-const char* digest_name(DigestAlgo algo) {
-    switch (algo) {
-        case DigestAlgo::md5: return "MD5";
-        case DigestAlgo::sha1: return "SHA-1";
-        case DigestAlgo::sha256: return "SHA-256";
-        case DigestAlgo::sha512: return "SHA-512";
-    }
-    return "MD5";
+const char* digest_name(DigestAlgo algo) { return fs::hash_algo_name(hash_algo_of(algo)); }
+
+Digest::Digest(DigestAlgo algo) : digest_(hash_algo_of(algo)) {
+    if (!digest_.ready()) throw ClientError(cat("can't start a ", digest_name(algo), " digest"));
 }
 
-Digest::Digest(DigestAlgo algo) : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_, evp_of(algo), nullptr) != 1)
-        throw ClientError(cat("can't start a ", digest_name(algo), " digest"));
-}
-
-Digest::~Digest() { EVP_MD_CTX_free(ctx_); }
-
-void Digest::update(std::span<const char> bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
+void Digest::update(std::span<const char> bytes) { digest_.update(bytes); }
 
 std::string Digest::hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string text;
-    text.reserve(len * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        text += digits[md[i] >> 4];
-        text += digits[md[i] & 15];
-    }
-    return text;
+    auto hex = digest_.finish();
+    if (!hex) throw ClientError(cat("can't finish a ", fs::hash_algo_name(digest_.algo()), " digest"));
+    return *hex;
 }
 
 std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t length) {

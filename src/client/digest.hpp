@@ -1,13 +1,12 @@
-// Local file digests with OpenSSL EVP, in the draft's names ("MD5", "SHA-256").
+// Local file digests (the server's own StreamingDigest), in the draft's names ("MD5", "SHA-256").
 #pragma once
 #include "client/options.hpp"
+#include "fs/hash.hpp"
 
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
-
-#include <openssl/evp.h>
 
 namespace ferry::client {
 
@@ -19,15 +18,12 @@ const char* digest_name(DigestAlgo algo);
 // An incremental digest; one per computation.
 class Digest {
 public:
-    explicit Digest(DigestAlgo algo);
-    ~Digest();
-    Digest(const Digest&) = delete;
-    Digest& operator=(const Digest&) = delete;
+    explicit Digest(DigestAlgo algo);  // throws ClientError when the library cannot start it
     void update(std::span<const char> bytes);
     std::string hex();  // finishes the digest: lowercase hex
 
 private:
-    EVP_MD_CTX* ctx_;
+    fs::StreamingDigest digest_;
 };
 
 // Digest of the first `length` bytes of the file at `path` (whole_file = all of it). Throws
