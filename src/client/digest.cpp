@@ -44,7 +44,8 @@ std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t 
     return digest.hex();
 }
 
-void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length) {
+void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length,
+                        const std::atomic<bool>* abandon) {
     const auto file = sys::open_file(path, sys::OpenMode::read);
     if (!file) throw ClientError(cat("can't read ", path, ": ", file.error().message()));
     sys::advise_sequential(*file, 0, 0);
@@ -53,6 +54,7 @@ void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t l
     std::uint64_t offset = 0;
     // Each round reads at least one byte or stops, so the loop ends with the file.
     while (left > 0) {
+        if (abandon && abandon->load(std::memory_order_relaxed)) return;
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
         const auto got = sys::read_at(*file, std::span(block.data(), want), offset);
         if (!got) throw ClientError(cat("reading ", path, ": ", got.error().message()));

@@ -3,6 +3,7 @@
 #include "client/options.hpp"
 #include "fs/hash.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -29,7 +30,9 @@ private:
 // Digest of the first `length` bytes of the file at `path` (whole_file = all of it). Throws
 // ClientError naming the file when it can't be read or is shorter than `length`.
 std::string digest_file(const std::string& path, DigestAlgo algo, std::uint64_t length);
-// Feeds the first `length` bytes of `path` (whole_file = all) into `digest`; same errors.
-void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length);
+// Feeds the first `length` bytes of `path` (whole_file = all) into `digest`; same errors. Stops
+// early, leaving `digest` partial, once `*abandon` is set (a transfer that failed under it).
+void digest_prefix_into(Digest& digest, const std::string& path, std::uint64_t length,
+                        const std::atomic<bool>* abandon = nullptr);
 
 }  // namespace ferry::client

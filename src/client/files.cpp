@@ -103,10 +103,12 @@ void put_file(Context& context, const std::string& local, const std::string& rem
     const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
     Channel data = open_upload(session, local, remote, offset);
     Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset);
+    // The whole local file is hashed while it is sent (a resumed upload is checked whole too).
+    BackgroundDigest digest(context.verifier.planned_algo(), local, whole_file, 0);
     const TransferOutcome outcome = upload(session, std::move(data), file, offset, size, progress);
     if (!outcome.complete) report_cut_upload(session, outcome, local, remote, offset + outcome.moved, size);
     std::cout << transfer_summary(offset ? "resumed, sent" : "sent", progress) << "\n";
-    context.verifier.verify_transfer(local, remote);
+    context.verifier.verify_transfer(local, remote, digest.finish());
 }
 
 void get_file(Context& context, const std::string& remote, const std::string& local_arg) {
@@ -145,13 +147,9 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
     }
     const File file = std::move(*opened);
     Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset);
-    // A target that can't be read back (/dev/null) is hashed as the bytes arrive; a regular file
-    // after the transfer, while the server hashes its copy (see pipeline.hpp for why).
-    std::optional<BackgroundDigest> digest;
-    if (const auto target = sys::file_info(file); !target || !target->is_regular())
-        digest.emplace(context.verifier.planned_algo(), local, offset, transfer_block);
-    const TransferOutcome outcome =
-        download(session, std::move(*data), file, offset, progress, digest ? &*digest : nullptr);
+    // Hashed as the bytes arrive, after the part a resumed download already had.
+    BackgroundDigest digest(context.verifier.planned_algo(), local, offset, transfer_block);
+    const TransferOutcome outcome = download(session, std::move(*data), file, offset, progress, digest);
     if (!outcome.complete) {
         const std::uint64_t have = offset + outcome.moved;
         if (outcome.interrupted)
@@ -165,7 +163,7 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
                               local, "` again to resume."));
     }
     std::cout << transfer_summary(offset ? "resumed, received" : "received", progress) << "\n";
-    context.verifier.verify_transfer(local, remote, digest ? std::optional(digest->finish()) : std::nullopt);
+    context.verifier.verify_transfer(local, remote, digest.finish());
 }
 
 }  // namespace ferry::client

@@ -10,7 +10,10 @@ BackgroundDigest::BackgroundDigest(DigestAlgo algo, std::string path, std::uint6
     thread_ = std::thread([this, path = std::move(path), prefix] { run(path, prefix); });
 }
 
-BackgroundDigest::~BackgroundDigest() { stop(); }
+BackgroundDigest::~BackgroundDigest() {
+    abandoned_ = true;
+    stop();
+}
 
 void BackgroundDigest::stop() {
     {
@@ -42,7 +45,7 @@ void BackgroundDigest::run(std::string path, std::uint64_t prefix) {
     if (prefix > 0) {
         // Re-read, not reused from the resume check: that one may have used another algorithm.
         try {
-            digest_prefix_into(digest_, path, prefix);
+            digest_prefix_into(digest_, path, prefix, &abandoned_);
         } catch (const ClientError& failed) {
             prefix_error = failed.what();
         }
@@ -52,7 +55,7 @@ void BackgroundDigest::run(std::string path, std::uint64_t prefix) {
     // Each round digests one queued block or ends: bounded by what the receive loop submits.
     for (;;) {
         changed_.wait(lock, [this] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) break;
+        if (queue_.empty() || abandoned_) break;
         Job job = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();

@@ -1,10 +1,12 @@
-// Hashing a download while it arrives, for targets that can't be read back (/dev/null, a pipe):
-// the receive loop hands each filled block to a helper thread that feeds the digest, and waits
-// only when every block is still in flight. (A regular file is hashed after the transfer instead,
-// while the server computes its HASH: on two cores, hashing during the transfer only slows it.)
+// The local digest of a transfer, computed on a helper thread while the transfer runs, so the check
+// at the end compares two digests that are already there (the server keeps its own with the file,
+// or computes it while the upload streams). A download's receive loop hands each written block to
+// the thread and waits only when every block is still in flight; an upload's thread reads the
+// local file itself, alongside the sending (which is sendfile, so no block passes through us).
 #pragma once
 #include "client/digest.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -22,8 +24,10 @@ struct LocalDigest {
 
 class BackgroundDigest {
 public:
-    // The first `prefix` bytes of `path` (a resumed download) are digested first, on the thread.
+    // The first `prefix` bytes of `path` are digested first, on the thread: the part a resumed
+    // download already had, or for an upload the whole file (whole_file, and no blocks).
     BackgroundDigest(DigestAlgo algo, std::string path, std::uint64_t prefix, std::size_t block_size);
+    // Abandons the digest: a thread still reading the file stops at its next block.
     ~BackgroundDigest();
     BackgroundDigest(const BackgroundDigest&) = delete;
     BackgroundDigest& operator=(const BackgroundDigest&) = delete;
@@ -51,6 +55,7 @@ private:
     std::deque<Job> queue_;
     std::vector<std::vector<char>> free_;
     bool closing_ = false;
+    std::atomic<bool> abandoned_{false};
     std::string error_;
     std::thread thread_;
 };

@@ -118,18 +118,16 @@ TransferOutcome upload(Session& session, Channel data, const File& file, std::ui
 }
 
 TransferOutcome download(Session& session, Channel data, const File& file, std::uint64_t offset, Progress& progress,
-                         BackgroundDigest* digest) {
-    std::vector<char> own(digest ? 0 : transfer_block);
+                         BackgroundDigest& digest) {
     std::uint64_t position = offset;
     return run_transfer(session, data, offset, position, progress, "download", [&] {
         // Ends at the server's end of stream; every read has the channel's timeout.
         for (std::size_t round = 0; round < (std::size_t{1} << 40); ++round) {
-            std::vector<char> block = digest ? digest->take() : std::move(own);
+            std::vector<char> block = digest.take();
             const Filled filled = fill_block(data, block);
             write_to_file(file, std::span<const char>(block.data(), filled.used), position);
             position += filled.used;
-            if (digest) digest->submit(std::move(block), filled.used);
-            else own = std::move(block);
+            digest.submit(std::move(block), filled.used);
             progress.update(position);
             if (filled.end) break;
         }

@@ -29,9 +29,9 @@ class BackgroundDigest;
 TransferOutcome upload(Session& session, Channel data, const File& file, std::uint64_t offset, std::uint64_t size,
                        Progress& progress);
 // Receives into `file_fd` from `offset` until the server ends the stream, then reads the reply.
-// `digest` (may be null) receives every block as it is written.
+// `digest` receives every block as it is written.
 TransferOutcome download(Session& session, Channel data, const File& file, std::uint64_t offset, Progress& progress,
-                         BackgroundDigest* digest);
+                         BackgroundDigest& digest);
 // Receives a listing (LIST/NLST) into a string; throws ClientError when it fails.
 std::string receive_text(Session& session, Channel data, std::string_view action);
 

@@ -140,12 +140,14 @@ SOCKET_TIMEOUT = 30
 
 class FtpProxy:
     """127.0.0.1:port -> target. rate: bytes/s per data connection (0 = unlimited);
-    corrupt_at: flips the byte at this offset of every upload (client -> server data)."""
+    corrupt_at: flips the byte at this offset of every upload (client -> server data);
+    corrupt_download_at: the same for every download (server -> client data)."""
 
-    def __init__(self, target_port, rate=0, corrupt_at=None):
+    def __init__(self, target_port, rate=0, corrupt_at=None, corrupt_download_at=None):
         self.target_port = target_port
         self.rate = rate
         self.corrupt_at = corrupt_at
+        self.corrupt_download_at = corrupt_download_at
         self.sockets = []
         self.lock = threading.Lock()
         self.closed = False
@@ -189,7 +191,7 @@ class FtpProxy:
             except OSError:
                 client.close()
                 continue
-            self._spawn(self._pump, client, server, False, False)
+            self._spawn(self._pump, client, server, False, None)
             self._spawn(self._replies, server, client)
 
     def _replies(self, server, client):
@@ -233,18 +235,18 @@ class FtpProxy:
             return
         finally:
             listener.close()
-        self._spawn(self._pump, client, server, True, self.corrupt_at is not None)
-        self._spawn(self._pump, server, client, True, False)
+        self._spawn(self._pump, client, server, True, self.corrupt_at)
+        self._spawn(self._pump, server, client, True, self.corrupt_download_at)
 
-    def _pump(self, src, dst, throttle, corrupt):
+    def _pump(self, src, dst, throttle, corrupt_at):
         started, moved = time.monotonic(), 0
         try:
             for _ in range(10_000_000):
                 chunk = src.recv(16384)
                 if not chunk:
                     break
-                if corrupt and moved <= self.corrupt_at < moved + len(chunk):
-                    at = self.corrupt_at - moved
+                if corrupt_at is not None and moved <= corrupt_at < moved + len(chunk):
+                    at = corrupt_at - moved
                     chunk = chunk[:at] + bytes([chunk[at] ^ 0xFF]) + chunk[at + 1:]
                 dst.sendall(chunk)
                 moved += len(chunk)

@@ -8,6 +8,11 @@ import time
 from client_support import PASSWORD, RUN_TIMEOUT, ClientTestCase, sha256_of, wait_for_size, write_random
 
 
+def md5_of(path):
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read()).hexdigest()
+
+
 class CommandTests(ClientTestCase):
     def test_every_command_in_batch(self):
         self.local_file("a.bin", 3 << 20, seed=1)
@@ -90,6 +95,18 @@ class CommandTests(ClientTestCase):
         self.assertIn("verification FAILED", result.stderr)
         self.assertIn(sha256_of(self.lpath("corrupt.bin")), result.stderr)
         self.assertIn(sha256_of(self.remote("corrupt.bin")), result.stderr)
+
+    def test_verification_catches_a_corrupted_download(self):
+        # The proxy flips one byte of the download. ferry hashes the bytes as they arrive (into a
+        # regular file here), and names its digest and the server's.
+        proxy = self.proxy(corrupt_download_at=1500000)
+        write_random(self.remote("bent.bin"), 3 << 20, seed=23)
+        result = self.ferry("get bent.bin", port=proxy.port)
+        self.assertFailed(result)
+        self.assertIn("verification FAILED", result.stderr)
+        self.assertIn(md5_of(self.lpath("bent.bin")), result.stderr)
+        self.assertIn(md5_of(self.remote("bent.bin")), result.stderr)
+        self.assertNotEqual(md5_of(self.lpath("bent.bin")), md5_of(self.remote("bent.bin")))
 
 
 class QuotaTests(ClientTestCase):
