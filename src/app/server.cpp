@@ -94,6 +94,7 @@ Server::~Server() {
         worker->reactor.stop();
         if (worker->thread.joinable()) worker->thread.join();
     }
+    context_.pending_digests.abandon_all();  // an upload's digest would keep the pool for seconds
     pool_.reset();  // a running job may still use the context, the accounts or the quotas
 }
 

@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "sys/process.hpp"
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -11,78 +12,98 @@
 #include <vector>
 
 namespace ferry::net {
+namespace {
+
+constexpr std::size_t lane_count = 3;
+
+std::size_t index_of(Lane lane) { return static_cast<std::size_t>(lane); }
+
+// One queue per lane, each with its own lock: a thread of a low-priority lane that is preempted
+// while it pops a job holds up only the submitters of that lane.
+struct LaneQueue {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::function<void()>> jobs;  // guarded by mutex
+    bool stopping = false;                   // guarded by mutex
+};
+
+// A job that throws must not take the worker thread (and with it the process) down.
+void run_job(const std::function<void()>& job) {
+    try {
+        job();
+    } catch (const std::exception& e) {
+        log::error(cat("worker job failed: ", e.what()));
+    } catch (...) {
+        log::error("worker job failed with a non-standard exception");
+    }
+}
+
+}  // namespace
 
 struct WorkerPool::Impl {
-    mutable std::mutex mutex;
-    std::condition_variable wake;
-    std::deque<std::function<void()>> prompt;  // guarded by mutex
-    std::deque<std::function<void()>> bulk;    // guarded by mutex
-    bool stopping = false;                     // guarded by mutex
+    std::array<LaneQueue, lane_count> lanes;
     std::vector<std::thread> threads;
 
-    // Each thread serves one lane; the bulk threads run at a lower priority, so that hashing
-    // yields the CPU to the reactors' transfers.
     void work(Lane lane) {
-        if (lane == Lane::bulk) sys::lower_this_thread_priority();
-        auto& queue = lane == Lane::bulk ? bulk : prompt;
+        if (lane == Lane::bulk) sys::lower_this_thread_priority(sys::ThreadPriority::background);
+        if (lane == Lane::spare) sys::lower_this_thread_priority(sys::ThreadPriority::spare);
+        LaneQueue& queue = lanes[index_of(lane)];
         for (;;) {
             std::function<void()> job;
             {
-                std::unique_lock lock(mutex);
-                wake.wait(lock, [&] { return stopping || !queue.empty(); });
-                if (stopping) return;
-                job = std::move(queue.front());
-                queue.pop_front();
+                std::unique_lock lock(queue.mutex);
+                queue.wake.wait(lock, [&] { return queue.stopping || !queue.jobs.empty(); });
+                if (queue.stopping) return;
+                job = std::move(queue.jobs.front());
+                queue.jobs.pop_front();
             }
-            run(job);
-        }
-    }
-
-    // A job that throws must not take the worker thread (and with it the process) down.
-    static void run(const std::function<void()>& job) {
-        try {
-            job();
-        } catch (const std::exception& e) {
-            log::error(cat("worker job failed: ", e.what()));
-        } catch (...) {
-            log::error("worker job failed with a non-standard exception");
+            run_job(job);
         }
     }
 };
 
 WorkerPool::WorkerPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
     if (threads == 0) threads = 1;
-    const unsigned bulk_threads = threads > 1 ? threads - 1 : 1;
-    impl_->threads.reserve(threads + bulk_threads);
-    for (unsigned i = 0; i < threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->work(Lane::prompt); });
-    for (unsigned i = 0; i < bulk_threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->work(Lane::bulk); });
+    const unsigned low_threads = threads > 1 ? threads - 1 : 1;  // each of bulk and spare
+    impl_->threads.reserve(threads + 2 * low_threads);
+    const auto start = [this](Lane lane, unsigned count) {
+        for (unsigned i = 0; i < count; ++i)
+            impl_->threads.emplace_back([impl = impl_.get(), lane] { impl->work(lane); });
+    };
+    start(Lane::prompt, threads);
+    start(Lane::bulk, low_threads);
+    start(Lane::spare, low_threads);
 }
 
 WorkerPool::~WorkerPool() {
-    std::deque<std::function<void()>> dropped, dropped_bulk;
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stopping = true;
-        dropped.swap(impl_->prompt);
-        dropped_bulk.swap(impl_->bulk);
+    std::array<std::deque<std::function<void()>>, lane_count> dropped;
+    for (std::size_t i = 0; i < lane_count; ++i) {
+        std::lock_guard lock(impl_->lanes[i].mutex);
+        impl_->lanes[i].stopping = true;
+        dropped[i].swap(impl_->lanes[i].jobs);
     }
-    impl_->wake.notify_all();
+    for (auto& lane : impl_->lanes) lane.wake.notify_all();
     for (auto& thread : impl_->threads) thread.join();
-    // `dropped` is destroyed here, outside the lock: a job's captures may take locks of their own.
+    // `dropped` is destroyed here, outside the locks: a job's captures may take locks of their own.
 }
 
 void WorkerPool::submit(std::function<void()> job, Lane lane) {
+    LaneQueue& queue = impl_->lanes[index_of(lane)];
     {
-        std::lock_guard lock(impl_->mutex);
-        if (impl_->stopping) return;
-        (lane == Lane::bulk ? impl_->bulk : impl_->prompt).push_back(std::move(job));
+        std::lock_guard lock(queue.mutex);
+        if (queue.stopping) return;
+        queue.jobs.push_back(std::move(job));
     }
-    impl_->wake.notify_all();  // the threads of both lanes wait on the one condition
+    queue.wake.notify_one();
 }
 
 std::size_t WorkerPool::queued() const {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->prompt.size() + impl_->bulk.size();
+    std::size_t total = 0;
+    for (auto& lane : impl_->lanes) {
+        std::lock_guard lock(lane.mutex);
+        total += lane.jobs.size();
+    }
+    return total;
 }
 
 }  // namespace ferry::net

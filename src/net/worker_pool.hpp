@@ -3,18 +3,21 @@
 // reactor's thread:
 //   pool.submit([&reactor, ...] { auto r = slow(); reactor.post([r, ...] { use(r); }); });
 //
-// Two lanes with threads of their own, so that a login never waits behind a hash: `threads`
-// threads for prompt jobs (password checks, account changes, listing batches: short), and
-// threads - 1 more (at least one) for bulk jobs (HASH of a whole file, an upload's digests:
-// seconds), which run at a lower priority so that they yield the CPU to the transfers. Bulk
-// threads take no lock that a reactor waits for for longer than a few instructions.
+// Three lanes with threads of their own, so that a login never waits behind a hash: `threads`
+// threads for prompt jobs (password checks, account changes, listing batches: short);
+// threads - 1 more (at least one) for bulk jobs (HASH of a whole file, an upload's digests once
+// it is over: seconds), which run at a lower priority so that they yield the CPU to the
+// transfers; and as many for spare jobs (an upload's digests while it streams), which run only
+// on CPU time nothing else wants, so that they cost the upload nothing and may fall behind (the
+// bulk lane catches up). Low-priority threads take no lock that a reactor waits for for longer
+// than a few instructions (each lane has its own queue lock).
 #pragma once
 #include <functional>
 #include <memory>
 
 namespace ferry::net {
 
-enum class Lane { prompt, bulk };
+enum class Lane { prompt, bulk, spare };
 
 class WorkerPool {
 public:
@@ -25,7 +28,7 @@ public:
     WorkerPool& operator=(const WorkerPool&) = delete;
 
     void submit(std::function<void()> job, Lane lane = Lane::prompt);  // thread-safe
-    std::size_t queued() const;  // jobs waiting in both lanes (for STAT and the logs)
+    std::size_t queued() const;  // jobs waiting in all lanes (for STAT and the logs)
 
 private:
     struct Impl;

@@ -1,11 +1,14 @@
-// Digests of an upload, computed while it streams: after each chunk reaches the file, a bulk pool
-// job hashes what is new from the page cache (the bytes were just written, so reading them back
-// costs a memory copy, not a disk read), so the upload's speed is never bound by the digest's.
-// When the upload completes (226) the job catches up with the last chunk and keeps the digests
-// with the file (fs/hash.hpp); a HASH of the file that arrives before then waits for it instead
-// of reading the file a second time. A resumed upload (REST, APPE) hashes its prefix first.
+// Digests of an upload, computed while it streams: after each chunk reaches the file, a job on the
+// pool's spare lane hashes what is new from the page cache (the bytes were just written, so
+// reading them back costs a memory copy, not a disk read). That lane runs only on CPU time
+// nothing else wants, so the upload's speed is never bound by the digest's: on a real network the
+// digest keeps up for free; when the upload itself takes every core (loopback), it falls behind.
+// When the upload is over (226) a bulk-lane job takes over, catches up and keeps the digests with
+// the file (fs/hash.hpp); a HASH of the file that arrives before then waits for it instead of
+// reading the file a second time. A resumed upload (REST, APPE) hashes its prefix first.
 #pragma once
 #include "fs/hash.hpp"
+#include "net/worker_pool.hpp"
 #include "sys/file.hpp"
 
 #include <atomic>
@@ -14,13 +17,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace ferry::proto {
 
 class UploadDigest : public std::enable_shared_from_this<UploadDigest> {
 public:
-    using Submit = std::function<void(std::function<void()> job)>;  // to the pool's bulk lane
+    using Submit = std::function<void(std::function<void()> job, net::Lane lane)>;  // to the pool
     // `file` is the uploaded file opened for reading; it is read from offset 0.
     static std::shared_ptr<UploadDigest> start(File file, std::vector<fs::HashAlgo> algos, Submit submit);
 
@@ -28,26 +32,32 @@ public:
     void written(std::uint64_t end);
     // The upload is over: complete (keep the digests with the file once caught up) or cut.
     void finish(bool complete);
+    // The server is stopping: the pool job stops at its next block and keeps nothing.
+    void abandon() { abandoned_.store(true); }
     // Runs `then` once the digests are kept (or given up): at once, or from the pool thread.
     void when_done(std::function<void()> then);
 
 private:
     UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit);
-    void wake();  // starts a pool job unless one runs
-    void run();   // pool: hashes [hashed_, end_) until caught up, concludes at the end
-    bool step(std::vector<char>& block);
+    void wake_streaming();  // starts a spare-lane job unless one runs
+    void stream();          // spare lane: hashes [hashed_, end_) while the upload streams
+    void catch_up();        // bulk lane, once: hashes what is left, then concludes
+    bool step(std::span<char> block);
     void conclude();
 
     File file_;
     Submit submit_;
-    // The pool job's own (one job at a time, handed on through running_).
-    std::vector<fs::StreamingDigest> digests_;
-    std::uint64_t hashed_ = 0;
+    // The pool jobs' own, taken by one at a time: the bulk job waits for a spare one's step.
+    std::mutex work_mutex_;
+    std::vector<fs::StreamingDigest> digests_;  // guarded by work_mutex_
+    std::uint64_t hashed_ = 0;                  // guarded by work_mutex_
+    bool failed_ = false;                       // guarded by work_mutex_: the file could not be read back
     // Published by the reactor thread.
     enum class Outcome { streaming, complete, cut };
     std::atomic<std::uint64_t> end_{0};
     std::atomic<Outcome> outcome_{Outcome::streaming};
-    std::atomic<bool> running_{false};
+    std::atomic<bool> streaming_job_{false};  // a spare-lane job is queued or running
+    std::atomic<bool> abandoned_{false};
     std::mutex done_mutex_;
     bool done_ = false;  // guarded by done_mutex_
     std::vector<std::function<void()>> waiting_;
@@ -59,6 +69,8 @@ public:
     void add(sys::FileId id, std::weak_ptr<UploadDigest> digest);
     void remove(sys::FileId id, const UploadDigest* digest);
     std::shared_ptr<UploadDigest> find(sys::FileId id);
+    // At shutdown: every digest still being computed stops (the pool then ends without waiting).
+    void abandon_all();
 
 private:
     std::mutex mutex_;

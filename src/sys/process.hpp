@@ -27,9 +27,12 @@ void ignore_broken_pipe();
 // Each session holds a socket and a transfer two more handles: take all the OS allows.
 Status raise_open_file_limit();
 bool running_as_root();
-// The calling thread yields the CPU to the others when they want it (nice 10 on Linux): for the
-// pool threads that hash, so that a digest computed beside an upload slows it little.
-void lower_this_thread_priority();
+// Lowers the calling thread's priority for good (an unprivileged thread cannot raise it again).
+// background: yields the CPU to the others when they want it (nice 10 on Linux), for the pool
+// threads that hash whole files. spare: runs only on CPU time nothing else wants (SCHED_IDLE on
+// Linux), for an upload's digests while it streams, so that the upload is not slowed at all.
+enum class ThreadPriority { background, spare };
+void lower_this_thread_priority(ThreadPriority priority);
 // This process's id, for temporary file names; whether a process with that id still runs.
 unsigned long process_id();
 bool process_running(unsigned long pid);

@@ -42,7 +42,7 @@ def parse213(resp):
 @harness.skip_unless_ferryd("HASH is ferryd's")
 class HashTest(ExtServerTestCase):
     USERS = {"hasher": "hasher-pw-1"}
-    CONFIG = {"pool_threads": 2, "max_hash_jobs_per_user": 2, "upload_digests": ["md5", "sha-256"]}
+    CONFIG = {"pool_threads": 2, "max_hash_jobs_per_user": 2}  # upload_digests: the default, MD5 + SHA-256
     FILES = {"empty.bin": b"", "abc.txt": b"abc", "pattern.bin": pattern(MiB), "fifty.bin": pattern(50),
              "with space.txt": b"spaced name\n"}
 
@@ -353,3 +353,20 @@ class HashTest(ExtServerTestCase):
                 continue  # nothing kept: fine
             self.assertEqual(kept, digest(name, there))
         self.assertEqual(parse213(ftp.sendcmd("HASH cut.bin"))[3], digest("SHA-256", there))
+
+
+@harness.skip_unless_ferryd("upload digests are ferryd's")
+class UploadDigestsOffTest(ExtServerTestCase):
+    USERS = {"hasher": "hasher-pw-1"}
+    CONFIG = {"upload_digests": []}
+
+    def test_uploads_keep_no_digest_and_hash_reads_the_file(self):
+        data = pattern(5 * MiB + 1)
+        ftp = self.login()
+        ftp.storbinary("STOR plain.bin", io.BytesIO(data))
+        time.sleep(0.5)  # what a digest computed behind the upload would have needed, many times over
+        path = os.path.join(self.srv.home("hasher"), "plain.bin")
+        for algo in ("md5", "sha-256"):
+            with self.assertRaises(OSError, msg="a digest was kept with upload_digests = []"):
+                os.getxattr(path, "user.ferry." + algo)
+        self.assertEqual(parse213(ftp.sendcmd("HASH plain.bin"))[3], digest("SHA-256", data))

@@ -7,7 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <deque>
+#include <optional>
 #include <fcntl.h>
 #include <functional>
 #include <unistd.h>
@@ -18,14 +20,21 @@ using namespace ferry::proto;
 namespace {
 
 struct Jobs {
-    std::deque<std::function<void()>> queue;
+    std::deque<std::pair<std::function<void()>, net::Lane>> queue;
     UploadDigest::Submit submit() {
-        return [this](std::function<void()> job) { queue.push_back(std::move(job)); };
+        return [this](std::function<void()> job, net::Lane lane) { queue.emplace_back(std::move(job), lane); };
     }
-    void run_all() {
-        while (!queue.empty()) {
-            auto job = std::move(queue.front());
-            queue.pop_front();
+    std::size_t count(net::Lane lane) const {
+        return static_cast<std::size_t>(std::count_if(queue.begin(), queue.end(), [&](auto& q) { return q.second == lane; }));
+    }
+    void run_all() { run_lane(std::nullopt); }
+    // Runs the queued jobs of one lane only (none: all), in order; the others stay queued.
+    void run_lane(std::optional<net::Lane> lane) {
+        for (std::size_t round = 0; round < 1000; ++round) {
+            const auto it = std::find_if(queue.begin(), queue.end(), [&](auto& q) { return !lane || q.second == *lane; });
+            if (it == queue.end()) return;
+            auto job = std::move(it->first);
+            queue.erase(it);
             job();
         }
     }
@@ -54,14 +63,16 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
     const std::size_t half = bytes.size() / 2;
     REQUIRE(::pwrite(writer.get(), bytes.data(), half, 0) == static_cast<ssize_t>(half));
     digest->written(half);
-    digest->written(half);  // one job at a time
+    digest->written(half);  // one job at a time, on the lane that only takes spare CPU time
     CHECK(jobs.queue.size() == 1);
+    CHECK(jobs.count(net::Lane::spare) == 1);
     jobs.run_all();
     REQUIRE(::pwrite(writer.get(), bytes.data() + half, bytes.size() - half, half) ==
             static_cast<ssize_t>(bytes.size() - half));
     digest->written(bytes.size());
     CHECK_FALSE(done);
     digest->finish(true);
+    CHECK(jobs.count(net::Lane::bulk) == 1);  // the end is the bulk lane's, which catches up
     jobs.run_all();
     CHECK(done);
     CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
@@ -70,6 +81,27 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
     bool late = false;
     digest->when_done([&] { late = true; });  // after the end: at once
     CHECK(late);
+}
+
+TEST_CASE("when the spare lane never got to run, the bulk job hashes everything at the end") {
+    ferry::testing::TempDir dir("upload-digest");
+    std::vector<char> bytes(1024 * 1024 + 5, 'q');
+    const File writer = dir.create("up", {});
+    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(reader);
+    if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
+    Jobs jobs;
+    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+    bool done = false;
+    digest->when_done([&] { done = true; });
+    REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    digest->written(bytes.size());
+    digest->finish(true);
+    jobs.run_lane(net::Lane::bulk);  // a machine so busy that the spare job is still queued
+    CHECK(done);
+    CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
+    jobs.run_lane(net::Lane::spare);  // when it finally runs, it finds nothing left to do
+    CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
 }
 
 TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never covered") {
@@ -94,6 +126,26 @@ TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never 
         jobs.run_all();
         CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
     }
+}
+
+TEST_CASE("a digest abandoned at shutdown stops, keeps nothing and still wakes its waiters") {
+    ferry::testing::TempDir dir("upload-digest");
+    const File writer = dir.create("up", {});
+    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(reader);
+    Jobs jobs;
+    PendingDigests pending;
+    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+    pending.add(sys::FileId{7, 8}, digest);
+    bool done = false;
+    digest->when_done([&] { done = true; });
+    REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
+    digest->written(6);
+    digest->finish(true);
+    pending.abandon_all();
+    jobs.run_all();
+    CHECK(done);
+    CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
 }
 
 TEST_CASE("PendingDigests finds an upload's digest by file until it is removed") {

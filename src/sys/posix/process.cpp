@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -61,10 +62,19 @@ Status raise_open_file_limit() {
 
 bool running_as_root() { return ::geteuid() == 0; }
 
-void lower_this_thread_priority() {
+void lower_this_thread_priority(ThreadPriority priority) {
     // nice 10: about a tenth of a core's time while the others want it all, so a lock it holds
     // is never held long. On Linux the nice value belongs to the thread its id names.
-    [[maybe_unused]] const int ignored = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    const int nice = priority == ThreadPriority::spare ? 19 : 10;
+    [[maybe_unused]] const int ignored = ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+#ifdef SCHED_IDLE
+    // SCHED_IDLE is still scheduled now and then while the CPU is busy, only very little: it
+    // holds no lock anything else waits for (see net/worker_pool.hpp).
+    if (priority == ThreadPriority::spare) {
+        const sched_param param{};
+        [[maybe_unused]] const int idle = ::sched_setscheduler(0, SCHED_IDLE, &param);
+    }
+#endif
 }
 
 unsigned long process_id() { return static_cast<unsigned long>(::getpid()); }
