@@ -106,6 +106,8 @@ class Server:
 
 
 class Ferryd(Server):
+    extra_config = []  # lines a workload adds for a run of its own (restart to apply)
+
     def configure(self):
         ferryd = self.ctx.ferryd
         if not (ferryd and os.access(ferryd, os.X_OK)):
@@ -121,6 +123,7 @@ class Ferryd(Server):
             "max_sessions_per_ip = 20000",
             "max_sessions_unauthenticated = 20000",  # session ramps connect thousands at once
             "idle_timeout = 600",
+            *self.extra_config,
             f"passive_ports = [{self.pasv[0]}, {self.pasv[1]}]",
             f'log_file = "{os.path.join(self.dir, "ferryd.log")}"',
             'default_quota = "unlimited"',
