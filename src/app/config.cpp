@@ -215,6 +215,7 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"idle_timeout", [](const Key& k, Config& c) { c.idle_timeout = k.seconds(); }},
         {"data_timeout", [](const Key& k, Config& c) { c.data_timeout = k.seconds(); }},
         {"login_timeout", [](const Key& k, Config& c) { c.login_timeout = k.seconds(); }},
+        {"auth_cache_ttl", [](const Key& k, Config& c) { c.auth_cache_ttl = std::chrono::seconds(k.integer(0, 86'400)); }},
         {"max_sessions_unauthenticated",
          [](const Key& k, Config& c) { c.max_sessions_unauthenticated = static_cast<unsigned>(k.integer(1, 1'000'000)); }},
         {"login_timeout_busy", [](const Key& k, Config& c) { c.login_timeout_busy = k.seconds(); }},
@@ -331,6 +332,7 @@ proto::Settings session_settings(const Config& config) {
     settings.idle_timeout = config.idle_timeout;
     settings.data_timeout = config.data_timeout;
     settings.login_timeout = config.login_timeout;
+    settings.auth_cache_ttl = config.auth_cache_ttl;
     settings.login_timeout_busy = config.login_timeout_busy;
     settings.max_sessions_unauthenticated = config.max_sessions_unauthenticated;
     settings.login_fail_delay = config.login_fail_delay;

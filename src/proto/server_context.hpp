@@ -4,6 +4,7 @@
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
+#include "auth/verified_passwords.hpp"
 #include "fs/files_being_written.hpp"
 #include "fs/home_registry.hpp"
 #include "fs/quota.hpp"
@@ -27,7 +28,7 @@ struct ServerContext {
                   net::WorkerPool& pool, XferLog& xferlog)
         : config(std::move(settings)), accounts(accounts), pool(pool), xferlog(xferlog),
           registrations(config.registrations_per_hour), defender(std::move(defence)),
-          hash_jobs(config.max_hash_jobs_per_user) {}
+          hash_jobs(config.max_hash_jobs_per_user), verified_passwords(config.auth_cache_ttl) {}
 
     const Settings config;
     auth::AccountStore& accounts;
@@ -40,6 +41,7 @@ struct ServerContext {
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
     HashJobs hash_jobs;                       // HASH jobs per user, capped
     PendingDigests pending_digests;           // uploads whose digests are still being computed
+    auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.

@@ -16,6 +16,7 @@ struct LoginCheck {
     bool ok = false;
     LoginFailure failure = LoginFailure::refusal;  // guess: a wrong password or unknown user
     bool banned = false;          // the address was banned before the check ran: not checked
+    bool recently_verified = false;  // the password matched the last verification: no argon2id
     std::string why;  // for the log, never for the client
     auth::Account account;
     Result<std::shared_ptr<const fs::Home>> home = Error(Errc::not_found);
@@ -36,8 +37,14 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
         return check;
     }
     auto account = context.accounts.find(user);
+    const auto now = auth::VerifiedPasswords::Clock::now();
+    check.recently_verified =
+        account && context.verified_passwords.matches(account->name, account->password_hash, password, now);
     // Unknown users cost one verification too, so timing doesn't tell who exists.
-    const bool password_ok = auth::verify_password(account ? account->password_hash : "", password);
+    const bool password_ok =
+        check.recently_verified || auth::verify_password(account ? account->password_hash : "", password);
+    if (password_ok && account && !check.recently_verified)
+        context.verified_passwords.remember(account->name, account->password_hash, password, now);
     sodium_memzero(password.data(), password.size());
     if (!account || !password_ok) {
         check.why = account ? "wrong password" : "unknown user";
@@ -100,7 +107,8 @@ void Session::cmd_pass(const std::string& arg) {
             home_ = std::move(*check.home);
             quota_ = std::move(check.quota);
             cwd_ = "/";
-            log::info(cat(describe(), " logged in, home ", home_->path()));
+            log::info(cat(describe(), " logged in, home ", home_->path(),
+                          check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
             reply(230, "Login successful.");
             command.complete();
         });

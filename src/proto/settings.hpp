@@ -27,6 +27,7 @@ struct Settings {
     std::chrono::seconds idle_timeout{300};
     std::chrono::seconds data_timeout{60};
     std::chrono::seconds login_timeout{60};
+    std::chrono::seconds auth_cache_ttl{300};  // a verified password skips argon2id this long; 0 = off
     std::chrono::seconds login_timeout_busy{10};
     unsigned max_sessions_unauthenticated = 256;
     std::chrono::milliseconds login_fail_delay{1000};

@@ -100,6 +100,7 @@ users_file = "/etc/ferry/users.toml"
 workers = 4
 pool_threads = 3
 max_hash_jobs_per_user = 4
+auth_cache_ttl = 0
 upload_digests = ["sha-512", "MD5", "md5"]
 passive_ports = [50000, 50100]
 passive_address = "203.0.113.7"
@@ -131,6 +132,10 @@ demo_user = true
     CHECK(c.max_hash_jobs_per_user == 4);
     CHECK(c.upload_digests == std::vector<ferry::fs::HashAlgo>{ferry::fs::HashAlgo::sha512, ferry::fs::HashAlgo::md5});
     CHECK(parse_config("upload_digests = []", "t").upload_digests.empty());
+    CHECK(parse_config("", "t").upload_digests ==
+          std::vector<ferry::fs::HashAlgo>{ferry::fs::HashAlgo::md5, ferry::fs::HashAlgo::sha256});
+    CHECK(c.auth_cache_ttl == std::chrono::seconds(0));
+    CHECK(parse_config("", "t").auth_cache_ttl == std::chrono::seconds(300));
     CHECK(c.passive_port_min == 50000);
     CHECK(c.passive_port_max == 50100);
     CHECK(c.passive_address == "203.0.113.7");
@@ -183,6 +188,8 @@ TEST_CASE("each bad value is an error that starts with its key") {
         {"workers = \"4\"", "workers"},
         {"pool_threads = 0", "pool_threads"},
         {"max_hash_jobs_per_user = 0", "max_hash_jobs_per_user"},
+        {"auth_cache_ttl = -1", "auth_cache_ttl"},
+        {"auth_cache_ttl = 86401", "auth_cache_ttl"},
         {"upload_digests = [\"md4\"]", "upload_digests"},
         {"upload_digests = \"md5\"", "upload_digests"},
         {"passive_ports = [50000]", "passive_ports"},
