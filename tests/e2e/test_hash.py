@@ -370,3 +370,28 @@ class UploadDigestsOffTest(ExtServerTestCase):
             with self.assertRaises(OSError, msg="a digest was kept with upload_digests = []"):
                 os.getxattr(path, "user.ferry." + algo)
         self.assertEqual(parse213(ftp.sendcmd("HASH plain.bin"))[3], digest("SHA-256", data))
+
+
+@harness.skip_unless_ferryd("kept digests are ferryd's")
+class DigestsSurviveRestartTest(ExtServerTestCase):
+    USERS = {"hasher": "hasher-pw-1"}
+
+    def test_an_uploads_digest_is_served_after_a_restart(self):
+        data = pattern(6 * MiB + 3)
+        ftp = self.login()
+        ftp.storbinary("STOR kept.bin", io.BytesIO(data))
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], digest("SHA-256", data))
+        ftp.quit()
+        path = os.path.join(self.srv.home("hasher"), "kept.bin")
+        try:
+            stored = os.getxattr(path, "user.ferry.sha-256")
+        except OSError as e:
+            self.skipTest("no user extended attributes on this file system: %s" % e)
+        # Forged with the right stamp: what a restarted server answers comes from the attribute.
+        os.setxattr(path, "user.ferry.sha-256", stored[:-64] + b"b" * 64)
+        self.srv.stop()
+        self.srv.start()
+        ftp = self.login()
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], "b" * 64)
+        ftp.sendcmd("OPTS HASH MD5")
+        self.assertEqual(parse213(ftp.sendcmd("HASH kept.bin"))[3], digest("MD5", data))
