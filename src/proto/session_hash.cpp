@@ -108,10 +108,10 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
                                                  std::move(respond), std::chrono::steady_clock::now()});
     hash_cancel_ = job->cancel;
     hash_command_ = begin_command();
-    // An upload of this file is still being digested: wait for its digests, not a second pass.
+    // An upload of this file is still being digested: wait for its digest, not a second pass.
     const auto pending = job->whole_file ? ctx_.pending_digests.find(info->id) : nullptr;
     if (!pending) return run_hash(std::move(job));
-    pending->when_done([reactor = &reactor_, go = lifetime_.guard([this, job] {
+    pending->when_kept(job->algo, [reactor = &reactor_, go = lifetime_.guard([this, job] {
                             if (hash_cancel_ == job->cancel) run_hash(job);  // not aborted meanwhile
                         })]() mutable { reactor->post(std::move(go)); });
 }

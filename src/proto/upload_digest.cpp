@@ -2,6 +2,7 @@
 
 #include "base/log.hpp"
 
+#include <algorithm>
 #include <span>
 
 namespace ferry::proto {
@@ -19,8 +20,8 @@ std::shared_ptr<UploadDigest> UploadDigest::start(File file, std::vector<fs::Has
 }
 
 UploadDigest::UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit)
-    : file_(std::move(file)), submit_(std::move(submit)) {
-    for (const fs::HashAlgo algo : algos) digests_.emplace_back(algo);
+    : file_(std::move(file)), submit_(std::move(submit)), algos_(std::move(algos)) {
+    for (const fs::HashAlgo algo : algos_) digests_.emplace_back(algo);
 }
 
 // The reactor thread calls written() and finish(); neither waits for a pool job: they publish
@@ -45,7 +46,17 @@ void UploadDigest::wake_streaming() {
 void UploadDigest::when_done(std::function<void()> then) {
     {
         std::lock_guard lock(done_mutex_);
-        if (!done_) return waiting_.push_back(std::move(then));
+        if (!done_) return waiting_.push_back({std::nullopt, std::move(then)});
+    }
+    then();
+}
+
+void UploadDigest::when_kept(fs::HashAlgo algo, std::function<void()> then) {
+    {
+        std::lock_guard lock(done_mutex_);
+        const bool computed = std::find(algos_.begin(), algos_.end(), algo) != algos_.end();
+        const bool kept = std::find(kept_.begin(), kept_.end(), algo) != kept_.end();
+        if (!done_ && !kept) return waiting_.push_back({computed ? std::optional(algo) : std::nullopt, std::move(then)});
     }
     then();
 }
@@ -58,8 +69,11 @@ void UploadDigest::stream() {
         const auto behind = [this] {
             return !failed_ && !abandoned_.load() && outcome_.load() == Outcome::streaming && hashed_ < end_.load();
         };
-        while (behind())
-            if (!step(block)) failed_ = true;
+        while (behind()) {
+            const std::size_t got = feed(block, hashed_, digests_);
+            if (got == 0) failed_ = true;
+            hashed_ += got;
+        }
         streaming_job_.store(false);
         // A write published after the checks above, before streaming_job_ was cleared, found a
         // job running and started none: look again.
@@ -67,51 +81,66 @@ void UploadDigest::stream() {
     }
 }
 
+// One algorithm after the other, so that the HASH waiting for the first (MD5, say: what ferry asks
+// by default) is answered before the others are done, and each reads what is left from the page cache.
 void UploadDigest::catch_up() {
     std::vector<char> block(bulk_block);
     {
         std::lock_guard work(work_mutex_);
-        if (outcome_.load() == Outcome::complete)
-            while (!failed_ && !abandoned_.load() && hashed_ < end_.load())
-                if (!step(block)) failed_ = true;
+        const bool complete = outcome_.load() == Outcome::complete;
+        const std::uint64_t end = end_.load();
+        for (auto& digest : digests_) {
+            std::uint64_t at = hashed_;
+            while (complete && !failed_ && !abandoned_.load() && at < end) {
+                const std::size_t got = feed(block, at, std::span(&digest, 1));
+                if (got == 0) failed_ = true;
+                at += got;
+            }
+            if (complete && !failed_ && !abandoned_.load() && at == end) keep(digest, at);
+            release(digest.algo());
+        }
+        hashed_ = end;
     }
-    conclude();
+    release(std::nullopt);
 }
 
-// One block of [hashed_, end_), read back and digested. False when it cannot be read.
-bool UploadDigest::step(std::span<char> block) {
-    const std::uint64_t from = hashed_;
+// Reads [from, from + block) and feeds it to `digests`: the bytes read, 0 when it cannot be read.
+std::size_t UploadDigest::feed(std::span<char> block, std::uint64_t from, std::span<fs::StreamingDigest> digests) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), end_.load() - from));
     const auto got = sys::read_at(file_, block.first(want), from);
     if (!got || *got == 0) {
         log::warn(cat("upload digest: cannot read the upload back at ", from, ": ",
                       got ? std::string("the file is shorter") : got.error().message()));
-        return false;
+        return 0;
     }
-    for (auto& digest : digests_)
-        if (!digest.update(std::span<const char>(block.data(), *got))) return false;
-    hashed_ = from + *got;
-    return true;
+    for (auto& digest : digests)
+        if (!digest.update(std::span<const char>(block.data(), *got))) return 0;
+    return *got;
 }
 
-// The upload is over and every byte is digested (or it was cut): keep the digests, wake the HASHes.
-void UploadDigest::conclude() {
-    std::unique_lock work(work_mutex_);
-    if (outcome_.load() == Outcome::complete && !failed_ && !abandoned_.load()) {
-        const auto info = sys::file_info(file_);
-        if (info && info->size == hashed_) {
-            for (auto& digest : digests_)
-                if (auto hex = digest.finish()) fs::store_digest(file_, digest.algo(), *info, *hex, fs::Writer::us);
-        }
-    }
-    work.unlock();
-    std::vector<std::function<void()>> waiting;
+// Kept only when the file is exactly what was digested (nothing was written past the last chunk).
+void UploadDigest::keep(fs::StreamingDigest& digest, std::uint64_t hashed) {
+    const auto info = sys::file_info(file_);
+    if (!info || info->size != hashed) return;
+    if (auto hex = digest.finish()) fs::store_digest(file_, digest.algo(), *info, *hex, fs::Writer::us);
+}
+
+void UploadDigest::release(std::optional<fs::HashAlgo> algo) {
+    std::vector<std::function<void()>> ready;
     {
         std::lock_guard lock(done_mutex_);
-        done_ = true;
-        waiting.swap(waiting_);
+        if (algo) kept_.push_back(*algo);
+        else done_ = true;
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+            if (!algo || it->algo == algo) {
+                ready.push_back(std::move(it->then));
+                it = waiting_.erase(it);
+            } else {
+                ++it;
+            }
+        }
     }
-    for (auto& then : waiting) then();
+    for (auto& then : ready) then();
 }
 
 // ---- PendingDigests ----

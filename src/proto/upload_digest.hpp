@@ -3,9 +3,10 @@
 // reading them back costs a memory copy, not a disk read). That lane runs only on CPU time
 // nothing else wants, so the upload's speed is never bound by the digest's: on a real network the
 // digest keeps up for free; when the upload itself takes every core (loopback), it falls behind.
-// When the upload is over (226) a bulk-lane job takes over, catches up and keeps the digests with
-// the file (fs/hash.hpp); a HASH of the file that arrives before then waits for it instead of
-// reading the file a second time. A resumed upload (REST, APPE) hashes its prefix first.
+// When the upload is over (226) a bulk-lane job takes over, catches up one algorithm after the
+// other and keeps each digest with the file (fs/hash.hpp) as soon as it is done; a HASH of the file
+// that arrives before then waits for its own algorithm's instead of reading the file a second time.
+// A resumed upload (REST, APPE) hashes its prefix first.
 #pragma once
 #include "fs/hash.hpp"
 #include "net/worker_pool.hpp"
@@ -17,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,17 +38,21 @@ public:
     void abandon() { abandoned_.store(true); }
     // Runs `then` once the digests are kept (or given up): at once, or from the pool thread.
     void when_done(std::function<void()> then);
+    // The same, as soon as `algo`'s digest is kept (when_done() for one this upload doesn't compute).
+    void when_kept(fs::HashAlgo algo, std::function<void()> then);
 
 private:
     UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit);
     void wake_streaming();  // starts a spare-lane job unless one runs
     void stream();          // spare lane: hashes [hashed_, end_) while the upload streams
-    void catch_up();        // bulk lane, once: hashes what is left, then concludes
-    bool step(std::span<char> block);
-    void conclude();
+    void catch_up();        // bulk lane, once: hashes what is left, keeps the digests, wakes the waiters
+    std::size_t feed(std::span<char> block, std::uint64_t from, std::span<fs::StreamingDigest> digests);
+    void keep(fs::StreamingDigest& digest, std::uint64_t hashed);
+    void release(std::optional<fs::HashAlgo> algo);  // wakes its waiters; nullopt: all, and done
 
     File file_;
     Submit submit_;
+    const std::vector<fs::HashAlgo> algos_;  // those of digests_, for when_kept()
     // The pool jobs' own, taken by one at a time: the bulk job waits for a spare one's step.
     std::mutex work_mutex_;
     std::vector<fs::StreamingDigest> digests_;  // guarded by work_mutex_
@@ -58,9 +64,14 @@ private:
     std::atomic<Outcome> outcome_{Outcome::streaming};
     std::atomic<bool> streaming_job_{false};  // a spare-lane job is queued or running
     std::atomic<bool> abandoned_{false};
+    struct Waiter {
+        std::optional<fs::HashAlgo> algo;  // nullopt: for everything
+        std::function<void()> then;
+    };
     std::mutex done_mutex_;
-    bool done_ = false;  // guarded by done_mutex_
-    std::vector<std::function<void()>> waiting_;
+    bool done_ = false;                        // guarded by done_mutex_
+    std::vector<fs::HashAlgo> kept_;           // guarded by done_mutex_: released one by one
+    std::vector<Waiter> waiting_;              // guarded by done_mutex_
 };
 
 // Uploads whose digests are still being computed, by file, for the HASH that comes meanwhile.

@@ -104,6 +104,37 @@ TEST_CASE("when the spare lane never got to run, the bulk job hashes everything 
     CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
 }
 
+TEST_CASE("at the end one algorithm is caught up after the other, and its waiters go first") {
+    ferry::testing::TempDir dir("upload-digest");
+    std::vector<char> bytes(2 * 1024 * 1024 + 9, 'z');
+    const File writer = dir.create("up", {});
+    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(reader);
+    if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
+    Jobs jobs;
+    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs.submit());
+    bool md5_woken = false, sha512_woken = false, sha256_kept_when_md5_woke = true;
+    digest->when_kept(fs::HashAlgo::md5, [&] {
+        md5_woken = true;
+        sha256_kept_when_md5_woke = fs::stored_digest(reader, fs::HashAlgo::sha256).has_value();
+        CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
+    });
+    digest->when_kept(fs::HashAlgo::sha512, [&] {  // not computed: woken at the very end
+        sha512_woken = true;
+        CHECK(fs::stored_digest(reader, fs::HashAlgo::sha256).has_value());
+    });
+    REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    digest->written(bytes.size());
+    digest->finish(true);
+    jobs.run_lane(net::Lane::bulk);
+    CHECK(md5_woken);
+    CHECK_FALSE(sha256_kept_when_md5_woke);
+    CHECK(sha512_woken);
+    bool late = false;
+    digest->when_kept(fs::HashAlgo::sha256, [&] { late = true; });
+    CHECK(late);
+}
+
 TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never covered") {
     ferry::testing::TempDir dir("upload-digest");
     const File writer = dir.create("up", {});
