@@ -179,6 +179,16 @@ def prepare_home(home, big_name, big_size, user_entry):
     return big
 
 
+def prepare_file(home, name, size, user_entry):
+    """Another pattern file in the home (created once per size), owned by the bench user."""
+    path = os.path.join(home, name)
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        log(f"creating {name} ({size >> 20} MiB)")
+        _write_pattern_file(path, size)
+    os.chown(path, user_entry.pw_uid, user_entry.pw_gid)
+    return path
+
+
 def warm_page_cache(path):
     """Read the file once so downloads measure the server, not the disk."""
     with open(path, "rb", buffering=0) as f:

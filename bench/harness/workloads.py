@@ -326,6 +326,36 @@ def small_files(ctx, server, results):
         results.put(wl, f"latency {p}", "ms (lower better)", server.name, value if value >= 0 else None, "lower")
 
 
+# ---- workload 8: many downloads at once ----
+
+def parallel_downloads(ctx, server, results):
+    wl = f"8 parallel downloads ({ctx.parallel_streams} x {ctx.parallel_size >> 20} MiB)"
+    if not ensure_running(ctx, server, results):
+        results.fail(wl, "aggregate", "MB/s", server.name, server.problem)
+        return
+    settle(server, 60)
+    run = LoadgenRun(ctx.loadgen, "parallel", _target_args(ctx, server) +
+                     ["--pause", "--streams", ctx.parallel_streams, "--file", ctx.parallel_name, "--recv", MIB])
+    try:
+        run.next_result(120)  # every session logged in
+        cpu_before = procs.tree_cpu_seconds(server.proc.pid)
+        run.send("go")
+        r = run.next_result(ctx.transfer_timeout + 60)
+        cpu_after = procs.tree_cpu_seconds(server.proc.pid)
+        run.send("quit")
+    except LoadgenError as e:
+        results.fail(wl, "aggregate", "MB/s", server.name, str(e))
+        return
+    finally:
+        run.finish(30)
+    note = None
+    if int(r["failed"]):
+        note = f"{r['failed']} of {r['streams']} streams failed; first: {r['first_error'].replace('_', ' ')}"
+    results.put(wl, "aggregate", "MB/s", server.name, round(float(r["mb_per_s"])), note=note)
+    results.put(wl, "server CPU", "s (lower better)", server.name, round(cpu_after - cpu_before, 2), "lower")
+    results.put(wl, "fairness (slowest / fastest stream)", "ratio", server.name, round(float(r["fairness"]), 2))
+
+
 # ---- workload 6: login storm ----
 
 def login_storm(ctx, server, results):

@@ -1,5 +1,6 @@
-// Single-stream workloads. These use plain blocking sockets: one connection, nothing to multiplex,
-// and the cost on our side is one recv/send loop of the same size for every server.
+// Bulk-transfer workloads. These use plain blocking sockets: one connection, nothing to multiplex,
+// and the cost on our side is one recv/send loop of the same size for every server; "parallel"
+// runs one such connection per thread.
 // tls-download is the download over FTPS (AUTH TLS, PBSZ 0, PROT P) with OpenSSL, the data
 // connection resuming the control connection's TLS session, as curl does.
 #include "ftp_conn.hpp"
@@ -15,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -345,6 +348,78 @@ int run_upload(const Options& options) {
     BlockingFtp::expect(ftp.read_reply(), 2, "STOR completion");
     transfer_result(size, seconds_since(start)).print();
     finish_session(ftp, options);
+    return 0;
+}
+
+// Many downloads at once: --streams sessions log in first (untimed), then all start RETR of the
+// same file together, each on its own thread. Reports the aggregate rate (all bytes over the time
+// until the last stream ended) and fairness: the slowest stream's rate over the fastest's.
+int run_parallel(const Options& options) {
+    const auto streams = static_cast<std::size_t>(options.number("streams", 50));
+    const auto recv_size = static_cast<std::size_t>(options.number("recv", 1 << 20));
+    const std::string file = options.text("file", "big.bin");
+    std::vector<std::unique_ptr<BlockingFtp>> sessions;
+    for (std::size_t i = 0; i < streams; ++i) {
+        sessions.push_back(std::make_unique<BlockingFtp>(target_from(options)));
+        sessions.back()->login();
+    }
+    struct Outcome {
+        std::size_t bytes = 0;
+        double seconds = 0;
+        std::string error;
+    };
+    std::vector<Outcome> outcomes(streams);
+    pause_if_asked(options, "ready");
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < streams; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                int data = sessions[i]->open_passive();
+                Reply r = sessions[i]->command("RETR " + file);
+                if (r.code / 100 != 1) {
+                    close(data);
+                    BlockingFtp::expect(r, 1, "RETR");
+                }
+                outcomes[i].bytes = receive_to_eof(data, recv_size);
+                close(data);
+                BlockingFtp::expect(sessions[i]->read_reply(), 2, "RETR completion");
+                outcomes[i].seconds = seconds_since(start);
+            } catch (const std::exception& e) {
+                outcomes[i].error = e.what();
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const double wall = seconds_since(start);
+    std::size_t bytes = 0, failed = 0;
+    double slowest = 0, fastest = 0;
+    std::string first_error;
+    for (const Outcome& o : outcomes) {
+        if (!o.error.empty()) {
+            if (failed++ == 0) first_error = o.error;
+            continue;
+        }
+        bytes += o.bytes;
+        const double rate = static_cast<double>(o.bytes) / 1e6 / std::max(o.seconds, 1e-9);
+        slowest = slowest == 0 ? rate : std::min(slowest, rate);
+        fastest = std::max(fastest, rate);
+    }
+    transfer_result(bytes, wall)
+        .add("streams", static_cast<std::int64_t>(streams))
+        .add("failed", static_cast<std::int64_t>(failed))
+        .add("slowest_mb_per_s", slowest)
+        .add("fastest_mb_per_s", fastest)
+        .add("fairness", fastest > 0 ? slowest / fastest : 0.0)
+        .add("first_error", first_error.empty() ? std::string("none") : first_error)
+        .print();
+    pause_if_asked(options, "done");
+    for (auto& session : sessions) {
+        try {
+            session->command("QUIT");
+        } catch (const std::exception&) {
+        }
+    }
     return 0;
 }
 

@@ -16,7 +16,7 @@ using Workload = int (*)(const bench::Options&);
 
 const std::map<std::string, Workload>& workloads() {
     static const std::map<std::string, Workload> table{
-        {"download", bench::run_download},     {"upload", bench::run_upload}, {"ceiling", bench::run_ceiling},
+        {"download", bench::run_download},     {"upload", bench::run_upload}, {"parallel", bench::run_parallel}, {"ceiling", bench::run_ceiling},
         {"tls-download", bench::run_tls_download},
         {"idle", bench::run_idle},             {"smallfiles", bench::run_smallfiles},
         {"storm", bench::run_storm},
