@@ -108,29 +108,41 @@ def write_csv(results, path, stamp):
 
 
 def write_chart(results, path, charted):
-    """Clustered bars: one cluster per charted metric, one bar per server, height = value / ferryd
-    (or / the best server when ferryd is n/a). Needs gnuplot; returns False without it."""
+    """Clustered bars: one cluster per charted metric, one bar per server, each server's figure as a
+    share of ferryd's (or of the best server's when ferryd is n/a), turned so that higher is better
+    in every cluster: value / ferryd where more is better, ferryd / value where less is (CPU,
+    memory, latency). So ferryd's bars are all 1 and a peer's bar below 1 is a row ferryd leads.
+    Needs gnuplot; returns False without it."""
     rows = [r for r in results.rows.values() if r.metric in charted or f"{r.workload} {r.metric}" in charted]
     rows = [r for r in rows if any(v is not None for v in r.values.values())]
     if not rows:
         return False
     has_ferryd = any(r.values.get("ferryd") is not None for r in rows)
+
+    def share(row, value, base):  # higher is better, whichever way the row's figures point
+        return base / value if row.better == "lower" else value / base
+
+    def best(row):
+        known = [v for v in row.values.values() if v and v > 0]
+        return (min(known) if row.better == "lower" else max(known)) if known else None
+
     data_path = path[:-4] + ".dat"
     with open(data_path, "w") as f:
         f.write("metric " + " ".join(f'"{s}"' for s in results.servers) + "\n")
         for row in rows:
-            base = row.values.get("ferryd") if has_ferryd else max((v for v in row.values.values() if v), default=None)
+            base = row.values.get("ferryd") if has_ferryd else best(row)
             cells = []
             for s in results.servers:
                 v = row.values.get(s)
-                cells.append("-" if v is None or not base or v <= 0 else f"{v / base:.4f}")
+                cells.append("-" if v is None or not base or base <= 0 or v <= 0 else f"{share(row, v, base):.4f}")
             label = f"{row.workload} {row.metric}".replace('"', "")
             f.write(f'"{label}" ' + " ".join(cells) + "\n")
-    title = ("ratio to ferryd (same run)" if has_ferryd else "ratio to best server (ferryd n/a)")
+    title = ("each server as a share of ferryd (same run)" if has_ferryd else "share of the best server (ferryd n/a)")
     script = "\n".join([
         "set terminal pngcairo size 1600,800 noenhanced font ',10'",
         f"set output '{path}'",
-        f"set title '{title}; lower is better for CPU, memory, latency'",
+        f"set title '{title}; higher is better in every cluster (CPU, memory and latency inverted)'",
+        "set ylabel 'server vs ferryd, higher = better (below 1: ferryd leads)'",
         "set style data histograms", "set style histogram clustered gap 1",
         "set style fill solid 0.8 border -1", "set datafile missing '-'",
         "set xtics rotate by -30 left", "set grid ytics", "set key outside right top",
