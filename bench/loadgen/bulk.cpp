@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -206,6 +207,12 @@ void pause_if_asked(const Options& options, const char* stage) {
     if (!options.has("pause")) return;
     ResultLine().add("stage", std::string(stage)).print();
     wait_for_harness();
+}
+
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::size_t receive_to_eof(int fd, std::size_t buffer_size) {
@@ -445,13 +452,16 @@ int run_ceiling(const Options& options) {
         int receiver = connect_blocking(addr);
         int sender = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
         close(listener);
+        double sender_cpu = 0;  // the floor for a server's CPU: the copy itself, charged to this thread
         std::thread send_thread([&] {
+            const double cpu_before = thread_cpu_seconds();
             off_t offset = 0;
             while (offset < st.st_size) {
                 auto want = std::min<std::size_t>(chunk, static_cast<std::size_t>(st.st_size - offset));
                 if (sendfile(sender, file, &offset, want) <= 0 && errno != EINTR) break;
             }
             close(sender);
+            sender_cpu = thread_cpu_seconds() - cpu_before;
         });
         std::size_t bytes = receive_to_eof(receiver, recv_size);
         send_thread.join();
@@ -464,6 +474,7 @@ int run_ceiling(const Options& options) {
             .add("bytes", static_cast<std::int64_t>(bytes))
             .add("seconds", seconds)
             .add("mb_per_s", static_cast<double>(bytes) / 1e6 / seconds)
+            .add("sender_cpu_s", sender_cpu)
             .print();
     }
     return 0;
