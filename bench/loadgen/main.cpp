@@ -26,7 +26,7 @@ const std::map<std::string, Workload>& workloads() {
 
 int usage() {
     std::cerr << "usage: ferry-loadgen WORKLOAD [--host H] [--port P] [--user U] [--password W] [options]\n"
-                 "workloads: download tls-download upload ceiling idle smallfiles storm (see bench/README.md)\n";
+                 "workloads: download tls-download upload parallel ceiling idle smallfiles storm (see bench/README.md)\n";
     return 2;
 }
 
