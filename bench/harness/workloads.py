@@ -89,6 +89,7 @@ def bulk_transfers(ctx, servers, results):
     size_label = f"{ctx.size // MIB} MiB" if ctx.size < (1 << 30) else f"{ctx.size / (1 << 30):g} GiB"
     down, up = {s.name: [] for s in servers}, {s.name: [] for s in servers}
     tls_down = {s.name: [] for s in servers}
+    up_small = {s.name: [] for s in servers}
     errors = {}
     ferryd_log = _log_size(servers)
     ceiling = {setting: [] for setting in ctx.ceiling_settings}
@@ -114,21 +115,30 @@ def bulk_transfers(ctx, servers, results):
                 name = f"up-{server.name}.bin"
                 _measure(ctx, server, results, "upload", ["--file", name, "--size", ctx.size], up, errors)
                 _remove_quietly(os.path.join(ctx.home, name))
+                # The same from a client that writes 8 KiB at a time (as pyftpdlib's ftpbench does).
+                _measure(ctx, server, results, "upload", ["--file", name, "--size", ctx.size, "--send", 8192],
+                         up_small, errors, row="upload-small")
+                _remove_quietly(os.path.join(ctx.home, name))
     best_ceiling = _report_ceiling(ctx, results, ceiling, errors)
     _report_transfers(results, servers, "1 download " + size_label, down, errors, "download", best_ceiling)
     if "tls-download" in ctx.workloads:
         _report_tls(results, servers, "1t TLS download " + size_label, tls_down, down, errors, ferryd_log)
     _report_transfers(results, servers, "2 upload " + size_label, up, errors, "upload", None)
+    if "upload" in ctx.workloads:
+        _report_transfers(results, servers, "2s upload " + size_label + ", 8 KiB sends", up_small, errors,
+                          "upload-small", None)
 
 
-def _measure(ctx, server, results, kind, extra, samples, errors):
+def _measure(ctx, server, results, kind, extra, samples, errors, row=None):
+    """One loadgen `kind` run; its failure is kept under (server, row or kind) for the report."""
+    key = (server.name, row or kind)
     if not ensure_running(ctx, server, results):
-        errors[(server.name, kind)] = server.problem
+        errors[key] = server.problem
         return
     try:
         samples[server.name].append(_one_transfer(ctx, server, kind, extra))
     except LoadgenError as e:
-        errors[(server.name, kind)] = str(e)
+        errors[key] = str(e)
 
 
 def _log_size(servers):
