@@ -21,6 +21,13 @@ class AuthCacheBase(ExtServerTestCase):
         ftp = self.srv.ftp(user, password)
         ftp.quit()
 
+    def refused(self, user, password):
+        try:
+            self.log_in_and_out(user, password)
+            return False
+        except ftplib.error_perm:
+            return True
+
     def wait_for(self, predicate, timeout=10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -56,14 +63,8 @@ class AuthCacheTest(AuthCacheBase):
         self.assertEqual(self.logins_from_cache("tess"), 1)
         p = user_cli(self.srv, "passwd", "tess", "--password-stdin", input="tess-new-pw-2\n")
         self.assertEqual(p.returncode, 0, p.stderr)
-
-        def old_refused():
-            try:
-                self.log_in_and_out("tess", "tess-old-pw-1")
-                return False
-            except ftplib.error_perm:
-                return True
-        self.assertTrue(self.wait_for(old_refused), "the old password still logs in after passwd")
+        self.assertTrue(self.wait_for(lambda: self.refused("tess", "tess-old-pw-1")),
+                        "the old password still logs in after passwd")
         self.log_in_and_out("tess", "tess-new-pw-2")  # argon2id against the new hash
         self.assertEqual(self.logins_from_cache("tess"), 1)
         self.log_in_and_out("tess", "tess-new-pw-2")
@@ -73,14 +74,8 @@ class AuthCacheTest(AuthCacheBase):
         self.assertEqual(user_cli(self.srv, "add", "ursa", "--password-stdin", input="ursa-pw-123\n").returncode, 0)
         self.log_in_and_out("ursa", "ursa-pw-123")
         self.assertEqual(user_cli(self.srv, "disable", "ursa").returncode, 0)
-
-        def refused():
-            try:
-                self.log_in_and_out("ursa", "ursa-pw-123")
-                return False
-            except ftplib.error_perm:
-                return True
-        self.assertTrue(self.wait_for(refused), "a disabled account logged in from the cache")
+        self.assertTrue(self.wait_for(lambda: self.refused("ursa", "ursa-pw-123")),
+                        "a disabled account logged in from the cache")
 
 
 @harness.skip_unless_ferryd("the login cache is ferryd's")

@@ -40,6 +40,13 @@ struct Jobs {
     }
 };
 
+// The file an upload writes, and a second handle that reads it back (as the digest's own does).
+struct UploadedFile {
+    ferry::testing::TempDir dir{"upload-digest"};
+    File writer = dir.create("up", {});
+    File reader{::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC)};
+};
+
 std::string md5_of(const std::vector<char>& bytes, ferry::testing::TempDir& dir) {
     const File file = dir.create("reference", bytes);
     return *fs::hash_file(file, fs::HashAlgo::md5, 0, UINT64_MAX, nullptr);
@@ -48,11 +55,10 @@ std::string md5_of(const std::vector<char>& bytes, ferry::testing::TempDir& dir)
 }  // namespace
 
 TEST_CASE("an upload's digests follow its writes and are kept with the file when it completes") {
-    ferry::testing::TempDir dir("upload-digest");
     std::vector<char> bytes(3 * 1024 * 1024 + 17);
     for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
-    const File writer = dir.create("up", {});
-    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;  // nothing to keep
 
@@ -84,10 +90,9 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
 }
 
 TEST_CASE("when the spare lane never got to run, the bulk job hashes everything at the end") {
-    ferry::testing::TempDir dir("upload-digest");
     std::vector<char> bytes(1024 * 1024 + 5, 'q');
-    const File writer = dir.create("up", {});
-    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
     Jobs jobs;
@@ -105,10 +110,9 @@ TEST_CASE("when the spare lane never got to run, the bulk job hashes everything 
 }
 
 TEST_CASE("at the end one algorithm is caught up after the other, and its waiters go first") {
-    ferry::testing::TempDir dir("upload-digest");
     std::vector<char> bytes(2 * 1024 * 1024 + 9, 'z');
-    const File writer = dir.create("up", {});
-    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
     Jobs jobs;
@@ -136,9 +140,8 @@ TEST_CASE("at the end one algorithm is caught up after the other, and its waiter
 }
 
 TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never covered") {
-    ferry::testing::TempDir dir("upload-digest");
-    const File writer = dir.create("up", {});
-    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     Jobs jobs;
     SUBCASE("cut") {
@@ -160,9 +163,8 @@ TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never 
 }
 
 TEST_CASE("a digest abandoned at shutdown stops, keeps nothing and still wakes its waiters") {
-    ferry::testing::TempDir dir("upload-digest");
-    const File writer = dir.create("up", {});
-    const File reader(::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC));
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     Jobs jobs;
     PendingDigests pending;
