@@ -257,9 +257,8 @@ std::shared_ptr<UploadDigest> Session::start_upload_digest(const std::string& vp
     if (!reader) return nullptr;
     const auto same = sys::file_info(*reader);
     if (!same || same->id != id) return nullptr;
-    auto digest = UploadDigest::start(std::move(*reader), ctx_.config.upload_digests, [pool = &ctx_.pool](auto job, net::Lane lane) {
-        pool->submit(std::move(job), lane);
-    });
+    auto digest = UploadDigest::start(std::move(*reader), ctx_.config.upload_digests,
+                                      [pool = &ctx_.pool](auto job, net::Lane lane) { pool->submit(std::move(job), lane); });
     ctx_.pending_digests.add(id, digest);
     digest->when_done([pending = &ctx_.pending_digests, id, raw = digest.get()] { pending->remove(id, raw); });
     if (offset > 0) digest->written(offset);

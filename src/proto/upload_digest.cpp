@@ -55,8 +55,8 @@ void UploadDigest::when_kept(fs::HashAlgo algo, std::function<void()> then) {
     {
         std::lock_guard lock(done_mutex_);
         const bool computed = std::find(algos_.begin(), algos_.end(), algo) != algos_.end();
-        const bool kept = std::find(kept_.begin(), kept_.end(), algo) != kept_.end();
-        if (!done_ && !kept) return waiting_.push_back({computed ? std::optional(algo) : std::nullopt, std::move(then)});
+        const bool released = std::find(released_.begin(), released_.end(), algo) != released_.end();
+        if (!done_ && !released) return waiting_.push_back({computed ? std::optional(algo) : std::nullopt, std::move(then)});
     }
     then();
 }
@@ -129,7 +129,7 @@ void UploadDigest::release(std::optional<fs::HashAlgo> algo) {
     std::vector<std::function<void()>> ready;
     {
         std::lock_guard lock(done_mutex_);
-        if (algo) kept_.push_back(*algo);
+        if (algo) released_.push_back(*algo);
         else done_ = true;
         for (auto it = waiting_.begin(); it != waiting_.end();) {
             if (!algo || it->algo == algo) {

@@ -38,7 +38,8 @@ public:
     void abandon() { abandoned_.store(true); }
     // Runs `then` once the digests are kept (or given up): at once, or from the pool thread.
     void when_done(std::function<void()> then);
-    // The same, as soon as `algo`'s digest is kept (when_done() for one this upload doesn't compute).
+    // The same, as soon as `algo`'s digest is kept or given up (for an algorithm this upload does
+    // not compute: when everything is).
     void when_kept(fs::HashAlgo algo, std::function<void()> then);
 
 private:
@@ -70,7 +71,7 @@ private:
     };
     std::mutex done_mutex_;
     bool done_ = false;                        // guarded by done_mutex_
-    std::vector<fs::HashAlgo> kept_;           // guarded by done_mutex_: released one by one
+    std::vector<fs::HashAlgo> released_;       // guarded by done_mutex_: algorithms done one by one
     std::vector<Waiter> waiting_;              // guarded by done_mutex_
 };
 
