@@ -10,7 +10,9 @@
 namespace ferry::proto {
 namespace {
 std::atomic<std::uint64_t> g_next_session_id{1};
-constexpr std::size_t kReadBuffer = 2048;      // command lines are short; keeps idle sessions small
+// Command lines are short and the parser keeps a partial one: a small buffer, held by every idle
+// session (a longer line or a pipelined burst takes a few reads).
+constexpr std::size_t kReadBuffer = 512;
 constexpr std::size_t kMaxQueuedLines = 32;    // past this, stop reading until the queue drains
 constexpr auto kCloseFlushLimit = std::chrono::seconds(5);
 
@@ -48,9 +50,17 @@ Session::Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<
       on_finished_(std::move(on_finished)),
       parser_(context.config.max_line),
       read_buffer_(kReadBuffer),
-      entry_(entry),
-      transfers_(reactor, *this, std::make_unique<DataChannel>(reactor, local_, peer_), context.xferlog,
-                 TransferRules{context.config.data_timeout, context.config.tls_session_reuse, context.tls}) {}
+      entry_(entry) {}
+
+// Made at the first command that needs it (PASV, PORT, REST, RANG, a transfer): a session that
+// logs in and idles never holds one (with its data channel, about 700 bytes).
+TransferControl& Session::transfers() {
+    if (!transfers_)
+        transfers_ = std::make_unique<TransferControl>(
+            reactor_, static_cast<TransferHost&>(*this), std::make_unique<DataChannel>(reactor_, local_, peer_), ctx_.xferlog,
+            TransferRules{ctx_.config.data_timeout, ctx_.config.tls_session_reuse, ctx_.tls});
+    return *transfers_;
+}
 
 Session::~Session() {
     lifetime_.renew();  // tokens completed while the members go must not reach this session
@@ -102,7 +112,7 @@ void Session::on_control_read(Error err, std::uint64_t n) {
 }
 
 void Session::take_line(ParsedLine line) {
-    const bool working = transfers_.active() || hash_cancel_;
+    const bool working = transferring() || hash_cancel_;
     if (working && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
         execute(line);
         return;
@@ -113,7 +123,7 @@ void Session::take_line(ParsedLine line) {
 void Session::run_queue() {
     while (!busy_ && !finished_ && !close_when_flushed_ && !queue_.empty()) {
         ParsedLine line = std::move(queue_.front());
-        queue_.pop_front();
+        queue_.erase(queue_.begin());  // at most kMaxQueuedLines
         execute(line);
     }
     if (!finished_ && !reading_ && queue_.size() < kMaxQueuedLines) read_control();
@@ -126,7 +136,7 @@ CommandToken Session::begin_command() {
 
 void Session::command_finished() {
     busy_ = false;
-    if (shutting_down_ && !transfers_.active()) {
+    if (shutting_down_ && !transferring()) {
         close_now(421, "Server shutting down.");
         return;
     }
@@ -203,7 +213,10 @@ void Session::flush() {
     out_.clear();
     control_->write_all(out_writing_, [this](Error err, std::uint64_t) {
         writing_ = false;
-        out_writing_.clear();
+        // An idle session keeps no reply buffers: FEAT or a listing over STAT would otherwise
+        // leave their size behind in both strings, which swap.
+        std::string().swap(out_writing_);
+        if (out_.empty()) std::string().swap(out_);
         if (err) return finish(cat("control write failed: ", err.message()));
         flush();
     });
@@ -217,7 +230,7 @@ void Session::close_after_reply() {
 
 void Session::close_now(int code, std::string_view text) {
     if (finished_) return;
-    transfers_.abort();
+    if (transfers_) transfers_->abort();
     reply(code, text);
     close_after_reply();
 }
@@ -229,7 +242,7 @@ void Session::begin_shutdown() {
         reply(451, "HASH aborted: the server is shutting down.");
         return hash_command_.complete();
     }
-    if (!transfers_.active() && !busy_) close_now(421, "Server shutting down.");
+    if (!transferring() && !busy_) close_now(421, "Server shutting down.");
 }
 
 void Session::finish(std::string_view reason) {
@@ -239,7 +252,7 @@ void Session::finish(std::string_view reason) {
     log::info(cat(describe(), " disconnected: ", reason));
     if (timer_) reactor_.cancel_timer(timer_);
     timer_ = 0;
-    transfers_.abort();
+    if (transfers_) transfers_->abort();
     abort_hash();
     control_->cancel();
     // The owner destroys us after the current callback has returned.
@@ -254,7 +267,7 @@ void Session::arm_timer() {
     const auto& config = ctx_.config;
     auto wait = login_ == LoginState::logged_in ? std::chrono::milliseconds(config.idle_timeout)
                                                : std::chrono::milliseconds(std::min(config.login_timeout, config.login_timeout_busy));
-    if (transfers_.active()) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
+    if (transferring()) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
     if (close_when_flushed_) wait = kCloseFlushLimit;
     timer_ = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
         timer_ = 0;
@@ -267,8 +280,8 @@ void Session::on_timer() {
     const auto& config = ctx_.config;
     if (close_when_flushed_) {
         if (now - last_command_at_ > kCloseFlushLimit) return finish("client did not read its last replies");
-    } else if (transfers_.active()) {
-        transfers_.check_progress(now);
+    } else if (transferring()) {
+        transfers_->check_progress(now);
     } else if (login_ != LoginState::logged_in && now - connected_at_ > ctx_.login_timeout()) {
         // Also while busy: a client stalled in the TLS handshake holds the session otherwise.
         return close_now(421, "Login timeout.");

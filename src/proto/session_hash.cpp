@@ -24,20 +24,20 @@ void Session::cmd_rang(const std::string& arg) {
     auto end = space == std::string::npos ? std::nullopt : parse_decimal(std::string_view(arg).substr(space + 1));
     if (!start || !end) return reply(501, "Usage: RANG <start> <end>");
     if (*start == 1 && *end == 0) {  // the draft's way to reset
-        transfers_.take_range();
+        transfers().take_range();
         return reply(350, "Range reset.");
     }
     if (*start > *end) {
-        transfers_.take_range();
+        transfers().take_range();
         return reply(501, "RANG start is after its end; range reset.");
     }
-    transfers_.set_range({*start, *end});
+    transfers().set_range({*start, *end});
     reply(350, cat("Restarting at ", *start, ". Ending at ", *end, "."));
 }
 
 void Session::cmd_hash(const std::string& arg) {
     std::uint64_t start = 0, end = UINT64_MAX;
-    if (const auto range = transfers_.take_range()) {  // RANG's end is inclusive; hash_file's is exclusive
+    if (const auto range = transfers().take_range()) {  // RANG's end is inclusive; hash_file's is exclusive
         start = range->start;
         end = range->end == UINT64_MAX ? UINT64_MAX : range->end + 1;
     }

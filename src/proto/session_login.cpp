@@ -103,7 +103,7 @@ void Session::cmd_pass(const std::string& arg) {
             login_ = LoginState::logged_in;
             stop_awaiting_login();
             ctx_.defender.succeeded(peer_.ip(), user_);
-            account_ = std::move(check.account);
+            admin_ = check.account.admin;  // all a session keeps of its account (not its hash)
             home_ = std::move(*check.home);
             quota_ = std::move(check.quota);
             cwd_ = "/";
@@ -168,9 +168,11 @@ bool Session::count_failed_login() {
 void Session::cmd_acct(const std::string&) { reply(202, "ACCT not needed."); }
 
 void Session::cmd_rein(const std::string&) {
-    transfers_.abort();
-    transfers_.data().reset();
-    transfers_.forget_markers();
+    if (transfers_) {
+        transfers_->abort();
+        transfers_->data().reset();
+        transfers_->forget_markers();
+    }
     login_ = LoginState::need_user;
     user_.clear();
     abort_hash();
@@ -185,7 +187,7 @@ void Session::cmd_rein(const std::string&) {
 }
 
 void Session::cmd_quit(const std::string&) {
-    transfers_.abort();
+    if (transfers_) transfers_->abort();
     abort_hash();
     reply(221, "Goodbye.");
     close_after_reply();
@@ -226,7 +228,7 @@ void Session::cmd_opts(const std::string& arg) {
 void Session::cmd_stat(const std::string& arg) {
     // STAT <path> lists over the control connection, asynchronously; during a transfer or a hash
     // (when STAT is answered at once) only the status below is given, so nothing else starts.
-    const bool working = transfers_.active() || hash_cancel_;
+    const bool working = transferring() || hash_cancel_;
     if (!arg.empty() && !working) {
         if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
         return start_listing(ListKind::list, arg, ListTo::control_connection);
@@ -237,8 +239,8 @@ void Session::cmd_stat(const std::string& arg) {
         lines.push_back(cat("     Quota: ", quota_summary()));
     }
     lines.push_back(cat("     TYPE: ", type_ == DataType::ascii ? "ASCII" : "BINARY"));
-    if (const auto bytes = transfers_.bytes_so_far()) {
-        lines.push_back(cat("     Transferring ", transfers_.record().path, ": ", *bytes, " bytes so far"));
+    if (const auto bytes = transfers_ ? transfers_->bytes_so_far() : std::nullopt) {
+        lines.push_back(cat("     Transferring ", transfers_->record().path, ": ", *bytes, " bytes so far"));
     } else {
         lines.push_back("     No data connection");
     }

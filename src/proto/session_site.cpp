@@ -107,7 +107,7 @@ void Session::site_help() {
 void Session::site_quota() { reply(200, cat("Quota for ", user_, ": ", quota_summary())); }
 
 bool Session::require_admin() {
-    if (account_.admin) return true;
+    if (admin_) return true;
     reply(550, "Permission denied: only admin accounts may do that.");
     return false;
 }

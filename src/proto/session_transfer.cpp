@@ -73,7 +73,7 @@ bool Session::data_ready_or_refuse() {
         reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
         return false;
     }
-    if (transfers_.data().configured()) return true;
+    if (transfers().data().configured()) return true;
     reply(425, "Use PORT, PASV, EPRT or EPSV first.");
     return false;
 }
@@ -83,7 +83,7 @@ void Session::cmd_pasv(const std::string&) {
     std::string advertised = ctx_.config.passive_address.empty() ? local_.ip() : ctx_.config.passive_address;
     auto ip = net::Address::from_ip(advertised, 0);
     if (!ip || ip->family() != net::Family::v4 || !local_.is_v4()) return reply(425, "PASV needs IPv4; use EPSV.");
-    auto port = transfers_.data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
+    auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
     if (!port) {
         log::warn(cat(describe(), " PASV listen failed: ", port.error().message()));
         return reply(425, "Cannot open a passive port; try again.");
@@ -102,7 +102,7 @@ void Session::cmd_epsv(const std::string& arg) {
     const bool v4 = local_.is_v4();
     if (!arg.empty() && arg != (v4 ? "1" : "2")) return reply(522, v4 ? "Network protocol not supported, use (1)"
                                                                        : "Network protocol not supported, use (2)");
-    auto port = transfers_.data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
+    auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
     if (!port) {
         log::warn(cat(describe(), " EPSV listen failed: ", port.error().message()));
         return reply(425, "Cannot open a passive port; try again.");
@@ -119,7 +119,7 @@ void Session::cmd_port(const std::string& arg) {
 
 // PORT/EPRT: only to the client's own address and unprivileged ports (no FTP bounce, RFC 2577).
 void Session::set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb) {
-    if (transfers_.data().set_active(target)) {
+    if (transfers().data().set_active(target)) {
         log::warn(cat(describe(), ' ', verb, " to ", target.to_string(), " refused (not the client's address)"));
         return reply(500, cat("Illegal ", verb, " command: only your own address, ports 1024 and up."));
     }
@@ -138,7 +138,7 @@ void Session::cmd_eprt(const std::string& arg) {
 void Session::cmd_rest(const std::string& arg) {
     auto offset = parse_decimal(arg);
     if (!offset || *offset > static_cast<std::uint64_t>(INT64_MAX)) return reply(501, "REST needs a byte offset.");
-    transfers_.set_restart(*offset);
+    transfers().set_restart(*offset);
     reply(350, cat("Restart position accepted (", *offset, ")."));
 }
 
@@ -149,9 +149,9 @@ XferRecord Session::record_of(XferKind kind, const std::string& vpath) const {
 }
 
 void Session::cmd_retr(const std::string& arg) {
-    std::uint64_t offset = transfers_.take_restart();
+    std::uint64_t offset = transfers().take_restart();
     std::uint64_t end = UINT64_MAX;
-    if (const auto range = transfers_.take_range()) {  // RANG s e: bytes s..e inclusive (draft-bryan-ftp-range)
+    if (const auto range = transfers().take_range()) {  // RANG s e: bytes s..e inclusive (draft-bryan-ftp-range)
         offset = range->start;
         end = range->end == UINT64_MAX ? UINT64_MAX : range->end + 1;
     }
@@ -211,8 +211,8 @@ private:
 }  // namespace
 
 void Session::store(const std::string& target, fs::WriteMode mode) {
-    const std::uint64_t rest = transfers_.take_restart();
-    if (transfers_.take_range()) return reply(504, "RANG applies to RETR and HASH only.");
+    const std::uint64_t rest = transfers().take_restart();
+    if (transfers().take_range()) return reply(504, "RANG applies to RETR and HASH only.");
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (!data_ready_or_refuse()) return;
     // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite
@@ -352,7 +352,7 @@ void Session::send_listing(const std::string& target, std::string first, std::sh
 
 void Session::run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                            CommandToken command) {
-    transfers_.start(std::move(preliminary), std::move(make), std::move(record), data_protection(), std::move(command));
+    transfers().start(std::move(preliminary), std::move(make), std::move(record), data_protection(), std::move(command));
     arm_timer();  // the data timeout is shorter than the idle one
 }
 
@@ -363,7 +363,7 @@ void Session::cmd_abor(const std::string&) {
         reply(226, "Abort successful.");
         return hash_command_.complete();
     }
-    transfers_.abort_command();
+    transfers().abort_command();
 }
 
 }  // namespace ferry::proto
