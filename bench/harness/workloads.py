@@ -88,7 +88,7 @@ def bulk_transfers(ctx, servers, results):
     drift in loopback throughput spreads over everyone; medians over rounds are reported."""
     size_label = f"{ctx.size // MIB} MiB" if ctx.size < (1 << 30) else f"{ctx.size / (1 << 30):g} GiB"
     down, up = {s.name: [] for s in servers}, {s.name: [] for s in servers}
-    tls_down = {s.name: [] for s in servers}
+    tls_down = {suite: {s.name: [] for s in servers} for suite in ctx.tls_suites}
     up_small = {s.name: [] for s in servers}
     errors = {}
     ferryd_log = _log_size(servers)
@@ -99,10 +99,11 @@ def bulk_transfers(ctx, servers, results):
                 for server in _rotate([s for s in servers if servers_mod.takes_part(s, "download")], rnd):
                     _measure(ctx, server, results, "download", ["--file", ctx.big_name, "--recv", MIB], down, errors)
             if "tls-download" in ctx.workloads:  # the same file over FTPS, in the same round
-                ciphers = ["--ciphersuites", ctx.tls_ciphersuites] if ctx.tls_ciphersuites else []
-                for server in _rotate(servers, rnd):
-                    _measure(ctx, server, results, "tls-download",
-                             ["--file", ctx.big_name, "--recv", MIB] + ciphers, tls_down, errors)
+                for suite in ctx.tls_suites:
+                    ciphers = ["--ciphersuites", suite] if suite else []
+                    for server in _rotate(servers, rnd):
+                        _measure(ctx, server, results, "tls-download", ["--file", ctx.big_name, "--recv", MIB] + ciphers,
+                                 tls_down[suite], errors, row=f"tls-download {suite}")
             if "ceiling" in ctx.workloads:
                 for chunk, recv in ctx.ceiling_settings:
                     try:
@@ -122,7 +123,9 @@ def bulk_transfers(ctx, servers, results):
     best_ceiling = _report_ceiling(ctx, results, ceiling, errors)
     _report_transfers(results, servers, "1 download " + size_label, down, errors, "download", best_ceiling)
     if "tls-download" in ctx.workloads:
-        _report_tls(results, servers, "1t TLS download " + size_label, tls_down, down, errors, ferryd_log)
+        for suite in ctx.tls_suites:
+            label = "1t TLS download " + size_label + (f", {_suite_name(suite)} only" if suite else ", server's pick")
+            _report_tls(results, servers, label, tls_down[suite], down, errors, ferryd_log, f"tls-download {suite}")
     _report_transfers(results, servers, "2 upload " + size_label, up, errors, "upload", None)
     if "upload" in ctx.workloads:
         _report_transfers(results, servers, "2s upload " + size_label + ", 8 KiB sends", up_small, errors,
@@ -172,10 +175,15 @@ def _ferryd_send_paths(ferryd_log):
     return counts
 
 
-def _report_tls(results, servers, workload, samples, plain, errors, ferryd_log):
+def _suite_name(suite):
+    """TLS_AES_256_GCM_SHA384 -> AES-256-GCM"""
+    return suite.replace("TLS_", "").rsplit("_SHA", 1)[0].replace("_", "-")
+
+
+def _report_tls(results, servers, workload, samples, plain, errors, ferryd_log, kind):
     """Like _report_transfers, plus the share of the plain download and, as notes, the TLS
     protocol/cipher/resumption each server negotiated and the send path ferryd logged."""
-    _report_transfers(results, servers, workload, samples, errors, "tls-download", None)
+    _report_transfers(results, servers, workload, samples, errors, kind, None)
     ktls, why = setup.ktls_available()
     for server in servers:
         runs = samples[server.name]
