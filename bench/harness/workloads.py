@@ -53,20 +53,22 @@ def ensure_running(ctx, server, results):
 
 # ---- workloads 1-3: large download, large upload, sendfile ceiling ----
 
-def _one_transfer(ctx, server, kind, extra):
-    """Returns (MB/s, server CPU seconds, loadgen result) of one transfer; CPU sampled right around it."""
-    settle(server)
+def _one_transfer(ctx, server, kind, extra, settle_timeout=30, ready_timeout=60, done_timeout=None,
+                  finish_timeout=10):
+    """Returns (MB/s, server CPU seconds, loadgen result) of one transfer; CPU sampled right around
+    it (the loadgen pauses once logged in and once done). done_timeout: ctx.transfer_timeout."""
+    settle(server, settle_timeout)
     run = LoadgenRun(ctx.loadgen, kind, _target_args(ctx, server) + ["--pause"] + extra)
     try:
-        run.next_result(60)  # logged in, TYPE I done
+        run.next_result(ready_timeout)  # logged in, TYPE I done
         cpu_before = procs.tree_cpu_seconds(server.proc.pid)
         run.send("go")
-        done = run.next_result(ctx.transfer_timeout)
+        done = run.next_result(done_timeout or ctx.transfer_timeout)
         cpu_after = procs.tree_cpu_seconds(server.proc.pid)
         run.send("quit")
         return float(done["mb_per_s"]), cpu_after - cpu_before, done
     finally:
-        run.finish(10)
+        run.finish(finish_timeout)
 
 
 def _ceiling_run(ctx, chunk, recv):
@@ -359,26 +361,19 @@ def parallel_downloads(ctx, server, results):
     if not ensure_running(ctx, server, results):
         results.fail(wl, "aggregate", "MB/s", server.name, server.problem)
         return
-    settle(server, 60)
-    run = LoadgenRun(ctx.loadgen, "parallel", _target_args(ctx, server) +
-                     ["--pause", "--streams", ctx.parallel_streams, "--file", ctx.parallel_name, "--recv", MIB])
-    try:
-        run.next_result(120)  # every session logged in
-        cpu_before = procs.tree_cpu_seconds(server.proc.pid)
-        run.send("go")
-        r = run.next_result(ctx.transfer_timeout + 60)
-        cpu_after = procs.tree_cpu_seconds(server.proc.pid)
-        run.send("quit")
+    try:  # "ready" once every session has logged in
+        _, cpu, r = _one_transfer(ctx, server, "parallel",
+                                  ["--streams", ctx.parallel_streams, "--file", ctx.parallel_name, "--recv", MIB],
+                                  settle_timeout=60, ready_timeout=120, done_timeout=ctx.transfer_timeout + 60,
+                                  finish_timeout=30)
     except LoadgenError as e:
         results.fail(wl, "aggregate", "MB/s", server.name, str(e))
         return
-    finally:
-        run.finish(30)
     note = None
     if int(r["failed"]):
         note = f"{r['failed']} of {r['streams']} streams failed; first: {r['first_error'].replace('_', ' ')}"
     results.put(wl, "aggregate", "MB/s", server.name, round(float(r["mb_per_s"])), note=note)
-    results.put(wl, "server CPU", "s (lower better)", server.name, round(cpu_after - cpu_before, 2), "lower")
+    results.put(wl, "server CPU", "s (lower better)", server.name, round(cpu, 2), "lower")
     results.put(wl, "fairness (slowest / fastest stream)", "ratio", server.name, round(float(r["fairness"]), 2))
 
 
