@@ -45,6 +45,11 @@ struct UploadedFile {
     ferry::testing::TempDir dir{"upload-digest"};
     File writer = dir.create("up", {});
     File reader{::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC)};
+
+    // The upload's digest, reading the file through a handle of its own.
+    std::shared_ptr<UploadDigest> start_digest(std::vector<fs::HashAlgo> algos, Jobs& jobs) const {
+        return UploadDigest::start(File(::dup(reader.get())), std::move(algos), jobs.submit());
+    }
 };
 
 std::string md5_of(const std::vector<char>& bytes, ferry::testing::TempDir& dir) {
@@ -63,7 +68,7 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;  // nothing to keep
 
     Jobs jobs;
-    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs.submit());
+    auto digest = up.start_digest({fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs);
     bool done = false;
     digest->when_done([&] { done = true; });
     const std::size_t half = bytes.size() / 2;
@@ -96,7 +101,7 @@ TEST_CASE("when the spare lane never got to run, the bulk job hashes everything 
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
     Jobs jobs;
-    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+    auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
     bool done = false;
     digest->when_done([&] { done = true; });
     REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
@@ -116,7 +121,7 @@ TEST_CASE("at the end one algorithm is caught up after the other, and its waiter
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
     Jobs jobs;
-    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs.submit());
+    auto digest = up.start_digest({fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs);
     bool md5_woken = false, sha512_woken = false, sha256_kept_when_md5_woke = true;
     digest->when_kept(fs::HashAlgo::md5, [&] {
         md5_woken = true;
@@ -145,7 +150,7 @@ TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never 
     REQUIRE(reader);
     Jobs jobs;
     SUBCASE("cut") {
-        auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+        auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
         REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
         digest->written(6);
         digest->finish(false);
@@ -153,7 +158,7 @@ TEST_CASE("a cut upload keeps nothing, and bytes the digest never saw are never 
         CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
     }
     SUBCASE("complete, but the file grew past what was reported") {
-        auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+        auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
         REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
         digest->written(3);
         digest->finish(true);
@@ -168,7 +173,7 @@ TEST_CASE("a digest abandoned at shutdown stops, keeps nothing and still wakes i
     REQUIRE(reader);
     Jobs jobs;
     PendingDigests pending;
-    auto digest = UploadDigest::start(File(::dup(reader.get())), {fs::HashAlgo::md5}, jobs.submit());
+    auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
     pending.add(sys::FileId{7, 8}, digest);
     bool done = false;
     digest->when_done([&] { done = true; });
