@@ -1,9 +1,12 @@
 #include "base/log.hpp"
 
+#include "sys/file.hpp"
+#include "sys/time.hpp"
+
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <sys/time.h>
 
 namespace ferry::log {
 namespace {
@@ -25,7 +28,7 @@ const char* level_name(LogLevel level) {
 bool open(const std::string& path) {
     std::lock_guard lock(g_mutex);
     if (path.empty() || path == "-") return true;
-    FILE* f = std::fopen(path.c_str(), "ae");
+    FILE* f = sys::open_log_file(path);
     if (!f) return false;
     if (g_out) std::fclose(g_out);
     g_out = f;
@@ -36,15 +39,14 @@ void set_min_level(LogLevel level) { g_min = level; }
 
 void write(LogLevel level, std::string_view line) {
     if (level < g_min) return;
-    timeval tv{};
-    gettimeofday(&tv, nullptr);
-    tm utc{};
-    gmtime_r(&tv.tv_sec, &utc);
+    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
+    const std::tm utc = sys::utc_time(ms / 1000);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
     std::lock_guard lock(g_mutex);
     FILE* out = g_out ? g_out : stderr;
-    std::fprintf(out, "%s.%03ldZ %s %.*s\n", stamp, static_cast<long>(tv.tv_usec / 1000), level_name(level),
+    std::fprintf(out, "%s.%03ldZ %s %.*s\n", stamp, static_cast<long>(ms % 1000), level_name(level),
                  static_cast<int>(line.size()), line.data());
     std::fflush(out);
 }

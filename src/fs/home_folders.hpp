@@ -28,6 +28,8 @@ Status purge_home(const std::string& root, const std::string& home);
 // Returns how many were removed; errors are logged.
 std::size_t prune_retired_homes(const std::string& root, std::chrono::seconds retention, std::time_t now);
 
+// "20261201T081500Z" for `now` (the suffix retire_home gives a name).
+std::string utc_stamp(std::time_t now);
 // "20261201T081500Z" of a name made by retire_home; -1 when it has none.
 std::time_t retired_at(std::string_view folder_name);
 

@@ -1,9 +1,11 @@
 #include "proto/xferlog.hpp"
 
 #include "base/log.hpp"
+#include "sys/file.hpp"
 #include "sys/time.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace ferry::proto {
@@ -23,7 +25,7 @@ XferLog::~XferLog() {
 
 bool XferLog::open(const std::string& path) {
     if (path.empty()) return true;
-    std::FILE* f = std::fopen(path.c_str(), "ae");
+    std::FILE* f = sys::open_log_file(path);
     if (!f) return false;
     std::lock_guard lock(mutex_);
     if (file_) std::fclose(file_);
@@ -33,8 +35,11 @@ bool XferLog::open(const std::string& path) {
 
 std::string format_xfer_line(const XferRecord& r, std::int64_t unix_now) {
     const std::tm local = sys::local_time(unix_now);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%a %b %e %H:%M:%S %Y", &local);
+    // "%a %b %e %H:%M:%S %Y", spelled out: %e (the space-padded day) is not in every C library.
+    char day_and_month[16], clock_and_year[24], stamp[48];
+    std::strftime(day_and_month, sizeof day_and_month, "%a %b", &local);
+    std::strftime(clock_and_year, sizeof clock_and_year, "%H:%M:%S %Y", &local);
+    std::snprintf(stamp, sizeof stamp, "%s %2d %s", day_and_month, local.tm_mday, clock_and_year);
     // Whitespace would break the field-splitting every xferlog reader does.
     std::string path = r.path;
     for (char& c : path)

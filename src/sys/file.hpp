@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 
@@ -34,8 +35,12 @@ struct FileInfo {
 };
 
 // A local file by path, for the client's own files (never a path in a home: fs/ opens those).
-enum class OpenMode { read, write, replace };  // write: create or keep; replace: create or truncate
+// write: create or keep; replace: create or truncate; scratch: create or truncate, read and write.
+enum class OpenMode { read, write, replace, scratch };
 Result<File> open_file(const std::string& path, OpenMode mode);
+
+// A log file opened for appending, not inherited by child processes; nullptr on failure.
+std::FILE* open_log_file(const std::string& path);
 
 // The open file's own information.
 Result<FileInfo> file_info(const File& file);

@@ -26,7 +26,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 std::vector<std::string> folder_entries(const std::string& folder) {
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename());
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename().string());
     return names;
 }
 
@@ -195,11 +195,13 @@ TEST_CASE("modify_accounts_file from 8 threads loses no entry and leaves no temp
     REQUIRE(loaded.ok());
     CHECK(loaded->all().size() == 80);
     for (const auto& name : folder_entries(dir.path)) CHECK(name.find(".tmp.") == std::string::npos);
+#if !defined(_WIN32)  // no mode bits on Windows: the files get the folder's inherited ACL
     struct stat st{};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
     REQUIRE(::stat((path + ".lock").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
+#endif
 }
 
 TEST_CASE("an abandoned change writes nothing") {
@@ -207,7 +209,7 @@ TEST_CASE("an abandoned change writes nothing") {
     const std::string path = dir.file("users.toml");
     std::string error;
     CHECK(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("a")); }, &error) == 0);
-    CHECK(modify_accounts_file(path, [](AccountsFile& f) { f.remove("a"); return Status(Errc::permission, EPERM); }, &error) == EPERM);
+    CHECK(modify_accounts_file(path, [](AccountsFile& f) { f.remove("a"); return Status(Errc::permission); }, &error) == Errc::permission);
     CHECK(AccountsFile::load(path, &error)->find("a") != nullptr);
 }
 

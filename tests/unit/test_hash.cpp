@@ -1,20 +1,22 @@
 // File digests against known vectors (computed with md5sum/sha*sum and python3 zlib.crc32).
 #include "fs/hash.hpp"
+#include "fs/home.hpp"
 
 #include "support/temp_dir.hpp"
 #include "sys/file.hpp"
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <map>
-#include <sys/stat.h>
 #include <ctime>
-#include <unistd.h>
 
 using namespace ferry;
 using namespace ferry::fs;
@@ -31,12 +33,7 @@ struct TempFile {
     stdfs::path dir = temp.path;
     ferry::File fd;
 
-    explicit TempFile(const std::string& bytes) {
-        const auto path = dir / "data";
-        fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        REQUIRE(fd);
-        REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    }
+    explicit TempFile(const std::string& bytes) : fd(temp.create("data", {bytes.begin(), bytes.end()})) {}
 };
 
 // Byte i is i % 251: no period that lines up with the 1 MiB blocks.
@@ -151,9 +148,11 @@ TEST_CASE("cancel and bad descriptors") {
     cancel = false;
     CHECK(hash_file(f.fd, HashAlgo::sha256, 0, to_end, &cancel).ok());
     CHECK(hash_file(File(), HashAlgo::md5, 0, to_end, nullptr).error() == EBADF);
-    const File dir(::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    REQUIRE(dir);
-    CHECK(hash_file(dir, HashAlgo::md5, 0, to_end, nullptr).error() == EINVAL);
+    auto home = ferry::fs::Home::open(f.dir.string(), false);
+    REQUIRE(home.ok());
+    const auto dir = home->open_directory("/");
+    REQUIRE(dir.ok());
+    CHECK(hash_file(*dir, HashAlgo::md5, 0, to_end, nullptr).error() == EINVAL);
 }
 
 namespace {

@@ -239,7 +239,7 @@ TEST_CASE("recv_to_file receives until EOF, or stops at max") {
             CAPTURE(append);
             CAPTURE(max);
             auto pair = tcp_pair(true);
-            File file = dir.create("in", {}, append);
+            File file(::open(dir.file("in").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | append, 0600));
             auto sent = send_in_thread(std::move(pair.theirs), content);
             Outcome done;
             {
@@ -266,7 +266,7 @@ TEST_CASE("recv_to_file ends with the write error and counts only bytes that rea
     for (int append : {0, O_APPEND}) {
         CAPTURE(append);
         auto pair = tcp_pair(true);
-        File file = dir.create("big", {}, append);
+        File file(::open(dir.file("big").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | append, 0600));
         rlimit small{limit, old.rlim_max};
         REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
         auto sent = send_in_thread(std::move(pair.theirs), pattern(4 << 20));

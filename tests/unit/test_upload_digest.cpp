@@ -7,12 +7,14 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <deque>
 #include <optional>
-#include <fcntl.h>
 #include <functional>
-#include <unistd.h>
 
 using namespace ferry;
 using namespace ferry::proto;
@@ -44,7 +46,7 @@ struct Jobs {
 struct UploadedFile {
     ferry::testing::TempDir dir{"upload-digest"};
     File writer = dir.create("up", {});
-    File reader{::open(dir.file("up").c_str(), O_RDONLY | O_CLOEXEC)};
+    File reader = std::move(sys::open_file(dir.file("up"), sys::OpenMode::read).value());
 
     // The upload's digest, reading the file through a handle of its own.
     std::shared_ptr<UploadDigest> start_digest(std::vector<fs::HashAlgo> algos, Jobs& jobs) const {

@@ -148,7 +148,7 @@ TEST_CASE("ferryd user add with --password-stdin creates the account and its hom
         CHECK_FALSE(std::filesystem::exists(config.root + "/alice"));
         std::vector<std::string> retired;
         for (const auto& entry : std::filesystem::directory_iterator(config.root + "/.deleted"))
-            retired.push_back(entry.path().filename());
+            retired.push_back(entry.path().filename().string());
         REQUIRE(retired.size() == 1);
         CHECK(retired[0].rfind("alice-", 0) == 0);
         CHECK(std::filesystem::exists(config.root + "/.deleted/" + retired[0] + "/secret.txt"));

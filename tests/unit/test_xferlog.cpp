@@ -7,7 +7,12 @@
 #include <vector>
 
 TEST_CASE("xferlog lines have the 18 wu-ftpd fields, whitespace in names folded") {
+#if defined(_WIN32)
+    _putenv_s("TZ", "UTC");
+    _tzset();
+#else
     setenv("TZ", "UTC", 1);
+#endif
     using namespace ferry::proto;
     XferRecord record{.kind = XferKind::upload, .type = DataType::binary, .remote_ip = "127.0.0.1",
                       .path = "/srv/alice/my file.bin", .user = "alice", .seconds = 2.4, .bytes = 1048576};

@@ -18,7 +18,6 @@ namespace ferry::fs {
 namespace {
 
 constexpr const char* deleted_folder = ".deleted";  // auth::deleted_homes_folder, which fs may not include
-constexpr std::size_t stamp_length = 16;            // "20261201T081500Z"
 
 Result<File> open_root(const std::string& root) {
     File fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -31,13 +30,6 @@ Result<File> open_parent_of(int root_fd, const std::string& home, std::string& l
     const auto slash = home.rfind('/');
     last = slash == std::string::npos ? home : home.substr(slash + 1);
     return detail::open_beneath(root_fd, slash == std::string::npos ? "." : home.substr(0, slash), O_PATH | O_DIRECTORY);
-}
-
-std::string utc_stamp(std::time_t now) {
-    const std::tm utc = sys::utc_time(now);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
-    return text;
 }
 
 // rm -r of `name` in `dir_fd`: descriptors all the way down, so a symlink swapped in while it runs
@@ -111,16 +103,6 @@ Status purge_home(const std::string& root, const std::string& home) {
     File readable(::openat(parent->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!readable) return sys::last_error();
     return sys::from_errno(remove_tree_at(readable.get(), last.c_str()));
-}
-
-std::time_t retired_at(std::string_view folder_name) {
-    const auto dash = folder_name.rfind('-');
-    if (dash == std::string_view::npos || folder_name.size() < dash + 1 + stamp_length) return -1;
-    const std::string stamp(folder_name.substr(dash + 1, stamp_length));
-    std::tm utc{};
-    const char* end = ::strptime(stamp.c_str(), "%Y%m%dT%H%M%SZ", &utc);
-    if (!end || *end != '\0') return -1;
-    return static_cast<std::time_t>(sys::unix_seconds_of_utc(utc));
 }
 
 std::size_t prune_retired_homes(const std::string& root, std::chrono::seconds retention, std::time_t now) {

@@ -1,29 +1,24 @@
-// The Linux reactor: epoll (edge-triggered) for readiness, an eventfd for post() and stop(), timers
-// in an ordered map. A Windows build replaces this file with an IOCP one; the header stays.
+// The Linux reactor: epoll (edge-triggered) for readiness, an eventfd for post() and stop(); posted
+// and deferred tasks and timers in detail::ReactorTasks, shared with the Windows (IOCP) backend.
 #include "net/reactor.hpp"
 
 #include "net/linux/readiness.hpp"
+#include "net/reactor_tasks.hpp"
 #include "sys/handle.hpp"
 
 #include <array>
-#include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <thread>
-#include <unordered_map>
+#include <unistd.h>
 #include <vector>
 
 namespace ferry::net {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // epoll_event.data carries (registration generation << 32 | fd). A stale event for an fd that was
 // removed (or removed and reused) within the same batch fails the generation check and is dropped.
@@ -33,12 +28,6 @@ constexpr int max_events_per_wait = 256;
 [[noreturn]] void throw_errno(const char* what) {
     throw std::runtime_error(std::string("reactor: ") + what + ": " + std::strerror(errno));
 }
-
-// A task that throws leaves run() with the exception; the rest of its batch must not run twice.
-struct ClearOnExit {
-    std::vector<Reactor::Task>& batch;
-    ~ClearOnExit() { batch.clear(); }
-};
 
 struct Registration {
     detail::ReadinessHandler* handler = nullptr;
@@ -54,20 +43,7 @@ struct Reactor::Impl {
     std::vector<Registration> registrations;  // indexed by fd
     std::uint32_t next_generation = 1;
 
-    std::mutex posted_mutex;
-    std::vector<Task> posted;   // guarded by posted_mutex
-    std::vector<Task> running;  // the swapped-out batch, reused to keep its capacity
-
-    std::vector<Task> deferred;
-    std::vector<Task> deferred_running;
-
-    // Ordered by (deadline, id): equal deadlines fire in the order they were added.
-    std::map<std::pair<Clock::time_point, TimerId>, Task> timers;
-    std::unordered_map<TimerId, Clock::time_point> timer_deadlines;
-    TimerId next_timer_id = 1;
-
-    std::atomic<bool> stop_requested{false};
-    std::atomic<std::thread::id> loop_thread{std::this_thread::get_id()};
+    detail::ReactorTasks tasks;
 
     Impl() {
         epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -93,45 +69,7 @@ struct Reactor::Impl {
 
     void run_posted() {
         drain_wakeup();
-        {
-            std::lock_guard lock(posted_mutex);
-            running.swap(posted);
-        }
-        ClearOnExit clear{running};
-        for (auto& task : running) task();
-    }
-
-    // Runs what was deferred so far; what those tasks defer runs on the next turn, after a
-    // non-blocking look at the other descriptors (that is what makes per-turn bounds fair).
-    void run_deferred() {
-        if (deferred.empty()) return;
-        deferred_running.swap(deferred);
-        ClearOnExit clear{deferred_running};
-        for (auto& task : deferred_running) task();
-    }
-
-    int wait_timeout_ms() const {
-        if (!deferred.empty()) return 0;
-        if (timers.empty()) return -1;
-        const auto left = timers.begin()->first.first - Clock::now();
-        if (left <= Clock::duration::zero()) return 0;
-        // Round up: waking a little late is fine, waking early just spins once more.
-        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-        return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-    }
-
-    void run_due_timers() {
-        if (timers.empty()) return;
-        const auto now = Clock::now();
-        const TimerId newest_at_start = next_timer_id;  // timers added while firing wait a turn
-        while (!timers.empty()) {
-            auto first = timers.begin();
-            if (first->first.first > now || first->first.second >= newest_at_start) break;
-            Task fire = std::move(first->second);
-            timer_deadlines.erase(first->first.second);
-            timers.erase(first);
-            fire();
-        }
+        tasks.run_posted();
     }
 
     void dispatch(const epoll_event& ev) {
@@ -154,7 +92,7 @@ struct Reactor::Impl {
 
     void run_once() {
         std::array<epoll_event, max_events_per_wait> events;
-        const int n = ::epoll_wait(epoll.get(), events.data(), max_events_per_wait, wait_timeout_ms());
+        const int n = ::epoll_wait(epoll.get(), events.data(), max_events_per_wait, tasks.wait_timeout_ms());
         if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
         for (int i = 0; i < n; ++i) {
             if (events[i].data.u64 == wakeup_token) {
@@ -163,8 +101,8 @@ struct Reactor::Impl {
                 dispatch(events[i]);
             }
         }
-        run_due_timers();
-        run_deferred();
+        tasks.run_due_timers();
+        tasks.run_deferred();
     }
 };
 
@@ -172,45 +110,29 @@ Reactor::Reactor() : impl_(std::make_unique<Impl>()) {}
 Reactor::~Reactor() = default;
 
 void Reactor::run() {
-    impl_->loop_thread = std::this_thread::get_id();
-    while (!impl_->stop_requested.load(std::memory_order_acquire)) impl_->run_once();
-    impl_->stop_requested = false;  // so that run() may be called again
+    impl_->tasks.loop_thread = std::this_thread::get_id();
+    while (!impl_->tasks.stop_requested.load(std::memory_order_acquire)) impl_->run_once();
+    impl_->tasks.stop_requested = false;  // so that run() may be called again
 }
 
 void Reactor::stop() {
-    impl_->stop_requested.store(true, std::memory_order_release);
+    impl_->tasks.stop_requested.store(true, std::memory_order_release);
     impl_->wake();
 }
 
 void Reactor::post(Task task) {
-    bool was_empty;
-    {
-        std::lock_guard lock(impl_->posted_mutex);
-        was_empty = impl_->posted.empty();
-        impl_->posted.push_back(std::move(task));
-    }
-    // A non-empty queue already has a wakeup on its way (written by whoever made it non-empty).
-    if (was_empty) impl_->wake();
+    if (impl_->tasks.post(std::move(task))) impl_->wake();
 }
 
-void Reactor::defer(Task task) { impl_->deferred.push_back(std::move(task)); }
+void Reactor::defer(Task task) { impl_->tasks.defer(std::move(task)); }
 
 Reactor::TimerId Reactor::add_timer(std::chrono::milliseconds delay, Task fire) {
-    const TimerId id = impl_->next_timer_id++;
-    const auto deadline = Clock::now() + delay;
-    impl_->timers.emplace(std::pair{deadline, id}, std::move(fire));
-    impl_->timer_deadlines.emplace(id, deadline);
-    return id;
+    return impl_->tasks.add_timer(delay, std::move(fire));
 }
 
-void Reactor::cancel_timer(TimerId id) {
-    auto found = impl_->timer_deadlines.find(id);
-    if (found == impl_->timer_deadlines.end()) return;
-    impl_->timers.erase(std::pair{found->second, id});
-    impl_->timer_deadlines.erase(found);
-}
+void Reactor::cancel_timer(TimerId id) { impl_->tasks.cancel_timer(id); }
 
-bool Reactor::in_loop_thread() const { return impl_->loop_thread.load() == std::this_thread::get_id(); }
+bool Reactor::in_loop_thread() const { return impl_->tasks.loop_thread.load() == std::this_thread::get_id(); }
 
 namespace detail {
 

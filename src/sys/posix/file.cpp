@@ -39,11 +39,15 @@ FileInfo info_from_stat(const struct stat& st) {
 }
 
 Result<File> open_file(const std::string& path, OpenMode mode) {
-    const int flags = mode == OpenMode::read ? O_RDONLY : O_WRONLY | O_CREAT | (mode == OpenMode::replace ? O_TRUNC : 0);
+    const int flags = mode == OpenMode::read      ? O_RDONLY
+                      : mode == OpenMode::scratch ? O_RDWR | O_CREAT | O_TRUNC
+                                                  : O_WRONLY | O_CREAT | (mode == OpenMode::replace ? O_TRUNC : 0);
     File file(::open(path.c_str(), flags | O_CLOEXEC, 0644));
     if (!file) return last_error();
     return file;
 }
+
+std::FILE* open_log_file(const std::string& path) { return std::fopen(path.c_str(), "ae"); }
 
 Result<FileInfo> file_info(const File& file) {
     struct stat st {};

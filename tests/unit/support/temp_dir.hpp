@@ -6,11 +6,10 @@
 
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include "sys/file.hpp"
 
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -23,10 +22,15 @@ namespace ferry::testing {
 class TempDir {
 public:
     explicit TempDir(std::string_view tag) {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / ("ferry-" + std::string(tag) + "-XXXXXX")).string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
+        // create_directory fails on a name that exists, so a taken one is simply the next try.
+        std::random_device random;
+        for (int attempt = 0; attempt < 100 && path.empty(); ++attempt) {
+            const auto candidate = std::filesystem::temp_directory_path() /
+                                   ("ferry-" + std::string(tag) + "-" + std::to_string(random() % 1000000000u));
+            std::error_code error;
+            if (std::filesystem::create_directory(candidate, error)) path = candidate.generic_string();
+        }
+        REQUIRE(!path.empty());
     }
     ~TempDir() { std::filesystem::remove_all(path); }
     TempDir(const TempDir&) = delete;
@@ -35,19 +39,28 @@ public:
     // `name` (which may hold slashes) inside the folder.
     std::string file(std::string_view name) const { return path + "/" + std::string(name); }
 
-    // Creates (or truncates) `name` holding `content`; open read-write at its end.
-    File create(std::string_view name, const std::vector<char>& content, int extra_flags = 0) const {
-        File fd(::open(file(name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, 0600));
-        REQUIRE(fd);
-        REQUIRE(::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()));
-        return fd;
+    // Creates (or truncates) `name` holding `content`; open for reading and writing.
+    File create(std::string_view name, const std::vector<char>& content) const {
+        auto file_handle = sys::open_file(file(name), sys::OpenMode::scratch);
+        REQUIRE(file_handle.ok());
+        std::uint64_t wrote = 0;
+        REQUIRE(!sys::write_all_at(*file_handle, content, 0, wrote));
+        return std::move(*file_handle);
     }
 
     // Everything in `name`.
     std::vector<char> read(std::string_view name) const {
         std::vector<char> bytes(std::filesystem::file_size(file(name)));
-        File fd(::open(file(name).c_str(), O_RDONLY | O_CLOEXEC));
-        REQUIRE(::pread(fd.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+        auto file_handle = sys::open_file(file(name), sys::OpenMode::read);
+        REQUIRE(file_handle.ok());
+        std::size_t got = 0;
+        while (got < bytes.size()) {
+            const auto n = sys::read_at(*file_handle, std::span<char>(bytes).subspan(got), got);
+            REQUIRE(n.ok());
+            if (*n == 0) break;
+            got += *n;
+        }
+        REQUIRE(got == bytes.size());
         return bytes;
     }
 
