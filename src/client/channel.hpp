@@ -1,8 +1,9 @@
 // One connected TCP socket, optionally wrapped in TLS, with a timeout on every operation. The socket
-// is non-blocking underneath so each wait is bounded (poll() in client/posix/channel.cpp); callers
+// is non-blocking underneath so each wait is bounded (client/socket_ops.hpp: poll, WSAPoll); callers
 // see blocking calls that either finish or throw NetError.
 #pragma once
 #include "net/address.hpp"
+#include "sys/error.hpp"
 #include "sys/handle.hpp"
 
 #include <chrono>
@@ -53,14 +54,15 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    // Waits for `events` until `deadline`; throws NetError naming `doing` on timeout or error.
-    void wait_for(short events, Clock::time_point deadline, const char* doing);
+    // Waits until readable (or writable) or `deadline`; throws NetError naming `doing` on timeout
+    // or error, Interrupted on Ctrl-C during a transfer.
+    void wait_for(bool for_write, Clock::time_point deadline, const char* doing);
     // Translates an SSL_ERROR_WANT_* into a wait; throws for real errors.
     void wait_for_ssl(int ssl_result, Clock::time_point deadline, const char* doing);
     void drain_until_closed();
     // SSL_set_session with a private copy of `resume` (before SSL_connect).
     void offer_session(SSL_SESSION* resume);
-    [[noreturn]] void fail(const std::string& doing, int err) const;
+    [[noreturn]] void fail(const std::string& doing, const Error& err) const;
 
     Socket fd_;
     SslPtr ssl_;

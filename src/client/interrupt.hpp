@@ -15,7 +15,7 @@ public:
 };
 
 void install_interrupt_handler();
-// Throws Interrupted once Ctrl-C was pressed during the current transfer.
+// Throws Interrupted once for each Ctrl-C pressed during the current transfer.
 void throw_if_interrupted();
 bool interrupt_pending();
 

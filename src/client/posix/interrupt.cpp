@@ -33,7 +33,9 @@ void install_interrupt_handler() {
 bool interrupt_pending() { return pressed != 0; }
 
 void throw_if_interrupted() {
-    if (pressed) throw Interrupted();
+    if (!pressed) return;
+    pressed = 0;  // once per press: the ABOR that follows must be able to wait for its reply
+    throw Interrupted();
 }
 
 InterruptScope::InterruptScope() {
