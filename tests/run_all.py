@@ -29,7 +29,9 @@ def run_unit():
         print("UNIT_TESTS is not set or not a file (%r): counted as 1 failure" % exe, flush=True)
         return 0, 1, 0
     try:
-        p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=UNIT_TIMEOUT)
+        runner = os.environ.get("EXE_RUNNER", "").split()  # "wine" for the Windows build
+        p = subprocess.run(runner + [exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=UNIT_TIMEOUT,
+                           cwd=os.path.dirname(HERE))
         out = p.stdout.decode(errors="replace")
         rc = p.returncode
     except subprocess.TimeoutExpired as e:

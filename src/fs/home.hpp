@@ -100,6 +100,9 @@ private:
 
     File dir_;
     std::string path_;
+    // Windows only: the folder's final path, which every open beneath it is checked against
+    // (fs/windows/nt_open.hpp). Empty on Linux, where openat2 holds the line by itself.
+    std::wstring final_path_;
 };
 
 }  // namespace ferry::fs

@@ -5,7 +5,9 @@
         ...
 
 Env: FERRYD (server binary; default <repo>/bin/ferryd), FERRY (client), SERVER_UNDER_TEST=pyftpdlib
-to run the same tests against tests/e2e/pyftpd_shim.py, E2E_KEEP=1 to keep temp dirs.
+to run the same tests against tests/e2e/pyftpd_shim.py, E2E_KEEP=1 to keep temp dirs, EXE_RUNNER
+("wine", make test-windows) to run a Windows ferryd.exe: the server is then stopped with SIGINT
+(wine's CTRL_C_EVENT; SIGTERM would kill it outright) and tests that need POSIX skip themselves.
 """
 import ctypes
 import ftplib
@@ -42,15 +44,28 @@ def ferry_client_path():
     return os.environ.get("FERRY") or os.path.join(REPO, "bin", "ferry")
 
 
+EXE_RUNNER = os.environ.get("EXE_RUNNER", "").split()
+ON_WINDOWS = bool(EXE_RUNNER) or ferryd_path().endswith(".exe")
+# What stops the server gracefully: SIGTERM on Linux; under wine only SIGINT reaches the program
+# (as CTRL_C_EVENT), SIGTERM kills the wine process at once.
+STOP_SIGNAL = signal.SIGINT if ON_WINDOWS else signal.SIGTERM
+
+
 def server_command():
     """argv prefix of the server under test (before --config)."""
     if IS_FERRYD:
-        return [ferryd_path()]
+        return EXE_RUNNER + [ferryd_path()]
     return ["/usr/bin/python3", os.path.join(HERE, "pyftpd_shim.py")]
 
 
 def skip_unless_ferryd(reason="checks ferryd-specific behaviour"):
     return unittest.skipUnless(IS_FERRYD, reason + " (SERVER_UNDER_TEST=pyftpdlib)")
+
+
+def skip_on_windows(reason):
+    """For the few tests of POSIX-only behaviour (SIGHUP, run_as, Landlock, mode bits, xattrs):
+    skipped with the reason printed when the server under test is ferryd.exe under wine."""
+    return unittest.skipIf(ON_WINDOWS, "not on Windows: " + reason)
 
 
 def _pdeathsig():
@@ -176,11 +191,11 @@ class FerryServer:
             self._stderr = None
 
     def stop(self, grace=10.0, expect_zero=True):
-        """SIGTERM, wait <= grace, else SIGKILL and fail. Returns the exit code."""
+        """SIGTERM (SIGINT under wine), wait <= grace, else SIGKILL and fail. Returns the exit code."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(STOP_SIGNAL)
             rc = self.wait_exit(grace)
             if rc is None:
                 self.kill()

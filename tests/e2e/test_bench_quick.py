@@ -35,6 +35,7 @@ def free_base_port(first=9100, last=9900, step=10):
 
 @unittest.skipUnless(harness.IS_FERRYD, "the harness measures ferryd against its peers")
 @unittest.skipUnless(os.geteuid() == 0, "bench/run needs root (it installs the peers)")
+@harness.skip_on_windows("the bench harness runs Linux servers (vsftpd, ProFTPD, ...) side by side")
 class BenchQuickTest(unittest.TestCase):
 
     def test_quick_run_writes_a_table_with_ferryd(self):

@@ -277,6 +277,7 @@ class StouAndFactsTests(ServerTestCase):
 
 
 @skip_unless_ferryd()
+@harness.skip_on_windows("SIGHUP reopens the logs; Windows has no SIGHUP (restart the service to rotate)")
 class SighupTests(ServerTestCase):
     USERS = {"alice": "alice-pw-1"}
 

@@ -7,6 +7,12 @@ import threading
 import time
 import unittest
 
+import harness
+
+# Why the listing-memory bounds are not checked under wine.
+WINE_FOLDER_CACHE = ("wine's ntdll reads a whole folder into the process at the first directory query on a handle "
+                     "(one 100k-entry MLSD: +12.5 MB at once, before the reader read a byte); Windows reads it from "
+                     "the file system as asked")
 from harness import FerryServer, ServerTestCase, server_command, skip_unless_ferryd, stor_bytes
 from harness_ext import ExtServerTestCase, send_reply, user_cli
 
@@ -207,6 +213,7 @@ class BigListingMemoryTests(ServerTestCase):
         ftp.voidresp()
         return b"".join(chunks)
 
+    @harness.skip_on_windows(WINE_FOLDER_CACHE)
     def test_mlsd_of_100k_entries_in_bounded_memory(self):
         pid = self.srv.proc.pid
         ftp = self.login("lister")
@@ -224,6 +231,7 @@ class BigListingMemoryTests(ServerTestCase):
         peak = rss_kib(pid, "VmHWM")
         self.assertLess(peak - before, 16 * 1024, "peak RSS grew by %d KiB during a 100k MLSD" % (peak - before))
 
+    @harness.skip_on_windows(WINE_FOLDER_CACHE)
     def test_twenty_slow_readers_at_once(self):
         pid = self.srv.proc.pid
         counts = []

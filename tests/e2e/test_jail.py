@@ -194,3 +194,32 @@ class JailTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(harness.ON_WINDOWS, "names that only Windows treats specially (the Windows build under wine)")
+class WindowsNamesTest(ServerTestCase):
+    """Device names, alternate data streams, drive letters, backslashes and trailing dots or spaces
+    (which Windows strips, so "a." would be "a"): none reaches the file system as a name."""
+    USERS = {"alice": "alice-pw-1"}
+
+    def test_special_names_are_refused_and_nothing_is_made(self):
+        ftp = self.login()
+        ftp.voidcmd("TYPE I")
+        stor_bytes(ftp, "a", b"plain")
+        home = self.srv.home("alice")
+        before = sorted(os.listdir(home))
+        for name in ("CON", "nul", "nul.txt", "COM1", "lpt9.log", "CONIN$", "a:stream", "a::$DATA", "C:x",
+                     "a.", "a ", "x<y", "q?", "star*", "pipe|", 'quote"', "back\\slash", "..\\a"):
+            with self.subTest(name=name):
+                with self.assertRaises(ftplib.error_perm) as refused:
+                    stor_bytes(ftp, name, b"x")
+                self.assertTrue(str(refused.exception).startswith("553"), str(refused.exception))
+                with self.assertRaises(ftplib.error_perm) as missing:
+                    retr_bytes(ftp, name)
+                self.assertTrue(str(missing.exception).startswith("550"), str(missing.exception))
+                with self.assertRaises(ftplib.error_perm):
+                    ftp.mkd(name)
+        # "a." and "a " must not have reached "a" either
+        self.assertEqual(retr_bytes(ftp, "a"), b"plain")
+        self.assertEqual(sorted(os.listdir(home)), before)
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))

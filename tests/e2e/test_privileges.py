@@ -5,6 +5,7 @@ import os
 import pwd
 import unittest
 
+import harness
 from harness import FerryServer, ServerTestCase, make_bytes, retr_bytes, skip_unless_ferryd, stor_bytes
 from harness_ext import user_cli
 
@@ -23,6 +24,7 @@ def give_to_nobody(*paths):
 
 @unittest.skipUnless(os.geteuid() == 0, "run_as needs a start as root")
 @skip_unless_ferryd()
+@harness.skip_on_windows("run_as drops root with setuid; a Windows service runs under the account it was installed with")
 class RunAsTests(ServerTestCase):
     USERS = {}
 

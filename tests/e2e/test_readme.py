@@ -12,6 +12,8 @@ import tempfile
 import time
 import unittest
 
+import harness
+
 from client_support import Pty
 from harness import REPO, ferry_client_path, ferryd_path, run, skip_unless_ferryd
 
@@ -48,7 +50,7 @@ class ReadmeFirstCommandsTests(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="ferry-e2e-readme-")
         cls.addClassCleanup(shutil.rmtree, cls.work, True)
         cls.out = open(os.path.join(cls.work, "stdout"), "w+")
-        cls.proc = subprocess.Popen([ferryd_path()], cwd=cls.work, stdin=subprocess.DEVNULL, stdout=cls.out,
+        cls.proc = subprocess.Popen(harness.server_command(), cwd=cls.work, stdin=subprocess.DEVNULL, stdout=cls.out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         cls.addClassCleanup(cls.stop)
         deadline = time.monotonic() + 15
@@ -70,7 +72,7 @@ class ReadmeFirstCommandsTests(unittest.TestCase):
     @classmethod
     def stop(cls):
         if cls.proc.poll() is None:
-            cls.proc.send_signal(signal.SIGTERM)
+            cls.proc.send_signal(harness.STOP_SIGNAL)
             try:
                 cls.proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -202,7 +202,7 @@ class SigtermTest(unittest.TestCase):
                 self.assertTrue(b)
                 h.update(b)
                 got += len(b)
-            srv.signal(signal.SIGTERM)
+            srv.signal(harness.STOP_SIGNAL)
             time.sleep(0.3)
             # new connections are no longer accepted (or get 421)
             # keep reading what the server still sends (bounded)
@@ -240,7 +240,7 @@ class SigtermTest(unittest.TestCase):
             ftp.putcmd("XSHA512 big.bin 0 2147483000")
             time.sleep(0.2)
             t0 = time.monotonic()
-            srv.signal(signal.SIGTERM)
+            srv.signal(harness.STOP_SIGNAL)
             first = ftp.getline()
             second = ftp.getline()
             self.assertTrue(first.startswith("451 "), first)  # the HASH is cancelled and says so
@@ -257,7 +257,7 @@ class SigtermTest(unittest.TestCase):
         try:
             ftp = srv.ftp("hank")
             t0 = time.monotonic()
-            srv.signal(signal.SIGTERM)
+            srv.signal(harness.STOP_SIGNAL)
             rc = srv.wait_exit(10)
             self.assertIsNotNone(rc, "an idle server must exit promptly on SIGTERM")
             self.assertEqual(rc, 0)
