@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -163,7 +164,12 @@ void Channel::write_all(std::span<const char> bytes) {
 
 std::uint64_t Channel::send_file_chunk(const File& file, std::uint64_t offset, std::size_t count,
                                        std::span<char> scratch) {
+    std::vector<char> own;  // scratch is empty where the caller expected sendfile
     auto read_and_write = [&] {
+        if (scratch.empty()) {
+            own.resize(std::min<std::size_t>(count, 256 * 1024));
+            scratch = own;
+        }
         const auto got = sys::read_at(file, scratch.first(std::min(count, scratch.size())), offset);
         if (!got) throw ClientError(cat("reading the local file: ", got.error().message()));
         write_all(scratch.first(*got));

@@ -21,7 +21,9 @@ std::size_t terminal_width() {
 
 ProgressMode resolve(ProgressMode mode) {
     if (mode != ProgressMode::automatic) return mode;
-    return stderr_is_terminal() ? ProgressMode::bar : ProgressMode::none;
+    if (!stderr_is_terminal()) return ProgressMode::none;
+    // A console without VT sequences (Windows before 10) gets a line every few seconds instead.
+    return sys::enable_terminal_sequences(sys::StdStream::error) ? ProgressMode::bar : ProgressMode::plain;
 }
 
 }  // namespace

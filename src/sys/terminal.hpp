@@ -14,6 +14,10 @@ enum class StdStream { input, output, error };
 bool is_terminal(StdStream stream);
 // Columns of the terminal on standard error; 0 when it is not one.
 unsigned terminal_columns();
+// Whether `stream`, a terminal, takes the VT sequences the progress bar draws with ("\r",
+// "ESC[K"): always on POSIX; on Windows this turns on the console's virtual-terminal processing,
+// and is false on a console without it (before Windows 10).
+bool enable_terminal_sequences(StdStream stream);
 
 // One line from standard input, read byte by byte so that nothing past its newline is consumed
 // (a password on stdin followed by other input). nullopt at the end of input.

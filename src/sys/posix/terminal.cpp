@@ -21,6 +21,8 @@ unsigned terminal_columns() {
     return size.ws_col;
 }
 
+bool enable_terminal_sequences(StdStream stream) { return is_terminal(stream); }
+
 namespace {
 
 std::optional<std::string> read_line_from(int fd, std::size_t max) {

@@ -56,6 +56,14 @@ unsigned terminal_columns() {
     return static_cast<unsigned>(info.srWindow.Right - info.srWindow.Left + 1);
 }
 
+bool enable_terminal_sequences(StdStream stream) {
+    HANDLE console = GetStdHandle(std_handle_id(stream));
+    DWORD mode = 0;
+    if (!GetConsoleMode(console, &mode)) return false;
+    if (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING) return true;
+    return SetConsoleMode(console, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+}
+
 std::optional<std::string> read_standard_input_line(std::size_t max) {
     return read_line_from(GetStdHandle(STD_INPUT_HANDLE), max);
 }
