@@ -1,6 +1,7 @@
 // The half of a reactor that is the same on every backend: tasks posted from other threads,
 // tasks deferred to the end of the current callback, and one-shot timers. A backend's Impl holds
-// one and asks it how long it may wait (wait_timeout) and what to run after each wait.
+// one and asks it how long it may wait (wait_timeout) and what to run after each wait; the Reactor
+// members built on it are in net/reactor.cpp.
 #pragma once
 #include "net/reactor.hpp"
 
@@ -106,5 +107,10 @@ private:
     std::unordered_map<TimerId, Clock::time_point> timer_deadlines_;
     TimerId next_timer_id_ = 1;
 };
+
+// What each backend's reactor.cpp provides for net/reactor.cpp.
+ReactorTasks& tasks_of(const Reactor& reactor);
+void wake(Reactor& reactor);       // thread-safe: the loop's wait returns
+void run_once(Reactor& reactor);   // one wait, its events, then due timers and deferred tasks
 
 }  // namespace ferry::net::detail

@@ -109,32 +109,10 @@ struct Reactor::Impl {
 Reactor::Reactor() : impl_(std::make_unique<Impl>()) {}
 Reactor::~Reactor() = default;
 
-void Reactor::run() {
-    impl_->tasks.loop_thread = std::this_thread::get_id();
-    while (!impl_->tasks.stop_requested.load(std::memory_order_acquire)) impl_->run_once();
-    impl_->tasks.stop_requested = false;  // so that run() may be called again
-}
-
-void Reactor::stop() {
-    impl_->tasks.stop_requested.store(true, std::memory_order_release);
-    impl_->wake();
-}
-
-void Reactor::post(Task task) {
-    if (impl_->tasks.post(std::move(task))) impl_->wake();
-}
-
-void Reactor::defer(Task task) { impl_->tasks.defer(std::move(task)); }
-
-Reactor::TimerId Reactor::add_timer(std::chrono::milliseconds delay, Task fire) {
-    return impl_->tasks.add_timer(delay, std::move(fire));
-}
-
-void Reactor::cancel_timer(TimerId id) { impl_->tasks.cancel_timer(id); }
-
-bool Reactor::in_loop_thread() const { return impl_->tasks.loop_thread.load() == std::this_thread::get_id(); }
-
 namespace detail {
+ReactorTasks& tasks_of(const Reactor& reactor) { return reactor.impl().tasks; }
+void wake(Reactor& reactor) { reactor.impl().wake(); }
+void run_once(Reactor& reactor) { reactor.impl().run_once(); }
 
 void watch(Reactor& reactor, int fd, ReadinessHandler* handler) {
     if (fd < 0) return;

@@ -33,12 +33,6 @@ Status FileLock::acquire(const std::string& lock_path) {
     return {};
 }
 
-FileStamp stamp_of(const std::string& path) {
-    const auto info = sys::path_info(path);
-    if (!info) return FileStamp{};
-    return FileStamp{info->id.inode, static_cast<std::int64_t>(info->size), info->mtime_ns};
-}
-
 std::string parent_folder(const std::string& path) {
     const auto slash = path.find_last_of("/\\");
     if (slash == std::string::npos) return ".";
