@@ -38,5 +38,9 @@ private:
 void associate(Reactor& reactor, HANDLE handle);
 // WSAStartup, once per process, before the first socket.
 void start_winsock();
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on `socket` where that is safe: its provider hands out
+// real file handles (XP1_IFS_HANDLES; a layered provider may not). true when set: an operation
+// that succeeds at once then queues no packet, and its caller completes it itself.
+bool skip_packets_on_success(SOCKET socket);
 
 }  // namespace ferry::net::detail

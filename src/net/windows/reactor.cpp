@@ -82,6 +82,14 @@ void associate(Reactor& reactor, HANDLE handle) {
     if (GetLastError() != ERROR_INVALID_PARAMETER) throw_last_error("CreateIoCompletionPort(associate)");
 }
 
+bool skip_packets_on_success(SOCKET socket) {
+    WSAPROTOCOL_INFOW protocol{};
+    int size = sizeof protocol;
+    if (::getsockopt(socket, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&protocol), &size) != 0) return false;
+    if (!(protocol.dwServiceFlags1 & XP1_IFS_HANDLES)) return false;
+    return SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(socket), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+}
+
 void start_winsock() {
     static std::once_flag once;
     std::call_once(once, [] {

@@ -8,8 +8,8 @@
 namespace ferry::net::detail {
 
 // Fills `storage` and returns its length; 0 for an empty Address.
-int to_sockaddr(const Address& address, sockaddr_storage& storage);
-Address from_sockaddr(const sockaddr* sa, int len);
+socklen_t to_sockaddr(const Address& address, sockaddr_storage& storage);
+Address from_sockaddr(const sockaddr* sa, socklen_t len);
 int native_family(Family family);  // AF_INET / AF_INET6 / AF_UNSPEC
 Address local_of(SOCKET socket);
 Address peer_of(SOCKET socket);

@@ -57,6 +57,7 @@ class WinStream final : public Stream {
 public:
     WinStream(Reactor& reactor, Socket socket) : reactor_(reactor), socket_(std::move(socket)) {
         detail::associate(reactor_, reinterpret_cast<HANDLE>(socket_.get()));
+        skip_packets_ = detail::skip_packets_on_success(socket_.get());
         last_activity_ = std::chrono::steady_clock::now();
     }
     ~WinStream() override {
@@ -86,6 +87,8 @@ public:
         if (tls_ && !std::exchange(send_path_logged_, true))
             log::info(cat("tls: send_file to ", peer_address().to_string(), " uses SSL_write from buffer"));
         write_ = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, 0, std::move(done)};
+        file_out_.clear();  // nothing of a send_file cancelled earlier goes out with this one
+        file_out_pos_ = 0;
         schedule();
     }
 
@@ -321,15 +324,17 @@ private:
             output_.resize(at + static_cast<std::size_t>(n > 0 ? n : 0));
         }
     }
-    // What an SSL call that did not succeed means: again (fed more input), wait (for the network),
-    // or a final result given to `end` (EOF = ok with nothing, else the error).
+    // What an SSL call that did not succeed means: again (more input was fed), wait (a receive is
+    // posted), eof (close_notify or a bare EOF), or failed (tls_error_ and failure_ say why).
     enum class TlsStop { again, wait, eof, failed };
     TlsStop classify(int result) {
         const int code = SSL_get_error(tls_, result);
         if (code == SSL_ERROR_WANT_READ) {
             if (feed_tls()) return TlsStop::again;
             if (input_error_) return failure(input_error_.message(), input_error_);
-            if (input_eof_) return TlsStop::again;  // the EOF just set on the BIO: SSL says what it means
+            // The EOF just set on the BIO: the next call says what it means; asked again, it is over.
+            if (input_eof_) return std::exchange(eof_fed_, true) ? failure("connection closed by the peer", Error(Errc::reset))
+                                                                  : TlsStop::again;
             start_recv(bulk_recv_size);
             return TlsStop::wait;
         }
@@ -462,10 +467,15 @@ private:
         position.QuadPart = static_cast<LONGLONG>(at);
         if (!SetFilePointerEx(copy, position, nullptr, FILE_BEGIN))
             return complete_write(sys::windows::last_win32_error(), write_.done);
-        if (!::TransmitFile(socket_.get(), copy, static_cast<DWORD>(transfer->asked), 0, transfer->overlapped(), nullptr, 0) &&
-            WSAGetLastError() != ERROR_IO_PENDING)
-            return complete_write(last_socket_error(), write_.done);
+        const bool at_once =
+            ::TransmitFile(socket_.get(), copy, static_cast<DWORD>(transfer->asked), 0, transfer->overlapped(), nullptr, 0);
+        if (!at_once && WSAGetLastError() != ERROR_IO_PENDING) return complete_write(last_socket_error(), write_.done);
         send_ = transfer.release();
+        if (at_once) {
+            DWORD sent = 0, flags = 0;
+            ::WSAGetOverlappedResult(socket_.get(), send_->overlapped(), &sent, FALSE, &flags);
+            finished_at_once(send_, sent);
+        }
         // A download's client sends nothing on the data connection: a receive posted meanwhile
         // completes only when the peer goes (see received()).
         if (read_.kind == ReadOp::Kind::none) start_recv(1);
@@ -550,12 +560,23 @@ private:
         transfer->buffer.resize(size);
         WSABUF buffer{static_cast<ULONG>(size), transfer->buffer.data()};
         DWORD flags = 0;
-        if (::WSARecv(socket_.get(), &buffer, 1, nullptr, &flags, transfer->overlapped(), nullptr) != 0 &&
-            WSAGetLastError() != WSA_IO_PENDING) {
+        DWORD got = 0;
+        const int result = ::WSARecv(socket_.get(), &buffer, 1, &got, &flags, transfer->overlapped(), nullptr);
+        if (result != 0 && WSAGetLastError() != WSA_IO_PENDING) {
             input_error_ = last_socket_error();
             return schedule();
         }
         recv_ = transfer.release();
+        if (result == 0) finished_at_once(recv_, got);
+    }
+
+    // An operation that succeeded at once on a socket in skip mode queues no packet: it is
+    // completed from the loop as if one had come (never from inside the call that started it).
+    // Not guarded: if the stream is gone by then, complete() finds the Transfer orphaned and
+    // frees it, as a packet would.
+    void finished_at_once(Transfer* transfer, DWORD bytes) {
+        if (!skip_packets_) return;
+        reactor_.defer([transfer, bytes] { transfer->complete(bytes, Error{}); });
     }
 
     void start_send() {
@@ -564,13 +585,15 @@ private:
         transfer->buffer.swap(output_);
         in_transit_ += transfer->buffer.size();
         WSABUF buffer{static_cast<ULONG>(transfer->buffer.size()), transfer->buffer.data()};
-        if (::WSASend(socket_.get(), &buffer, 1, nullptr, 0, transfer->overlapped(), nullptr) != 0 &&
-            WSAGetLastError() != WSA_IO_PENDING) {
+        DWORD sent = 0;
+        const int result = ::WSASend(socket_.get(), &buffer, 1, &sent, 0, transfer->overlapped(), nullptr);
+        if (result != 0 && WSAGetLastError() != WSA_IO_PENDING) {
             send_error_ = last_socket_error();
             in_transit_ -= transfer->buffer.size();
             return schedule();
         }
         send_ = transfer.release();
+        if (result == 0) finished_at_once(send_, sent);
     }
 
     // ---- completions, always through the loop ----
@@ -602,6 +625,8 @@ private:
     std::uint64_t in_transit_ = 0;  // bytes of WSASends not completed yet
     Error send_error_;
     bool peer_reset_ = false;  // a transmit was cancelled because the peer reset
+    bool skip_packets_ = false;  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on
+    bool eof_fed_ = false;       // the SSL was told of the peer's EOF
 
     SSL* tls_ = nullptr;
     bool established_ = false;
