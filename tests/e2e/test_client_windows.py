@@ -7,10 +7,12 @@ import subprocess
 import time
 import unittest
 
+import harness
+
 from client_support import RUN_TIMEOUT, ClientTestCase, make_test_cert, sha256_of, write_random
 
 FERRY_EXE = os.environ.get("FERRY_EXE", "")
-RUNNER = (os.environ.get("EXE_RUNNER") or "wine").split()
+RUNNER = harness.EXE_RUNNER or ["wine"]
 
 
 @unittest.skipUnless(FERRY_EXE and os.path.isfile(FERRY_EXE), "the Windows client (FERRY_EXE, make test-windows)")

@@ -105,12 +105,6 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     return home;
 }
 
-bool Home::still_at(const std::string& directory) const {
-    const auto named = sys::path_info(directory);
-    const auto held = sys::file_info(dir_);
-    return named && held && named->id == held->id;
-}
-
 Result<File> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     // vpath never hands these over, but an *at() call on them would act on the wrong folder.
@@ -132,11 +126,6 @@ Result<FileInfo> Home::lstat(std::string_view vpath) const {
     struct stat st {};
     if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sys::last_error();
     return sys::info_from_stat(st);
-}
-
-bool Home::is_directory(std::string_view vpath) const {
-    const auto info = stat(vpath);
-    return info.ok() && info->is_directory();
 }
 
 Result<File> Home::open_read(std::string_view vpath) const {

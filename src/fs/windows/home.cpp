@@ -59,14 +59,6 @@ Status rename_beneath(HANDLE source, HANDLE to_folder, const std::string& to_nam
     return set_information(source, file_rename_information, info, static_cast<ULONG>(size));
 }
 
-// Creates or opens `name` in `folder` (a folder already opened beneath the home and checked).
-// Making something goes through the parent for a reason: NtCreateFile would follow a link in an
-// earlier component (wine always does) and create the file or folder wherever it leads before
-// the containment check after the open could refuse it.
-Result<File> open_in(HANDLE folder, const std::wstring& home_final, const std::string& name, OpenRequest request) {
-    return windows::open_beneath(folder, home_final, name, request);
-}
-
 Status mark_for_delete(HANDLE handle) {
     FILE_DISPOSITION_INFO disposition{};
     disposition.DeleteFile = TRUE;
@@ -94,12 +86,6 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     return home;
 }
 
-bool Home::still_at(const std::string& directory) const {
-    const auto named = sys::path_info(directory);
-    const auto held = sys::file_info(dir_);
-    return named && held && named->id == held->id;
-}
-
 Result<File> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     if (!windows::safe_component(name)) return Error(Errc::invalid);
@@ -117,11 +103,6 @@ Result<FileInfo> Home::stat(std::string_view vpath) const {
 // Reparse points are refused by open_beneath, so what is there is never a link to report.
 Result<FileInfo> Home::lstat(std::string_view vpath) const { return stat(vpath); }
 
-bool Home::is_directory(std::string_view vpath) const {
-    const auto info = stat(vpath);
-    return info.ok() && info->is_directory();
-}
-
 Result<File> Home::open_read(std::string_view vpath) const {
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                       OpenRequest{GENERIC_READ, Disposition::open, FILE_NON_DIRECTORY_FILE | FILE_SEQUENTIAL_ONLY});
@@ -133,6 +114,9 @@ Result<File> Home::open_read(std::string_view vpath) const {
 }
 
 Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
+    // Made only through the parent, opened and checked first: NtCreateFile would follow a link in
+    // an earlier component (wine always does) and create the file wherever it leads before the
+    // containment check after the open could refuse it.
     std::string name;
     auto parent = open_parent(vpath, name);
     if (!parent) return parent.error();
@@ -141,9 +125,11 @@ Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
     // First a new file: FILE_CREATE fails on any name that exists, a link (dangling or not)
     // included, so nothing is ever created at the far end of one. Then an existing file, opened
     // without truncating, so that a link to a file outside is refused before anything changes.
-    auto file = open_in(parent->get(), final_path_, name, OpenRequest{access, Disposition::create, FILE_NON_DIRECTORY_FILE});
+    auto file = windows::open_beneath(parent->get(), final_path_, name,
+                                      OpenRequest{access, Disposition::create, FILE_NON_DIRECTORY_FILE});
     if (!file && file.error() == Errc::exists && mode != WriteMode::create_new)
-        file = open_in(parent->get(), final_path_, name, OpenRequest{access, Disposition::open, FILE_NON_DIRECTORY_FILE});
+        file = windows::open_beneath(parent->get(), final_path_, name,
+                                     OpenRequest{access, Disposition::open, FILE_NON_DIRECTORY_FILE});
     if (!file) return file;
     const auto info = sys::file_info(*file);
     if (!info) return info.error();
@@ -161,10 +147,11 @@ Result<File> Home::open_directory(std::string_view vpath) const {
 
 Status Home::make_directory(std::string_view vpath) const {
     if (is_root(vpath)) return Error(Errc::exists);
-    std::string name;
+    std::string name;  // through the checked parent, as open_write
     auto parent = open_parent(vpath, name);
     if (!parent) return parent.error();
-    auto folder = open_in(parent->get(), final_path_, name, OpenRequest{FILE_LIST_DIRECTORY, Disposition::create, FILE_DIRECTORY_FILE});
+    auto folder = windows::open_beneath(parent->get(), final_path_, name,
+                                        OpenRequest{FILE_LIST_DIRECTORY, Disposition::create, FILE_DIRECTORY_FILE});
     return folder ? Status{} : Status(folder.error());
 }
 
