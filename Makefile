@@ -65,17 +65,23 @@ TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
+# $(call install_missing,PACKAGES,APT_OPTIONS): installs those of the Debian packages that are
+# missing (apt-get runs only when one is), for each target that needs packages of its own.
+define install_missing
+@missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  echo "installing Debian packages:$$missing"; \
+  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(2) $$missing; \
+fi
+endef
+
 .PHONY: all deps run test unit e2e bench clean
 all: $(BIN)/ferryd$(EXE) $(BIN)/ferry$(EXE)
 
 deps:
-	@missing=""; for p in $(BUILD_PKGS) $(TEST_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	$(call install_missing,$(BUILD_PKGS) $(TEST_PKGS),)
 
 $(OUT)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -123,12 +129,7 @@ clean:
 KTLS_PKGS := qemu-system-x86 busybox-static kmod
 .PHONY: test-ktls
 test-ktls: deps
-	@missing=""; for p in $(KTLS_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(KTLS_PKGS),--no-install-recommends)
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	tests/ktls/run
 
@@ -148,12 +149,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: fuzz fuzz-run fuzz-deps
 fuzz-deps:
-	@missing=""; for p in $(FUZZ_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(FUZZ_PKGS),--no-install-recommends)
 
 $(FUZZ_OUT)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -184,13 +180,7 @@ WIN_PKGS := g++-mingw-w64-x86-64-posix mingw-w64-tools wine wine64 libz-mingw-w6
             libtool dpkg-dev
 .PHONY: windows windows-deps test-windows
 windows-deps:
-	@missing=""; for p in $(WIN_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(WIN_PKGS),--no-install-recommends)
 
 windows: windows-deps
 	@prefix=$$(tools/windows/deps | tail -1) && \
