@@ -5,17 +5,14 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-import harness
-
 from client_support import Pty
-from harness import REPO, ferry_client_path, ferryd_path, run, skip_unless_ferryd
+from harness import REPO, STOP_SIGNAL, ferry_client_path, run, server_command, skip_unless_ferryd
 
 PORT = 2121  # the embedded default's, which the README's lines name
 
@@ -50,7 +47,7 @@ class ReadmeFirstCommandsTests(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="ferry-e2e-readme-")
         cls.addClassCleanup(shutil.rmtree, cls.work, True)
         cls.out = open(os.path.join(cls.work, "stdout"), "w+")
-        cls.proc = subprocess.Popen(harness.server_command(), cwd=cls.work, stdin=subprocess.DEVNULL, stdout=cls.out,
+        cls.proc = subprocess.Popen(server_command(), cwd=cls.work, stdin=subprocess.DEVNULL, stdout=cls.out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         cls.addClassCleanup(cls.stop)
         deadline = time.monotonic() + 15
@@ -72,7 +69,7 @@ class ReadmeFirstCommandsTests(unittest.TestCase):
     @classmethod
     def stop(cls):
         if cls.proc.poll() is None:
-            cls.proc.send_signal(harness.STOP_SIGNAL)
+            cls.proc.send_signal(STOP_SIGNAL)
             try:
                 cls.proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -3,7 +3,6 @@ import ftplib
 import os
 import random
 import re
-import signal
 import socket
 import time
 import unittest
