@@ -51,7 +51,7 @@ ifneq ($(WINDOWS),)
 # The unit tests that do not drive POSIX calls themselves (symlinks, FIFOs, sockets of the Linux
 # backend, fnmatch as an oracle); the jail and the IOCP backend are covered under wine end to end.
 WIN_UNIT_SKIP := test_home test_landlock test_list_pattern test_net test_tls_stream test_tls_context \
-                 test_transfer_control test_hash test_upload_digest test_user_cli
+                 test_transfer_control test_hash test_upload_digest test_user_cli test_proxy_reader
 UNIT_SRCS   := $(filter-out $(WIN_UNIT_SKIP:%=tests/unit/%.cpp),$(UNIT_SRCS))
 endif
 LIB_OBJS    := $(LIB_SRCS:%.cpp=$(OUT)/%.o)
@@ -134,12 +134,12 @@ test-ktls: deps
 	tests/ktls/run
 
 # ---- fuzzing: libFuzzer harnesses (clang) for the parser, the path normaliser, the LIST/NLST
-# patterns, the accounts-file and config loaders; seed corpora in tests/fuzz/corpus/<name>/.
+# patterns, the accounts-file and config loaders, the PROXY protocol header; seed corpora in tests/fuzz/corpus/<name>/.
 #   make fuzz                       build them in build/fuzz/
 #   make fuzz-run FUZZ_SECONDS=60   run each that long on a copy of its corpus (CI does this)
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_OUT     := build/fuzz
-FUZZ_NAMES   := command_parser vpath list_pattern accounts config
+FUZZ_NAMES   := command_parser vpath list_pattern accounts config proxy_header
 FUZZ_FLAGS   := -O1 -g -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_OUT)/%.o)

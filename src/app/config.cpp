@@ -3,6 +3,7 @@
 #include "auth/defender.hpp"
 #include "base/size.hpp"
 #include "net/address.hpp"
+#include "net/proxy_reader.hpp"
 #include "sys/atomic_file.hpp"
 
 #include <toml++/toml.h>
@@ -163,15 +164,22 @@ std::string read_banner(const Key& key) {
     return banner;
 }
 
-void read_trusted_networks(const Key& key, Config& config) {
-    config.trusted_networks.clear();
+std::vector<std::string> read_networks(const Key& key) {
+    std::vector<std::string> networks;
     for (const toml::node& entry : key.array()) {
         const Key item{key.name, entry, key.source};
         std::string text = item.string();
         if (!auth::Network::parse(text))
             item.fail("\"" + text + "\" is not an address or a network (\"192.0.2.0/24\", \"2001:db8::/48\")");
-        config.trusted_networks.push_back(std::move(text));
+        networks.push_back(std::move(text));
     }
+    return networks;
+}
+
+void read_proxy_protocol(const Key& key, Config& config) {
+    config.proxy_protocol = key.boolean();
+    if (config.proxy_protocol && !net::ProxyReader::supported())
+        key.fail("the PROXY protocol is not available on this platform (Linux only)");
 }
 
 // ["md5", "sha-256"]: the digests every binary upload computes while it streams; [] = none.
@@ -234,7 +242,13 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"ban_time_max", [](const Key& k, Config& c) { c.ban_time_max = k.seconds(); }},
         {"account_lock_threshold",
          [](const Key& k, Config& c) { c.account_lock_threshold = static_cast<unsigned>(k.integer(0, 1'000'000)); }},
-        {"trusted_networks", read_trusted_networks},
+        {"trusted_networks", [](const Key& k, Config& c) { c.trusted_networks = read_networks(k); }},
+        {"proxy_protocol", read_proxy_protocol},
+        {"proxy_trusted", [](const Key& k, Config& c) { c.proxy_trusted = read_networks(k); }},
+        {"proxy_header_timeout",
+         [](const Key& k, Config& c) { c.proxy_header_timeout = std::chrono::milliseconds(k.integer(100, 60'000)); }},
+        {"max_sessions_per_user",
+         [](const Key& k, Config& c) { c.max_sessions_per_user = static_cast<unsigned>(k.integer(0, 1'000'000)); }},
         {"bans_file", [](const Key& k, Config& c) { c.bans_file = k.non_empty_string(); }},
         {"max_line", [](const Key& k, Config& c) { c.max_line = static_cast<std::size_t>(k.integer(64, 1'048'576)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
@@ -309,6 +323,8 @@ void check_combination(const Config& config, const std::string& source) {
         throw ConfigError("ban_time_max: must not be shorter than ban_time (" + source + ")");
     if (!config.listen_implicit_tls.empty() && config.tls == TlsMode::off)
         throw ConfigError("listen_implicit_tls: needs tls = \"optional\" or \"required\" (" + source + ")");
+    if (config.proxy_protocol && config.proxy_trusted.empty())
+        throw ConfigError("proxy_protocol: needs proxy_trusted, the balancers' addresses (" + source + ")");
 }
 
 }  // namespace
@@ -335,6 +351,7 @@ proto::Settings session_settings(const Config& config) {
     settings.auth_cache_ttl = config.auth_cache_ttl;
     settings.login_timeout_busy = config.login_timeout_busy;
     settings.max_sessions_unauthenticated = config.max_sessions_unauthenticated;
+    settings.max_sessions_per_user = config.max_sessions_per_user;
     settings.login_fail_delay = config.login_fail_delay;
     settings.max_login_failures = config.max_login_failures;
     settings.max_line = config.max_line;

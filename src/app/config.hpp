@@ -31,6 +31,12 @@ struct Config {
     std::string passive_address;                         // advertised in 227; "" = control socket's local IP
     unsigned max_sessions = 2000;
     unsigned max_sessions_per_ip = 50;
+    unsigned max_sessions_per_user = 0;                  // logged-in sessions of one account; 0 = no limit
+    // Behind a TCP load balancer (HAProxy send-proxy / send-proxy-v2): every control connection
+    // starts with a PROXY protocol header naming the client, and only proxy_trusted may send it.
+    bool proxy_protocol = false;
+    std::vector<std::string> proxy_trusted;              // the balancers' addresses or networks
+    std::chrono::milliseconds proxy_header_timeout{5000};
     std::chrono::seconds idle_timeout{300};              // control connection without a command
     std::chrono::seconds data_timeout{60};               // data connection without progress / not opened
     std::chrono::seconds login_timeout{60};              // connected but not logged in

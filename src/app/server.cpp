@@ -4,6 +4,7 @@
 #include "fs/home_folders.hpp"
 #include "proto/session.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
@@ -67,6 +68,8 @@ Server::Server(Config config)
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
+    for (const auto& text : config_.proxy_trusted)
+        if (auto network = auth::Network::parse(text)) proxy_trusted_.push_back(std::move(*network));
     context_.account_deleted = [this](const std::string& user) {
         close_sessions([user](std::string_view name) { return name == user ? deleted : std::optional<Closing>(); });
     };
@@ -161,6 +164,36 @@ void Server::open_listeners(std::vector<BoundListener> bound) {
 }
 
 void Server::accept(Socket connection, net::Address peer, proto::Session::Entry entry) {
+    if (config_.proxy_protocol) return read_proxy_header(std::move(connection), std::move(peer), entry);
+    admit(std::move(connection), peer, false, entry);
+}
+
+// Only a trusted balancer may say who the client is; anyone else, or a connection without a valid
+// header, is closed without a word (a reply would be FTP spoken to something that is not a client).
+void Server::read_proxy_header(Socket connection, net::Address balancer, proto::Session::Entry entry) {
+    const std::string ip = balancer.ip();
+    if (std::none_of(proxy_trusted_.begin(), proxy_trusted_.end(), [&](const auth::Network& n) { return n.contains(ip); })) {
+        log::warn(cat("proxy_protocol: refused connection from ", balancer.to_string(), ": not in proxy_trusted"));
+        return;
+    }
+    if (stopping_) return;
+    const std::uint64_t id = next_proxy_reader_++;
+    auto done = [this, id, balancer, entry](Socket socket, net::ProxyHeader header) {
+        if (auto it = proxy_readers_.find(id); it != proxy_readers_.end()) {
+            acceptor_.release_later(std::move(it->second));  // we are in its callback
+            proxy_readers_.erase(it);
+        }
+        if (header.status != net::ProxyHeader::Status::done)
+            return log::warn(cat("proxy_protocol: closed connection from ", balancer.to_string(), ": ", header.error));
+        const net::Address client = header.source.value_or(balancer);
+        log::info(cat("proxy_protocol: ", balancer.to_string(), " forwards ", header.source ? client.to_string() : "its own connection (LOCAL)"));
+        admit(std::move(socket), client, true, entry);
+    };
+    proxy_readers_.emplace(id, std::make_unique<net::ProxyReader>(acceptor_, std::move(connection),
+                                                                   config_.proxy_header_timeout, std::move(done)));
+}
+
+void Server::admit(Socket connection, const net::Address& peer, bool proxied, proto::Session::Entry entry) {
     const std::string ip = peer.ip();
     // Before anything costs us: no session, no TLS handshake, no argon2id for a banned address.
     if (std::string banned = context_.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
@@ -186,7 +219,9 @@ void Server::accept(Socket connection, net::Address peer, proto::Session::Entry 
     ++context_.awaiting_login;  // the session counts itself out when it logs in or ends
     Worker* worker = workers_[next_worker_++ % workers_.size()].get();
     auto shared_connection = std::make_shared<Socket>(std::move(connection));
-    worker->reactor.post([this, worker, shared_connection, ip, entry] {
+    std::optional<net::Address> client;
+    if (proxied) client = peer;
+    worker->reactor.post([this, worker, shared_connection, ip, entry, client] {
         auto on_finished = [this, worker, ip](proto::Session* session) {
             worker->sessions.erase(session);
             limits_.release(ip);
@@ -194,7 +229,7 @@ void Server::accept(Socket connection, net::Address peer, proto::Session::Entry 
         };
         auto session = std::make_unique<proto::Session>(
             worker->reactor, context_, net::make_stream(worker->reactor, std::move(*shared_connection)), entry,
-            std::move(on_finished));
+            std::move(on_finished), client);
         proto::Session* raw = session.get();
         worker->sessions.emplace(raw, std::move(session));
         raw->start();
@@ -305,6 +340,7 @@ void Server::begin_shutdown() {
     log::info(cat("shutting down: ", limits_.total(), " sessions open, transfers get up to ",
                   config_.shutdown_grace.count(), " s"));
     listeners_.clear();
+    proxy_readers_.clear();  // connections still waiting for their header are closed
     auto remaining = std::make_shared<std::size_t>(workers_.size());
     for (auto& worker : workers_) {
         Worker* w = worker.get();

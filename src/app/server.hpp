@@ -3,7 +3,9 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
+#include "auth/defender.hpp"
 #include "net/listener.hpp"
+#include "net/proxy_reader.hpp"
 #include "net/reactor.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
@@ -20,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace ferry::app {
@@ -80,6 +83,11 @@ public:
 private:
     struct Worker;
     void accept(Socket connection, net::Address peer, proto::Session::Entry entry);
+    // proxy_protocol: the header first, then admit() with the client it names.
+    void read_proxy_header(Socket connection, net::Address balancer, proto::Session::Entry entry);
+    // The defender, the limits, then a session on a worker. `client` is who the session serves
+    // (the connection's peer, or the client a PROXY header named).
+    void admit(Socket connection, const net::Address& client, bool proxied, proto::Session::Entry entry);
     void begin_shutdown();
     void schedule_accounts_check();
     void schedule_retired_homes_pruning(std::chrono::seconds delay);
@@ -100,6 +108,9 @@ private:
     ConnectionLimits limits_;
     net::Reactor acceptor_;
     std::vector<std::unique_ptr<net::Listener>> listeners_;
+    std::vector<auth::Network> proxy_trusted_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<net::ProxyReader>> proxy_readers_;  // acceptor only
+    std::uint64_t next_proxy_reader_ = 0;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
     std::atomic<bool> stopping_{false};

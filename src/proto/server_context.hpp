@@ -4,6 +4,7 @@
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
+#include "auth/user_sessions.hpp"
 #include "auth/verified_passwords.hpp"
 #include "fs/files_being_written.hpp"
 #include "fs/home_registry.hpp"
@@ -42,6 +43,7 @@ struct ServerContext {
     HashJobs hash_jobs;                       // HASH jobs per user, capped
     PendingDigests pending_digests;           // uploads whose digests are still being computed
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
+    auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)
     const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
                                               // are what lets data connections resume the session
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.

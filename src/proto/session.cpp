@@ -40,13 +40,13 @@ std::string loggable(const Command& command) {
 }  // namespace
 
 Session::Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<net::Stream> control, Entry entry,
-                 OnFinished on_finished)
+                 OnFinished on_finished, std::optional<net::Address> client)
     : reactor_(reactor),
       ctx_(context),
       id_(g_next_session_id++),
       control_(std::move(control)),
       local_(control_->local_address()),
-      peer_(control_->peer_address()),
+      peer_(client ? *client : control_->peer_address()),
       on_finished_(std::move(on_finished)),
       parser_(context.config.max_line),
       read_buffer_(kReadBuffer),

@@ -42,8 +42,10 @@ class Session final : private TransferHost {
 public:
     using OnFinished = std::function<void(Session*)>;
     enum class Entry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
+    // `client`: the address the PROXY protocol header named (behind a load balancer); the session
+    // uses it, not the balancer's, for the PASV/PORT peer checks, limits, the defender and logs.
     Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<net::Stream> control, Entry entry,
-            OnFinished on_finished);
+            OnFinished on_finished, std::optional<net::Address> client = std::nullopt);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -96,6 +98,7 @@ private:
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
     void cmd_pass(const std::string& arg);
+    void refuse_busy_user(unsigned limit, CommandToken command);
     void login_failed(std::string_view why, LoginFailure failure, CommandToken command);
     bool count_failed_login();
     void close_banned(std::string_view why);  // the defender's 421, logged with `why`
@@ -249,6 +252,7 @@ private:
     bool awaiting_login_ = true;  // counted in ctx_.awaiting_login (the acceptor counted it in)
     void stop_awaiting_login();
     std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions
+    std::unique_ptr<auth::UserSessions::Slot> user_slot_;  // while logged in, when max_sessions_per_user is set
 
     fs::HashAlgo hash_algo_ = fs::HashAlgo::sha256;
     std::shared_ptr<std::atomic<bool>> hash_cancel_;  // set while a HASH runs

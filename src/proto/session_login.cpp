@@ -100,6 +100,10 @@ void Session::cmd_pass(const std::string& arg) {
         [this, command = std::move(command)](LoginCheck check) mutable {
             if (check.banned) return close_banned(check.why);
             if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
+            if (const unsigned limit = ctx_.config.max_sessions_per_user) {
+                user_slot_ = ctx_.user_sessions.try_take(user_, limit);
+                if (!user_slot_) return refuse_busy_user(limit, std::move(command));
+            }
             login_ = LoginState::logged_in;
             stop_awaiting_login();
             ctx_.defender.succeeded(peer_.ip(), user_);
@@ -112,6 +116,16 @@ void Session::cmd_pass(const std::string& arg) {
             reply(230, "Login successful.");
             command.complete();
         });
+}
+
+// The password was right, but the account has max_sessions_per_user sessions already: not a
+// failure for the defender, and the client may log in again once one of them ends.
+void Session::refuse_busy_user(unsigned limit, CommandToken command) {
+    log::info(cat(describe(), " login refused for ", user_, ": ", limit, " sessions of it are logged in already (max_sessions_per_user)"));
+    login_ = LoginState::need_user;
+    user_.clear();
+    reply(530, cat("Too many sessions of this user (at most ", limit, "); try again later."));
+    command.complete();
 }
 
 void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command) {
@@ -175,6 +189,7 @@ void Session::cmd_rein(const std::string&) {
     }
     login_ = LoginState::need_user;
     user_.clear();
+    user_slot_.reset();
     abort_hash();
     home_.reset();
     quota_.reset();

@@ -30,6 +30,7 @@ struct Settings {
     std::chrono::seconds auth_cache_ttl{300};  // a verified password skips argon2id this long; 0 = off
     std::chrono::seconds login_timeout_busy{10};
     unsigned max_sessions_unauthenticated = 256;
+    unsigned max_sessions_per_user = 0;                 // logged in at once, per account; 0 = no limit
     std::chrono::milliseconds login_fail_delay{1000};
     unsigned max_login_failures = 3;
     std::size_t max_line = 4096;
