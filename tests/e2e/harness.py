@@ -373,22 +373,25 @@ def open_data(ftp, mode, cmd, rest=None):
     Returns (socket, preliminary reply). Caller reads/writes, closes, then ftp.voidresp()."""
     mode = mode.lower()
     listener = None
+    # A client bound to another loopback address (ftplib's source_address) keeps it for data too.
+    source = getattr(ftp, "source_address", None)
     if mode == "pasv":
         host, port = ftplib.parse227(ftp.sendcmd("PASV"))
-        conn = socket.create_connection((host, port), timeout=TIMEOUT)
+        conn = socket.create_connection((host, port), timeout=TIMEOUT, source_address=source)
     elif mode == "epsv":
         host, port = ftplib.parse229(ftp.sendcmd("EPSV"), ftp.sock.getpeername())
-        conn = socket.create_connection((host, port), timeout=TIMEOUT)
+        conn = socket.create_connection((host, port), timeout=TIMEOUT, source_address=source)
     elif mode in ("port", "eprt"):
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((HOST, 0))
+        local = source[0] if source else HOST
+        listener.bind((local, 0))
         listener.listen(1)
         listener.settimeout(TIMEOUT)
         port = listener.getsockname()[1]
         if mode == "port":
-            ftp.voidcmd("PORT 127,0,0,1,%d,%d" % (port >> 8, port & 255))
+            ftp.voidcmd("PORT %s,%d,%d" % (local.replace(".", ","), port >> 8, port & 255))
         else:
-            ftp.voidcmd("EPRT |1|127.0.0.1|%d|" % port)
+            ftp.voidcmd("EPRT |1|%s|%d|" % (local, port))
         conn = None
     else:
         raise ValueError(mode)

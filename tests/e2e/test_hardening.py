@@ -288,3 +288,35 @@ class UnauthenticatedCapTests(ServerTestCase):
         alice.voidcmd("NOOP")
         for s in silent:
             s.close()
+
+
+@skip_unless_ferryd()
+class SessionsPerUserTests(ServerTestCase):
+    """max_sessions_per_user: the (N+1)th login of one account gets 530 with the reason, other
+    accounts are not affected, and a session that ends (QUIT or REIN) gives its place back."""
+    CONFIG = {"max_sessions_per_user": 2}
+
+    def test_limit_per_account(self):
+        first, second = self.login("alice"), self.login("alice")
+        third = self.connect()
+        with self.assertRaises(ftplib.error_perm) as refused:
+            third.login("alice", "alice-pw-1")
+        self.assertIn("530 Too many sessions of this user (at most 2)", str(refused.exception))
+        self.assertTrue(self.login("bob").voidcmd("NOOP").startswith("200"))
+        self.assertIn("login refused for alice: 2 sessions of it are logged in already", self.srv.log_text())
+        # The refused client may try again once a place is free: REIN frees one, QUIT the other.
+        first.sendcmd("REIN")
+        third.login("alice", "alice-pw-1")
+        second.quit()
+        deadline = time.monotonic() + 5
+        while True:
+            fourth = self.connect()
+            try:
+                fourth.login("alice", "alice-pw-1")
+                break
+            except ftplib.error_perm:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with self.assertRaises(ftplib.error_perm):
+            self.connect().login("alice", "alice-pw-1")

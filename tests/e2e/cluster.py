@@ -1,0 +1,83 @@
+"""Real servers that several-node tests run in front of or behind ferryd (owned by those tests).
+
+- `free_port(host)`: a TCP port free on `host` now (bound to port 0, then closed).
+- `HAProxy(backends)`: Debian's haproxy in TCP mode, in the foreground, from a config in a temp
+  folder. `backends` maps a frontend name to (list of "host:port" servers, server options such as
+  "send-proxy-v2 source 127.0.0.20"); `port(name)` is the frontend's port on 127.0.0.1. Stopped
+  (SIGTERM, then SIGKILL) by `stop()`; use it as a context manager.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import TIMEOUT
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host, port, proc, what, wait=10.0):
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("%s exited with %s" % (what, proc.returncode))
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("%s did not listen on %s:%d within %.0f s" % (what, host, port, wait))
+
+
+class HAProxy:
+    def __init__(self, backends):
+        self.tmp = tempfile.mkdtemp(prefix="ferry-haproxy-")
+        self.ports = {name: free_port() for name in backends}
+        lines = ["global", "    maxconn 1000", "defaults", "    mode tcp", "    timeout connect 5s",
+                 "    timeout client %ds" % (3 * TIMEOUT), "    timeout server %ds" % (3 * TIMEOUT)]
+        for name, (servers, options) in backends.items():
+            lines += ["frontend %s" % name, "    bind 127.0.0.1:%d" % self.ports[name],
+                      "    default_backend %s_nodes" % name, "backend %s_nodes" % name, "    balance roundrobin"]
+            lines += ["    server n%d %s %s" % (i, server, options) for i, server in enumerate(servers)]
+        self.config_path = os.path.join(self.tmp, "haproxy.cfg")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.log_path = os.path.join(self.tmp, "haproxy.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.config_path], stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log, start_new_session=True)
+        try:
+            for name, port in self.ports.items():
+                wait_for_port("127.0.0.1", port, self.proc, "haproxy")
+        except BaseException:
+            self.stop()
+            raise
+
+    def port(self, name):
+        return self.ports[name]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+        if not os.environ.get("E2E_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
