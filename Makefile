@@ -18,9 +18,11 @@ BIN      := $(if $(SAN)$(WINDOWS),$(OUT)/bin,bin)
 EXE      := $(if $(WINDOWS),.exe,)
 
 TOML_CFLAGS := -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
+# libpq for the PostgreSQL accounts store (src/db/, Linux builds only).
+PQ_CFLAGS   := -I/usr/include/postgresql -DFERRY_POSTGRESQL=1
 CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP
-LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -pthread
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) $(PQ_CFLAGS) -MMD -MP
+LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -lpq -pthread
 ifneq ($(SAN),)
 # vptr is off: UBSan's vptr check trips on doctest's own stream class before any test runs.
 CXXFLAGS += -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -44,7 +46,7 @@ PLATFORM_DIRS ?= posix linux
 PLATFORM_SRCS := $(foreach dir,$(PLATFORM_DIRS),$(wildcard src/*/$(dir)/*.cpp))
 
 # Everything under src/ except the two programs' entry points and the client goes into one archive.
-LIB_SRCS    := $(filter-out src/app/main.cpp src/client/%,$(wildcard src/*/*.cpp) $(PLATFORM_SRCS))
+LIB_SRCS    := $(filter-out src/app/main.cpp src/client/% $(if $(WINDOWS),src/db/%),$(wildcard src/*/*.cpp) $(PLATFORM_SRCS))
 CLIENT_SRCS := $(filter src/client/%,$(wildcard src/client/*.cpp) $(PLATFORM_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
 ifneq ($(WINDOWS),)
@@ -60,7 +62,7 @@ UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OUT)/%.o)
 LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
-BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev
+BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev
 TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -140,7 +142,7 @@ test-ktls: deps
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_OUT     := build/fuzz
 FUZZ_NAMES   := command_parser vpath list_pattern accounts config proxy_header
-FUZZ_FLAGS   := -O1 -g -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) -MMD -MP \
+FUZZ_FLAGS   := -O1 -g -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) $(PQ_CFLAGS) -MMD -MP \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_OUT)/%.o)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)

@@ -176,6 +176,13 @@ std::vector<std::string> read_networks(const Key& key) {
     return networks;
 }
 
+std::string read_node_name(const Key& key) {
+    std::string name = key.string();
+    if (name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+        key.fail("must be 1 to 64 letters, digits, '.', '_' or '-', got \"" + name + "\"");
+    return name;
+}
+
 void read_proxy_protocol(const Key& key, Config& config) {
     config.proxy_protocol = key.boolean();
     if (config.proxy_protocol && !net::ProxyReader::supported())
@@ -203,6 +210,13 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"listen", read_listen},
         {"root", [](const Key& k, Config& c) { c.root = k.non_empty_string(); }},
         {"users_file", [](const Key& k, Config& c) { c.users_file = k.non_empty_string(); }},
+        {"accounts", [](const Key& k, Config& c) {
+             c.accounts = k.choice<AccountsBackend>({{"file", AccountsBackend::file}, {"postgresql", AccountsBackend::postgresql}});
+         }},
+        {"postgresql", [](const Key& k, Config& c) { c.postgresql = k.string(); }},
+        {"node_name", [](const Key& k, Config& c) { c.node_name = read_node_name(k); }},
+        {"reservation_ttl", [](const Key& k, Config& c) { c.reservation_ttl = std::chrono::seconds(k.integer(5, 3600)); }},
+        {"quota_wait", [](const Key& k, Config& c) { c.quota_wait = std::chrono::milliseconds(k.integer(0, 60'000)); }},
         {"workers", [](const Key& k, Config& c) { c.workers = static_cast<unsigned>(k.integer(0, 256)); }},
         {"pool_threads", [](const Key& k, Config& c) { c.pool_threads = static_cast<unsigned>(k.integer(1, 256)); }},
         {"upload_digests", read_upload_digests},
@@ -323,6 +337,8 @@ void check_combination(const Config& config, const std::string& source) {
         throw ConfigError("ban_time_max: must not be shorter than ban_time (" + source + ")");
     if (!config.listen_implicit_tls.empty() && config.tls == TlsMode::off)
         throw ConfigError("listen_implicit_tls: needs tls = \"optional\" or \"required\" (" + source + ")");
+    if (config.accounts == AccountsBackend::postgresql && config.postgresql.empty())
+        throw ConfigError("accounts: \"postgresql\" needs postgresql, a libpq connection string (" + source + ")");
     if (config.proxy_protocol && config.proxy_trusted.empty())
         throw ConfigError("proxy_protocol: needs proxy_trusted, the balancers' addresses (" + source + ")");
 }
@@ -352,6 +368,7 @@ proto::Settings session_settings(const Config& config) {
     settings.login_timeout_busy = config.login_timeout_busy;
     settings.max_sessions_unauthenticated = config.max_sessions_unauthenticated;
     settings.max_sessions_per_user = config.max_sessions_per_user;
+    settings.quota_wait = config.quota_wait;
     settings.login_fail_delay = config.login_fail_delay;
     settings.max_login_failures = config.max_login_failures;
     settings.max_line = config.max_line;

@@ -17,11 +17,18 @@ using proto::TlsMode;
 using proto::TlsSessionReuse;
 enum class KtlsMode { automatic, off };            // "auto": kernel TLS where the kernel offers it
 enum class LandlockMode { automatic, off, required };
+enum class AccountsBackend { file, postgresql };
 
 struct Config {
     std::vector<std::string> listen{"127.0.0.1:2121"};  // "addr:port", "[v6]:port"
     std::string root = "var/homes";                      // homes live beneath it
     std::string users_file = "var/users.toml";
+    // Where accounts and quota usage live: the users_file, or PostgreSQL shared by several nodes.
+    AccountsBackend accounts = AccountsBackend::file;
+    std::string postgresql;                              // libpq connection string ("host=/run/postgresql dbname=ferry")
+    std::string node_name;                               // this node in the database; "" = the host name
+    std::chrono::seconds reservation_ttl{30};            // a dead node's quota reservations expire after this
+    std::chrono::milliseconds quota_wait{3000};          // quota full but held by other uploads: wait this long
     unsigned workers = 0;                                // reactor threads; 0 = number of cores
     unsigned pool_threads = 2;                           // worker pool (argon2id, hashing, scans)
     unsigned max_hash_jobs_per_user = 2;                 // HASH jobs of one user at once; more get 450

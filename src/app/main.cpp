@@ -6,6 +6,7 @@
 #include "app/privileges.hpp"
 #include "app/server.hpp"
 #include "app/startup_checks.hpp"
+#include "app/stores.hpp"
 #include "app/user_cli.hpp"
 #include "auth/password.hpp"
 #include "base/log.hpp"
@@ -28,6 +29,7 @@ void print_usage() {
         "usage: ferryd [--config FILE]              run the server in the foreground\n"
         "       ferryd [--config FILE] user ...     manage accounts (ferryd user help)\n"
         "       ferryd [--config FILE] ban list|remove ADDRESS   the brute-force defender's bans\n"
+        "       ferryd [--config FILE] db migrate   create or migrate the PostgreSQL schema (accounts = \"postgresql\")\n"
         "       ferryd --version | --help\n"
         "Without --config, the embedded default is used: 127.0.0.1:2121, homes under ./var/homes,\n"
         "accounts in ./var/users.toml, and a demo user created on first start.\n");
@@ -72,10 +74,11 @@ int run_server(const ferry::app::Config& config) {
     using namespace ferry::app;
     if (!prepare_folders(config)) return 1;
     remove_stale_temp_files(config);
-    if (!check_accounts_file(config)) return 2;
+    const bool file_accounts = config.accounts == AccountsBackend::file;
+    if (file_accounts && !check_accounts_file(config)) return 2;
     if (const ferry::Status err = ferry::sys::raise_open_file_limit())
         ferry::log::warn(ferry::cat("cannot raise the open-file limit: ", err.message()));
-    if (config.demo_user && !ensure_demo_user(config)) return 1;
+    if (config.demo_user && file_accounts && !ensure_demo_user(config)) return 1;
     std::string error;
     const auto run_as = resolve_run_as(config.run_as, &error);
     if (!error.empty()) return ferry::log::error(error), 2;
@@ -93,7 +96,11 @@ int run_server(const ferry::app::Config& config) {
     }
     if (std::string problem = check_writable_folders(config); !problem.empty()) return ferry::log::error(problem), 1;
     if (!confine(config)) return 1;
-    Server server(config);
+    // After Landlock: the store's LISTEN thread is confined like every other.
+    auto stores = open_stores(config, /*watch=*/true, &error);
+    if (!stores) return ferry::log::error(ferry::cat("accounts: ", error, "; not starting")), 1;
+    if (!file_accounts) ferry::log::info(ferry::cat("accounts: postgresql, node ", node_name(config)));
+    Server server(config, std::move(*stores));
     if (tls) server.use_tls(std::move(*tls));
     server.open_listeners(std::move(*listeners));
     std::thread request_thread(wait_for_requests, std::ref(server));
@@ -156,6 +163,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ferryd: %s: %s\n", config_path.c_str(), e.what());
         return 2;
     }
+    if (i < args.size() && args[i] == "db")
+        return ferry::app::run_db_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "ban")
         return ferry::app::run_ban_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "user") {

@@ -59,17 +59,24 @@ struct Server::Worker {
     }
 };
 
-Server::Server(Config config)
+Server::Server(Config config, Stores stores)
     : config_(std::move(config)),
-      accounts_(config_.users_file),
+      accounts_(std::move(stores.accounts)),
+      usage_(std::move(stores.usage)),
+      renew_reservations_(std::move(stores.renew)),
       pool_(std::make_unique<net::WorkerPool>(config_.pool_threads)),
-      context_(session_settings(config_), defender_settings(config_), accounts_, *pool_, xferlog_),
+      context_(session_settings(config_), defender_settings(config_), *accounts_, *pool_, xferlog_),
       limits_(config_.max_sessions, config_.max_sessions_per_ip) {
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
     for (const auto& text : config_.proxy_trusted)
         if (auto network = auth::Network::parse(text)) proxy_trusted_.push_back(std::move(*network));
+    if (usage_) context_.quotas.share_through(usage_, [this](std::function<void()> job) { pool_->submit(std::move(job)); });
+    // Another node or `ferryd user` changed the accounts in the database: apply it now.
+    accounts_->notify_changes([this] {
+        if (!stopping_) pool_->submit([this] { check_accounts_now(); });
+    });
     context_.account_deleted = [this](const std::string& user) {
         close_sessions([user](std::string_view name) { return name == user ? deleted : std::optional<Closing>(); });
     };
@@ -93,6 +100,7 @@ void Server::close_sessions(CloseRule rule) {
 }
 
 Server::~Server() {
+    accounts_->notify_changes(nullptr);  // no more jobs from the store's thread
     for (auto& worker : workers_) {
         worker->reactor.stop();
         if (worker->thread.joinable()) worker->thread.join();
@@ -245,9 +253,28 @@ void Server::schedule_accounts_check() {
     acceptor_.add_timer(config_.accounts_check_interval, [this] {
         if (stopping_) return;
         pool_->submit([this] {
-            if (auto changed = accounts_.changed_since(accounts_seen_))
-                apply_account_changes(std::make_shared<const auth::AccountsFile>(std::move(*changed)));
+            check_accounts_now();
             acceptor_.post([this] { schedule_accounts_check(); });
+        });
+    });
+}
+
+void Server::check_accounts_now() {
+    std::lock_guard lock(accounts_check_mutex_);  // the timer's check and a notification's may overlap
+    if (auto changed = accounts_->changed_since(accounts_seen_))
+        apply_account_changes(std::make_shared<const auth::AccountsFile>(std::move(*changed)));
+}
+
+// A node's reservations expire reservation_ttl after their last renewal: renewed three times in
+// that span, so one slow round trip never lets a live node's uploads lose theirs.
+void Server::schedule_reservation_renewal() {
+    if (!renew_reservations_ || stopping_) return;
+    acceptor_.add_timer(std::chrono::milliseconds(config_.reservation_ttl) / 3, [this] {
+        if (stopping_) return;
+        pool_->submit([this] {
+            if (const Status err = renew_reservations_())
+                log::warn(cat("quota: could not renew this node's reservations: ", err.message()));
+            acceptor_.post([this] { schedule_reservation_renewal(); });
         });
     });
 }
@@ -305,6 +332,7 @@ void Server::schedule_retired_homes_pruning(std::chrono::seconds delay) {
 
 void Server::run() {
     schedule_accounts_check();
+    schedule_reservation_renewal();
     schedule_retired_homes_pruning(std::chrono::seconds(1));
     load_bans_if_changed();  // bans survive restarts
     schedule_bans_check(std::chrono::seconds(1));

@@ -2,6 +2,7 @@
 // threads, the worker pool, limits on sessions, and the orderly shutdown on SIGTERM/SIGINT.
 #pragma once
 #include "app/config.hpp"
+#include "app/stores.hpp"
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "net/listener.hpp"
@@ -66,7 +67,7 @@ public:
     // Given a logged-in session's user: the Closing, or nullopt to keep the session.
     using CloseRule = std::function<std::optional<Closing>(std::string_view user)>;
 
-    explicit Server(Config config);
+    Server(Config config, Stores stores);
     ~Server();
     // The TLS context load_tls_context() made (before the privileges were given up).
     void use_tls(net::TlsContext tls);
@@ -92,6 +93,8 @@ private:
     void schedule_accounts_check();
     void schedule_retired_homes_pruning(std::chrono::seconds delay);
     void schedule_bans_check(std::chrono::seconds delay);
+    void schedule_reservation_renewal();
+    void check_accounts_now();  // worker pool
     void load_bans_if_changed();  // worker pool, or before run()
     void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
     // Every logged-in session the rule names gets 421 and is closed, on its own reactor.
@@ -100,7 +103,9 @@ private:
     static std::vector<proto::Session*> session_list(Worker& worker);
 
     Config config_;
-    auth::AccountStore accounts_;
+    std::unique_ptr<auth::AccountStore> accounts_;
+    std::shared_ptr<fs::UsageLedger> usage_;  // quotas shared by several nodes; nullptr = in memory
+    std::function<Status()> renew_reservations_;
     std::unique_ptr<net::WorkerPool> pool_;  // destroyed first: its jobs use the members below
     proto::XferLog xferlog_;
     proto::ServerContext context_;
@@ -114,7 +119,8 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::size_t next_worker_ = 0;
     std::atomic<bool> stopping_{false};
-    std::uint64_t accounts_seen_ = 0;  // AccountStore generation last applied; worker pool only
+    std::mutex accounts_check_mutex_;
+    std::uint64_t accounts_seen_ = 0;  // AccountStore generation last applied; under accounts_check_mutex_
     std::optional<FileStamp> bans_seen_;  // of bans_file when last loaded; worker pool only
 };
 

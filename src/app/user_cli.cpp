@@ -1,6 +1,7 @@
 #include "app/user_cli.hpp"
 
 #include "app/privileges.hpp"
+#include "app/stores.hpp"
 
 #include "auth/accounts.hpp"
 #include "auth/password.hpp"
@@ -43,6 +44,8 @@ constexpr const char* usage_text =
     "  disable NAME           refuse logins for the account\n"
     "  enable NAME            allow logins again\n"
     "  list                   show all accounts\n"
+    "  rescan NAME            set the stored usage from the home (accounts = \"postgresql\": several\n"
+    "                         nodes count uploads in the database; refused while uploads run)\n"
     "Passwords are read from the terminal without echo, or as one line from stdin with\n"
     "--password-stdin. They must be at least min_password_length characters (see the config; 8 by\n"
     "default).\n";
@@ -165,22 +168,36 @@ std::optional<std::string> read_new_password(bool from_stdin, std::size_t min_le
 
 std::string home_folder(const Config& config, const std::string& home) { return config.root + "/" + home; }
 
-// Runs `change` under the accounts file lock. `change` may fill `why` when it refuses.
+// The accounts file, or the database (which `open_stores` creates or migrates first).
+std::unique_ptr<auth::AccountStore> account_store(const Config& config) {
+    std::string error;
+    auto stores = open_stores(config, /*watch=*/false, &error);
+    if (!stores) {
+        refuse(error);
+        return nullptr;
+    }
+    return std::move(stores->accounts);
+}
+
+// Runs `change` under the store's lock. `change` may fill `why` when it refuses.
 int change_accounts(const Config& config, const std::function<Status(auth::AccountsFile&, std::string& why)>& change) {
+    auto store = account_store(config);
+    if (!store) return exit_refused;
     std::string why;
     std::string error;
-    const Status status = auth::modify_accounts_file(
-        config.users_file, [&](auth::AccountsFile& file) { return change(file, why); }, &error);
+    const Status status = store->modify([&](auth::AccountsFile& file) { return change(file, why); }, &error);
     // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
-    hand_over_locked_file(config, config.users_file);
+    if (config.accounts == AccountsBackend::file) hand_over_locked_file(config, config.users_file);
     if (!status) return exit_ok;
     return refuse(!why.empty() ? why : error);
 }
 
 // Read outside the lock (for early refusals before asking for a password).
 std::optional<auth::AccountsFile> load_accounts(const Config& config) {
+    auto store = account_store(config);
+    if (!store) return std::nullopt;
     std::string error;
-    auto loaded = auth::AccountsFile::load(config.users_file, &error);
+    auto loaded = store->load(&error);
     if (!loaded) {
         refuse(error);
         return std::nullopt;
@@ -387,14 +404,34 @@ int list_users(const Config& config, std::span<const std::string> words) {
         for (std::size_t i = 0; i + 1 < row.size(); ++i) std::cout << std::left << std::setw(static_cast<int>(widths[i] + 2)) << row[i];
         std::cout << row.back() << "\n";
     }
-    if (rows.size() == 1) std::cout << "(no accounts in " << config.users_file << ")\n";
+    if (rows.size() == 1)
+        std::cout << "(no accounts in " << (config.accounts == AccountsBackend::file ? config.users_file : "the database") << ")\n";
     for (const auth::Account* account : file->blocked())
         std::cout << "logins refused for " << account->name << ": " << account->blocked
                   << "; delete or rename it (ferryd user rename)\n";
     return exit_ok;
 }
 
+// Several nodes keep the usage in the database, counted upload by upload; this sets it from the
+// home again (after files were changed behind ferryd's back, or a node died mid-write).
+int rescan_user(const Config& config, std::span<const std::string> words) {
+    const std::string name = single_name(parse_options(words, {}), "rescan");
+    auto file = load_accounts(config);
+    if (!file) return exit_refused;
+    const auth::Account* account = file->find(name);
+    if (!account) return refuse("no such user: " + name);
+    auto home = fs::Home::open(home_folder(config, account->home), false);
+    if (!home) return refuse("cannot open the home of " + name + ": " + home.error().message());
+    auto used = home->usage();
+    if (!used) return refuse("cannot measure the home of " + name + ": " + used.error().message());
+    std::string error;
+    if (rescan_stored_usage(config, name, *used, &error)) return refuse(error);
+    std::cout << "usage of " << name << " is now " << *used << " bytes (" << format_size(*used) << ")\n";
+    return exit_ok;
+}
+
 int dispatch(const Config& config, const std::string& command, std::span<const std::string> words) {
+    if (command == "rescan") return rescan_user(config, words);
     if (command == "add") return add_user(config, words);
     if (command == "del") return delete_user(config, words);
     if (command == "rename") return rename_user(config, words);

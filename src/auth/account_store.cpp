@@ -32,9 +32,9 @@ Status modify_accounts_file(const std::string& path, const std::function<Status(
     return replace_file_atomically(path, loaded->to_toml(), error);
 }
 
-AccountStore::AccountStore(std::string path) : path_(std::move(path)) {}
+FileAccountStore::FileAccountStore(std::string path) : path_(std::move(path)) {}
 
-std::optional<Account> AccountStore::find(std::string_view name) {
+std::optional<Account> FileAccountStore::find(std::string_view name) {
     std::lock_guard lock(mutex_);
     refresh_locked();
     const Account* account = cache_.find(name);
@@ -42,7 +42,7 @@ std::optional<Account> AccountStore::find(std::string_view name) {
     return *account;
 }
 
-Status AccountStore::modify(const std::function<Status(AccountsFile&)>& change, std::string* error) {
+Status FileAccountStore::modify(const std::function<Status(AccountsFile&)>& change, std::string* error) {
     const Status status = modify_accounts_file(path_, change, error);
     std::lock_guard lock(mutex_);
     loaded_.reset();  // force a reload: our own write must be visible to the next find()
@@ -51,7 +51,7 @@ Status AccountStore::modify(const std::function<Status(AccountsFile&)>& change, 
 }
 
 // One stat per lookup; the file is parsed again only when it changed (see FileStamp).
-void AccountStore::refresh_locked() {
+void FileAccountStore::refresh_locked() {
     const FileStamp stamp = stamp_of(path_);
     if (loaded_ == stamp) return;
     loaded_ = stamp;
@@ -70,7 +70,7 @@ void AccountStore::refresh_locked() {
     ++generation_;
 }
 
-std::optional<AccountsFile> AccountStore::changed_since(std::uint64_t& seen) {
+std::optional<AccountsFile> FileAccountStore::changed_since(std::uint64_t& seen) {
     std::lock_guard lock(mutex_);
     refresh_locked();
     if (seen == generation_) return std::nullopt;

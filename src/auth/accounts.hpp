@@ -89,17 +89,41 @@ private:
 Status modify_accounts_file(const std::string& path, const std::function<Status(AccountsFile&)>& change,
                             std::string* error);
 
-// The server's view: a cache of the file shared by all reactor threads, reloaded when the file
-// changes on disk (so `ferryd user add` takes effect without a restart).
+// Where the accounts are kept, as the server, the SITE commands and `ferryd user` see them: the
+// accounts file (FileAccountStore, below) or a database shared by several nodes (db/pg_accounts.hpp).
+// Thread-safe. find() answers from memory; modify() and load() may block (worker pool, CLI).
 class AccountStore {
 public:
-    explicit AccountStore(std::string path);
-    std::optional<Account> find(std::string_view name);
-    Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error);
+    virtual ~AccountStore() = default;
+    virtual std::optional<Account> find(std::string_view name) = 0;
+    // Lock, load, apply `change`, save, as one step against every other writer. `change` returns
+    // ok to save or an error code to abandon (nothing written). The error text goes to *error.
+    virtual Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error) = 0;
     // The accounts as they are now if they changed since the caller last saw them (`seen`, 0 at
-    // first, is then updated); nullopt when nothing changed. Reloads the file when it changed on
-    // disk: for the server's watcher, which applies edits made by `ferryd user` to running sessions.
-    std::optional<AccountsFile> changed_since(std::uint64_t& seen);
+    // first, is then updated); nullopt when nothing changed. For the server's watcher, which
+    // applies edits made elsewhere (`ferryd user`, another node) to running sessions.
+    virtual std::optional<AccountsFile> changed_since(std::uint64_t& seen) = 0;
+    // Every account, read from the store itself (not a cache): `ferryd user list`.
+    virtual Result<AccountsFile> load(std::string* error) = 0;
+    // false while the store cannot be reached (the database is down): logins are then refused.
+    virtual bool available() const { return true; }
+    // `changed` runs (on a thread of the store's) when another process or node changed the
+    // accounts, so the server need not wait for its next check. The file store is polled instead.
+    virtual void notify_changes(std::function<void()> changed) { (void)changed; }
+    // "users.toml" or "postgresql", for messages.
+    virtual std::string describe() const = 0;
+};
+
+// The accounts file: a cache of it shared by all reactor threads, reloaded when the file changes
+// on disk (so `ferryd user add` takes effect without a restart).
+class FileAccountStore final : public AccountStore {
+public:
+    explicit FileAccountStore(std::string path);
+    std::optional<Account> find(std::string_view name) override;
+    Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error) override;
+    std::optional<AccountsFile> changed_since(std::uint64_t& seen) override;
+    Result<AccountsFile> load(std::string* error) override { return AccountsFile::load(path_, error); }
+    std::string describe() const override { return path_; }
     const std::string& path() const { return path_; }
 
 private:

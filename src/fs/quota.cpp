@@ -1,5 +1,6 @@
 #include "fs/quota.hpp"
 
+#include "base/log.hpp"
 #include "fs/home.hpp"
 
 #include <algorithm>
@@ -59,6 +60,13 @@ void UserQuota::settle(std::uint64_t reserved, std::uint64_t written) {
 }
 
 void UserQuota::adjust(std::int64_t delta) {
+    if (ledger_) {
+        background_([ledger = ledger_, user = user_, delta] {
+            if (const Status err = ledger->adjust(user, delta))
+                log::error(cat("quota of ", user, ": the database did not take a change of ", delta, " bytes: ", err.message(),
+                               " (`ferryd user rescan ", user, "` sets it from the home)"));
+        });
+    }
     std::lock_guard lock(mutex_);
     if (delta >= 0) {
         used_ = plus_saturating(used_, static_cast<std::uint64_t>(delta));
@@ -86,7 +94,7 @@ Status UserQuota::ensure_measured(const Home& home) {
         measurement_ = Measurement::running;  // this caller measures, later ones wait
     }
     // The scan can take seconds on a big home: no lock held meanwhile.
-    Result<std::uint64_t> usage = home.usage();
+    Result<std::uint64_t> usage = measure(home);
     {
         std::lock_guard lock(measure_mutex_);
         if (usage.ok()) {
@@ -105,13 +113,45 @@ Status UserQuota::ensure_measured(const Home& home) {
     return usage.ok() ? Status{} : usage.error();
 }
 
+// A shared quota takes the stored figure, and measures the home only if no node has yet.
+Result<std::uint64_t> UserQuota::measure(const Home& home) {
+    if (!ledger_) return home.usage();
+    auto stored = ledger_->stored_usage(user_);
+    if (!stored) return stored.error();
+    if (*stored) return **stored;
+    auto usage = home.usage();
+    if (!usage) return usage;
+    return ledger_->record_measurement(user_, *usage);
+}
+
+Result<UsageLedger::Grant> UserQuota::reserve_shared(std::uint64_t wanted) {
+    auto grant = ledger_->reserve(user_, wanted);
+    if (grant) note_stored_usage(grant->used);
+    return grant;
+}
+
+void UserQuota::settle_shared(std::uint64_t id, std::uint64_t written) {
+    auto used = ledger_->settle(user_, id, written);
+    if (used) return note_stored_usage(*used);
+    // The bytes are on disk but not counted: the reservation holding them expires and the next
+    // rescan counts them. Logged, as it leaves the stored usage low until then.
+    log::error(cat("quota of ", user_, ": the database did not take ", written, " written bytes: ", used.error().message(),
+                   " (`ferryd user rescan ", user_, "` sets it from the home)"));
+}
+
+void UserQuota::note_stored_usage(std::uint64_t used) {
+    std::lock_guard lock(mutex_);
+    used_ = used;
+}
+
 std::shared_ptr<UserQuota> QuotaRegistry::for_user(const std::string& name, const LimitSource& current_limit) {
     std::lock_guard lock(mutex_);
     if (auto found = quotas_.find(name); found != quotas_.end()) {
         found->second->set_limit(current_limit());
         return found->second;
     }
-    auto quota = std::make_shared<UserQuota>(current_limit());
+    auto quota = ledger_ ? std::make_shared<UserQuota>(current_limit(), name, ledger_, background_)
+                         : std::make_shared<UserQuota>(current_limit());
     quotas_.emplace(name, quota);
     return quota;
 }

@@ -10,7 +10,9 @@
 //
 // Deletes, truncations and renames over an existing file report their effect with adjust().
 // Usage is measured once from the home (ensure_measured, on the worker pool) and from then on kept
-// in memory only.
+// in memory only: unless the quota is shared by several nodes, when a UsageLedger (the database)
+// holds usage and reservations for all of them, and reserve_shared()/settle_shared() (blocking,
+// worker pool) take the place of reserve()/settle().
 #pragma once
 #include "base/result.hpp"
 #include "base/size.hpp"
@@ -28,9 +30,35 @@ namespace ferry::fs {
 
 class Home;
 
+// Usage and reservations kept outside this process, for every node at once (db/pg_usage.hpp).
+// Blocking calls: worker pool only. The limit is the ledger's own (the account's quota there).
+class UsageLedger {
+public:
+    virtual ~UsageLedger() = default;
+    struct Grant {
+        std::uint64_t id = 0;       // of the reservation, for settle
+        std::uint64_t bytes = 0;    // granted; 0 = the quota is full
+        std::uint64_t held = 0;     // reserved by other uploads when it was asked (they may free some)
+        std::uint64_t used = 0;     // the account's stored usage then
+    };
+    virtual Result<Grant> reserve(const std::string& user, std::uint64_t wanted) = 0;
+    // The reservation is over: `written` of its bytes count as used. Returns the stored usage.
+    virtual Result<std::uint64_t> settle(const std::string& user, std::uint64_t id, std::uint64_t written) = 0;
+    virtual Status adjust(const std::string& user, std::int64_t delta) = 0;
+    // The stored usage, or nullopt when the home was never measured (the first node measures it).
+    virtual Result<std::optional<std::uint64_t>> stored_usage(const std::string& user) = 0;
+    // Records a measurement unless another node recorded one first; returns the stored figure.
+    virtual Result<std::uint64_t> record_measurement(const std::string& user, std::uint64_t used) = 0;
+};
+
 class UserQuota {
 public:
     explicit UserQuota(std::uint64_t limit) : limit_(limit) {}
+    // Shared by several nodes: usage lives in `ledger`; `background` runs a blocking job on the
+    // worker pool (for adjust(), which is called from reactor threads).
+    UserQuota(std::uint64_t limit, std::string user, std::shared_ptr<UsageLedger> ledger,
+              std::function<void(std::function<void()>)> background)
+        : limit_(limit), user_(std::move(user)), ledger_(std::move(ledger)), background_(std::move(background)) {}
     UserQuota(const UserQuota&) = delete;
     UserQuota& operator=(const UserQuota&) = delete;
 
@@ -63,13 +91,24 @@ public:
     Status ensure_measured(const Home& home);
     bool measured() const;
 
+    // ---- shared quotas (ledger set) ----
+    bool shared() const { return ledger_ != nullptr; }
+    // Blocking (worker pool): one chunk from the ledger; used() and free() then show its figures.
+    Result<UsageLedger::Grant> reserve_shared(std::uint64_t wanted);
+    void settle_shared(std::uint64_t id, std::uint64_t written);
+
 private:
+    void note_stored_usage(std::uint64_t used);
+    Result<std::uint64_t> measure(const Home& home);
     enum class Measurement { none, running, done };
 
     mutable std::mutex mutex_;  // guards the counters below; held for a few instructions only
     std::uint64_t limit_;
     std::uint64_t used_ = 0;
     std::uint64_t reserved_ = 0;
+    const std::string user_;                      // shared quotas only
+    const std::shared_ptr<UsageLedger> ledger_;
+    const std::function<void(std::function<void()>)> background_;
 
     // Separate from mutex_ so a long scan never blocks reserve()/settle() of the hot path.
     mutable std::mutex measure_mutex_;
@@ -90,6 +129,11 @@ public:
     // The user's quota, created on first use; an existing one gets current_limit() as its new
     // limit (so an edited accounts file applies to running sessions at the next login).
     std::shared_ptr<UserQuota> for_user(const std::string& name, const LimitSource& current_limit);
+    // From now on, new quotas are shared through `ledger` (set once, before the first login).
+    void share_through(std::shared_ptr<UsageLedger> ledger, std::function<void(std::function<void()>)> background) {
+        ledger_ = std::move(ledger);
+        background_ = std::move(background);
+    }
     // Sets current_limit() on the user's quota if there is one (SITE SETQUOTA: at once for running
     // sessions). False when the user has none.
     bool refresh_limit(const std::string& name, const LimitSource& current_limit);
@@ -105,6 +149,8 @@ public:
 private:
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<UserQuota>> quotas_;
+    std::shared_ptr<UsageLedger> ledger_;
+    std::function<void(std::function<void()>)> background_;
 };
 
 }  // namespace ferry::fs

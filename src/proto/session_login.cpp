@@ -16,6 +16,7 @@ struct LoginCheck {
     bool ok = false;
     LoginFailure failure = LoginFailure::refusal;  // guess: a wrong password or unknown user
     bool banned = false;          // the address was banned before the check ran: not checked
+    bool unavailable = false;     // the accounts store (the database) cannot be reached: not checked
     bool recently_verified = false;  // the password matched the last verification: no argon2id
     std::string why;  // for the log, never for the client
     auth::Account account;
@@ -34,6 +35,13 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
         sodium_memzero(password.data(), password.size());
         check.why = cat("not checked: the address is ", banned);
         check.banned = true;
+        return check;
+    }
+    // Without the database a disable or a new password made on another node could be missed.
+    if (!context.accounts.available()) {
+        sodium_memzero(password.data(), password.size());
+        check.why = cat("the accounts store (", context.accounts.describe(), ") cannot be reached");
+        check.unavailable = true;
         return check;
     }
     auto account = context.accounts.find(user);
@@ -99,6 +107,12 @@ void Session::cmd_pass(const std::string& arg) {
         [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
         [this, command = std::move(command)](LoginCheck check) mutable {
             if (check.banned) return close_banned(check.why);
+            if (check.unavailable) {
+                log::error(cat(describe(), " login of ", user_, " refused: ", check.why));
+                login_ = LoginState::need_user;
+                reply(421, "Account database unavailable; try again later.");
+                return close_after_reply();
+            }
             if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
             if (const unsigned limit = ctx_.config.max_sessions_per_user) {
                 user_slot_ = ctx_.user_sessions.try_take(user_, limit);

@@ -6,6 +6,7 @@
 #include "fs/listing_stream.hpp"
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
+#include "proto/shared_quota_budget.hpp"
 #include "sys/file.hpp"
 
 #include <algorithm>
@@ -202,13 +203,18 @@ namespace {
 class QuotaBudget final : public UploadBudget {
 public:
     explicit QuotaBudget(std::shared_ptr<fs::UserQuota> quota) : quota_(std::move(quota)) {}
-    std::uint64_t grant(std::uint64_t wanted) override { return quota_->reserve(wanted); }
+    void grant(std::uint64_t wanted, Granted granted) override { granted({}, quota_->reserve(wanted)); }
     void settle(std::uint64_t granted, std::uint64_t used) override { quota_->settle(granted, used); }
 
 private:
     std::shared_ptr<fs::UserQuota> quota_;
 };
 }  // namespace
+
+std::unique_ptr<UploadBudget> Session::upload_budget() {
+    if (quota_->shared()) return make_shared_quota_budget(quota_, reactor_, ctx_.pool, ctx_.config.quota_wait);
+    return std::make_unique<QuotaBudget>(quota_);
+}
 
 void Session::store(const std::string& target, fs::WriteMode mode) {
     const std::uint64_t rest = transfers().take_restart();
@@ -226,22 +232,25 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
     const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
     if (offset != old_size) {
-        if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
+        // A shared quota's figures here may be stale (another node may have freed space): its
+        // first grant decides instead.
+        if (!quota_->shared() && offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
         if (const Status err = sys::truncate(*file, offset)) return reply_fs_error(err, "Could not write file");
         quota_->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
     }
-    if (quota_->free() == 0) return reply_quota_exceeded();
+    if (!quota_->shared() && quota_->free() == 0) return reply_quota_exceeded();
     fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
     auto digest = start_upload_digest(target, info->id, offset);
     auto shared_file = std::make_shared<File>(std::move(*file));
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(info->id));
     const DataType type = type_;
     std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
+    auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget());
     run_transfer(std::move(preliminary),
-                 [shared_file, writing, offset, type, quota = quota_, drain = quota_drain(),
+                 [shared_file, writing, offset, type, budget, drain = quota_drain(),
                   digest](std::unique_ptr<net::Stream> stream) {
                      return make_file_upload(std::move(stream), std::move(*shared_file), offset, type,
-                                             std::make_unique<QuotaBudget>(quota), drain, std::move(*writing), digest);
+                                             std::move(*budget), drain, std::move(*writing), digest);
                  },
                  record_of(XferKind::upload, target), begin_command());
 }

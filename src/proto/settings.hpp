@@ -31,6 +31,7 @@ struct Settings {
     std::chrono::seconds login_timeout_busy{10};
     unsigned max_sessions_unauthenticated = 256;
     unsigned max_sessions_per_user = 0;                 // logged in at once, per account; 0 = no limit
+    std::chrono::milliseconds quota_wait{3000};         // shared quota full but held by others: wait this long
     std::chrono::milliseconds login_fail_delay{1000};
     unsigned max_login_failures = 3;
     std::size_t max_line = 4096;

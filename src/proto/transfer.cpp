@@ -167,6 +167,9 @@ public:
           budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)), digest_(std::move(digest)) {}
     ~FileUpload() override {
         if (digest_) digest_->finish(false);  // aborted: nothing is kept (a no-op after finish)
+        // Cut in the middle of a chunk (ABOR, data timeout, shutdown): its completion never runs,
+        // so the bytes it wrote are counted here and the rest of the reservation is given back.
+        if (unsettled_) settle(unsettled_, ascii_ ? 0 : std::min(unsettled_, stream_->in_flight()));
     }
 
     void start(Done done) override {
@@ -178,14 +181,23 @@ public:
     bool over_quota() const override { return draining_; }
 
 private:
-    std::uint64_t grant(std::uint64_t wanted) { return budget_ ? budget_->grant(wanted) : wanted; }
     void settle(std::uint64_t granted, std::uint64_t used) {
+        unsettled_ = 0;
         if (budget_) budget_->settle(granted, used);
     }
 
     void next_chunk() {
-        const std::uint64_t granted = grant(ascii_ ? kAsciiBlock : kUploadChunk);
-        if (granted == 0) return check_nothing_more();
+        const std::uint64_t wanted = ascii_ ? kAsciiBlock : kUploadChunk;
+        if (!budget_) return receive_chunk(wanted);
+        budget_->grant(wanted, [this](Error err, std::uint64_t granted) {
+            if (err) return finish(err, FailureSide::local);
+            if (granted == 0) return check_nothing_more();
+            receive_chunk(granted);
+        });
+    }
+
+    void receive_chunk(std::uint64_t granted) {
+        unsettled_ = granted;
         if (ascii_) return receive_ascii(granted);
         stream_->recv_to_file(file_, offset_, granted, [this, granted](Error err, std::uint64_t n) {
             settle(granted, n);
@@ -266,6 +278,7 @@ private:
     std::shared_ptr<UploadDigest> digest_;
     bool pending_cr_ = false;
     bool draining_ = false;
+    std::uint64_t unsettled_ = 0;  // granted for the chunk being received, until settled
     std::chrono::steady_clock::time_point drain_started_;
     std::uint64_t bytes_ = 0;
     std::uint64_t dropped_ = 0;

@@ -38,11 +38,15 @@ struct QuotaDrain {
 };
 
 // How much an upload may still write. Asked before each chunk; the session implements it against
-// the user's shared quota. grant() may return less than asked, 0 = nothing more.
+// the user's quota (in memory, or in a database shared by several nodes). grant() calls `granted`
+// with what may be written, maybe less than asked (0 = nothing more), or with an error when it
+// cannot tell (the database is unreachable): at once, or later from the reactor loop; never after
+// the budget is destroyed (what it had reserved for that call is then released).
 class UploadBudget {
 public:
+    using Granted = std::function<void(Error err, std::uint64_t bytes)>;
     virtual ~UploadBudget() = default;
-    virtual std::uint64_t grant(std::uint64_t wanted) = 0;
+    virtual void grant(std::uint64_t wanted, Granted granted) = 0;
     // `granted` bytes were reserved, `used` of them were written.
     virtual void settle(std::uint64_t granted, std::uint64_t used) = 0;
 };

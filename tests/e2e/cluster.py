@@ -81,3 +81,81 @@ class HAProxy:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+def _pg_bin(name):
+    import glob
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/" + name))
+    return found[-1] if found else shutil.which(name)
+
+
+def postgresql_available():
+    return _pg_bin("initdb") is not None and _pg_bin("pg_ctl") is not None
+
+
+class PostgreSQL:
+    """Debian's PostgreSQL server in a temp folder: initdb, listening on a Unix socket in that folder
+    only (no TCP), trust authentication for the local user. Run as `postgres` when we are root
+    (initdb refuses root). `conninfo` is what ferryd's `postgresql` key takes; `psql(sql)` runs a
+    statement and returns its output; stop()/start() for the outage tests."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="ferry-pg-")
+        os.chmod(self.tmp, 0o755)
+        self.data = os.path.join(self.tmp, "data")
+        self.socket_dir = os.path.join(self.tmp, "socket")
+        os.makedirs(self.socket_dir)
+        os.chmod(self.socket_dir, 0o777)
+        self.port = free_port()
+        self.log_path = os.path.join(self.tmp, "postgresql.log")
+        self.as_user = []
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.tmp, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.user = "postgres" if self.as_user else os.environ.get("USER", "postgres")
+        self._run([_pg_bin("initdb"), "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync", "-E", "UTF8"])
+        self.conninfo = "host=%s port=%d dbname=postgres user=%s" % (self.socket_dir, self.port, self.user)
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _run(self, cmd, timeout=120):
+        p = subprocess.run(self.as_user + cmd, capture_output=True, timeout=timeout, cwd=self.tmp)
+        if p.returncode != 0:
+            raise AssertionError("%s failed (%d): %s %s" % (cmd[0], p.returncode, p.stdout.decode(errors="replace"),
+                                                             p.stderr.decode(errors="replace")))
+        return p.stdout.decode(errors="replace")
+
+    def start(self):
+        opts = "-k %s -p %d -c listen_addresses='' -c fsync=off -c max_connections=200" % (self.socket_dir, self.port)
+        self._run([_pg_bin("pg_ctl"), "-D", self.data, "-l", self.log_path, "-o", opts, "-w", "-t", "60", "start"])
+
+    def stop(self, mode="fast"):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            self._run([_pg_bin("pg_ctl"), "-D", self.data, "-m", mode, "-w", "-t", "60", "stop"])
+
+    def psql(self, sql):
+        cmd = [_pg_bin("psql") or "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo, "-c", sql]
+        p = subprocess.run(cmd, capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError("psql %r failed: %s" % (sql, p.stderr.decode(errors="replace")))
+        return p.stdout.decode(errors="replace").strip()
+
+    def cleanup(self):
+        try:
+            self.stop("immediate")
+        except Exception:
+            pass
+        if not os.environ.get("E2E_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False

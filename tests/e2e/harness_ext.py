@@ -117,7 +117,7 @@ def stor_try(ftp, path, data, cmd="STOR", rest=None, chunk=64 * 1024, pause=0.0)
     if not r.startswith("227"):
         return r, 0
     host, port = ftplib.parse227(r)
-    conn = socket.create_connection((host, port), timeout=TIMEOUT)
+    conn = socket.create_connection((host, port), timeout=TIMEOUT, source_address=getattr(ftp, "source_address", None))
     sent = 0
     try:
         r = send_reply(ftp, "%s %s" % (cmd, path))

@@ -224,7 +224,7 @@ TEST_CASE("modify_accounts_file creates missing parent folders") {
 TEST_CASE("AccountStore sees changes made by others and keeps the last good file") {
     const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
-    AccountStore store(path);
+    FileAccountStore store(path);
     CHECK_FALSE(store.find("alice").has_value());
     std::string error;
     REQUIRE(modify_accounts_file(path, [](AccountsFile& f) { return add_one(f, make_account("alice")); }, &error) == 0);
@@ -240,7 +240,7 @@ TEST_CASE("AccountStore sees changes made by others and keeps the last good file
 TEST_CASE("AccountStore::changed_since reports each change once") {
     const testing::TempDir dir("accounts");
     const std::string path = dir.file("users.toml");
-    AccountStore store(path);
+    FileAccountStore store(path);
     std::uint64_t seen = 0;
     auto first = store.changed_since(seen);  // the first look always reports
     REQUIRE(first.has_value());

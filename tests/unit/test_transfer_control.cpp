@@ -36,7 +36,7 @@ struct Host final : TransferHost {
 class Budget final : public UploadBudget {
 public:
     explicit Budget(std::uint64_t limit) : left_(limit) {}
-    std::uint64_t grant(std::uint64_t wanted) override { return std::min(wanted, left_); }
+    void grant(std::uint64_t wanted, Granted granted) override { granted({}, std::min(wanted, left_)); }
     void settle(std::uint64_t, std::uint64_t used) override { left_ -= std::min(used, left_); }
 
 private:

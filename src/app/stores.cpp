@@ -1,0 +1,98 @@
+// Which store a config names (see stores.hpp).
+#include "app/stores.hpp"
+
+#include "base/log.hpp"
+
+#include <iostream>
+
+#ifdef FERRY_POSTGRESQL
+#include "db/pg_accounts.hpp"
+#include "db/schema.hpp"
+#include <unistd.h>
+#endif
+
+namespace ferry::app {
+
+std::string node_name(const Config& config) {
+    if (!config.node_name.empty()) return config.node_name;
+#ifdef FERRY_POSTGRESQL
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && host[0]) return host;
+#endif
+    return "ferryd";
+}
+
+#ifdef FERRY_POSTGRESQL
+namespace {
+std::shared_ptr<db::ConnectionPool> connection_pool(const Config& config) {
+    // One idle connection per pool thread and one spare: each pool job takes one for its query.
+    return std::make_shared<db::ConnectionPool>(config.postgresql, config.pool_threads + 1);
+}
+}  // namespace
+#endif
+
+std::optional<Stores> open_stores(const Config& config, bool watch, std::string* error) {
+    Stores stores;
+    if (config.accounts == AccountsBackend::file) {
+        stores.accounts = std::make_unique<auth::FileAccountStore>(config.users_file);
+        return stores;
+    }
+#ifdef FERRY_POSTGRESQL
+    auto pool = connection_pool(config);
+    auto accounts = db::PgAccountStore::open(pool, watch, error);
+    if (!accounts) return std::nullopt;
+    auto usage = std::make_shared<db::PgUsageLedger>(pool, node_name(config), config.default_quota,
+                                                     std::chrono::milliseconds(config.reservation_ttl));
+    stores.accounts = std::move(accounts);
+    stores.usage = usage;
+    stores.renew = [usage] { return usage->renew(); };
+    return stores;
+#else
+    (void)watch;
+    if (error) *error = "accounts = \"postgresql\" is not available in this build (Linux only)";
+    return std::nullopt;
+#endif
+}
+
+Status rescan_stored_usage(const Config& config, const std::string& user, std::uint64_t used, std::string* error) {
+#ifdef FERRY_POSTGRESQL
+    if (config.accounts == AccountsBackend::postgresql) {
+        auto pool = connection_pool(config);
+        return db::rescan_usage(*pool, user, used, error);
+    }
+#endif
+    (void)config, (void)user, (void)used;
+    if (error) *error = "the stored usage is kept only with accounts = \"postgresql\"; a single node measures the home at the first login";
+    return Errc::unsupported;
+}
+
+int run_db_command(const Config& config, const std::vector<std::string>& args) {
+    if (args.size() != 1 || args[0] != "migrate") {
+        std::cerr << "usage: ferryd db migrate [--config FILE]\n";
+        return 2;
+    }
+#ifdef FERRY_POSTGRESQL
+    if (config.accounts != AccountsBackend::postgresql) {
+        std::cerr << "ferryd: db migrate: the config keeps accounts in a file (accounts = \"file\")\n";
+        return 2;
+    }
+    std::string error;
+    auto connection = db::Connection::open(config.postgresql, &error);
+    int from = 0;
+    if (!connection || db::migrate(*connection, &from, &error)) {
+        std::cerr << "ferryd: db migrate: " << error << "\n";
+        return 1;
+    }
+    if (from == db::schema_version)
+        std::cout << "schema version " << from << ": up to date\n";
+    else
+        std::cout << "schema version " << from << " -> " << db::schema_version << "\n";
+    return 0;
+#else
+    (void)config;
+    std::cerr << "ferryd: db migrate: PostgreSQL is not available in this build (Linux only)\n";
+    return 2;
+#endif
+}
+
+}  // namespace ferry::app

@@ -1,0 +1,34 @@
+// The accounts store and, for several nodes, the shared quota ledger that a config names:
+// accounts = "file" (users_file; the default) or "postgresql" (db/pg_accounts.hpp; Linux builds).
+#pragma once
+#include "app/config.hpp"
+#include "auth/accounts.hpp"
+#include "fs/quota.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ferry::app {
+
+struct Stores {
+    std::unique_ptr<auth::AccountStore> accounts;
+    std::shared_ptr<fs::UsageLedger> usage;  // nullptr: quotas in this process's memory
+    std::function<Status()> renew;           // keeps this node's reservations alive; null without usage
+};
+
+// Opens (and for PostgreSQL connects and migrates) the store. watch: the server's (LISTEN for
+// changes); the command line does without. nullopt with *error when it cannot.
+std::optional<Stores> open_stores(const Config& config, bool watch, std::string* error);
+
+// node_name, or the host name.
+std::string node_name(const Config& config);
+
+// `ferryd user rescan`: the stored usage of a shared quota set from a measurement of the home.
+Status rescan_stored_usage(const Config& config, const std::string& user, std::uint64_t used, std::string* error);
+
+// `ferryd db migrate`: creates or migrates the schema; prints what it did.
+int run_db_command(const Config& config, const std::vector<std::string>& args);
+
+}  // namespace ferry::app

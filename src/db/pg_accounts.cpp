@@ -1,0 +1,270 @@
+// Accounts and usage in PostgreSQL (see pg_accounts.hpp).
+#include "db/pg_accounts.hpp"
+
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "db/schema.hpp"
+
+#include <poll.h>
+
+namespace ferry::db {
+namespace {
+
+// Serialises changes of the accounts (not of usage) across nodes and `ferryd user`.
+constexpr const char* accounts_lock = "SELECT pg_advisory_xact_lock(7305553226810377)";
+constexpr const char* select_accounts =
+    "SELECT name, password_hash, home, quota, admin, disabled FROM ferry_accounts ORDER BY name";
+
+std::string quota_text(std::uint64_t quota) { return quota == unlimited_bytes ? "-1" : std::to_string(quota); }
+std::uint64_t quota_value(std::int64_t stored) { return stored < 0 ? unlimited_bytes : static_cast<std::uint64_t>(stored); }
+std::string flag(bool value) { return value ? "true" : "false"; }
+
+Result<auth::AccountsFile> read_accounts(Connection& connection, std::string* error) {
+    auto rows = connection.query(select_accounts, {}, error);
+    if (!rows) return rows.error();
+    auth::AccountsFile file;
+    for (int i = 0; i < rows->count(); ++i) {
+        auth::Account account{.name = rows->text(i, 0), .password_hash = rows->text(i, 1), .home = rows->text(i, 2),
+                              .quota = quota_value(rows->integer(i, 3)), .admin = rows->boolean(i, 4),
+                              .disabled = rows->boolean(i, 5), .blocked = {}};
+        const std::string name = account.name;
+        if (!file.add(std::move(account))) log::error(cat("postgresql: account \"", name, "\" breaks the name rules; ignored"));
+    }
+    return file;
+}
+
+bool same_account(const auth::Account& a, const auth::Account& b) {
+    return a.password_hash == b.password_hash && a.home == b.home && a.quota == b.quota && a.admin == b.admin &&
+           a.disabled == b.disabled;
+}
+
+// The statements that turn `before` into `after`, in the open transaction.
+Status write_difference(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
+                        std::string* error) {
+    for (const auto& [name, account] : before.all())
+        if (!after.find(name))
+            if (const Status err = connection.query("DELETE FROM ferry_accounts WHERE name = $1", {name}, error).error())
+                return err;
+    for (const auto& [name, account] : after.all()) {
+        const auth::Account* old = before.find(name);
+        if (old && same_account(*old, account)) continue;
+        const std::vector<std::optional<std::string>> values{name, auth::folded_name(name), account.password_hash, account.home,
+                                                             quota_text(account.quota), flag(account.admin), flag(account.disabled)};
+        const char* sql = old ? "UPDATE ferry_accounts SET password_hash = $3, home = $4, quota = $5, admin = $6, "
+                                "disabled = $7 WHERE name = $1 AND folded = $2"
+                              : "INSERT INTO ferry_accounts (name, folded, password_hash, home, quota, admin, disabled) "
+                                "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        if (const Status err = connection.query(sql, values, error).error()) return err;
+    }
+    return {};
+}
+
+void rollback(Connection& connection) {
+    std::string ignored;
+    connection.run("ROLLBACK", &ignored);
+}
+
+}  // namespace
+
+std::unique_ptr<PgAccountStore> PgAccountStore::open(std::shared_ptr<ConnectionPool> pool, bool watch, std::string* error) {
+    auto lease = pool->take(error);
+    if (!lease) return nullptr;
+    int from = 0;
+    if (migrate(**lease, &from, error)) return nullptr;
+    if (from != schema_version)
+        log::info(cat("postgresql: schema ", from == 0 ? std::string("created") : cat("migrated from version ", from),
+                      " (version ", schema_version, ")"));
+    std::unique_ptr<PgAccountStore> store(new PgAccountStore(std::move(pool)));
+    if (store->reload(**lease, error)) return nullptr;
+    if (watch) store->watcher_ = std::thread([raw = store.get()] { raw->watch_loop(); });
+    return store;
+}
+
+PgAccountStore::~PgAccountStore() {
+    stopping_ = true;
+    if (watcher_.joinable()) watcher_.join();
+}
+
+Status PgAccountStore::reload(Connection& connection, std::string* error) {
+    auto loaded = read_accounts(connection, error);
+    if (!loaded) return loaded.error();
+    std::lock_guard lock(mutex_);
+    cache_ = std::move(*loaded);
+    ++generation_;
+    return {};
+}
+
+std::optional<auth::Account> PgAccountStore::find(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    const auth::Account* account = cache_.find(name);
+    if (!account) return std::nullopt;
+    return *account;
+}
+
+Status PgAccountStore::modify(const std::function<Status(auth::AccountsFile&)>& change, std::string* error) {
+    // A connection found dead at BEGIN is replaced (run() retries); nothing was done on it.
+    auto done = pool_->run(error, [&](Connection& connection) -> Result<bool> {
+        if (const Status err = connection.run("BEGIN", error)) return err;
+        Status status = connection.run(accounts_lock, error);
+        auto before = status ? Result<auth::AccountsFile>(status) : read_accounts(connection, error);
+        if (!before) {
+            rollback(connection);
+            return before.error() == Errc::not_connected ? Errc::io : before.error();  // no retry mid-transaction
+        }
+        auth::AccountsFile after = *before;
+        if (const Status refused = change(after)) {
+            rollback(connection);
+            return refused == Errc::not_connected ? Errc::io : refused;
+        }
+        status = write_difference(connection, *before, after, error);
+        if (!status) status = connection.run("COMMIT", error);
+        if (status) {
+            rollback(connection);
+            return status == Errc::not_connected ? Errc::io : status;
+        }
+        std::string ignored;
+        reload(connection, &ignored);  // our own change is visible to the next find() at once
+        return true;
+    });
+    return done.error();
+}
+
+std::optional<auth::AccountsFile> PgAccountStore::changed_since(std::uint64_t& seen) {
+    std::lock_guard lock(mutex_);
+    if (seen == generation_) return std::nullopt;
+    seen = generation_;
+    return cache_;
+}
+
+Result<auth::AccountsFile> PgAccountStore::load(std::string* error) {
+    return pool_->run(error, [&](Connection& connection) { return read_accounts(connection, error); });
+}
+
+void PgAccountStore::notify_changes(std::function<void()> changed) {
+    std::lock_guard lock(mutex_);
+    changed_ = std::move(changed);
+}
+
+// The LISTEN connection: reload at every notification and after every reconnect (changes made
+// while it was away were not announced to it). A quiet connection is checked every few seconds,
+// so a database that went away is noticed even when nothing changes.
+void PgAccountStore::watch_loop() {
+    using namespace std::chrono_literals;
+    bool announced_loss = false;
+    while (!stopping_) {
+        std::string error;
+        auto connection = Connection::open(pool_->conninfo(), &error);
+        Status err = connection ? connection->run(cat("LISTEN ", accounts_channel), &error) : connection.error();
+        if (!err) err = reload(*connection, &error);
+        if (err) {
+            available_ = false;
+            if (!announced_loss) log::error(cat(error, "; logins and uploads are refused until the database is back"));
+            announced_loss = true;
+            for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(100ms);
+            continue;
+        }
+        if (announced_loss) log::info("postgresql: connected again; logins and uploads go on");
+        announced_loss = false;
+        available_ = true;
+        // Under the lock, so that once notify_changes(nullptr) returned no call is under way.
+        auto tell = [this] {
+            std::lock_guard lock(mutex_);
+            if (changed_) changed_();
+        };
+        tell();
+        auto last_check = std::chrono::steady_clock::now();
+        while (!stopping_ && !err) {
+            pollfd watched{connection->socket(), POLLIN, 0};
+            const int ready = ::poll(&watched, 1, 200);
+            if (ready > 0) {
+                err = connection->consume(&error);
+                if (!err && !connection->notifications().empty()) {
+                    err = reload(*connection, &error);
+                    if (!err) tell();
+                }
+            } else if (std::chrono::steady_clock::now() - last_check > 2s) {
+                err = connection->run("SELECT 1", &error);
+                last_check = std::chrono::steady_clock::now();
+            }
+        }
+        if (err && !stopping_) {
+            available_ = false;
+            pool_->drop_idle();  // they went with the server
+            log::error(cat("postgresql: lost the connection: ", error, "; logins and uploads are refused until it is back"));
+            announced_loss = true;
+        }
+    }
+}
+
+// ---- usage ----
+
+Result<Rows> PgUsageLedger::query(std::string_view sql, const std::vector<std::optional<std::string>>& params,
+                                  const std::string& user) {
+    std::string error;
+    auto rows = pool_->run(&error, [&](Connection& connection) { return connection.query(sql, params, &error); });
+    if (!rows) log::error(cat("quota of ", user, ": ", error));
+    return rows;
+}
+
+Result<fs::UsageLedger::Grant> PgUsageLedger::reserve(const std::string& user, std::uint64_t wanted) {
+    auto rows = query("SELECT id, granted, held, used FROM ferry_reserve($1, $2, $3, $4, $5)",
+                      {user, node_, std::to_string(wanted), quota_text(default_quota_), std::to_string(ttl_.count())}, user);
+    if (!rows) return rows.error();
+    return Grant{.id = static_cast<std::uint64_t>(rows->integer(0, 0)), .bytes = static_cast<std::uint64_t>(rows->integer(0, 1)),
+                 .held = static_cast<std::uint64_t>(rows->integer(0, 2)), .used = static_cast<std::uint64_t>(rows->integer(0, 3))};
+}
+
+Result<std::uint64_t> PgUsageLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
+    auto rows = query("SELECT ferry_settle($1, $2, $3)", {user, std::to_string(id), std::to_string(written)}, user);
+    if (!rows) return rows.error();
+    return static_cast<std::uint64_t>(rows->integer(0, 0));
+}
+
+Status PgUsageLedger::adjust(const std::string& user, std::int64_t delta) {
+    return query("UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1", {user, std::to_string(delta)}, user)
+        .error();
+}
+
+Result<std::optional<std::uint64_t>> PgUsageLedger::stored_usage(const std::string& user) {
+    auto rows = query("SELECT used, measured FROM ferry_accounts WHERE name = $1", {user}, user);
+    if (!rows) return rows.error();
+    if (rows->count() == 0) return Errc::not_found;
+    if (!rows->boolean(0, 1)) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(rows->integer(0, 0)));
+}
+
+Result<std::uint64_t> PgUsageLedger::record_measurement(const std::string& user, std::uint64_t used) {
+    auto rows = query("UPDATE ferry_accounts SET used = CASE WHEN measured THEN used ELSE $2 END, measured = true "
+                      "WHERE name = $1 RETURNING used",
+                      {user, std::to_string(used)}, user);
+    if (!rows) return rows.error();
+    if (rows->count() == 0) return Errc::not_found;
+    return static_cast<std::uint64_t>(rows->integer(0, 0));
+}
+
+Status PgUsageLedger::renew() {
+    return query("UPDATE ferry_reservations SET expires = now() + $2 * interval '1 millisecond' WHERE node = $1",
+                 {node_, std::to_string(ttl_.count())}, "this node")
+        .error();
+}
+
+Status rescan_usage(ConnectionPool& pool, const std::string& user, std::uint64_t used, std::string* error) {
+    auto lease = pool.take(error);
+    if (!lease) return lease.error();
+    if (const Status err = migrate(**lease, nullptr, error)) return err;
+    auto rows = (*lease)->query(
+        "UPDATE ferry_accounts SET used = $2, measured = true WHERE name = $1 AND NOT EXISTS "
+        "(SELECT 1 FROM ferry_reservations r WHERE r.account = $1 AND r.expires > now()) RETURNING used",
+        {user, std::to_string(used)}, error);
+    if (!rows) return rows.error();
+    if (rows->count() == 1) return {};
+    auto held = (*lease)->query("SELECT count(*) FROM ferry_reservations r WHERE r.account = $1 AND r.expires > now()", {user}, error);
+    if (held && held->integer(0, 0) > 0) {
+        if (error) *error = cat(held->integer(0, 0), " uploads of ", user, " hold reservations; try again when they are done");
+        return Errc::busy;
+    }
+    if (error) *error = "no account " + user;
+    return Errc::not_found;
+}
+
+}  // namespace ferry::db

@@ -1,0 +1,81 @@
+// Accounts and quota usage in PostgreSQL, shared by every ferryd node that names the same database
+// (accounts = "postgresql"). The schema is db/schema.cpp's.
+//
+//  - PgAccountStore: the accounts as auth::AccountStore. A copy of all of them is kept in memory
+//    (logins never wait for the database); a thread of its own LISTENs on ferry_accounts, which a
+//    trigger notifies at every change from any node or `ferryd user`, reloads the copy and tells
+//    the server, so a disable or a new password reaches every node within a second. While the
+//    database is unreachable available() is false (logins get 421) and the thread reconnects.
+//  - PgUsageLedger: fs::UsageLedger over the same database: reservations per node with an expiry
+//    the node renews (renew()), so a node that dies loses them within reservation_ttl.
+#pragma once
+#include "auth/accounts.hpp"
+#include "db/pg.hpp"
+#include "fs/quota.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <thread>
+
+namespace ferry::db {
+
+class PgAccountStore final : public auth::AccountStore {
+public:
+    // Connects and migrates the schema; nullptr (with *error) if the database cannot be reached.
+    // watch = true starts the LISTEN thread (the server); `ferryd user` does without.
+    static std::unique_ptr<PgAccountStore> open(std::shared_ptr<ConnectionPool> pool, bool watch, std::string* error);
+    ~PgAccountStore() override;
+
+    std::optional<auth::Account> find(std::string_view name) override;
+    Status modify(const std::function<Status(auth::AccountsFile&)>& change, std::string* error) override;
+    std::optional<auth::AccountsFile> changed_since(std::uint64_t& seen) override;
+    Result<auth::AccountsFile> load(std::string* error) override;
+    bool available() const override { return available_.load(); }
+    void notify_changes(std::function<void()> changed) override;
+    std::string describe() const override { return "postgresql"; }
+
+private:
+    explicit PgAccountStore(std::shared_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+    Status reload(Connection& connection, std::string* error);
+    void watch_loop();
+
+    std::shared_ptr<ConnectionPool> pool_;
+    std::mutex mutex_;
+    auth::AccountsFile cache_;
+    std::uint64_t generation_ = 1;
+    std::function<void()> changed_;
+    std::atomic<bool> available_{true};
+    std::atomic<bool> stopping_{false};
+    std::thread watcher_;
+};
+
+class PgUsageLedger final : public fs::UsageLedger {
+public:
+    PgUsageLedger(std::shared_ptr<ConnectionPool> pool, std::string node, std::uint64_t default_quota,
+                  std::chrono::milliseconds ttl)
+        : pool_(std::move(pool)), node_(std::move(node)), default_quota_(default_quota), ttl_(ttl) {}
+
+    Result<Grant> reserve(const std::string& user, std::uint64_t wanted) override;
+    Result<std::uint64_t> settle(const std::string& user, std::uint64_t id, std::uint64_t written) override;
+    Status adjust(const std::string& user, std::int64_t delta) override;
+    Result<std::optional<std::uint64_t>> stored_usage(const std::string& user) override;
+    Result<std::uint64_t> record_measurement(const std::string& user, std::uint64_t used) override;
+    // This node's reservations live another ttl (every ttl/3 from the server).
+    Status renew();
+
+private:
+    // The query on a pooled connection; a failure is logged with the user's name.
+    Result<Rows> query(std::string_view sql, const std::vector<std::optional<std::string>>& params, const std::string& user);
+    std::shared_ptr<ConnectionPool> pool_;
+    const std::string node_;
+    const std::uint64_t default_quota_;
+    const std::chrono::milliseconds ttl_;
+};
+
+// `ferryd user rescan`: sets the stored usage to `used` (measured from the home). Refused while
+// uploads hold reservations (their bytes are on disk and counted when they settle).
+Status rescan_usage(ConnectionPool& pool, const std::string& user, std::uint64_t used, std::string* error);
+
+}  // namespace ferry::db
