@@ -72,7 +72,19 @@ Server::Server(Config config, Stores stores)
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
     for (const auto& text : config_.proxy_trusted)
         if (auto network = auth::Network::parse(text)) proxy_trusted_.push_back(std::move(*network));
-    if (usage_) context_.quotas.share_through(usage_, [this](std::function<void()> job) { pool_->submit(std::move(job)); });
+    auto on_pool = [this](std::function<void()> job) { pool_->submit(std::move(job)); };
+    if (usage_) context_.quotas.share_through(usage_, on_pool);
+    if (stores.sessions) context_.user_sessions.share_through(stores.sessions, on_pool);
+    if (stores.publish_failure) {
+        context_.publish_failure = [this, publish = stores.publish_failure](const std::string& address, const std::string& user) {
+            pool_->submit([publish, address, user] {
+                if (const Status err = publish(address, user))
+                    log::warn(cat("defender: the other nodes were not told of a failed login from ", address, ": ", err.message()));
+            });
+        };
+    }
+    watch_failures_ = std::move(stores.watch_failures);
+    if (watch_failures_) watch_failures_([this](std::vector<auth::RemoteFailure> failures) { count_remote_failures(failures); });
     // Another node or `ferryd user` changed the accounts in the database: apply it now.
     accounts_->notify_changes([this] {
         if (!stopping_) pool_->submit([this] { check_accounts_now(); });
@@ -101,6 +113,7 @@ void Server::close_sessions(CloseRule rule) {
 
 Server::~Server() {
     accounts_->notify_changes(nullptr);  // no more jobs from the store's thread
+    if (watch_failures_) watch_failures_(nullptr);
     for (auto& worker : workers_) {
         worker->reactor.stop();
         if (worker->thread.joinable()) worker->thread.join();
@@ -289,6 +302,19 @@ void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> acc
         if (account->disabled) return Closing{"account disabled", "Your account has been disabled."};
         return std::nullopt;
     });
+}
+
+// Another node's failed logins count here as if they were ours, so every node bans at the same
+// threshold, and no guesser gets `ban_threshold` tries per node. Store thread.
+void Server::count_remote_failures(const std::vector<auth::RemoteFailure>& failures) {
+    for (const auto& failure : failures) {
+        const auth::FailureOutcome outcome = context_.defender.failed(failure.address, failure.account, failure.at);
+        if (!outcome.new_ban) continue;
+        const auth::Ban ban = *outcome.new_ban;
+        log::warn(cat("defender: banned ", ban.group, " until ", auth::format_utc(ban.until), " (", ban.reason, ", ban ",
+                      ban.count, "; failed logins on other nodes counted)"));
+        context_.record_ban(ban);
+    }
 }
 
 // `ferryd ban remove` edits bans_file under a running server; the file is the truth, so the bans

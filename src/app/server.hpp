@@ -95,6 +95,7 @@ private:
     void schedule_bans_check(std::chrono::seconds delay);
     void schedule_reservation_renewal();
     void check_accounts_now();  // worker pool
+    void count_remote_failures(const std::vector<auth::RemoteFailure>& failures);
     void load_bans_if_changed();  // worker pool, or before run()
     void apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts);
     // Every logged-in session the rule names gets 421 and is closed, on its own reactor.
@@ -106,6 +107,7 @@ private:
     std::unique_ptr<auth::AccountStore> accounts_;
     std::shared_ptr<fs::UsageLedger> usage_;  // quotas shared by several nodes; nullptr = in memory
     std::function<Status()> renew_reservations_;
+    std::function<void(std::function<void(std::vector<auth::RemoteFailure>)>)> watch_failures_;
     std::unique_ptr<net::WorkerPool> pool_;  // destroyed first: its jobs use the members below
     proto::XferLog xferlog_;
     proto::ServerContext context_;

@@ -41,11 +41,27 @@ std::optional<Stores> open_stores(const Config& config, bool watch, std::string*
     auto pool = connection_pool(config);
     auto accounts = db::PgAccountStore::open(pool, watch, error);
     if (!accounts) return std::nullopt;
-    auto usage = std::make_shared<db::PgUsageLedger>(pool, node_name(config), config.default_quota,
+    auto ledger = std::make_shared<db::PgNodeLedger>(pool, node_name(config), config.default_quota,
                                                      std::chrono::milliseconds(config.reservation_ttl));
+    if (watch) {
+        // A node (re)starting under its name has no uploads or sessions, whatever a previous run left.
+        if (const Status err = ledger->forget_previous_run()) {
+            if (error) *error = "postgresql: cannot clear this node's previous reservations: " + err.message();
+            return std::nullopt;
+        }
+    }
+    db::PgAccountStore* store = accounts.get();
     stores.accounts = std::move(accounts);
-    stores.usage = usage;
-    stores.renew = [usage] { return usage->renew(); };
+    stores.usage = ledger;
+    stores.sessions = ledger;
+    stores.renew = [ledger] { return ledger->renew(); };
+    stores.publish_failure = [ledger](const std::string& address, const std::string& account) {
+        return ledger->record_failure(address, account);
+    };
+    stores.watch_failures = [store, ledger](std::function<void(std::vector<auth::RemoteFailure>)> failed) {
+        auto source = failed ? ledger : nullptr;  // before `failed` is moved from
+        store->notify_failures(std::move(source), std::move(failed));
+    };
     return stores;
 #else
     (void)watch;

@@ -3,6 +3,8 @@
 #pragma once
 #include "app/config.hpp"
 #include "auth/accounts.hpp"
+#include "auth/defender.hpp"
+#include "auth/user_sessions.hpp"
 #include "fs/quota.hpp"
 
 #include <functional>
@@ -12,10 +14,16 @@
 
 namespace ferry::app {
 
+// What several nodes share besides the accounts; every member is empty for the file store.
 struct Stores {
     std::unique_ptr<auth::AccountStore> accounts;
-    std::shared_ptr<fs::UsageLedger> usage;  // nullptr: quotas in this process's memory
-    std::function<Status()> renew;           // keeps this node's reservations alive; null without usage
+    std::shared_ptr<fs::UsageLedger> usage;        // nullptr: quotas in this process's memory
+    std::shared_ptr<auth::SessionLedger> sessions; // max_sessions_per_user across nodes
+    std::function<Status()> renew;                 // keeps this node's reservations and sessions alive
+    // Blocking (worker pool): tells the other nodes of a failed login here.
+    std::function<Status(const std::string& address, const std::string& account)> publish_failure;
+    // The others' failed logins, on the store's thread; nullptr stops them.
+    std::function<void(std::function<void(std::vector<auth::RemoteFailure>)>)> watch_failures;
 };
 
 // Opens (and for PostgreSQL connects and migrates) the store. watch: the server's (LISTEN for

@@ -64,6 +64,14 @@ struct Ban {
     std::string reason;
 };
 
+// A failed login that another node saw (nodes sharing a database share their failures), for this
+// node's count.
+struct RemoteFailure {
+    std::string address;
+    std::string account;
+    WallClock::time_point at;
+};
+
 // What a failed login led to, for the caller's log line and reply.
 struct FailureOutcome {
     bool counted = false;           // false for trusted addresses: nothing to say about them

@@ -5,6 +5,7 @@
 #include "base/size.hpp"
 #include "db/schema.hpp"
 
+#include <algorithm>
 #include <poll.h>
 
 namespace ferry::db {
@@ -145,6 +146,21 @@ void PgAccountStore::notify_changes(std::function<void()> changed) {
     changed_ = std::move(changed);
 }
 
+void PgAccountStore::notify_failures(std::shared_ptr<PgNodeLedger> ledger, std::function<void(std::vector<RemoteFailure>)> failed) {
+    std::lock_guard lock(mutex_);
+    failures_ledger_ = std::move(ledger);
+    failed_ = std::move(failed);
+    if (failures_ledger_) failures_ledger_->failures_since(&last_failure_);  // from now on
+}
+
+// Watcher thread. Under the lock, as tell() is: none runs after notify_failures(nullptr, nullptr).
+void PgAccountStore::fetch_failures() {
+    std::lock_guard lock(mutex_);
+    if (!failures_ledger_ || !failed_) return;
+    auto failures = failures_ledger_->failures_since(&last_failure_);
+    if (failures && !failures->empty()) failed_(std::move(*failures));
+}
+
 // The LISTEN connection: reload at every notification and after every reconnect (changes made
 // while it was away were not announced to it). A quiet connection is checked every few seconds,
 // so a database that went away is noticed even when nothing changes.
@@ -154,7 +170,8 @@ void PgAccountStore::watch_loop() {
     while (!stopping_) {
         std::string error;
         auto connection = Connection::open(pool_->conninfo(), &error);
-        Status err = connection ? connection->run(cat("LISTEN ", accounts_channel), &error) : connection.error();
+        Status err = connection ? connection->run(cat("LISTEN ", accounts_channel, "; LISTEN ", failures_channel), &error)
+                                : connection.error();
         if (!err) err = reload(*connection, &error);
         if (err) {
             available_ = false;
@@ -178,10 +195,12 @@ void PgAccountStore::watch_loop() {
             const int ready = ::poll(&watched, 1, 200);
             if (ready > 0) {
                 err = connection->consume(&error);
-                if (!err && !connection->notifications().empty()) {
+                const auto channels = err ? std::vector<std::string>() : connection->notifications();
+                if (std::find(channels.begin(), channels.end(), accounts_channel) != channels.end()) {
                     err = reload(*connection, &error);
                     if (!err) tell();
                 }
+                if (std::find(channels.begin(), channels.end(), failures_channel) != channels.end()) fetch_failures();
             } else if (std::chrono::steady_clock::now() - last_check > 2s) {
                 err = connection->run("SELECT 1", &error);
                 last_check = std::chrono::steady_clock::now();
@@ -198,7 +217,7 @@ void PgAccountStore::watch_loop() {
 
 // ---- usage ----
 
-Result<Rows> PgUsageLedger::query(std::string_view sql, const std::vector<std::optional<std::string>>& params,
+Result<Rows> PgNodeLedger::query(std::string_view sql, const std::vector<std::optional<std::string>>& params,
                                   const std::string& user) {
     std::string error;
     auto rows = pool_->run(&error, [&](Connection& connection) { return connection.query(sql, params, &error); });
@@ -206,7 +225,7 @@ Result<Rows> PgUsageLedger::query(std::string_view sql, const std::vector<std::o
     return rows;
 }
 
-Result<fs::UsageLedger::Grant> PgUsageLedger::reserve(const std::string& user, std::uint64_t wanted) {
+Result<fs::UsageLedger::Grant> PgNodeLedger::reserve(const std::string& user, std::uint64_t wanted) {
     auto rows = query("SELECT id, granted, held, used FROM ferry_reserve($1, $2, $3, $4, $5)",
                       {user, node_, std::to_string(wanted), quota_text(default_quota_), std::to_string(ttl_.count())}, user);
     if (!rows) return rows.error();
@@ -214,18 +233,18 @@ Result<fs::UsageLedger::Grant> PgUsageLedger::reserve(const std::string& user, s
                  .held = static_cast<std::uint64_t>(rows->integer(0, 2)), .used = static_cast<std::uint64_t>(rows->integer(0, 3))};
 }
 
-Result<std::uint64_t> PgUsageLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
+Result<std::uint64_t> PgNodeLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
     auto rows = query("SELECT ferry_settle($1, $2, $3)", {user, std::to_string(id), std::to_string(written)}, user);
     if (!rows) return rows.error();
     return static_cast<std::uint64_t>(rows->integer(0, 0));
 }
 
-Status PgUsageLedger::adjust(const std::string& user, std::int64_t delta) {
+Status PgNodeLedger::adjust(const std::string& user, std::int64_t delta) {
     return query("UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1", {user, std::to_string(delta)}, user)
         .error();
 }
 
-Result<std::optional<std::uint64_t>> PgUsageLedger::stored_usage(const std::string& user) {
+Result<std::optional<std::uint64_t>> PgNodeLedger::stored_usage(const std::string& user) {
     auto rows = query("SELECT used, measured FROM ferry_accounts WHERE name = $1", {user}, user);
     if (!rows) return rows.error();
     if (rows->count() == 0) return Errc::not_found;
@@ -233,7 +252,7 @@ Result<std::optional<std::uint64_t>> PgUsageLedger::stored_usage(const std::stri
     return std::optional<std::uint64_t>(static_cast<std::uint64_t>(rows->integer(0, 0)));
 }
 
-Result<std::uint64_t> PgUsageLedger::record_measurement(const std::string& user, std::uint64_t used) {
+Result<std::uint64_t> PgNodeLedger::record_measurement(const std::string& user, std::uint64_t used) {
     auto rows = query("UPDATE ferry_accounts SET used = CASE WHEN measured THEN used ELSE $2 END, measured = true "
                       "WHERE name = $1 RETURNING used",
                       {user, std::to_string(used)}, user);
@@ -242,10 +261,58 @@ Result<std::uint64_t> PgUsageLedger::record_measurement(const std::string& user,
     return static_cast<std::uint64_t>(rows->integer(0, 0));
 }
 
-Status PgUsageLedger::renew() {
-    return query("UPDATE ferry_reservations SET expires = now() + $2 * interval '1 millisecond' WHERE node = $1",
-                 {node_, std::to_string(ttl_.count())}, "this node")
-        .error();
+Result<bool> PgNodeLedger::take(const std::string& user, unsigned limit) {
+    auto rows = query("SELECT ferry_take_session($1, $2, $3, $4)",
+                      {user, node_, std::to_string(limit), std::to_string(ttl_.count())}, user);
+    if (!rows) return rows.error();
+    return rows->boolean(0, 0);
+}
+
+Status PgNodeLedger::give_back(const std::string& user) {
+    return query("UPDATE ferry_sessions SET count = greatest(0, count - 1) WHERE account = $1 AND node = $2",
+                 {user, node_}, user).error();
+}
+
+Status PgNodeLedger::renew() {
+    const std::string ttl = std::to_string(ttl_.count());
+    if (const Status err = query("UPDATE ferry_reservations SET expires = now() + $2 * interval '1 millisecond' "
+                                 "WHERE node = $1", {node_, ttl}, "this node").error())
+        return err;
+    if (const Status err = query("UPDATE ferry_sessions SET expires = now() + $2 * interval '1 millisecond' "
+                                 "WHERE node = $1", {node_, ttl}, "this node").error())
+        return err;
+    return query("DELETE FROM ferry_login_failures WHERE at < now() - interval '1 day'", {}, "this node").error();
+}
+
+Status PgNodeLedger::forget_previous_run() {
+    if (const Status err = query("DELETE FROM ferry_reservations WHERE node = $1", {node_}, "this node").error())
+        return err;
+    return query("DELETE FROM ferry_sessions WHERE node = $1", {node_}, "this node").error();
+}
+
+Status PgNodeLedger::record_failure(const std::string& address, const std::string& account) {
+    return query("INSERT INTO ferry_login_failures (address, account, node) VALUES ($1, $2, $3)",
+                 {address, account, node_}, account).error();
+}
+
+Result<std::vector<RemoteFailure>> PgNodeLedger::failures_since(std::int64_t* last_id) {
+    if (*last_id < 0) {
+        auto rows = query("SELECT coalesce(max(id), 0) FROM ferry_login_failures", {}, "this node");
+        if (!rows) return rows.error();
+        *last_id = rows->integer(0, 0);
+        return std::vector<RemoteFailure>();
+    }
+    auto rows = query("SELECT id, address, account, (extract(epoch from at) * 1000)::bigint FROM ferry_login_failures "
+                      "WHERE id > $1 AND node <> $2 ORDER BY id",
+                      {std::to_string(*last_id), node_}, "this node");
+    if (!rows) return rows.error();
+    std::vector<RemoteFailure> failures;
+    for (int i = 0; i < rows->count(); ++i) {
+        *last_id = std::max(*last_id, rows->integer(i, 0));
+        failures.push_back({rows->text(i, 1), rows->text(i, 2),
+                            auth::WallClock::time_point(std::chrono::milliseconds(rows->integer(i, 3)))});
+    }
+    return failures;
 }
 
 Status rescan_usage(ConnectionPool& pool, const std::string& user, std::uint64_t used, std::string* error) {

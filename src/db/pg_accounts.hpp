@@ -6,10 +6,14 @@
 //    trigger notifies at every change from any node or `ferryd user`, reloads the copy and tells
 //    the server, so a disable or a new password reaches every node within a second. While the
 //    database is unreachable available() is false (logins get 421) and the thread reconnects.
-//  - PgUsageLedger: fs::UsageLedger over the same database: reservations per node with an expiry
-//    the node renews (renew()), so a node that dies loses them within reservation_ttl.
+//  - PgNodeLedger: what one node shares with the others besides the accounts: quota usage and
+//    reservations (fs::UsageLedger), logged-in sessions per account (auth::SessionLedger), and
+//    failed logins for the defender. Reservations and session counts carry the node's name and an
+//    expiry the node renews (renew()), so a node that dies loses them within reservation_ttl.
 #pragma once
 #include "auth/accounts.hpp"
+#include "auth/defender.hpp"
+#include "auth/user_sessions.hpp"
 #include "db/pg.hpp"
 #include "fs/quota.hpp"
 
@@ -21,11 +25,17 @@
 
 namespace ferry::db {
 
+class PgNodeLedger;
+
+using auth::RemoteFailure;
+
 class PgAccountStore final : public auth::AccountStore {
 public:
     // Connects and migrates the schema; nullptr (with *error) if the database cannot be reached.
     // watch = true starts the LISTEN thread (the server); `ferryd user` does without.
     static std::unique_ptr<PgAccountStore> open(std::shared_ptr<ConnectionPool> pool, bool watch, std::string* error);
+    // With watch: the LISTEN thread also fetches other nodes' failed logins when they are announced.
+    void notify_failures(std::shared_ptr<PgNodeLedger> ledger, std::function<void(std::vector<RemoteFailure>)> failed);
     ~PgAccountStore() override;
 
     std::optional<auth::Account> find(std::string_view name) override;
@@ -40,20 +50,24 @@ private:
     explicit PgAccountStore(std::shared_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
     Status reload(Connection& connection, std::string* error);
     void watch_loop();
+    void fetch_failures();
 
     std::shared_ptr<ConnectionPool> pool_;
     std::mutex mutex_;
     auth::AccountsFile cache_;
     std::uint64_t generation_ = 1;
     std::function<void()> changed_;
+    std::shared_ptr<PgNodeLedger> failures_ledger_;
+    std::function<void(std::vector<RemoteFailure>)> failed_;
+    std::int64_t last_failure_ = -1;  // id of the last failed login fetched; -1 = not yet asked
     std::atomic<bool> available_{true};
     std::atomic<bool> stopping_{false};
     std::thread watcher_;
 };
 
-class PgUsageLedger final : public fs::UsageLedger {
+class PgNodeLedger final : public fs::UsageLedger, public auth::SessionLedger {
 public:
-    PgUsageLedger(std::shared_ptr<ConnectionPool> pool, std::string node, std::uint64_t default_quota,
+    PgNodeLedger(std::shared_ptr<ConnectionPool> pool, std::string node, std::uint64_t default_quota,
                   std::chrono::milliseconds ttl)
         : pool_(std::move(pool)), node_(std::move(node)), default_quota_(default_quota), ttl_(ttl) {}
 
@@ -62,8 +76,16 @@ public:
     Status adjust(const std::string& user, std::int64_t delta) override;
     Result<std::optional<std::uint64_t>> stored_usage(const std::string& user) override;
     Result<std::uint64_t> record_measurement(const std::string& user, std::uint64_t used) override;
-    // This node's reservations live another ttl (every ttl/3 from the server).
+    Result<bool> take(const std::string& user, unsigned limit) override;
+    Status give_back(const std::string& user) override;
+    // This node's reservations and session counts live another ttl (every ttl/3 from the server);
+    // failed logins older than a day go.
     Status renew();
+    // At start: this node has no uploads or sessions yet, whatever a previous run left.
+    Status forget_previous_run();
+    Status record_failure(const std::string& address, const std::string& account);
+    // Failed logins of the other nodes after `*last_id` (the first call only sets it).
+    Result<std::vector<RemoteFailure>> failures_since(std::int64_t* last_id);
 
 private:
     // The query on a pooled connection; a failure is logged with the user's name.

@@ -30,6 +30,52 @@ CREATE TABLE ferry_reservations (
 CREATE INDEX ferry_reservations_account ON ferry_reservations (account);
 CREATE INDEX ferry_reservations_node ON ferry_reservations (node);
 
+-- Logged-in sessions per account and node (max_sessions_per_user across nodes); a node renews its
+-- rows with its reservations, so a dead node's sessions stop counting after reservation_ttl.
+CREATE TABLE ferry_sessions (
+    account text NOT NULL REFERENCES ferry_accounts(name) ON UPDATE CASCADE ON DELETE CASCADE,
+    node    text NOT NULL,
+    count   integer NOT NULL CHECK (count >= 0),
+    expires timestamptz NOT NULL,
+    PRIMARY KEY (account, node)
+);
+
+-- Failed logins from every node, so each node's defender counts all of them (and bans alike).
+CREATE TABLE ferry_login_failures (
+    id      bigserial PRIMARY KEY,
+    address text NOT NULL,
+    account text NOT NULL,
+    node    text NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ferry_login_failures_at ON ferry_login_failures (at);
+CREATE FUNCTION ferry_login_failed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ferry_failures', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER ferry_login_failed AFTER INSERT ON ferry_login_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION ferry_login_failed();
+
+-- One more session of the account on the node, if all nodes together have fewer than p_limit.
+CREATE FUNCTION ferry_take_session(p_account text, p_node text, p_limit integer, p_ttl_ms bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_count bigint;
+BEGIN
+    PERFORM 1 FROM ferry_accounts a WHERE a.name = p_account FOR UPDATE;
+    IF NOT FOUND THEN RETURN false; END IF;
+    SELECT coalesce(sum(s.count), 0) INTO v_count FROM ferry_sessions s
+        WHERE s.account = p_account AND s.expires > now();
+    IF v_count >= p_limit THEN RETURN false; END IF;
+    INSERT INTO ferry_sessions AS s (account, node, count, expires)
+        VALUES (p_account, p_node, 1, now() + p_ttl_ms * interval '1 millisecond')
+        ON CONFLICT (account, node) DO UPDATE
+        SET count = CASE WHEN s.expires > now() THEN s.count + 1 ELSE 1 END,
+            expires = now() + p_ttl_ms * interval '1 millisecond';
+    RETURN true;
+END $$;
+
 CREATE FUNCTION ferry_accounts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('ferry_accounts', '');

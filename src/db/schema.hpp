@@ -15,5 +15,7 @@ Status migrate(Connection& connection, int* from, std::string* error);
 
 // Every change of an account (not of its usage) is announced on this channel (a trigger).
 inline constexpr const char* accounts_channel = "ferry_accounts";
+// And every failed login recorded by a node.
+inline constexpr const char* failures_channel = "ferry_failures";
 
 }  // namespace ferry::db

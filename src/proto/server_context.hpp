@@ -55,6 +55,10 @@ struct ServerContext {
     }
     // Closes every session logged in as `user`, whose account is gone (SITE DELUSER); set by the server.
     std::function<void(const std::string& user)> account_deleted;
+    // Several nodes: tells the others of a failed login here (set by the server; empty alone).
+    std::function<void(const std::string& address, const std::string& user)> publish_failure;
+    // A new ban into bans_file (on the worker pool), so it survives a restart.
+    void record_ban(const auth::Ban& ban);
 
     // An account's quota as enforced: 0 means the config's default_quota.
     std::uint64_t quota_limit(std::uint64_t account_quota) const {

@@ -22,7 +22,28 @@ struct LoginCheck {
     auth::Account account;
     Result<std::shared_ptr<const fs::Home>> home = Error(Errc::not_found);
     std::shared_ptr<fs::UserQuota> quota;
+    std::unique_ptr<auth::UserSessions::Slot> slot;  // max_sessions_per_user
+    unsigned busy_limit = 0;  // the password was right, but the account has this many sessions already
 };
+
+// The last step of a good login: a place among the account's max_sessions_per_user (counted
+// across nodes when they share a database, so this may block: worker pool).
+void take_session_slot(ServerContext& context, auth::Account& account, LoginCheck& check) {
+    const unsigned limit = context.config.max_sessions_per_user;
+    auto slot = context.user_sessions.try_take(account.name, limit);
+    if (!slot) {
+        check.why = cat("cannot count the sessions of ", account.name, ": ", slot.error().message());
+        check.unavailable = true;
+        return;
+    }
+    if (limit && !*slot) {
+        check.busy_limit = limit;
+        return;
+    }
+    check.slot = std::move(*slot);
+    check.ok = true;
+    check.account = std::move(account);
+}
 
 // On the worker pool: look the user up, verify the password (argon2id), open the home, and measure
 // its usage the first time this user logs in (the measurement is then shared by all sessions).
@@ -73,8 +94,7 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
             if (const Status err = check.quota->ensure_measured(**check.home)) {
                 check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", err.message());
             } else {
-                check.ok = true;
-                check.account = std::move(*account);
+                take_session_slot(context, *account, check);
             }
         }
     }
@@ -113,11 +133,9 @@ void Session::cmd_pass(const std::string& arg) {
                 reply(421, "Account database unavailable; try again later.");
                 return close_after_reply();
             }
+            if (check.busy_limit) return refuse_busy_user(check.busy_limit, std::move(command));
             if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
-            if (const unsigned limit = ctx_.config.max_sessions_per_user) {
-                user_slot_ = ctx_.user_sessions.try_take(user_, limit);
-                if (!user_slot_) return refuse_busy_user(limit, std::move(command));
-            }
+            user_slot_ = std::move(check.slot);
             login_ = LoginState::logged_in;
             stop_awaiting_login();
             ctx_.defender.succeeded(peer_.ip(), user_);
@@ -170,6 +188,7 @@ bool Session::count_failed_login() {
     const std::string ip = peer_.ip();
     const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
     if (!outcome.counted) return false;  // a trusted address
+    if (ctx_.publish_failure) ctx_.publish_failure(ip, user_.substr(0, 64));
     log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
                   outcome.address_failures, " in ", ctx_.defender.settings().ban_window.count(), " s)"));
     if (outcome.account_locked_now)
@@ -180,7 +199,12 @@ bool Session::count_failed_login() {
     const auth::Ban ban = *outcome.new_ban;
     log::warn(cat("defender: banned ", ban.group, " until ", auth::format_utc(ban.until), " (", ban.reason, ", ban ",
                   ban.count, ")"));
-    ctx_.pool.submit([&defender = ctx_.defender, path = ctx_.config.bans_file, ban] {
+    ctx_.record_ban(ban);
+    return true;
+}
+
+void ServerContext::record_ban(const auth::Ban& ban) {
+    pool.submit([&defender = defender, path = config.bans_file, ban] {
         std::string error;
         const Status status = auth::modify_bans(path, [&](std::vector<auth::Ban>& bans) {
             std::erase_if(bans, [&](const auth::Ban& b) { return b.group == ban.group; });
@@ -190,7 +214,6 @@ bool Session::count_failed_login() {
         if (status) return log::error(cat("bans_file: cannot record the ban of ", ban.group, ": ", error));
         defender.mark_saved(ban.group);
     });
-    return true;
 }
 
 void Session::cmd_acct(const std::string&) { reply(202, "ACCT not needed."); }

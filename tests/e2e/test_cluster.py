@@ -77,10 +77,11 @@ class TwoNodesTest(unittest.TestCase):
         cls.addClassCleanup(cls.pg.cleanup)
         cls.root = tempfile.mkdtemp(prefix="ferry-e2e-shared-")
         cls.addClassCleanup(shutil.rmtree, cls.root, True)
-        cls.a = FerryServer(config=node_config(cls.pg, cls.root, "a"))
+        limits = {"max_sessions_per_user": 30, "ban_threshold": 6}
+        cls.a = FerryServer(config=node_config(cls.pg, cls.root, "a", **limits))
         cls.addClassCleanup(cls.a.cleanup)
         cls.addClassCleanup(cls.a.stop)
-        cls.b = FerryServer(config=node_config(cls.pg, cls.root, "b"))
+        cls.b = FerryServer(config=node_config(cls.pg, cls.root, "b", **limits))
         cls.addClassCleanup(cls.b.cleanup)
         cls.addClassCleanup(cls.b.stop)
         send = "send-proxy-v2 source " + BALANCER
@@ -214,6 +215,39 @@ class TwoNodesTest(unittest.TestCase):
         self.assertTrue(reply.startswith("226"), reply)
         self.assertEqual(retr_bytes(other, "k.bin"), data)
         eventually(lambda: stored_usage(self.pg, "kim") == 3 * MiB, 2.0, "stored usage = 3 MiB")
+
+    def test_sessions_per_user_count_across_nodes(self):
+        self.add("sam", "sam-pw-123")
+        sessions = [self.login("a" if i % 2 else "b", "sam", "sam-pw-123", "127.0.0.%d" % (60 + i)) for i in range(30)]
+        for node in ("a", "b"):
+            extra = via(self.lb.port(node), source="127.0.0.59")
+            with self.assertRaises(ftplib.error_perm) as refused:
+                extra.login("sam", "sam-pw-123")
+            self.assertIn("530 Too many sessions of this user (at most 30)", str(refused.exception))
+            quit_quietly(extra)
+        self.assertEqual(self.pg.psql("SELECT sum(count) FROM ferry_sessions WHERE account = 'sam'"), "30")
+        sessions[0].quit()  # a place on node b is free, and node a may take it
+        eventually(lambda: can_login(self.lb.port("a"), "sam", "sam-pw-123"), 2.0, "a place again")
+
+    def test_failed_logins_count_and_ban_across_nodes(self):
+        self.add("tess", "tess-pw-123")
+        for node in ("a", "b", "a", "b", "a", "b"):  # 3 + 3: neither node alone reaches ban_threshold 6
+            ftp = via(self.lb.port(node), source="127.0.0.50")
+            with self.assertRaises(ftplib.Error):
+                ftp.login("tess", "wrong")
+            quit_quietly(ftp)
+
+        def refused_at_connect(node):
+            try:
+                quit_quietly(via(self.lb.port(node), source="127.0.0.50"))
+                return False
+            except ftplib.error_temp as e:
+                return str(e).startswith("421")
+        for node, srv in (("a", self.a), ("b", self.b)):
+            eventually(lambda: refused_at_connect(node), 2.0, "127.0.0.50 banned on node " + node)
+            self.assertRegex(srv.log_text(), r"defender: banned 127\.0\.0\.50 until")
+        self.assertIn("failed logins on other nodes counted", self.a.log_text())
+        self.assertTrue(can_login(self.lb.port("a"), "tess", "tess-pw-123"))  # from 127.0.0.3: not banned
 
     def test_through_the_balancer_both_nodes_serve_and_see_the_client(self):
         self.add("lee", "lee-pw-123")
