@@ -2,6 +2,7 @@
 // running the reactor until a callback stops it, and deterministic test data. Header-only.
 #pragma once
 #include "errors.hpp"
+#include "run_loop.hpp"
 #include "net/address.hpp"
 #include "net/linux/sockaddr.hpp"
 #include "net/listener.hpp"
@@ -22,24 +23,6 @@
 #include <vector>
 
 namespace ferry::testing {
-
-// Runs the loop until a callback calls stop(); false if `limit` passed first.
-inline bool run_until_stopped(net::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    bool timed_out = false;
-    auto watchdog = reactor.add_timer(limit, [&] {
-        timed_out = true;
-        reactor.stop();
-    });
-    reactor.run();
-    reactor.cancel_timer(watchdog);
-    return !timed_out;
-}
-
-// Runs the loop for `how_long` (to show that something does NOT happen).
-inline void run_for(net::Reactor& reactor, std::chrono::milliseconds how_long) {
-    reactor.add_timer(how_long, [&] { reactor.stop(); });
-    reactor.run();
-}
 
 inline void set_blocking(int fd, bool blocking) {
     const int flags = ::fcntl(fd, F_GETFL);
