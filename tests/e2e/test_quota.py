@@ -3,9 +3,10 @@ overwrite accounting, two sessions of one user at once, resume after raising the
 import os
 import re
 import threading
+import time
 
 import harness
-from harness import MiB, cmd_code, make_bytes, sha256_bytes, sha256_file, stor_bytes, quit_quietly
+from harness import MiB, cmd_code, make_bytes, open_data, sha256_bytes, sha256_file, stor_bytes, quit_quietly
 from harness_ext import ExtServerTestCase, avbl, send_reply, site_quota, stor_try, user_cli
 
 Q1 = 1 * MiB
@@ -36,6 +37,7 @@ class QuotaTest(ExtServerTestCase):
         "qdef": "qdef-pw-12",
         "qunl": ("qunl-pw-12", "unlimited"),
         "qadmin": ("qadmin-pw-1", None, True),
+        "qabor": ("qabor-pw-1", 16 * MiB),
     }
     CONFIG = {"default_quota": "3M"}
 
@@ -144,6 +146,24 @@ class QuotaTest(ExtServerTestCase):
         self.assertEqual(avbl(ftp), Q1 - 10)
         ftp.delete("x.bin")
         self.assertEqual(avbl(ftp), Q1)
+
+    def test_an_upload_cut_mid_chunk_counts_what_it_wrote_and_frees_the_rest(self):
+        # ABOR in the middle of a 4 MiB chunk: that chunk's reservation must not stay held.
+        ftp = self.login("qabor")
+        ftp.voidcmd("TYPE I")
+        conn, _ = open_data(ftp, "pasv", "STOR cut.bin")
+        conn.sendall(make_bytes(6 * MiB, "qabor"))
+        path = os.path.join(self.srv.home("qabor"), "cut.bin")
+        deadline = time.monotonic() + 10
+        while os.path.getsize(path) < 6 * MiB and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ftp.putcmd("ABOR")  # the data connection stays open: the chunk is cut, not finished
+        resp = ftp.getmultiline()
+        if resp.startswith("426"):
+            resp = ftp.getmultiline()
+        conn.close()
+        self.assertTrue(resp[:3] in ("225", "226"), resp)
+        self.assertEqual(avbl(ftp), 16 * MiB - os.path.getsize(path))
 
     def test_two_sessions_cannot_pass_quota(self):
         limit = 8 * MiB
