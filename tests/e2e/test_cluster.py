@@ -289,6 +289,9 @@ class DatabaseOutageTest(unittest.TestCase):
         downloader.voidcmd("TYPE I")
         conn, _ = open_data(downloader, "pasv", "RETR big.bin")
         first = conn.recv(MiB)
+        load = Load(srv)
+        self.addCleanup(load.stop)
+        time.sleep(0.5)
 
         pg.stop()
         eventually(lambda: self._refused(srv), 5.0, "logins refused with 421")
@@ -307,8 +310,14 @@ class DatabaseOutageTest(unittest.TestCase):
         self.assertIn("postgresql: lost the connection", log)
         self.assertIn("login of olga refused: the accounts store (postgresql) cannot be reached", log)
 
+        time.sleep(1)
         pg.start()
         eventually(lambda: can_login_direct(srv, "olga", "olga-pw-123"), 10.0, "logins again")
+        time.sleep(1)
+        load.stop()
+        self.assertGreater(load.done, 0)
+        self.assertEqual(load.unexpected, [], "replies other than 2xx, 421 and 451 under the outage")
+        self.assertTrue(load.refused, "the load saw no refusal during the outage")
         self.assertIn("postgresql: connected again", srv.log_text())
         again = srv.ftp("olga")
         self.addCleanup(quit_quietly, again)
@@ -329,6 +338,41 @@ class DatabaseOutageTest(unittest.TestCase):
             return str(e).startswith("421 Account database unavailable")
         finally:
             quit_quietly(ftp)
+
+
+class Load:
+    """Three clients logging in, downloading and uploading small files in a loop until stop():
+    counts what they completed, and keeps every reply that is neither a success nor one of the
+    clean refusals of an outage (421 at login, 451 for an upload)."""
+
+    def __init__(self, srv):
+        self.srv, self.done, self.refused, self.unexpected = srv, 0, [], []
+        self._stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(3)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, i):
+        while not self._stop.is_set():
+            ftp = None
+            try:
+                ftp = self.srv.ftp("olga")
+                ftp.storbinary("STOR load%d.bin" % i, io.BytesIO(os.urandom(64 * 1024)))
+                ftp.retrbinary("RETR load%d.bin" % i, lambda b: None)
+                self.done += 1
+            except (ftplib.error_temp, ftplib.error_perm) as e:
+                (self.refused if str(e)[:3] in ("421", "451") else self.unexpected).append(str(e))
+            except (OSError, EOFError):
+                pass  # the connection a 421 closed
+            finally:
+                if ftp:
+                    quit_quietly(ftp)
+            time.sleep(0.05)
+
+    def stop(self):
+        self._stop.set()
+        for t in self.threads:
+            t.join(TIMEOUT)
 
 
 def can_login_direct(srv, user, password):
