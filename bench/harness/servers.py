@@ -3,6 +3,7 @@
 Every server runs as a foreground child of the harness in its own process group, on its own
 loopback port and passive range, with the same user, home and limits lifted (no per-IP or total
 client caps, no throttling, no transfer log, no reverse DNS, no login delays)."""
+import atexit
 import os
 import re
 import signal
@@ -119,6 +120,7 @@ class Ferryd(Server):
             f'listen = ["{HOST}:{self.port}"]',
             f'root = "{self.ctx.homes}"',
             f'users_file = "{users}"',
+            *self.accounts_lines(),
             "max_sessions = 20000",
             "max_sessions_per_ip = 20000",
             "max_sessions_unauthenticated = 20000",  # session ramps connect thousands at once
@@ -139,6 +141,9 @@ class Ferryd(Server):
         if self.ctx.cheap_logins:
             self._cheapen_hash(users)
         return [ferryd, "--config", config]
+
+    def accounts_lines(self):
+        return []  # the accounts file
 
     def _cheapen_hash(self, users):
         """Swaps the interactive-strength argon2id (~190 ms here) for a ~3 ms one, like the peers'
@@ -262,9 +267,44 @@ class FerrydNoKtls(Ferryd):
         return cmd
 
 
+class FerrydPostgres(Ferryd):
+    """ferryd with its accounts and quota usage in PostgreSQL (accounts = "postgresql", as several
+    nodes run), beside ferryd with the accounts file: logins and small files, where the store is
+    asked. The database is Debian's PostgreSQL in a temp folder on a Unix socket, started here."""
+    only_workloads = {"storm", "smallfiles"}
+    pg = None
+
+    def accounts_lines(self):
+        if FerrydPostgres.pg is None:  # one database for the run, across restarts; gone at exit
+            FerrydPostgres.pg = _load_cluster().PostgreSQL()
+            atexit.register(FerrydPostgres.pg.cleanup)
+        # A fresh account each run, as with the file: the old row goes first.
+        FerrydPostgres.pg.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        return ['accounts = "postgresql"', f'postgresql = "{FerrydPostgres.pg.conninfo}"', 'node_name = "bench"']
+
+    def _cheapen_hash(self, users):
+        cheap = setup.cheap_argon2id(self.ctx.password)
+        FerrydPostgres.pg.psql(f"UPDATE ferry_accounts SET password_hash = '{cheap}' WHERE name = '{setup.USER}'")
+
+    @staticmethod
+    def available():
+        return _load_cluster().postgresql_available()
+
+
+def _load_cluster():
+    """tests/e2e/cluster.py (PostgreSQL in a temp folder), loaded by path: bench/harness shares the
+    e2e harness's module name."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e", "cluster.py")
+    spec = importlib.util.spec_from_file_location("ferry_cluster", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 CLASSES = {"ferryd": Ferryd, "vsftpd": Vsftpd, "pure-ftpd": PureFtpd, "proftpd": Proftpd,
-           "pyftpdlib": Pyftpdlib, "ferryd-no-ktls": FerrydNoKtls}
-OPTIONAL_NAMES = ["ferryd-no-ktls"]  # added by bench/run, not chosen with --servers
+           "pyftpdlib": Pyftpdlib, "ferryd-no-ktls": FerrydNoKtls, "ferryd-pg": FerrydPostgres}
+OPTIONAL_NAMES = ["ferryd-no-ktls", "ferryd-pg"]  # added by bench/run, not chosen with --servers
 
 
 def make_servers(names, ctx):

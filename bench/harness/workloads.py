@@ -397,7 +397,7 @@ def login_storm(ctx, server, results):
     results.put(wl, "NOOP p99", "ms (lower better)", server.name, float(r["noop_p99_ms"]), "lower", note)
     results.put(wl, "NOOP p99 when quiet", "ms (lower better)", server.name, float(r["base_p99_ms"]), "lower")
     results.put(wl, "logins per second", "1/s", server.name, float(r["logins_per_s"]))
-    if server.name == "ferryd":  # the storm's logins return with one password: also without the cache
+    if server.name in ("ferryd", "ferryd-pg"):  # the storm's logins return with one password: also without the cache
         try:
             _restart_with(ctx, server, ["auth_cache_ttl = 0"])
             first = _storm_run(ctx, server)

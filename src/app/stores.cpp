@@ -2,24 +2,21 @@
 #include "app/stores.hpp"
 
 #include "base/log.hpp"
+#include "sys/process.hpp"
 
 #include <iostream>
 
 #ifdef FERRY_POSTGRESQL
 #include "db/pg_accounts.hpp"
 #include "db/schema.hpp"
-#include <unistd.h>
 #endif
 
 namespace ferry::app {
 
 std::string node_name(const Config& config) {
     if (!config.node_name.empty()) return config.node_name;
-#ifdef FERRY_POSTGRESQL
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) == 0 && host[0]) return host;
-#endif
-    return "ferryd";
+    const std::string host = sys::host_name();
+    return host.empty() ? "ferryd" : host;
 }
 
 #ifdef FERRY_POSTGRESQL

@@ -5,8 +5,9 @@
 #include "base/size.hpp"
 #include "db/schema.hpp"
 
+#include "sys/wait.hpp"
+
 #include <algorithm>
-#include <poll.h>
 
 namespace ferry::db {
 namespace {
@@ -191,9 +192,8 @@ void PgAccountStore::watch_loop() {
         tell();
         auto last_check = std::chrono::steady_clock::now();
         while (!stopping_ && !err) {
-            pollfd watched{connection->socket(), POLLIN, 0};
-            const int ready = ::poll(&watched, 1, 200);
-            if (ready > 0) {
+            const auto ready = sys::wait_readable(connection->socket(), std::chrono::milliseconds(200));
+            if (ready == sys::Readiness::readable) {
                 err = connection->consume(&error);
                 const auto channels = err ? std::vector<std::string>() : connection->notifications();
                 if (std::find(channels.begin(), channels.end(), accounts_channel) != channels.end()) {
@@ -226,6 +226,7 @@ Result<Rows> PgNodeLedger::query(std::string_view sql, const std::vector<std::op
 }
 
 Result<fs::UsageLedger::Grant> PgNodeLedger::reserve(const std::string& user, std::uint64_t wanted) {
+    if (const Status err = pay_what_is_owed()) return err;  // a grant against a stale figure could pass the quota
     auto rows = query("SELECT id, granted, held, used FROM ferry_reserve($1, $2, $3, $4, $5)",
                       {user, node_, std::to_string(wanted), quota_text(default_quota_), std::to_string(ttl_.count())}, user);
     if (!rows) return rows.error();
@@ -233,15 +234,43 @@ Result<fs::UsageLedger::Grant> PgNodeLedger::reserve(const std::string& user, st
                  .held = static_cast<std::uint64_t>(rows->integer(0, 2)), .used = static_cast<std::uint64_t>(rows->integer(0, 3))};
 }
 
-Result<std::uint64_t> PgNodeLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
-    auto rows = query("SELECT ferry_settle($1, $2, $3)", {user, std::to_string(id), std::to_string(written)}, user);
+Result<std::uint64_t> PgNodeLedger::apply(const Owed& owed) {
+    auto rows = owed.id ? query("SELECT ferry_settle($1, $2, $3)", {owed.user, std::to_string(owed.id), std::to_string(owed.delta)}, owed.user)
+                        : query("UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1 RETURNING used",
+                                {owed.user, std::to_string(owed.delta)}, owed.user);
     if (!rows) return rows.error();
-    return static_cast<std::uint64_t>(rows->integer(0, 0));
+    return rows->count() ? static_cast<std::uint64_t>(rows->integer(0, 0)) : 0;
+}
+
+// What the database missed while it was away, in the order it happened; stops at the first that
+// still fails (the rest waits for the next call).
+Status PgNodeLedger::pay_what_is_owed() {
+    std::lock_guard lock(owed_mutex_);
+    while (!owed_.empty()) {
+        if (auto paid = apply(owed_.front()); !paid) return paid.error();
+        owed_.pop_front();
+    }
+    return {};
+}
+
+// A change of usage that cannot reach the database is owed, never dropped: the bytes are on disk
+// (or gone from it) whatever the database says, so it is told as soon as it is back.
+Result<std::uint64_t> PgNodeLedger::apply_or_owe(Owed owed) {
+    Result<std::uint64_t> result = Errc::not_connected;
+    if (!pay_what_is_owed()) result = apply(owed);
+    if (!result) {
+        std::lock_guard lock(owed_mutex_);
+        owed_.push_back(std::move(owed));
+    }
+    return result;
+}
+
+Result<std::uint64_t> PgNodeLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
+    return apply_or_owe(Owed{user, id, static_cast<std::int64_t>(written)});
 }
 
 Status PgNodeLedger::adjust(const std::string& user, std::int64_t delta) {
-    return query("UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1", {user, std::to_string(delta)}, user)
-        .error();
+    return apply_or_owe(Owed{user, 0, delta}).error();
 }
 
 Result<std::optional<std::uint64_t>> PgNodeLedger::stored_usage(const std::string& user) {
@@ -274,6 +303,7 @@ Status PgNodeLedger::give_back(const std::string& user) {
 }
 
 Status PgNodeLedger::renew() {
+    if (const Status err = pay_what_is_owed()) return err;
     const std::string ttl = std::to_string(ttl_.count());
     if (const Status err = query("UPDATE ferry_reservations SET expires = now() + $2 * interval '1 millisecond' "
                                  "WHERE node = $1", {node_, ttl}, "this node").error())

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <thread>
 
@@ -88,12 +89,22 @@ public:
     Result<std::vector<RemoteFailure>> failures_since(std::int64_t* last_id);
 
 private:
+    struct Owed {  // a settle (id set) or an adjustment the database has not taken yet
+        std::string user;
+        std::uint64_t id = 0;
+        std::int64_t delta = 0;  // written bytes of a settle, or the adjustment
+    };
+    Result<std::uint64_t> apply(const Owed& owed);
+    Result<std::uint64_t> apply_or_owe(Owed owed);
+    Status pay_what_is_owed();
     // The query on a pooled connection; a failure is logged with the user's name.
     Result<Rows> query(std::string_view sql, const std::vector<std::optional<std::string>>& params, const std::string& user);
     std::shared_ptr<ConnectionPool> pool_;
     const std::string node_;
     const std::uint64_t default_quota_;
     const std::chrono::milliseconds ttl_;
+    std::mutex owed_mutex_;
+    std::deque<Owed> owed_;
 };
 
 // `ferryd user rescan`: sets the stored usage to `used` (measured from the home). Refused while

@@ -63,8 +63,8 @@ void UserQuota::adjust(std::int64_t delta) {
     if (ledger_) {
         background_([ledger = ledger_, user = user_, delta] {
             if (const Status err = ledger->adjust(user, delta))
-                log::error(cat("quota of ", user, ": the database did not take a change of ", delta, " bytes: ", err.message(),
-                               " (`ferryd user rescan ", user, "` sets it from the home)"));
+                log::warn(cat("quota of ", user, ": the database did not take a change of ", delta, " bytes yet: ", err.message(),
+                              "; told again when it is back"));
         });
     }
     std::lock_guard lock(mutex_);
@@ -133,10 +133,9 @@ Result<UsageLedger::Grant> UserQuota::reserve_shared(std::uint64_t wanted) {
 void UserQuota::settle_shared(std::uint64_t id, std::uint64_t written) {
     auto used = ledger_->settle(user_, id, written);
     if (used) return note_stored_usage(*used);
-    // The bytes are on disk but not counted: the reservation holding them expires and the next
-    // rescan counts them. Logged, as it leaves the stored usage low until then.
-    log::error(cat("quota of ", user_, ": the database did not take ", written, " written bytes: ", used.error().message(),
-                   " (`ferryd user rescan ", user_, "` sets it from the home)"));
+    // The ledger keeps what it could not store and tells the database again when it is back.
+    log::warn(cat("quota of ", user_, ": the database did not take ", written, " written bytes yet: ", used.error().message(),
+                  "; told again when it is back"));
 }
 
 void UserQuota::note_stored_usage(std::uint64_t used) {

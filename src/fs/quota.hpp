@@ -43,6 +43,8 @@ public:
     };
     virtual Result<Grant> reserve(const std::string& user, std::uint64_t wanted) = 0;
     // The reservation is over: `written` of its bytes count as used. Returns the stored usage.
+    // settle and adjust never lose a change: one the ledger cannot store now (an error) is kept
+    // and stored, in order, before anything else once it can.
     virtual Result<std::uint64_t> settle(const std::string& user, std::uint64_t id, std::uint64_t written) = 0;
     virtual Status adjust(const std::string& user, std::int64_t delta) = 0;
     // The stored usage, or nullopt when the home was never measured (the first node measures it).

@@ -35,6 +35,8 @@ enum class ThreadPriority { background, spare };
 void lower_this_thread_priority(ThreadPriority priority);
 // This process's id, for temporary file names; whether a process with that id still runs.
 unsigned long process_id();
+// The machine's name ("" if the OS will not say): a node's default name among several.
+std::string host_name();
 bool process_running(unsigned long pid);
 
 }  // namespace ferry::sys

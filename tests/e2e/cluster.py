@@ -1,4 +1,5 @@
-"""Real servers that several-node tests run in front of or behind ferryd (owned by those tests).
+"""Real servers that several-node tests run in front of or behind ferryd (owned by those tests;
+bench/ loads it too, so it imports nothing of the e2e harness).
 
 - `free_port(host)`: a TCP port free on `host` now (bound to port 0, then closed).
 - `HAProxy(backends)`: Debian's haproxy in TCP mode, in the foreground, from a config in a temp
@@ -14,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import TIMEOUT
+TIMEOUT = 20 * float(os.environ.get("E2E_TIMEOUT_SCALE", "1"))  # as harness.TIMEOUT
 
 
 def free_port(host="127.0.0.1"):

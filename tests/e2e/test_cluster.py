@@ -89,9 +89,17 @@ class TwoNodesTest(unittest.TestCase):
         cls.lb = HAProxy({"a": (nodes[:1], send), "b": (nodes[1:], send), "both": (nodes, send)})
         cls.addClassCleanup(cls.lb.stop)
 
-    def add(self, name, password, *options):
+    def add(self, name, password, *options, wait=True):
+        """`ferryd user add` (on node a's config); then, unless told not to, waits until both nodes
+        know the account (a notification away) and no session of it is counted any more."""
         p = user_cli(self.a, "add", name, "--password-stdin", *options, input=password + "\n")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        if not wait:
+            return
+        for node in ("a", "b"):
+            eventually(lambda: can_login(self.lb.port(node), name, password), 1.0, name + " known on node " + node)
+        eventually(lambda: self.pg.psql("SELECT coalesce(sum(count), 0) FROM ferry_sessions WHERE account = '%s'" % name)
+                   == "0", 2.0, "no session of " + name + " counted")
 
     def login(self, node, user, password, source="127.0.0.3"):
         ftp = via(self.lb.port(node), user, password, source)
@@ -105,13 +113,13 @@ class TwoNodesTest(unittest.TestCase):
         self.assertIn("schema version 1: up to date", p.stdout)
 
     def test_a_user_added_on_one_node_logs_in_on_the_other_at_once(self):
-        self.add("dave", "dave-pw-123")
+        self.add("dave", "dave-pw-123", wait=False)
         took = eventually(lambda: can_login(self.lb.port("b"), "dave", "dave-pw-123"), 1.0, "dave on node b")
         self.assertLess(took, 1.0)
         # And over FTP: an admin's SITE ADDUSER on b, a login on a.
         self.add("root-admin", "admin-pw-123", "--admin")
         admin = self.login("b", "root-admin", "admin-pw-123")
-        self.assertTrue(admin.sendcmd("SITE ADDUSER fred fred-pw-123").startswith("200"))
+        self.assertTrue(admin.sendcmd("SITE ADDUSER fred fred-pw-123").startswith("200"))  # on b
         eventually(lambda: can_login(self.lb.port("a"), "fred", "fred-pw-123"), 1.0, "fred on node a")
         listing = user_cli(self.b, "list").stdout
         self.assertIn("dave", listing)
@@ -136,7 +144,7 @@ class TwoNodesTest(unittest.TestCase):
                 return str(e).startswith("421")
         eventually(closed, 1.0, "erin's session on b closed")
         self.assertIn("erin: account disabled; closing the session", self.b.log_text())
-        self.assertFalse(can_login(self.lb.port("a"), "erin", "erin-pw-new"))
+        eventually(lambda: not can_login(self.lb.port("a"), "erin", "erin-pw-new"), 1.0, "erin refused on a")
 
     def test_two_uploads_one_through_each_node_stop_exactly_at_the_quota(self):
         self.add("quinn", "quinn-pw-1", "--quota", "8M")

@@ -62,6 +62,11 @@ Status raise_open_file_limit() {
 
 bool running_as_root() { return ::geteuid() == 0; }
 
+std::string host_name() {
+    char name[256] = {};
+    return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string();
+}
+
 void lower_this_thread_priority(ThreadPriority priority) {
     // nice 10: about a tenth of a core's time while the others want it all, so a lock it holds
     // is never held long. On Linux the nice value belongs to the thread its id names.

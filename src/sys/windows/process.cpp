@@ -86,6 +86,12 @@ Status raise_open_file_limit() { return {}; }
 // An administrator is not root: run_as and the privilege checks are POSIX-only.
 bool running_as_root() { return false; }
 
+std::string host_name() {
+    char name[MAX_COMPUTERNAME_LENGTH + 1] = {};
+    DWORD size = sizeof name;
+    return ::GetComputerNameA(name, &size) ? std::string(name, size) : std::string();
+}
+
 void lower_this_thread_priority(ThreadPriority priority) {
     SetThreadPriority(GetCurrentThread(),
                       priority == ThreadPriority::spare ? THREAD_PRIORITY_IDLE : THREAD_PRIORITY_BELOW_NORMAL);
