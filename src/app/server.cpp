@@ -72,23 +72,7 @@ Server::Server(Config config, Stores stores)
     for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
     for (const auto& text : config_.proxy_trusted)
         if (auto network = auth::Network::parse(text)) proxy_trusted_.push_back(std::move(*network));
-    auto on_pool = [this](std::function<void()> job) { pool_->submit(std::move(job)); };
-    if (usage_) context_.quotas.share_through(usage_, on_pool);
-    if (stores.sessions) context_.user_sessions.share_through(stores.sessions, on_pool);
-    if (stores.publish_failure) {
-        context_.publish_failure = [this, publish = stores.publish_failure](const std::string& address, const std::string& user) {
-            pool_->submit([publish, address, user] {
-                if (const Status err = publish(address, user))
-                    log::warn(cat("defender: the other nodes were not told of a failed login from ", address, ": ", err.message()));
-            });
-        };
-    }
-    watch_failures_ = std::move(stores.watch_failures);
-    if (watch_failures_) watch_failures_([this](std::vector<auth::RemoteFailure> failures) { count_remote_failures(failures); });
-    // Another node or `ferryd user` changed the accounts in the database: apply it now.
-    accounts_->notify_changes([this] {
-        if (!stopping_) pool_->submit([this] { check_accounts_now(); });
-    });
+    share_with_other_nodes(stores);
     context_.account_deleted = [this](const std::string& user) {
         close_sessions([user](std::string_view name) { return name == user ? deleted : std::optional<Closing>(); });
     };
@@ -109,6 +93,29 @@ void Server::close_sessions(CloseRule rule) {
             }
         });
     }
+}
+
+// With a database several nodes share: quota usage, session counts and failed logins go through
+// it, and its notifications of account changes and of the others' failures come here. Nothing
+// of it is set up for the file store (every member of `stores` but the accounts is empty).
+void Server::share_with_other_nodes(Stores& stores) {
+    auto on_pool = [this](std::function<void()> job) { pool_->submit(std::move(job)); };
+    if (usage_) context_.quotas.share_through(usage_, on_pool);
+    if (stores.sessions) context_.user_sessions.share_through(stores.sessions, on_pool);
+    if (stores.publish_failure) {
+        context_.publish_failure = [this, publish = stores.publish_failure](const std::string& address, const std::string& user) {
+            pool_->submit([publish, address, user] {
+                if (const Status err = publish(address, user))
+                    log::warn(cat("defender: the other nodes were not told of a failed login from ", address, ": ", err.message()));
+            });
+        };
+    }
+    watch_failures_ = std::move(stores.watch_failures);
+    if (watch_failures_) watch_failures_([this](std::vector<auth::RemoteFailure> failures) { count_remote_failures(failures); });
+    // Another node or `ferryd user` changed the accounts in the database: apply it now.
+    accounts_->notify_changes([this] {
+        if (!stopping_) pool_->submit([this] { check_accounts_now(); });
+    });
 }
 
 Server::~Server() {

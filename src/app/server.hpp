@@ -94,6 +94,7 @@ private:
     void schedule_retired_homes_pruning(std::chrono::seconds delay);
     void schedule_bans_check(std::chrono::seconds delay);
     void schedule_reservation_renewal();
+    void share_with_other_nodes(Stores& stores);
     void check_accounts_now();  // worker pool
     void count_remote_failures(const std::vector<auth::RemoteFailure>& failures);
     void load_bans_if_changed();  // worker pool, or before run()

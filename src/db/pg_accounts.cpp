@@ -162,9 +162,14 @@ void PgAccountStore::fetch_failures() {
     if (failures && !failures->empty()) failed_(std::move(*failures));
 }
 
+// Under the lock, so that once notify_changes(nullptr) returned no call is under way.
+void PgAccountStore::tell_changed() {
+    std::lock_guard lock(mutex_);
+    if (changed_) changed_();
+}
+
 // The LISTEN connection: reload at every notification and after every reconnect (changes made
-// while it was away were not announced to it). A quiet connection is checked every few seconds,
-// so a database that went away is noticed even when nothing changes.
+// while it was away were not announced to it), and say when it is lost or back.
 void PgAccountStore::watch_loop() {
     using namespace std::chrono_literals;
     bool announced_loss = false;
@@ -184,28 +189,9 @@ void PgAccountStore::watch_loop() {
         if (announced_loss) log::info("postgresql: connected again; logins and uploads go on");
         announced_loss = false;
         available_ = true;
-        // Under the lock, so that once notify_changes(nullptr) returned no call is under way.
-        auto tell = [this] {
-            std::lock_guard lock(mutex_);
-            if (changed_) changed_();
-        };
-        tell();
-        auto last_check = std::chrono::steady_clock::now();
-        while (!stopping_ && !err) {
-            const auto ready = sys::wait_readable(connection->socket(), std::chrono::milliseconds(200));
-            if (ready == sys::Readiness::readable) {
-                err = connection->consume(&error);
-                const auto channels = err ? std::vector<std::string>() : connection->notifications();
-                if (std::find(channels.begin(), channels.end(), accounts_channel) != channels.end()) {
-                    err = reload(*connection, &error);
-                    if (!err) tell();
-                }
-                if (std::find(channels.begin(), channels.end(), failures_channel) != channels.end()) fetch_failures();
-            } else if (std::chrono::steady_clock::now() - last_check > 2s) {
-                err = connection->run("SELECT 1", &error);
-                last_check = std::chrono::steady_clock::now();
-            }
-        }
+        tell_changed();
+        fetch_failures();  // those recorded while this node was away
+        err = listen_until_lost(*connection, &error);
         if (err && !stopping_) {
             available_ = false;
             pool_->drop_idle();  // they went with the server
@@ -213,6 +199,31 @@ void PgAccountStore::watch_loop() {
             announced_loss = true;
         }
     }
+}
+
+// Waits for notifications in slices of 200 ms (so a stop is seen); a quiet connection is checked
+// every 2 s, so a database that went away is noticed even when nothing changes.
+Status PgAccountStore::listen_until_lost(Connection& connection, std::string* error) {
+    using namespace std::chrono_literals;
+    auto last_check = std::chrono::steady_clock::now();
+    while (!stopping_) {
+        Status err;
+        if (sys::wait_readable(connection.socket(), 200ms) == sys::Readiness::readable) {
+            err = connection.consume(error);
+            const auto channels = err ? std::vector<std::string>() : connection.notifications();
+            auto announced = [&](const char* channel) { return std::find(channels.begin(), channels.end(), channel) != channels.end(); };
+            if (announced(accounts_channel)) {
+                err = reload(connection, error);
+                if (!err) tell_changed();
+            }
+            if (announced(failures_channel)) fetch_failures();
+        } else if (std::chrono::steady_clock::now() - last_check > 2s) {
+            err = connection.run("SELECT 1", error);
+            last_check = std::chrono::steady_clock::now();
+        }
+        if (err) return err;
+    }
+    return {};
 }
 
 // ---- usage ----

@@ -51,6 +51,8 @@ private:
     explicit PgAccountStore(std::shared_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
     Status reload(Connection& connection, std::string* error);
     void watch_loop();
+    Status listen_until_lost(Connection& connection, std::string* error);
+    void tell_changed();
     void fetch_failures();
 
     std::shared_ptr<ConnectionPool> pool_;

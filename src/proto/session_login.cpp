@@ -188,7 +188,8 @@ bool Session::count_failed_login() {
     const std::string ip = peer_.ip();
     const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
     if (!outcome.counted) return false;  // a trusted address
-    if (ctx_.publish_failure) ctx_.publish_failure(ip, user_.substr(0, 64));
+    // The name as the logs show it: what a client sends may not be UTF-8, which a database refuses.
+    if (ctx_.publish_failure) ctx_.publish_failure(ip, fs::displayed_name(user_.substr(0, 64)));
     log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
                   outcome.address_failures, " in ", ctx_.defender.settings().ban_window.count(), " s)"));
     if (outcome.account_locked_now)
