@@ -220,12 +220,44 @@ TEST_CASE("each bad value is an error that starts with its key") {
         {"tls_key = []", "tls_key"},
         {"banner = \"two\\r\\nlines\"", "banner"},
         {"demo_user = \"yes\"", "demo_user"},
+        {"max_sessions_per_user = -1", "max_sessions_per_user"},
+        {"accounts = \"mysql\"", "accounts"},
+        {"accounts = \"postgresql\"", "accounts"},
+        {"node_name = \"a b\"", "node_name"},
+        {"reservation_ttl = 1", "reservation_ttl"},
+        {"quota_wait = 60001", "quota_wait"},
+        {"proxy_protocol = \"v2\"", "proxy_protocol"},
+        {"proxy_protocol = true", "proxy_protocol"},
+        {"proxy_trusted = [\"balancer.example\"]", "proxy_trusted"},
+        {"proxy_header_timeout = 10", "proxy_header_timeout"},
     };
     for (const auto& [text, key] : cases) {
         CAPTURE(text);
         const std::string error = config_error(text);
         CHECK(error.starts_with(std::string(key) + ": "));
     }
+}
+
+TEST_CASE("several nodes: the PostgreSQL store and the PROXY protocol") {
+    const Config c = parse_config("accounts = \"postgresql\"\npostgresql = \"host=/run/postgresql dbname=ferry\"\n"
+                                  "node_name = \"ftp-a.1\"\nreservation_ttl = 12\nquota_wait = 250\n"
+                                  "max_sessions_per_user = 4\nproxy_protocol = true\nproxy_trusted = [\"10.0.0.0/8\", \"::1\"]\n"
+                                  "proxy_header_timeout = 800\n", "t");
+    CHECK(c.accounts == AccountsBackend::postgresql);
+    CHECK(c.postgresql == "host=/run/postgresql dbname=ferry");
+    CHECK(c.node_name == "ftp-a.1");
+    CHECK(c.reservation_ttl == std::chrono::seconds(12));
+    CHECK(c.quota_wait == std::chrono::milliseconds(250));
+    CHECK(c.max_sessions_per_user == 4);
+    CHECK(c.proxy_protocol);
+    CHECK(c.proxy_trusted == std::vector<std::string>{"10.0.0.0/8", "::1"});
+    CHECK(c.proxy_header_timeout == std::chrono::milliseconds(800));
+    const Config d = parse_config("", "t");
+    CHECK(d.accounts == AccountsBackend::file);
+    CHECK_FALSE(d.proxy_protocol);
+    CHECK(d.max_sessions_per_user == 0);
+    CHECK(config_error("proxy_protocol = true").find("needs proxy_trusted") != std::string::npos);
+    CHECK(config_error("accounts = \"postgresql\"").find("needs postgresql") != std::string::npos);
 }
 
 TEST_CASE("a range error says the range and the value") {
