@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "base/size.hpp"
+#include "net/proxy_reader.hpp"
 
 #include <doctest/doctest.h>
 
@@ -239,6 +240,11 @@ TEST_CASE("each bad value is an error that starts with its key") {
 }
 
 TEST_CASE("several nodes: the PostgreSQL store and the PROXY protocol") {
+    if (!ferry::net::ProxyReader::supported()) {  // the Windows build: refused with the reason
+        CHECK(config_error("proxy_protocol = true\nproxy_trusted = [\"::1\"]").find("not available on this platform") !=
+              std::string::npos);
+        return;
+    }
     const Config c = parse_config("accounts = \"postgresql\"\npostgresql = \"host=/run/postgresql dbname=ferry\"\n"
                                   "node_name = \"ftp-a.1\"\nreservation_ttl = 12\nquota_wait = 250\n"
                                   "max_sessions_per_user = 4\nproxy_protocol = true\nproxy_trusted = [\"10.0.0.0/8\", \"::1\"]\n"
