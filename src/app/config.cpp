@@ -179,7 +179,7 @@ std::vector<std::string> read_networks(const Key& key) {
 std::string read_node_name(const Key& key) {
     std::string name = key.string();
     if (name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
-        key.fail("must be 1 to 64 letters, digits, '.', '_' or '-', got \"" + name + "\"");
+        key.fail("must be at most 64 letters, digits, '.', '_' or '-' (\"\" = the host name), got \"" + name + "\"");
     return name;
 }
 

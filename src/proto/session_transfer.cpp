@@ -232,12 +232,13 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
     const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
     if (offset != old_size) {
-        // A shared quota's figures here may be stale (another node may have freed space): its
-        // first grant decides instead.
-        if (!quota_->shared() && offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
+        // A REST past the end would grow the file without an upload's reservation: checked here,
+        // also for a shared quota (whose figures may be a little stale: a rare refusal too many).
+        if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
         if (const Status err = sys::truncate(*file, offset)) return reply_fs_error(err, "Could not write file");
         quota_->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
     }
+    // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
     if (!quota_->shared() && quota_->free() == 0) return reply_quota_exceeded();
     fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
     auto digest = start_upload_digest(target, info->id, offset);
