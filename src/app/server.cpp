@@ -62,7 +62,6 @@ struct Server::Worker {
 Server::Server(Config config, Stores stores)
     : config_(std::move(config)),
       accounts_(std::move(stores.accounts)),
-      usage_(std::move(stores.usage)),
       renew_reservations_(std::move(stores.renew)),
       pool_(std::make_unique<net::WorkerPool>(config_.pool_threads)),
       context_(session_settings(config_), defender_settings(config_), *accounts_, *pool_, xferlog_),
@@ -100,7 +99,7 @@ void Server::close_sessions(CloseRule rule) {
 // of it is set up for the file store (every member of `stores` but the accounts is empty).
 void Server::share_with_other_nodes(Stores& stores) {
     auto on_pool = [this](std::function<void()> job) { pool_->submit(std::move(job)); };
-    if (usage_) context_.quotas.share_through(usage_, on_pool);
+    if (stores.usage) context_.quotas.share_through(stores.usage, on_pool);
     if (stores.sessions) context_.user_sessions.share_through(stores.sessions, on_pool);
     if (stores.publish_failure) {
         context_.publish_failure = [this, publish = stores.publish_failure](const std::string& address, const std::string& user) {

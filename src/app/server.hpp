@@ -106,7 +106,6 @@ private:
 
     Config config_;
     std::unique_ptr<auth::AccountStore> accounts_;
-    std::shared_ptr<fs::UsageLedger> usage_;  // quotas shared by several nodes; nullptr = in memory
     std::function<Status()> renew_reservations_;
     std::function<void(std::function<void(std::vector<auth::RemoteFailure>)>)> watch_failures_;
     std::unique_ptr<net::WorkerPool> pool_;  // destroyed first: its jobs use the members below

@@ -148,15 +148,16 @@ void PgAccountStore::notify_changes(std::function<void()> changed) {
 }
 
 void PgAccountStore::notify_failures(std::shared_ptr<PgNodeLedger> ledger, std::function<void(std::vector<RemoteFailure>)> failed) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(failures_mutex_);
     failures_ledger_ = std::move(ledger);
     failed_ = std::move(failed);
     if (failures_ledger_) failures_ledger_->failures_since(&last_failure_);  // from now on
 }
 
-// Watcher thread. Under the lock, as tell() is: none runs after notify_failures(nullptr, nullptr).
+// Watcher thread. Under failures_mutex_, so none runs after notify_failures(nullptr, nullptr); not
+// under mutex_, which every login's find() takes: a database round trip must not hold those up.
 void PgAccountStore::fetch_failures() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(failures_mutex_);
     if (!failures_ledger_ || !failed_) return;
     auto failures = failures_ledger_->failures_since(&last_failure_);
     if (failures && !failures->empty()) failed_(std::move(*failures));
@@ -359,7 +360,6 @@ Result<std::vector<RemoteFailure>> PgNodeLedger::failures_since(std::int64_t* la
 Status rescan_usage(ConnectionPool& pool, const std::string& user, std::uint64_t used, std::string* error) {
     auto lease = pool.take(error);
     if (!lease) return lease.error();
-    if (const Status err = migrate(**lease, nullptr, error)) return err;
     auto rows = (*lease)->query(
         "UPDATE ferry_accounts SET used = $2, measured = true WHERE name = $1 AND NOT EXISTS "
         "(SELECT 1 FROM ferry_reservations r WHERE r.account = $1 AND r.expires > now()) RETURNING used",

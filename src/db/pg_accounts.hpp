@@ -60,6 +60,7 @@ private:
     auth::AccountsFile cache_;
     std::uint64_t generation_ = 1;
     std::function<void()> changed_;
+    std::mutex failures_mutex_;  // guards the three below
     std::shared_ptr<PgNodeLedger> failures_ledger_;
     std::function<void(std::vector<RemoteFailure>)> failed_;
     std::int64_t last_failure_ = -1;  // id of the last failed login fetched; -1 = not yet asked
@@ -110,7 +111,8 @@ private:
 };
 
 // `ferryd user rescan`: sets the stored usage to `used` (measured from the home). Refused while
-// uploads hold reservations (their bytes are on disk and counted when they settle).
+// uploads hold reservations (their bytes are on disk and counted when they settle). The schema is
+// there: the caller opened the store (which migrates) to find the account first.
 Status rescan_usage(ConnectionPool& pool, const std::string& user, std::uint64_t used, std::string* error);
 
 }  // namespace ferry::db

@@ -15,13 +15,6 @@ constexpr std::string_view v1_prefix = "PROXY ";
 constexpr std::size_t v1_max = 107;  // the spec's bound, "\r\n" included
 constexpr std::string_view v2_signature{"\r\n\r\n\0\r\nQUIT\n", 12};
 
-ProxyHeader invalid(std::string why) {
-    ProxyHeader header;
-    header.status = Status::invalid;
-    header.error = std::move(why);
-    return header;
-}
-
 // Whether `data` so far is a prefix of `expected` (more bytes could complete it).
 bool prefix_of(std::string_view data, std::string_view expected) {
     return data.size() < expected.size() && expected.starts_with(data);
@@ -56,33 +49,33 @@ ProxyHeader parse_v1_fields(std::string_view line, std::size_t length) {
         fields[count++] = line.substr(0, space);
         if (space == std::string_view::npos) break;
         line.remove_prefix(space + 1);
-        if (count == 5) return invalid("PROXY v1: too many fields");
+        if (count == 5) return ProxyHeader::invalid("PROXY v1: too many fields");
     }
-    if (count != 5) return invalid("PROXY v1: expected \"TCP4|TCP6 source destination sport dport\"");
+    if (count != 5) return ProxyHeader::invalid("PROXY v1: expected \"TCP4|TCP6 source destination sport dport\"");
     Family family = Family::none;
     if (fields[0] == "TCP4") family = Family::v4;
     else if (fields[0] == "TCP6") family = Family::v6;
-    else return invalid("PROXY v1: unknown protocol \"" + std::string(fields[0]) + "\"");
+    else return ProxyHeader::invalid("PROXY v1: unknown protocol \"" + std::string(fields[0]) + "\"");
     header.source = v1_address(fields[1], fields[3], family);
     header.destination = v1_address(fields[2], fields[4], family);
-    if (!header.source || !header.destination) return invalid("PROXY v1: malformed address or port");
+    if (!header.source || !header.destination) return ProxyHeader::invalid("PROXY v1: malformed address or port");
     return header;
 }
 
 ProxyHeader parse_v1(std::string_view data) {
     const auto end = data.find("\r\n");
     if (end == std::string_view::npos) {
-        if (data.size() >= v1_max) return invalid("PROXY v1: no \"\\r\\n\" within 107 bytes");
+        if (data.size() >= v1_max) return ProxyHeader::invalid("PROXY v1: no \"\\r\\n\" within 107 bytes");
         // Only a '\r' as the last byte so far may still become the end of the line.
         const auto control = data.find_first_of(std::string_view("\r\n\0", 3));
         if (control != std::string_view::npos && !(data[control] == '\r' && control + 1 == data.size()))
-            return invalid("PROXY v1: stray control character");
+            return ProxyHeader::invalid("PROXY v1: stray control character");
         return {};
     }
-    if (end + 2 > v1_max) return invalid("PROXY v1: longer than 107 bytes");
+    if (end + 2 > v1_max) return ProxyHeader::invalid("PROXY v1: longer than 107 bytes");
     const std::string_view line = data.substr(v1_prefix.size(), end - v1_prefix.size());
     if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-        return invalid("PROXY v1: stray control character");
+        return ProxyHeader::invalid("PROXY v1: stray control character");
     return parse_v1_fields(line, end + 2);
 }
 
@@ -91,11 +84,11 @@ std::uint16_t be16(const unsigned char* p) { return static_cast<std::uint16_t>(p
 ProxyHeader parse_v2(std::span<const unsigned char> data) {
     if (data.size() < 16) return {};
     const unsigned version = data[12] >> 4, command = data[12] & 0x0f;
-    if (version != 2) return invalid("PROXY v2: version " + std::to_string(version));
-    if (command > 1) return invalid("PROXY v2: unknown command " + std::to_string(command));
+    if (version != 2) return ProxyHeader::invalid("PROXY v2: version " + std::to_string(version));
+    if (command > 1) return ProxyHeader::invalid("PROXY v2: unknown command " + std::to_string(command));
     const std::size_t length = 16 + std::size_t{be16(&data[14])};
     if (length > max_proxy_header)
-        return invalid("PROXY v2: header of " + std::to_string(length) + " bytes (at most " +
+        return ProxyHeader::invalid("PROXY v2: header of " + std::to_string(length) + " bytes (at most " +
                        std::to_string(max_proxy_header) + ")");
     if (data.size() < length) return {};
 
@@ -105,10 +98,10 @@ ProxyHeader parse_v2(std::span<const unsigned char> data) {
     if (command == 0) return header;  // LOCAL: the balancer's own connection (a health check)
     const unsigned family = data[13] >> 4, transport = data[13] & 0x0f;
     if (family == 0) return header;   // UNSPEC: the balancer does not know
-    if (transport != 1 && family <= 2) return invalid("PROXY v2: not a TCP connection");
+    if (transport != 1 && family <= 2) return ProxyHeader::invalid("PROXY v2: not a TCP connection");
     const std::size_t size = family == 1 ? 4 : family == 2 ? 16 : 0;
     if (size == 0) return header;     // AF_UNIX and others: no IP to take
-    if (length - 16 < 2 * size + 4) return invalid("PROXY v2: addresses cut short");
+    if (length - 16 < 2 * size + 4) return ProxyHeader::invalid("PROXY v2: addresses cut short");
     const unsigned char* p = &data[16];
     Ip source{family == 1 ? Family::v4 : Family::v6, {}}, destination = source;
     std::copy_n(p, size, source.bytes.begin());
@@ -126,7 +119,7 @@ ProxyHeader parse_proxy_header(std::span<const char> data) {
         return parse_v2({reinterpret_cast<const unsigned char*>(data.data()), data.size()});
     if (text.starts_with(v1_prefix)) return parse_v1(text);
     if (prefix_of(text, v2_signature) || prefix_of(text, v1_prefix)) return {};
-    return invalid("no PROXY protocol header");
+    return ProxyHeader::invalid("no PROXY protocol header");
 }
 
 }  // namespace ferry::net

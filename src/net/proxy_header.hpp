@@ -30,6 +30,14 @@ struct ProxyHeader {
     std::optional<Address> source;  // the client; nullopt = LOCAL/UNKNOWN: use the connection's
     std::optional<Address> destination;
     std::string error;              // why it is invalid, for the log line
+
+    // An invalid header (or none: closed, too slow) and why, for the parser and the readers.
+    static ProxyHeader invalid(std::string why) {
+        ProxyHeader header;
+        header.status = Status::invalid;
+        header.error = std::move(why);
+        return header;
+    }
 };
 
 // Parses the start of a connection. incomplete: more bytes may make it a header (read more, up to

@@ -19,7 +19,7 @@ struct ProxyReader::Impl final : private detail::ReadinessHandler {
         : reactor(reactor), socket(std::move(connection)), done(std::move(done)) {
         timer = reactor.add_timer(timeout, [this, timeout] {
             timer = 0;
-            finish(failure("no PROXY protocol header within " + std::to_string(timeout.count()) + " ms"));
+            finish(ProxyHeader::invalid("no PROXY protocol header within " + std::to_string(timeout.count()) + " ms"));
         });
         detail::watch(reactor, socket.get(), this);  // data already there comes as a first edge
         watching = true;
@@ -35,25 +35,18 @@ struct ProxyReader::Impl final : private detail::ReadinessHandler {
         const ssize_t got = ::recv(socket.get(), buffer, sizeof buffer, MSG_PEEK);
         if (got < 0) {
             if (errno == EAGAIN || errno == EINTR) return;
-            return finish(failure(std::string("reading the PROXY header: ") + std::strerror(errno)));
+            return finish(ProxyHeader::invalid(std::string("reading the PROXY header: ") + std::strerror(errno)));
         }
-        if (got == 0) return finish(failure("closed before a PROXY protocol header"));
+        if (got == 0) return finish(ProxyHeader::invalid("closed before a PROXY protocol header"));
         ProxyHeader header = parse_proxy_header({buffer, static_cast<std::size_t>(got)});
         if (header.status == ProxyHeader::Status::incomplete) return;  // the rest comes with a later edge
         if (header.status == ProxyHeader::Status::done &&
             ::recv(socket.get(), buffer, header.length, 0) != static_cast<ssize_t>(header.length))
-            header = failure("the PROXY header could not be taken off the socket");
+            header = ProxyHeader::invalid("the PROXY header could not be taken off the socket");
         finish(std::move(header));
     }
     void on_writable() override {}
     void on_error() override { on_readable(); }
-
-    static ProxyHeader failure(std::string why) {
-        ProxyHeader header;
-        header.status = ProxyHeader::Status::invalid;
-        header.error = std::move(why);
-        return header;
-    }
 
     // From the loop, never from inside the constructor's watch(): the owner may destroy us in it.
     void finish(ProxyHeader header) {

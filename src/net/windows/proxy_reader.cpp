@@ -12,10 +12,7 @@ struct ProxyReader::Impl {};
 ProxyReader::ProxyReader(Reactor& reactor, Socket connection, std::chrono::milliseconds, Done done)
     : impl_(std::make_unique<Impl>()) {
     reactor.defer([connection = std::make_shared<Socket>(std::move(connection)), done = std::move(done)]() mutable {
-        ProxyHeader header;
-        header.status = ProxyHeader::Status::invalid;
-        header.error = "the PROXY protocol is not available on Windows";
-        done(std::move(*connection), std::move(header));
+        done(std::move(*connection), ProxyHeader::invalid("the PROXY protocol is not available on Windows"));
     });
 }
 ProxyReader::~ProxyReader() = default;
