@@ -463,6 +463,16 @@ def download_file(ftp, remote, local, rest=None):
         return ftp.retrbinary("RETR " + remote, f.write, blocksize=256 * 1024, rest=rest)
 
 
+def ftp_from(source, port, user=None, password=None, host=HOST):
+    """An ftplib client bound to `source` (127.0.0.x, "another host"), data connections too
+    (open_data and stor_try take its source_address), logged in when `user` is given."""
+    ftp = ftplib.FTP(timeout=TIMEOUT, source_address=(source, 0))
+    ftp.connect(host, port)
+    if user:
+        ftp.login(user, password)
+    return ftp
+
+
 def quit_quietly(ftp):
     try:
         ftp.quit()

@@ -11,20 +11,13 @@ import threading
 import time
 import unittest
 
-from harness import TIMEOUT, FerryServer, open_data, quit_quietly, retr_bytes, skip_on_windows
+from harness import TIMEOUT, FerryServer, ftp_from, open_data, quit_quietly, retr_bytes, skip_on_windows
 from harness_ext import stor_try, user_cli
 from cluster import HAProxy, PostgreSQL, postgresql_available
 
 BALANCER = "127.0.0.20"
+CLIENT = "127.0.0.3"  # the clients' address, unless a test names another
 MiB = 1 << 20
-
-
-def via(port, user=None, password=None, source="127.0.0.3"):
-    ftp = ftplib.FTP(timeout=TIMEOUT, source_address=(source, 0))
-    ftp.connect("127.0.0.1", port)
-    if user:
-        ftp.login(user, password)
-    return ftp
 
 
 def eventually(check, within, what):
@@ -42,7 +35,7 @@ def eventually(check, within, what):
 
 
 def can_login(port, user, password):
-    ftp = via(port)
+    ftp = ftp_from(CLIENT, port)
     try:
         ftp.login(user, password)
         return True
@@ -101,8 +94,8 @@ class TwoNodesTest(unittest.TestCase):
         eventually(lambda: self.pg.psql("SELECT coalesce(sum(count), 0) FROM ferry_sessions WHERE account = '%s'" % name)
                    == "0", 2.0, "no session of " + name + " counted")
 
-    def login(self, node, user, password, source="127.0.0.3"):
-        ftp = via(self.lb.port(node), user, password, source)
+    def login(self, node, user, password, source=CLIENT):
+        ftp = ftp_from(source, self.lb.port(node), user, password)
         self.addCleanup(quit_quietly, ftp)
         return ftp
 
@@ -170,7 +163,7 @@ class TwoNodesTest(unittest.TestCase):
         lock = threading.Lock()
 
         def upload(i):
-            ftp = via(self.lb.port("a" if i % 2 else "b"), "pat", "pat-pw-123", "127.0.0.%d" % (30 + i))
+            ftp = ftp_from("127.0.0.%d" % (30 + i), self.lb.port("a" if i % 2 else "b"), "pat", "pat-pw-123")
             try:
                 r = stor_try(ftp, "f%02d.bin" % i, os.urandom(MiB + 1234))[0]
             finally:
@@ -228,7 +221,7 @@ class TwoNodesTest(unittest.TestCase):
         self.add("sam", "sam-pw-123")
         sessions = [self.login("a" if i % 2 else "b", "sam", "sam-pw-123", "127.0.0.%d" % (60 + i)) for i in range(30)]
         for node in ("a", "b"):
-            extra = via(self.lb.port(node), source="127.0.0.59")
+            extra = ftp_from("127.0.0.59", self.lb.port(node))
             with self.assertRaises(ftplib.error_perm) as refused:
                 extra.login("sam", "sam-pw-123")
             self.assertIn("530 Too many sessions of this user (at most 30)", str(refused.exception))
@@ -240,14 +233,14 @@ class TwoNodesTest(unittest.TestCase):
     def test_failed_logins_count_and_ban_across_nodes(self):
         self.add("tess", "tess-pw-123")
         for node in ("a", "b", "a", "b", "a", "b"):  # 3 + 3: neither node alone reaches ban_threshold 6
-            ftp = via(self.lb.port(node), source="127.0.0.50")
+            ftp = ftp_from("127.0.0.50", self.lb.port(node))
             with self.assertRaises(ftplib.Error):
                 ftp.login("tess", "wrong")
             quit_quietly(ftp)
 
         def refused_at_connect(node):
             try:
-                quit_quietly(via(self.lb.port(node), source="127.0.0.50"))
+                quit_quietly(ftp_from("127.0.0.50", self.lb.port(node)))
                 return False
             except ftplib.error_temp as e:
                 return str(e).startswith("421")
@@ -260,7 +253,7 @@ class TwoNodesTest(unittest.TestCase):
     def test_through_the_balancer_both_nodes_serve_and_see_the_client(self):
         self.add("lee", "lee-pw-123")
         for _ in range(4):
-            ftp = via(self.lb.port("both"), "lee", "lee-pw-123", "127.0.0.9")
+            ftp = ftp_from("127.0.0.9", self.lb.port("both"), "lee", "lee-pw-123")
             self.assertTrue(ftp.storbinary("STOR lb.txt", io.BytesIO(b"x" * 1000)).startswith("226"))
             quit_quietly(ftp)
         for node in (self.a, self.b):
@@ -320,7 +313,7 @@ class DatabaseOutageTest(unittest.TestCase):
 
         time.sleep(1)
         pg.start()
-        eventually(lambda: can_login_direct(srv, "olga", "olga-pw-123"), 10.0, "logins again")
+        eventually(lambda: can_login(srv.port, "olga", "olga-pw-123"), 10.0, "logins again")
         time.sleep(1)
         load.stop()
         self.assertGreater(load.done, 0)
@@ -381,15 +374,6 @@ class Load:
         self._stop.set()
         for t in self.threads:
             t.join(TIMEOUT)
-
-
-def can_login_direct(srv, user, password):
-    ftp = srv.connect()
-    try:
-        ftp.login(user, password)
-        return True
-    finally:
-        quit_quietly(ftp)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,10 @@ import ftplib
 import socket
 import time
 
-from harness import HOST, TIMEOUT, FerryServer, ServerTestCase, run, server_command, skip_unless_ferryd
+from harness import HOST, TIMEOUT, FerryServer, ServerTestCase, ftp_from, run, server_command, skip_unless_ferryd
 
 DEFENDER = {"ban_threshold": 4, "ban_window": 600, "ban_time": 600, "account_lock_threshold": 0,
             "login_fail_delay_ms": 0, "max_login_failures": 100, "accounts_check_interval": 1}
-
-
-def ftp_from(srv, source, user=None, password=None):
-    ftp = ftplib.FTP(timeout=TIMEOUT, source_address=(source, 0))
-    ftp.connect(HOST, srv.port)
-    if user:
-        ftp.login(user, password)
-    return ftp
 
 
 def user_cli_ban(srv, *args):
@@ -47,7 +39,7 @@ class DefenderTests(ServerTestCase):
     CONFIG = DEFENDER
 
     def test_a_guessing_address_is_banned_and_others_are_not(self):
-        ftp = ftp_from(self.srv, "127.0.0.11")
+        ftp = ftp_from("127.0.0.11", self.srv.port)
         codes = [guess(ftp) for _ in range(4)]
         self.assertEqual(codes, [530, 530, 530, 421])
         self.assertEqual(greeting_code(self.srv, "127.0.0.11"), 421)  # at connect, before anything else
@@ -57,7 +49,7 @@ class DefenderTests(ServerTestCase):
         self.assertIn("defender: refused connection from 127.0.0.11", log)
         # another address logs in at once
         started = time.monotonic()
-        ftp_from(self.srv, "127.0.0.12", "alice", "alice-pw-1").quit()
+        ftp_from("127.0.0.12", self.srv.port, "alice", "alice-pw-1").quit()
         self.assertLess(time.monotonic() - started, 3)
         # ferryd ban list shows it; remove lifts it within the check interval
         listed = user_cli_ban(self.srv, "list")
@@ -71,7 +63,7 @@ class DefenderTests(ServerTestCase):
         self.assertEqual(user_cli_ban(self.srv, "remove", "127.0.0.11").returncode, 1)
 
     def test_sibling_connections_are_closed_after_the_ban(self):
-        conns = [ftp_from(self.srv, "127.0.0.13") for _ in range(3)]
+        conns = [ftp_from("127.0.0.13", self.srv.port) for _ in range(3)]
         guess(conns[0])
         guess(conns[1])
         guess(conns[2])
@@ -86,10 +78,10 @@ class TrustedNetworkTests(ServerTestCase):
     CONFIG = dict(DEFENDER, trusted_networks=["127.0.0.20/31"])
 
     def test_trusted_addresses_are_never_banned(self):
-        ftp = ftp_from(self.srv, "127.0.0.21")
+        ftp = ftp_from("127.0.0.21", self.srv.port)
         self.assertEqual([guess(ftp) for _ in range(8)], [530] * 8)
         self.assertEqual(greeting_code(self.srv, "127.0.0.21"), 220)
-        ftp = ftp_from(self.srv, "127.0.0.22")  # outside the /31
+        ftp = ftp_from("127.0.0.22", self.srv.port)  # outside the /31
         self.assertEqual([guess(ftp) for _ in range(4)][-1], 421)
 
 
@@ -99,18 +91,18 @@ class AccountLockTests(ServerTestCase):
     CONFIG = dict(DEFENDER, ban_threshold=1000, account_lock_threshold=6)
 
     def test_a_distributed_guesser_locks_the_account_but_not_its_owner(self):
-        ftp_from(self.srv, "127.0.0.30", "alice", "alice-pw-1").quit()  # alice's own place
+        ftp_from("127.0.0.30", self.srv.port, "alice", "alice-pw-1").quit()  # alice's own place
         for i in range(6):
-            ftp = ftp_from(self.srv, "127.0.0.%d" % (31 + i))
+            ftp = ftp_from("127.0.0.%d" % (31 + i), self.srv.port)
             self.assertEqual(guess(ftp), 530)
             ftp.close()
         self.assertIn('defender: locked account "alice"', self.srv.log_text())
         # the right password from a new address is refused too, without an argon2id check
         with self.assertRaises(ftplib.error_perm):
-            ftp_from(self.srv, "127.0.0.40", "alice", "alice-pw-1")
+            ftp_from("127.0.0.40", self.srv.port, "alice", "alice-pw-1")
         self.assertIn("account locked by the defender", self.srv.log_text())
-        ftp_from(self.srv, "127.0.0.30", "alice", "alice-pw-1").quit()  # the owner still gets in
-        ftp_from(self.srv, "127.0.0.40", "bob", "bob-pw-12").quit()     # other accounts are unaffected
+        ftp_from("127.0.0.30", self.srv.port, "alice", "alice-pw-1").quit()  # the owner still gets in
+        ftp_from("127.0.0.40", self.srv.port, "bob", "bob-pw-12").quit()     # other accounts are unaffected
 
 
 @skip_unless_ferryd()
@@ -120,7 +112,7 @@ class BansSurviveRestartTests(ServerTestCase):
     def test_a_ban_survives_a_restart(self):
         srv = FerryServer(config=DEFENDER, users={"alice": "alice-pw-1"})
         self.addCleanup(srv.cleanup)
-        ftp = ftp_from(srv, "127.0.0.50")
+        ftp = ftp_from("127.0.0.50", srv.port)
         for _ in range(4):
             guess(ftp)
         deadline = time.monotonic() + 5

@@ -9,19 +9,10 @@ import struct
 import time
 import unittest
 
-from harness import (TIMEOUT, FerryServer, quit_quietly, retr_bytes, skip_on_windows, stor_bytes)
+from harness import (TIMEOUT, FerryServer, ftp_from, quit_quietly, retr_bytes, skip_on_windows, stor_bytes)
 from cluster import HAProxy
 
 BALANCER = "127.0.0.20"
-
-
-def via(port, source, user=None, password=None):
-    """An ftplib client from `source` (127.0.0.x) to the balancer's frontend; data connections too."""
-    ftp = ftplib.FTP(timeout=TIMEOUT, source_address=(source, 0))
-    ftp.connect("127.0.0.1", port)
-    if user:
-        ftp.login(user, password)
-    return ftp
 
 
 @skip_on_windows("the PROXY protocol is Linux-only")
@@ -43,7 +34,7 @@ class ProxyProtocolTest(unittest.TestCase):
         cls.addClassCleanup(cls.haproxy.stop)
 
     def login(self, frontend, source):
-        ftp = via(self.haproxy.port(frontend), source, "alice", "alice-pw-1")
+        ftp = ftp_from(source, self.haproxy.port(frontend), "alice", "alice-pw-1")
         self.addCleanup(quit_quietly, ftp)
         return ftp
 
@@ -78,7 +69,7 @@ class ProxyProtocolTest(unittest.TestCase):
     def test_per_ip_limit_counts_the_real_client(self):
         first, second = self.login("v2", "127.0.0.8"), self.login("v2", "127.0.0.8")
         with self.assertRaises(ftplib.error_temp) as refused:
-            via(self.haproxy.port("v2"), "127.0.0.8")
+            ftp_from("127.0.0.8", self.haproxy.port("v2"))
         self.assertTrue(str(refused.exception).startswith("421"))
         other = self.login("v2", "127.0.0.9")   # the same balancer, another client: admitted
         for ftp in (first, second, other):
@@ -87,18 +78,18 @@ class ProxyProtocolTest(unittest.TestCase):
 
     def test_bans_hit_the_real_client_only(self):
         for _ in range(3):
-            ftp = via(self.haproxy.port("v2"), "127.0.0.10")
+            ftp = ftp_from("127.0.0.10", self.haproxy.port("v2"))
             with self.assertRaises(ftplib.Error):  # 530, and 421 for the one that bans
                 ftp.login("alice", "wrong")
             quit_quietly(ftp)
         with self.assertRaises((ftplib.error_temp, EOFError, ConnectionError)):
-            via(self.haproxy.port("v2"), "127.0.0.10", "alice", "alice-pw-1")
+            ftp_from("127.0.0.10", self.haproxy.port("v2"), "alice", "alice-pw-1")
         self.login("v2", "127.0.0.11")           # the balancer itself is not banned
         self.assertRegex(self.srv.log_text(), r"defender: banned 127\.0\.0\.10\b")
 
     def test_untrusted_balancer_missing_header_and_direct_connections_are_closed(self):
-        for connect in (lambda: via(self.haproxy.port("untrusted"), "127.0.0.12"),
-                        lambda: via(self.haproxy.port("plain"), "127.0.0.12"),
+        for connect in (lambda: ftp_from("127.0.0.12", self.haproxy.port("untrusted")),
+                        lambda: ftp_from("127.0.0.12", self.haproxy.port("plain")),
                         lambda: ftplib.FTP(timeout=TIMEOUT).connect("127.0.0.1", self.srv.port)):
             with self.assertRaises((EOFError, ConnectionError, socket.timeout, ftplib.Error)):
                 connect()
