@@ -25,6 +25,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace ferry;
@@ -443,6 +444,72 @@ TEST_CASE("cancelling a TLS write halfway through a record ends writing on that 
     run_for(reactor, 200ms);
     REQUIRE_FALSE(big.called);  // stuck on a full socket, OpenSSL holding part of a record
     side.stream->cancel();
+    side.stream->write_all(std::string_view("x"), record(after, reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    CHECK(after.err == EPIPE);
+    CHECK_FALSE(big.called);
+    release.set_value();
+    side.client.get();
+}
+
+namespace {
+
+bool writes_to_socket(SSL* ssl) { return BIO_method_type(SSL_get_wbio(ssl)) == BIO_TYPE_SOCKET; }
+
+void no_ktls(SSL* ssl) { SSL_clear_options(ssl, SSL_OP_ENABLE_KTLS); }
+
+}  // namespace
+
+TEST_CASE("send_file over TLS without kTLS: batches of records to a slow reader, byte-identical, then close_notify") {
+    Contexts contexts;
+    TempDir dir{"tls-stream"};
+    const auto content = pattern((6 << 20) + 4321, 5);
+    File file = dir.create("big", content);
+    const std::uint64_t offset = 777;  // the records do not line up with the batches
+    const std::size_t expected = content.size() - offset;
+    Reactor reactor;
+    int client_end = 0;
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
+        std::this_thread::sleep_for(100ms);  // the socket buffer fills: a batch goes out in parts
+        return peer.read(expected, 7000, &client_end);  // small reads: the server waits on EAGAIN often
+    }, no_ktls);
+    Outcome sent, closed;
+    side.stream->send_file(file, offset, expected, record(sent, reactor));
+    run_for(reactor, 50ms);
+    REQUIRE_FALSE(sent.called);
+    CHECK_FALSE(writes_to_socket(side.stream->ssl()));  // the batch is the SSL's write BIO meanwhile
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(sent.err == 0);
+    CHECK(sent.n == expected);
+    CHECK(writes_to_socket(side.stream->ssl()));  // and the socket's again once all of it is sent
+    side.stream->shutdown_tls(record(closed, reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    CHECK(closed.err == 0);
+    side.stream.reset();
+    const auto got = side.client.get();
+    REQUIRE(got.size() == expected);
+    CHECK(std::equal(got.begin(), got.end(), content.begin() + offset));
+    CHECK(client_end == SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_CASE("cancelling a TLS send_file while a batch of records waits for the socket ends writing on that stream") {
+    Contexts contexts;
+    TempDir dir{"tls-stream"};
+    File file = dir.create("big", pattern(16 << 20, 6));
+    Reactor reactor;
+    std::promise<void> release;
+    auto released = release.get_future();
+    ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
+        released.wait_for(10s);  // reads nothing
+        return std::vector<char>{};
+    }, no_ktls);
+    Outcome big, after;
+    side.stream->send_file(file, 0, 16 << 20, record_only(big));
+    run_for(reactor, 200ms);
+    REQUIRE_FALSE(big.called);  // stuck with sealed records in the batch
+    side.stream->cancel();
+    CHECK(writes_to_socket(side.stream->ssl()));
+    // Those records are lost, and with them the sequence numbers after them: nothing more is sent.
     side.stream->write_all(std::string_view("x"), record(after, reactor));
     REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(after.err == EPIPE);

@@ -6,6 +6,7 @@
 // SSL_write may need to read), the per-turn budget is spent, or a fatal error. Because the reactor
 // is edge-triggered, a turn only stops for readiness after OpenSSL actually hit EAGAIN.
 #pragma once
+#include "net/linux/record_batch.hpp"
 #include "net/linux/socket_io.hpp"
 
 #include <openssl/types.h>
@@ -62,15 +63,17 @@ public:
     void abandon_write();
 
 private:
-    explicit TlsIo(SSL* ssl) : ssl_(ssl) {}
+    TlsIo(SSL* ssl, int socket);
     // What a failed SSL_* call means for a turn. EOF (close_notify or bare) comes back as complete.
     Turn classify(int result, int saved_errno);
     Turn write_some(const char* data, std::size_t size, std::uint64_t& written);
     Turn send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
     Turn send_file_copy(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
+    Turn copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
     std::span<char> buffer(std::vector<char>& storage);
 
     SSL* ssl_;
+    int socket_;
     bool established_ = false;
     bool fatal_ = false;           // after SSL_ERROR_SSL/SYSCALL OpenSSL forbids SSL_shutdown
     bool write_pending_ = false;   // an SSL_write returned WANT_*: the retry must carry the same bytes
@@ -80,6 +83,7 @@ private:
     bool zero_copy_allowed_ = true;
     std::size_t file_pos_ = 0;     // next byte of file_out_ to SSL_write
     std::size_t file_filled_ = 0;  // bytes of file_out_ read from the file
+    RecordBatch records_;          // send_file without kTLS: SSL_write -> here -> one send()
     std::vector<char> file_in_;    // recv_to_file: SSL_read -> here -> pwrite
 };
 
