@@ -429,29 +429,6 @@ TEST_CASE("resumed_from: a data stream that resumed the control session is recog
     CHECK_FALSE(resumed_from(stranger.server->ssl(), tag));
 }
 
-TEST_CASE("cancelling a TLS write halfway through a record ends writing on that stream") {
-    Contexts contexts;
-    Reactor reactor;
-    std::promise<void> release;
-    auto released = release.get_future();
-    ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
-        released.wait_for(10s);  // reads nothing: the server's socket buffer fills up
-        return std::vector<char>{};
-    });
-    const auto data = pattern(32 << 20);
-    Outcome big, after;
-    side.stream->write_all(data, record_only(big));
-    run_for(reactor, 200ms);
-    REQUIRE_FALSE(big.called);  // stuck on a full socket, OpenSSL holding part of a record
-    side.stream->cancel();
-    side.stream->write_all(std::string_view("x"), record(after, reactor));
-    REQUIRE(run_until_stopped(reactor, tls_limit));
-    CHECK(after.err == EPIPE);
-    CHECK_FALSE(big.called);
-    release.set_value();
-    side.client.get();
-}
-
 namespace {
 
 bool writes_to_socket(SSL* ssl) { return BIO_method_type(SSL_get_wbio(ssl)) == BIO_TYPE_SOCKET; }
@@ -492,24 +469,34 @@ TEST_CASE("send_file over TLS without kTLS: batches of records to a slow reader,
     CHECK(client_end == SSL_ERROR_ZERO_RETURN);
 }
 
-TEST_CASE("cancelling a TLS send_file while a batch of records waits for the socket ends writing on that stream") {
+TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stream") {
     Contexts contexts;
     TempDir dir{"tls-stream"};
     File file = dir.create("big", pattern(16 << 20, 6));
+    const auto data = pattern(32 << 20);
+    bool whole_file = false;
+    SUBCASE("write_all: OpenSSL holds part of a record") { whole_file = false; }
+    SUBCASE("send_file without kTLS: sealed records wait in the batch") { whole_file = true; }
+    CAPTURE(whole_file);
     Reactor reactor;
     std::promise<void> release;
     auto released = release.get_future();
     ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
-        released.wait_for(10s);  // reads nothing
+        released.wait_for(10s);  // reads nothing: the server's socket buffer fills up
         return std::vector<char>{};
-    }, no_ktls);
+    }, whole_file ? no_ktls : std::function<void(SSL*)>{});
     Outcome big, after;
-    side.stream->send_file(file, 0, 16 << 20, record_only(big));
+    if (whole_file) {
+        side.stream->send_file(file, 0, 16 << 20, record_only(big));
+    } else {
+        side.stream->write_all(data, record_only(big));
+    }
     run_for(reactor, 200ms);
-    REQUIRE_FALSE(big.called);  // stuck with sealed records in the batch
+    REQUIRE_FALSE(big.called);  // stuck on a full socket
     side.stream->cancel();
     CHECK(writes_to_socket(side.stream->ssl()));
-    // Those records are lost, and with them the sequence numbers after them: nothing more is sent.
+    // The bytes held back are lost, and with them the sequence numbers after them: nothing more
+    // may be sent.
     side.stream->write_all(std::string_view("x"), record(after, reactor));
     REQUIRE(run_until_stopped(reactor, tls_limit));
     CHECK(after.err == EPIPE);
