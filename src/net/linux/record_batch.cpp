@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <cstring>
 
 namespace ferry::net::detail {
 namespace {
@@ -71,8 +70,8 @@ Turn RecordBatch::flush(int socket) {
 int RecordBatch::write(BIO* bio, const char* data, int size) {
     auto* self = static_cast<RecordBatch*>(BIO_get_data(bio));
     BIO_clear_retry_flags(bio);
-    const std::size_t room = self->capacity_ - std::min(self->capacity_, self->bytes_.size());
     if (size <= 0) return 0;
+    const std::size_t room = self->capacity_ - self->bytes_.size();  // never above capacity_
     if (room == 0) {
         // Full: OpenSSL keeps the rest of the record and its caller sees WANT_WRITE.
         BIO_set_retry_write(bio);
