@@ -229,6 +229,8 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     const auto info = sys::file_info(*file);
     if (!info) return reply_fs_error(info.error(), "Could not open file");
     const std::uint64_t old_size = info->size;
+    // An earlier upload's digest may still be catching up (in idle time): it would read these writes.
+    ctx_.pending_digests.abandon(info->id);
     // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
     const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
     if (offset != old_size) {

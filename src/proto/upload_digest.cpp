@@ -13,6 +13,16 @@ namespace {
 constexpr std::size_t spare_block = 256u << 10;
 constexpr std::size_t bulk_block = 1u << 20;
 
+// The catch-ups waiting for idle time, in the whole process (see max_idle_catch_ups).
+std::atomic<unsigned> idle_catch_ups{0};
+
+bool take_idle_slot() {
+    unsigned held = idle_catch_ups.load();
+    while (held < UploadDigest::max_idle_catch_ups && !idle_catch_ups.compare_exchange_weak(held, held + 1)) {
+    }
+    return held < UploadDigest::max_idle_catch_ups;
+}
+
 }  // namespace
 
 std::shared_ptr<UploadDigest> UploadDigest::start(File file, std::vector<fs::HashAlgo> algos, Submit submit) {
@@ -22,6 +32,10 @@ std::shared_ptr<UploadDigest> UploadDigest::start(File file, std::vector<fs::Has
 UploadDigest::UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit)
     : file_(std::move(file)), submit_(std::move(submit)), algos_(std::move(algos)) {
     for (const fs::HashAlgo algo : algos_) digests_.emplace_back(algo);
+}
+
+UploadDigest::~UploadDigest() {
+    if (holds_idle_slot_) idle_catch_ups.fetch_sub(1);
 }
 
 // The reactor thread calls written() and finish(); neither waits for a pool job: they publish
@@ -35,8 +49,25 @@ void UploadDigest::written(std::uint64_t end) {
 
 void UploadDigest::finish(bool complete) {
     Outcome expected = Outcome::streaming;
-    if (outcome_.compare_exchange_strong(expected, complete ? Outcome::complete : Outcome::cut))
-        submit_([self = shared_from_this()] { self->catch_up(); }, net::Lane::bulk);
+    if (!outcome_.compare_exchange_strong(expected, complete ? Outcome::complete : Outcome::cut)) return;
+    // A cut upload has nothing to catch up: its waiters are woken at once.
+    if (complete && !hurried_.load() && take_idle_slot()) {
+        holds_idle_slot_ = true;
+        submit_([self = shared_from_this()] { self->catch_up_when_idle(); }, net::Lane::spare);
+        if (hurried_.load()) start_hurried_catch_up();  // hurry() ran meanwhile and saw no catch-up yet
+    } else {
+        start_hurried_catch_up();
+    }
+}
+
+// Called by a waiter, on any thread. Before the upload is over, finish() sees hurried_ instead.
+void UploadDigest::hurry() {
+    hurried_.store(true);
+    if (outcome_.load() != Outcome::streaming) start_hurried_catch_up();
+}
+
+void UploadDigest::start_hurried_catch_up() {
+    if (!hurried_job_.exchange(true)) submit_([self = shared_from_this()] { self->catch_up_now(); }, net::Lane::bulk);
 }
 
 void UploadDigest::wake_streaming() {
@@ -52,13 +83,16 @@ void UploadDigest::when_done(std::function<void()> then) {
 }
 
 void UploadDigest::when_kept(fs::HashAlgo algo, std::function<void()> then) {
+    bool waits = false;
     {
         std::lock_guard lock(done_mutex_);
         const bool computed = std::find(algos_.begin(), algos_.end(), algo) != algos_.end();
         const bool released = std::find(released_.begin(), released_.end(), algo) != released_.end();
-        if (!done_ && !released) return waiting_.push_back({computed ? std::optional(algo) : std::nullopt, std::move(then)});
+        waits = !done_ && !released;
+        if (waits) waiting_.push_back({computed ? std::optional(algo) : std::nullopt, std::move(then)});
     }
-    then();
+    if (waits) hurry();
+    else then();
 }
 
 void UploadDigest::stream() {
@@ -83,23 +117,47 @@ void UploadDigest::stream() {
 
 // One algorithm after the other, so that the HASH waiting for the first (MD5, say: what ferry asks
 // by default) is answered before the others are done, and each reads what is left from the page cache.
-void UploadDigest::catch_up() {
+bool UploadDigest::catch_up_step(std::span<char> block) {
+    if (settled_) return false;
+    const bool go_on = outcome_.load() == Outcome::complete && !failed_ && !abandoned_.load();
+    const std::uint64_t end = end_.load();
+    if (catching_ == digests_.size()) {
+        hashed_ = end;
+        settled_ = true;
+        return false;
+    }
+    fs::StreamingDigest& digest = digests_[catching_];
+    std::uint64_t& at = caught_ ? *caught_ : caught_.emplace(hashed_);
+    if (go_on && at < end) {
+        const std::size_t got = feed(block, at, std::span(&digest, 1));
+        if (got == 0) failed_ = true;
+        at += got;
+        return true;
+    }
+    if (go_on && at == end) keep(digest, at);
+    release(digest.algo());
+    ++catching_;
+    caught_.reset();
+    return true;
+}
+
+// Each block under the lock on its own, so that a hurried job waits for one block at most.
+void UploadDigest::catch_up_when_idle() {
+    std::vector<char> block(spare_block);
+    for (;;) {
+        std::unique_lock work(work_mutex_);
+        if (hurried_.load()) return;  // the bulk lane's job finishes it
+        if (!catch_up_step(block)) break;
+    }
+    release(std::nullopt);
+}
+
+void UploadDigest::catch_up_now() {
     std::vector<char> block(bulk_block);
     {
         std::lock_guard work(work_mutex_);
-        const bool complete = outcome_.load() == Outcome::complete;
-        const std::uint64_t end = end_.load();
-        for (auto& digest : digests_) {
-            std::uint64_t at = hashed_;
-            while (complete && !failed_ && !abandoned_.load() && at < end) {
-                const std::size_t got = feed(block, at, std::span(&digest, 1));
-                if (got == 0) failed_ = true;
-                at += got;
-            }
-            if (complete && !failed_ && !abandoned_.load() && at == end) keep(digest, at);
-            release(digest.algo());
+        while (catch_up_step(block)) {
         }
-        hashed_ = end;
     }
     release(std::nullopt);
 }
@@ -148,6 +206,14 @@ void UploadDigest::release(std::optional<fs::HashAlgo> algo) {
 void PendingDigests::add(sys::FileId id, std::weak_ptr<UploadDigest> digest) {
     std::lock_guard lock(mutex_);
     pending_[id] = std::move(digest);
+}
+
+void PendingDigests::abandon(sys::FileId id) {
+    std::lock_guard lock(mutex_);
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    if (auto digest = it->second.lock()) digest->abandon();
+    pending_.erase(it);
 }
 
 void PendingDigests::remove(sys::FileId id, const UploadDigest* digest) {

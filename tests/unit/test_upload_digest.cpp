@@ -15,28 +15,40 @@
 #include <deque>
 #include <optional>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 using namespace ferry;
 using namespace ferry::proto;
 
 namespace {
 
+// Thread-safe, for the test in which a job runs on a thread of its own while another is submitted.
 struct Jobs {
-    std::deque<std::pair<std::function<void()>, net::Lane>> queue;
+    std::mutex mutex;
+    std::deque<std::pair<std::function<void()>, net::Lane>> queue;  // guarded by mutex
     UploadDigest::Submit submit() {
-        return [this](std::function<void()> job, net::Lane lane) { queue.emplace_back(std::move(job), lane); };
+        return [this](std::function<void()> job, net::Lane lane) {
+            std::lock_guard lock(mutex);
+            queue.emplace_back(std::move(job), lane);
+        };
     }
-    std::size_t count(net::Lane lane) const {
+    std::size_t count(net::Lane lane) {
+        std::lock_guard lock(mutex);
         return static_cast<std::size_t>(std::count_if(queue.begin(), queue.end(), [&](auto& q) { return q.second == lane; }));
     }
     void run_all() { run_lane(std::nullopt); }
     // Runs the queued jobs of one lane only (none: all), in order; the others stay queued.
     void run_lane(std::optional<net::Lane> lane) {
         for (std::size_t round = 0; round < 1000; ++round) {
-            const auto it = std::find_if(queue.begin(), queue.end(), [&](auto& q) { return !lane || q.second == *lane; });
-            if (it == queue.end()) return;
-            auto job = std::move(it->first);
-            queue.erase(it);
+            std::function<void()> job;
+            {
+                std::lock_guard lock(mutex);
+                const auto it = std::find_if(queue.begin(), queue.end(), [&](auto& q) { return !lane || q.second == *lane; });
+                if (it == queue.end()) return;
+                job = std::move(it->first);
+                queue.erase(it);
+            }
             job();
         }
     }
@@ -85,7 +97,8 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
     digest->written(bytes.size());
     CHECK_FALSE(done);
     digest->finish(true);
-    CHECK(jobs.count(net::Lane::bulk) == 1);  // the end is the bulk lane's, which catches up
+    CHECK(jobs.count(net::Lane::bulk) == 0);  // nobody waits: the catch-up too takes only spare time
+    CHECK(jobs.count(net::Lane::spare) == 2);  // the streaming job, and the catch-up
     jobs.run_all();
     CHECK(done);
     CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
@@ -96,24 +109,89 @@ TEST_CASE("an upload's digests follow its writes and are kept with the file when
     CHECK(late);
 }
 
-TEST_CASE("when the spare lane never got to run, the bulk job hashes everything at the end") {
+TEST_CASE("a HASH that waits hurries the catch-up onto the bulk lane, which does it all") {
     std::vector<char> bytes(1024 * 1024 + 5, 'q');
     UploadedFile up;
     auto& [dir, writer, reader] = up;
     REQUIRE(reader);
     if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
     Jobs jobs;
-    auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
-    bool done = false;
+    auto digest = up.start_digest({fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs);
+    bool done = false, md5_woken = false;
     digest->when_done([&] { done = true; });
     REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
     digest->written(bytes.size());
-    digest->finish(true);
-    jobs.run_lane(net::Lane::bulk);  // a machine so busy that the spare job is still queued
+    SUBCASE("the HASH comes after the end") {
+        digest->finish(true);
+        CHECK(jobs.count(net::Lane::bulk) == 0);
+        digest->when_kept(fs::HashAlgo::md5, [&] { md5_woken = true; });
+    }
+    SUBCASE("the HASH comes while the upload still streams") {
+        digest->when_kept(fs::HashAlgo::md5, [&] { md5_woken = true; });
+        CHECK(jobs.count(net::Lane::bulk) == 0);
+        digest->finish(true);
+    }
+    CHECK(jobs.count(net::Lane::bulk) == 1);
+    digest->when_kept(fs::HashAlgo::sha256, [] {});  // a second waiter: still one job
+    CHECK(jobs.count(net::Lane::bulk) == 1);
+    jobs.run_lane(net::Lane::bulk);  // a machine so busy that the spare jobs are still queued
+    CHECK(md5_woken);
     CHECK(done);
     CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
-    jobs.run_lane(net::Lane::spare);  // when it finally runs, it finds nothing left to do
+    jobs.run_lane(net::Lane::spare);  // when they finally run, they find nothing left to do
     CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5_of(bytes, dir));
+}
+
+TEST_CASE("a hurried catch-up takes over from an idle one wherever it is, and the digests are right") {
+    std::vector<char> bytes(24 * 1024 * 1024 + 1, 0);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 13 + i / 4096);
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
+    REQUIRE(reader);
+    if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
+    REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    const std::string md5 = md5_of(bytes, dir);
+    const std::string sha256 = *fs::hash_file(reader, fs::HashAlgo::sha256, 0, UINT64_MAX, nullptr);
+    for (const int delay_ms : {0, 5, 20, 60}) {
+        CAPTURE(delay_ms);
+        fs::forget_digests(writer);
+        Jobs jobs;
+        auto digest = up.start_digest({fs::HashAlgo::md5, fs::HashAlgo::sha256}, jobs);
+        digest->written(bytes.size() / 3);  // the streaming job will have done a third
+        jobs.run_lane(net::Lane::spare);
+        digest->written(bytes.size());
+        digest->finish(true);
+        REQUIRE(jobs.queue.size() == 2);  // streaming (finds the upload over) and the idle catch-up
+        std::thread idle([&jobs] { jobs.run_lane(net::Lane::spare); });
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        std::atomic<bool> sha256_woken{false};
+        digest->when_kept(fs::HashAlgo::sha256, [&] { sha256_woken = true; });
+        idle.join();  // it stops at its next block (or has finished: then the bulk job finds nothing)
+        jobs.run_lane(net::Lane::bulk);
+        CHECK(sha256_woken);
+        CHECK(fs::stored_digest(reader, fs::HashAlgo::md5) == md5);
+        CHECK(fs::stored_digest(reader, fs::HashAlgo::sha256) == sha256);
+    }
+}
+
+TEST_CASE("only so many catch-ups wait for idle time; the ones past that go to the bulk lane") {
+    ferry::testing::TempDir dir("upload-digest");
+    const File file = dir.create("x", std::vector<char>(10, 'x'));
+    Jobs jobs;
+    std::vector<std::shared_ptr<UploadDigest>> digests;
+    for (unsigned i = 0; i <= UploadDigest::max_idle_catch_ups; ++i) {
+        digests.push_back(UploadDigest::start(File(::dup(file.get())), {fs::HashAlgo::md5}, jobs.submit()));
+        digests.back()->written(10);
+        digests.back()->finish(true);
+    }
+    CHECK(jobs.count(net::Lane::spare) >= UploadDigest::max_idle_catch_ups);
+    CHECK(jobs.count(net::Lane::bulk) == 1);
+    jobs.run_all();
+    digests.clear();  // their slots are free again
+    jobs.queue.clear();
+    auto next = UploadDigest::start(File(::dup(file.get())), {fs::HashAlgo::md5}, jobs.submit());
+    next->finish(true);
+    CHECK(jobs.count(net::Lane::bulk) == 0);
 }
 
 TEST_CASE("at the end one algorithm is caught up after the other, and its waiters go first") {
@@ -137,7 +215,7 @@ TEST_CASE("at the end one algorithm is caught up after the other, and its waiter
     REQUIRE(::pwrite(writer.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
     digest->written(bytes.size());
     digest->finish(true);
-    jobs.run_lane(net::Lane::bulk);
+    jobs.run_lane(net::Lane::bulk);  // the waiters hurried it
     CHECK(md5_woken);
     CHECK_FALSE(sha256_kept_when_md5_woke);
     CHECK(sha512_woken);
@@ -202,4 +280,28 @@ TEST_CASE("PendingDigests finds an upload's digest by file until it is removed")
     pending.add(id, digest);
     digest.reset();  // gone: not found either
     CHECK_FALSE(pending.find(id));
+}
+
+TEST_CASE("a file written again abandons the digest still catching up with its last upload") {
+    UploadedFile up;
+    auto& [dir, writer, reader] = up;
+    REQUIRE(reader);
+    if (sys::set_attribute(reader, "user.ferry.probe", "x") == Errc::unsupported) return;
+    Jobs jobs;
+    PendingDigests pending;
+    const sys::FileId id{3, 4};
+    auto digest = up.start_digest({fs::HashAlgo::md5}, jobs);
+    pending.add(id, digest);
+    bool done = false;
+    digest->when_done([&] { done = true; });
+    REQUIRE(::pwrite(writer.get(), "abcdef", 6, 0) == 6);
+    digest->written(6);
+    digest->finish(true);
+    pending.abandon(id);  // the next STOR of the file, before the idle catch-up got to run
+    CHECK_FALSE(pending.find(id));
+    REQUIRE(::pwrite(writer.get(), "ABCDEF", 6, 0) == 6);
+    jobs.run_all();
+    CHECK(done);
+    CHECK_FALSE(fs::stored_digest(reader, fs::HashAlgo::md5));
+    pending.abandon(sys::FileId{9, 9});  // none: nothing happens
 }
