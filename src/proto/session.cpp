@@ -12,7 +12,7 @@ namespace {
 std::atomic<std::uint64_t> g_next_session_id{1};
 // Command lines are short and the parser keeps a partial one: a small buffer, held by every idle
 // session (a longer line or a pipelined burst takes a few reads).
-constexpr std::size_t kReadBuffer = 512;
+constexpr std::size_t kReadBuffer = 256;
 constexpr std::size_t kMaxQueuedLines = 32;    // past this, stop reading until the queue drains
 constexpr auto kCloseFlushLimit = std::chrono::seconds(5);
 
