@@ -5,11 +5,11 @@
 //
 // Three lanes with threads of their own, so that a login never waits behind a hash: `threads`
 // threads for prompt jobs (password checks, account changes, listing batches: short);
-// threads - 1 more (at least one) for bulk jobs (HASH of a whole file, an upload's digests once
-// it is over: seconds), which run at a lower priority so that they yield the CPU to the
-// transfers; and as many for spare jobs (an upload's digests while it streams), which run only
-// on CPU time nothing else wants, so that they cost the upload nothing and may fall behind (the
-// bulk lane catches up). Low-priority threads take no lock that a reactor waits for for longer
+// threads - 1 more (at least one) for bulk jobs (HASH of a whole file, an upload's digests that a
+// HASH waits for: seconds), which run at a lower priority so that they yield the CPU to the
+// transfers; and as many for spare jobs (an upload's digests while it streams and after it, until
+// somebody waits for them), which run only on CPU time nothing else wants, so that they cost the
+// transfers nothing and may fall behind (proto/upload_digest.hpp). Low-priority threads take no lock that a reactor waits for for longer
 // than a few instructions (each lane has its own queue lock).
 #pragma once
 #include <functional>
