@@ -9,8 +9,8 @@
 // HASH waits for: seconds), which run at a lower priority so that they yield the CPU to the
 // transfers; and as many for spare jobs (an upload's digests while it streams and after it, until
 // somebody waits for them), which run only on CPU time nothing else wants, so that they cost the
-// transfers nothing and may fall behind (proto/upload_digest.hpp). Low-priority threads take no lock that a reactor waits for for longer
-// than a few instructions (each lane has its own queue lock).
+// transfers nothing and may fall behind (proto/upload_digest.hpp). Low-priority threads take no
+// lock that a reactor waits for for longer than a few instructions (each lane has its own queue lock).
 #pragma once
 #include <functional>
 #include <memory>
