@@ -118,12 +118,10 @@ void UploadDigest::stream() {
 // One algorithm after the other, so that the HASH waiting for the first (MD5, say: what ferry asks
 // by default) is answered before the others are done, and each reads what is left from the page cache.
 bool UploadDigest::catch_up_step(std::span<char> block) {
-    if (settled_) return false;
     const bool go_on = outcome_.load() == Outcome::complete && !failed_ && !abandoned_.load();
     const std::uint64_t end = end_.load();
-    if (catching_ == digests_.size()) {
+    if (catching_ == digests_.size()) {  // every digest kept or given up (again, for the second job)
         hashed_ = end;
-        settled_ = true;
         return false;
     }
     fs::StreamingDigest& digest = digests_[catching_];

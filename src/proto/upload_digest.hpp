@@ -71,7 +71,6 @@ private:
     bool failed_ = false;                       // guarded by work_mutex_: the file could not be read back
     std::size_t catching_ = 0;                  // guarded by work_mutex_: digests_[catching_] catches up
     std::optional<std::uint64_t> caught_;       // guarded by work_mutex_: up to here (none: not begun)
-    bool settled_ = false;                      // guarded by work_mutex_: every digest kept or given up
     // Published by the reactor thread.
     enum class Outcome { streaming, complete, cut };
     std::atomic<std::uint64_t> end_{0};
