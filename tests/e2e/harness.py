@@ -264,6 +264,17 @@ class FerryServer:
                 pass
         return text
 
+    def wait_log(self, pattern, wait=5.0):
+        """The first match of `pattern` in the log, waiting up to `wait` s for it: the server logs its
+        listeners one after another, and start() returns at the first (127.0.0.1) one."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + wait
+        while True:
+            m = regex.search(self.log_text())
+            if m or time.monotonic() > deadline:
+                return m
+            time.sleep(0.05)
+
     def xferlog_text(self):
         try:
             with open(self.xferlog, "rb") as f:

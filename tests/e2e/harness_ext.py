@@ -178,15 +178,11 @@ _IMPLICIT_RE = re.compile(r"listening \(implicit TLS\) on 127\.0\.0\.1:(\d+)")
 
 
 def implicit_tls_port(srv, wait=5.0):
-    deadline = time.monotonic() + wait
-    while True:
-        m = _IMPLICIT_RE.search(srv.stderr_text())
-        if m:
-            return int(m.group(1))
-        if time.monotonic() > deadline:
-            raise AssertionError("no 'listening (implicit TLS) on 127.0.0.1:PORT' line in the log:\n"
-                                 + srv.stderr_text()[-2000:])
-        time.sleep(0.05)
+    m = srv.wait_log(_IMPLICIT_RE, wait)
+    if not m:
+        raise AssertionError("no 'listening (implicit TLS) on 127.0.0.1:PORT' line in the log:\n"
+                             + srv.stderr_text()[-2000:])
+    return int(m.group(1))
 
 
 def client_context():

@@ -2,7 +2,6 @@
 and EPRT to another v6 address is refused like PORT bounce on v4."""
 import ftplib
 import io
-import re
 import socket
 import unittest
 
@@ -26,7 +25,7 @@ class Ipv6Test(ServerTestCase):
 
     def setUp(self):
         super().setUp()
-        m = re.search(r"listening on \[::1\]:(\d+)", self.srv.log_text())
+        m = self.srv.wait_log(r"listening on \[::1\]:(\d+)")
         self.assertIsNotNone(m, "no IPv6 listener in the log")
         self.v6_port = int(m.group(1))
 
