@@ -1,12 +1,15 @@
 """FTPS downloads and the send path they take. Where the kernel offers kernel TLS (`tls` in
-/proc/sys/net/ipv4/tcp_available_ulp) ferryd sends files with SSL_sendfile (kTLS), elsewhere with
-SSL_write from a buffer; ferryd's log says which for every data connection. KTLS_EXPECT=ktls or
-=fallback (set by `make test-ktls` in its VM) makes the expectation explicit, so a kTLS path that
-silently did not run fails these tests.
+/proc/sys/net/ipv4/tcp_available_ulp) ferryd sends files with SSL_sendfile (kTLS); elsewhere it
+seals the TLS 1.3 records of data connections itself, reading the file straight into them, and
+leaves TLS 1.2 (and everything with `ktls = "off"`) to OpenSSL's SSL_write from a buffer. ferryd's
+log says which for every data connection. KTLS_EXPECT=ktls or =fallback (set by `make test-ktls`
+in its VM) makes the kernel's side explicit, so a kTLS path that silently did not run fails these
+tests.
 
 Each download is byte-identical (SHA-256): TLS 1.3 with AES-128-GCM, AES-256-GCM and
 ChaCha20-Poly1305, TLS 1.2; a range read past 2 GiB of a sparse 3 GiB file (REST); ABOR in the
-middle of a send; a file that an upload is writing never goes through kTLS sendfile."""
+middle of a send; a file that an upload is writing never goes through kTLS sendfile; with
+`ktls = "off"` OpenSSL seals every record."""
 import hashlib
 import os
 import re
@@ -30,9 +33,12 @@ def kernel_offers_ktls():
         return False
 
 
-EXPECT = os.environ.get("KTLS_EXPECT") or ("ktls" if kernel_offers_ktls() else "fallback")
-PATH_LINE = {"ktls": "uses kTLS sendfile", "fallback": "uses SSL_write from buffer"}
-SEND_RE = re.compile(r"tls: send_file to \S+ uses (kTLS sendfile|SSL_write from buffer)(.*)")
+KERNEL = os.environ.get("KTLS_EXPECT") or ("ktls" if kernel_offers_ktls() else "fallback")
+PATH_LINE = {"ktls": "kTLS sendfile", "sealed": "records sealed by ferryd", "openssl": "SSL_write from buffer"}
+SEND_RE = re.compile(r"tls: send_file to \S+ uses (kTLS sendfile|records sealed by ferryd|SSL_write from buffer)(.*)")
+# What a settled file takes over TLS 1.3 and over TLS 1.2 on this kernel.
+TLS13_PATH = "ktls" if KERNEL == "ktls" else "sealed"
+TLS12_PATH = "ktls" if KERNEL == "ktls" else "openssl"
 
 
 @skip_unless_ferryd("reads ferryd's log")
@@ -70,20 +76,20 @@ class KtlsDownloadTests(ServerTestCase):
             time.sleep(0.05)
         return out, self.send_paths(before)
 
-    def assert_path(self, paths, expect=EXPECT):
+    def assert_path(self, paths, expect=TLS13_PATH):
         self.assertEqual(len(paths), 1, paths)
-        self.assertIn(PATH_LINE[expect].split("uses ")[1], paths[0][0], paths)
+        self.assertEqual(PATH_LINE[expect], paths[0][0], paths)
 
     def test_tls13_suites_and_tls12_are_byte_identical(self):
         want = sha256_file(self.src)
-        variants = [["--tlsv1.3", "--tls13-ciphers", suite]
+        variants = [(["--tlsv1.3", "--tls13-ciphers", suite], TLS13_PATH)
                     for suite in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")]
-        variants.append(["--tlsv1.2", "--tls-max", "1.2"])
-        for extra in variants:
+        variants.append((["--tlsv1.2", "--tls-max", "1.2"], TLS12_PATH))
+        for extra, expect in variants:
             with self.subTest(tls=" ".join(extra)):
                 out, paths = self.curl_get("/sixteen.bin", *extra)
                 self.assertEqual(sha256_file(out), want)
-                self.assert_path(paths)
+                self.assert_path(paths, expect)
 
     def test_a_range_past_2_gib_of_a_sparse_file(self):
         end = RANGE_START + RANGE_LEN - 1
@@ -137,8 +143,9 @@ class KtlsDownloadTests(ServerTestCase):
             out, paths = self.curl_get("/growing.bin", "-r", "0-%d" % (4 * MiB - 1))
             with open(growing, "rb") as f:
                 self.assertEqual(hashlib.sha256(f.read(4 * MiB)).hexdigest(), sha256_file(out))
-            self.assert_path(paths, "fallback")
-            if EXPECT == "ktls":
+            # kTLS would encrypt page-cache pages that may still change; a copy is safe either way
+            self.assert_path(paths, "openssl" if KERNEL == "ktls" else "sealed")
+            if KERNEL == "ktls":
                 self.assertIn("the file is being uploaded", paths[0][1])
         finally:
             stop.set()
@@ -149,3 +156,22 @@ class KtlsDownloadTests(ServerTestCase):
         # once the upload is over, the same file goes through kTLS again (where there is kTLS)
         _, paths = self.curl_get("/growing.bin", "-r", "0-%d" % (MiB - 1))
         self.assert_path(paths)
+
+
+@skip_unless_ferryd("reads ferryd's log")
+class KtlsOffTests(ServerTestCase):
+    """`ktls = "off"`: neither the kernel nor ferryd takes the records over; OpenSSL seals them all."""
+    USERS = {"alice": "alice-pw-1"}
+    CONFIG = dict(tls_config("optional"), ktls="off")
+
+    def test_tls13_downloads_are_sealed_by_openssl(self):
+        src = make_file(os.path.join(self.srv.home("alice"), "four.bin"), 4 * MiB, seed="ktls-off")
+        out = self.lpath("four.got")
+        before = len(self.srv.log_text())
+        p = run(["curl", "-sS", "--ssl-reqd", "-k", "--tlsv1.3", "-o", out, self.srv.url("/four.bin", "alice")],
+                timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sha256_file(out), sha256_file(src))
+        self.srv.wait_log(SEND_RE, 5)
+        paths = SEND_RE.findall(self.srv.log_text()[before:])
+        self.assertEqual([path for path, _ in paths], [PATH_LINE["openssl"]])

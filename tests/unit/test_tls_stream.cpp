@@ -102,6 +102,14 @@ struct BlockingClient {
     }
 };
 
+// How a ServerWithClient connects: the server's TlsOptions and what its SSL and the client's may
+// change before the handshake.
+struct Setup {
+    TlsOptions options;
+    std::function<void(SSL*)> prepare_server;
+    std::function<void(SSL*)> prepare_client;
+};
+
 // A server-role Stream whose handshake with a blocking client (in `client_work`'s thread) is done.
 struct ServerWithClient {
     Reactor& reactor;
@@ -112,16 +120,23 @@ struct ServerWithClient {
     template <class Work>
     ServerWithClient(Reactor& r, const Contexts& contexts, Work client_work,
                      const std::function<void(SSL*)>& prepare = {})
+        : ServerWithClient(r, contexts, client_work, Setup{{}, prepare, {}}) {}
+
+    template <class Work>
+    ServerWithClient(Reactor& r, const Contexts& contexts, Work client_work, const Setup& setup)
         : reactor(r) {
         auto pair = tcp_pair(true);
         stream = std::make_unique<SocketStream>(reactor, std::move(pair.ours));
-        client = std::async(std::launch::async, [&contexts, fd = std::move(pair.theirs), client_work]() mutable {
+        client = std::async(std::launch::async, [&contexts, fd = std::move(pair.theirs), client_work,
+                                                 prepare_client = setup.prepare_client]() mutable {
             BlockingClient peer(std::move(fd), contexts.client);
+            if (prepare_client) prepare_client(peer.ssl.get());
             if (!peer.handshake()) return std::vector<char>{};
             return client_work(peer);
         });
+        const auto& prepare = setup.prepare_server;
         Outcome handshake;
-        stream->start_tls(contexts.server, TlsRole::server, record(handshake, reactor));
+        stream->start_tls(contexts.server, TlsRole::server, record(handshake, reactor), setup.options);
         if (prepare) prepare(stream->ssl());
         REQUIRE(run_until_stopped(reactor, tls_limit));
         REQUIRE(handshake.err == 0);
@@ -435,6 +450,12 @@ bool writes_to_socket(SSL* ssl) { return BIO_method_type(SSL_get_wbio(ssl)) == B
 
 void no_ktls(SSL* ssl) { SSL_clear_options(ssl, SSL_OP_ENABLE_KTLS); }
 
+// What data connections ask for: ferryd seals their records where the kernel has no kTLS.
+TlsOptions sealed_here() { return TlsOptions{.session_tickets = false, .own_record_sealing = true}; }
+
+// OpenSSL handed the keys to ferryd's writer: its write BIO is not the socket's and claims kTLS.
+bool sealed_by_ferryd(SSL* ssl) { return !writes_to_socket(ssl) && BIO_get_ktls_send(SSL_get_wbio(ssl)); }
+
 }  // namespace
 
 TEST_CASE("send_file over TLS without kTLS: batches of records to a slow reader, byte-identical, then close_notify") {
@@ -474,27 +495,32 @@ TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stre
     TempDir dir{"tls-stream"};
     File file = dir.create("big", pattern(16 << 20, 6));
     const auto data = pattern(32 << 20);
-    bool whole_file = false;
-    SUBCASE("write_all: OpenSSL holds part of a record") { whole_file = false; }
-    SUBCASE("send_file without kTLS: sealed records wait in the batch") { whole_file = true; }
-    CAPTURE(whole_file);
+    enum class Held { openssl_record, openssl_batch, ferryd_batch } held = Held::openssl_record;
+    SUBCASE("write_all: OpenSSL holds part of a record") { held = Held::openssl_record; }
+    SUBCASE("send_file without kTLS: sealed records wait in the batch") { held = Held::openssl_batch; }
+    SUBCASE("send_file where ferryd seals: its records wait in the batch") { held = Held::ferryd_batch; }
+    CAPTURE(static_cast<int>(held));
     Reactor reactor;
     std::promise<void> release;
     auto released = release.get_future();
+    Setup setup;
+    if (held == Held::openssl_batch) setup.prepare_server = no_ktls;
+    if (held == Held::ferryd_batch) setup.options = sealed_here();
     ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
         released.wait_for(10s);  // reads nothing: the server's socket buffer fills up
         return std::vector<char>{};
-    }, whole_file ? no_ktls : std::function<void(SSL*)>{});
+    }, setup);
     Outcome big, after;
-    if (whole_file) {
-        side.stream->send_file(file, 0, 16 << 20, record_only(big));
-    } else {
+    if (held == Held::openssl_record) {
         side.stream->write_all(data, record_only(big));
+    } else {
+        side.stream->send_file(file, 0, 16 << 20, record_only(big));
     }
     run_for(reactor, 200ms);
     REQUIRE_FALSE(big.called);  // stuck on a full socket
     side.stream->cancel();
-    CHECK(writes_to_socket(side.stream->ssl()));
+    // A writer that took the keys stays: OpenSSL must never seal with them again.
+    CHECK(writes_to_socket(side.stream->ssl()) == !sealed_by_ferryd(side.stream->ssl()));
     // The bytes held back are lost, and with them the sequence numbers after them: nothing more
     // may be sent.
     side.stream->write_all(std::string_view("x"), record(after, reactor));
@@ -503,4 +529,88 @@ TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stre
     CHECK_FALSE(big.called);
     release.set_value();
     side.client.get();
+}
+
+TEST_CASE("ferryd seals a data connection's records: a file range, a write and close_notify in one sequence") {
+    Contexts contexts;
+    TempDir dir{"tls-stream"};
+    const auto content = pattern((6 << 20) + 4321, 7);
+    File file = dir.create("big", content);
+    const std::uint64_t offset = 777;  // the records do not line up with the file
+    const std::size_t expected = content.size() - offset;
+    const auto tail = pattern(100000, 9);  // what write_all sends after the file (a listing, say)
+    const char* suite = "TLS_AES_128_GCM_SHA256";
+    int version = TLS1_3_VERSION;
+    SUBCASE("TLS 1.3 AES-128-GCM") { suite = "TLS_AES_128_GCM_SHA256"; }
+    SUBCASE("TLS 1.3 AES-256-GCM") { suite = "TLS_AES_256_GCM_SHA384"; }
+    SUBCASE("TLS 1.3 ChaCha20-Poly1305") { suite = "TLS_CHACHA20_POLY1305_SHA256"; }
+    SUBCASE("TLS 1.2: OpenSSL keeps sealing, the writer batches") { version = TLS1_2_VERSION; }
+    CAPTURE(suite);
+    CAPTURE(version);
+    Reactor reactor;
+    int client_end = 0;
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
+        std::this_thread::sleep_for(100ms);  // the socket buffer fills: a batch goes out in parts
+        return peer.read(0, 7000, &client_end);  // everything until the close_notify
+    }, Setup{sealed_here(), {}, [&](SSL* ssl) {
+        SSL_set_ciphersuites(ssl, suite);
+        SSL_set_max_proto_version(ssl, version);
+    }});
+    SSL* ssl = side.stream->ssl();
+    REQUIRE(SSL_version(ssl) == version);
+    if (side.stream->ktls_send()) {
+        MESSAGE("this kernel has kTLS: it seals, not ferryd");
+    } else {
+        CHECK(sealed_by_ferryd(ssl) == (version == TLS1_3_VERSION));
+    }
+    Outcome sent, wrote, closed;
+    side.stream->send_file(file, offset, expected, record(sent, reactor));
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(sent.err == 0);
+    CHECK(sent.n == expected);
+    side.stream->write_all(tail, record(wrote, reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    CHECK(wrote.err == 0);
+    side.stream->shutdown_tls(record(closed, reactor));
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    CHECK(closed.err == 0);
+    side.stream.reset();
+    const auto got = side.client.get();
+    REQUIRE(got.size() == expected + tail.size());
+    CHECK(std::equal(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(expected), content.begin() + offset));
+    CHECK(std::equal(got.begin() + static_cast<std::ptrdiff_t>(expected), got.end(), tail.begin()));
+    CHECK(client_end == SSL_ERROR_ZERO_RETURN);  // the alert came in sequence after them
+}
+
+TEST_CASE("where ferryd seals, a key update the peer asks for ends writing, and nothing unreadable is sent") {
+    Contexts contexts;
+    TempDir dir{"tls-stream"};
+    File file = dir.create("small", pattern(100000, 8));
+    bool whole_file = false;
+    SUBCASE("write_all (SSL_write sends the KeyUpdate first)") { whole_file = false; }
+    SUBCASE("send_file (sealed without SSL_write)") { whole_file = true; }
+    CAPTURE(whole_file);
+    Reactor reactor;
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
+        SSL_key_update(peer.ssl.get(), SSL_KEY_UPDATE_REQUESTED);  // goes out before the "hi"
+        if (!peer.write({'h', 'i'})) return std::vector<char>{'!'};
+        int end = 0;
+        return peer.read(0, 1 << 16, &end);  // whatever arrives until the server hangs up
+    }, Setup{sealed_here(), {}, {}});
+    if (side.stream->ktls_send()) return;  // the kernel seals here, and OpenSSL 3.0 does not rekey it
+    REQUIRE(sealed_by_ferryd(side.stream->ssl()));
+    std::vector<char> buffer(16);
+    Outcome got, wrote;
+    side.stream->read_some(buffer, record(got, reactor));  // OpenSSL takes the request in here
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    REQUIRE(got.n == 2);
+    if (whole_file) {
+        side.stream->send_file(file, 0, 100000, record(wrote, reactor));
+    } else {
+        side.stream->write_all(std::string_view("226 Transfer complete."), record(wrote, reactor));
+    }
+    REQUIRE(run_until_stopped(reactor, tls_limit));
+    CHECK(wrote.err == EPROTO);
+    side.stream.reset();
+    CHECK(side.client.get().empty());
 }

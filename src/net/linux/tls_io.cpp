@@ -1,5 +1,6 @@
 #include "net/linux/tls_io.hpp"
 
+#include "net/stream.hpp"
 #include "net/tls_context.hpp"
 #include "sys/posix/fd_io.hpp"
 
@@ -8,8 +9,12 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace ferry::net::detail {
@@ -18,11 +23,12 @@ namespace {
 // pread/SSL_read buffers for file transfers: big enough that a turn makes few syscalls for the
 // file, small enough per data connection. TLS records are 16 KiB anyway.
 constexpr std::size_t file_buffer_size = 256u << 10;
-// Sealed records per send() for downloads without kTLS (the same quarter of L2 as the receive
-// buffer). Measured with 2 GiB FTPS downloads (bench/, AES-256-GCM, alternating builds with
-// pure-ftpd as the control): 1,638-1,678 MB/s at 1.09-1.19 CPU-s against 1,471-1,523 at
-// 1.39-1.45 with one send() per record. 64 KiB to 512 KiB differed less than the runs did.
-constexpr std::size_t record_batch_size = 256u << 10;
+// Sealed records per send() for downloads without kTLS: 16 full records, the 256 KiB of file one
+// read fills (the same quarter of L2 as the receive buffer). Measured with 2 GiB FTPS downloads
+// (bench/, AES-256-GCM, alternating builds with pure-ftpd as the control): 1,638-1,678 MB/s at
+// 1.09-1.19 CPU-s against 1,471-1,523 at 1.39-1.45 with one send() per record. Batches of 64 KiB
+// to 512 KiB differed less than the runs did.
+constexpr std::size_t record_batch_size = 16 * TlsRecordSealer::sealed_size(TlsRecordSealer::max_content);
 // SSL_sendfile goes to sendfile(2), which moves at most this much per call (MAX_RW_COUNT).
 constexpr std::uint64_t max_sendfile_call = 0x7ffff000;
 
@@ -33,9 +39,20 @@ void prepare_call() {
     errno = 0;
 }
 
+// Whether the kernel has kTLS: the tls ULP refuses an unconnected socket with ENOTCONN where it
+// exists (loaded, or loaded now on demand), ENOENT where it does not.
+bool kernel_offers_ktls() {
+    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return false;
+    const bool found = ::setsockopt(probe, SOL_TCP, TCP_ULP, "tls", sizeof "tls") == 0 || errno != ENOENT;
+    ::close(probe);
+    return found;
+}
+
 }  // namespace
 
-std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, std::string* error) {
+std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, bool own_sealing,
+                                     std::string* error) {
     prepare_call();
     SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
     if (!ssl || SSL_set_fd(ssl, socket) != 1) {  // a socket BIO without BIO_CLOSE: the fd stays ours
@@ -55,10 +72,16 @@ std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, s
     } else {
         SSL_set_connect_state(ssl);
     }
-    return std::unique_ptr<TlsIo>(new TlsIo(ssl, socket));
+    auto io = std::unique_ptr<TlsIo>(new TlsIo(ssl, socket));
+    // config ktls = "off" clears SSL_OP_ENABLE_KTLS: OpenSSL's record layer then seals everything.
+    const bool kernel_tls_allowed = (SSL_CTX_get_options(ctx) & SSL_OP_ENABLE_KTLS) != 0;
+    if (own_sealing && data_record_sealer(kernel_tls_allowed) == RecordSealer::ferryd) {
+        io->writer_.adopt(ssl);  // if it cannot, OpenSSL seals
+    }
+    return io;
 }
 
-TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), socket_(socket), records_(record_batch_size) {}
+TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), socket_(socket), writer_(socket, record_batch_size) {}
 
 TlsIo::~TlsIo() { SSL_free(ssl_); }
 
@@ -68,15 +91,16 @@ std::string TlsIo::description() const {
 
 void TlsIo::issue_no_tickets() { SSL_set_num_tickets(ssl_, 0); }
 
-// The socket BIO's: it is the read BIO always, the write BIO too unless records_ is attached.
+// The socket BIO's: it is the read BIO always, the write BIO too unless writer_ is attached.
 bool TlsIo::ktls_send() const {
     BIO* socket = SSL_get_rbio(ssl_);
     return socket && BIO_get_ktls_send(socket);
 }
 
 void TlsIo::abandon_write() {
-    if (write_pending_ || records_.held()) writes_poisoned_ = true;
-    records_.detach(ssl_);
+    if (write_pending_ || writer_.held()) writes_poisoned_ = true;
+    writer_.drop();
+    writer_.detach(ssl_);  // an adopted writer stays: OpenSSL must never seal with its keys again
 }
 
 Turn TlsIo::classify(int result, int saved_errno) {
@@ -86,6 +110,11 @@ Turn TlsIo::classify(int result, int saved_errno) {
         case SSL_ERROR_ZERO_RETURN: return {TurnEnd::complete};
         case SSL_ERROR_SYSCALL:
             fatal_ = true;
+            if (writer_.broken()) {
+                failure_ = writer_.failure();
+                ERR_clear_error();
+                return {TurnEnd::failed, EPROTO};
+            }
             // errno 0: the peer closed at a point where EOF cannot be taken for a clean end.
             failure_ = saved_errno ? std::strerror(saved_errno) : "connection closed by the peer";
             ERR_clear_error();
@@ -103,7 +132,7 @@ Turn TlsIo::handshake() {
     const int saved_errno = errno;
     if (result == 1) {
         established_ = true;
-        return {TurnEnd::complete};
+        return after_writes({TurnEnd::complete});
     }
     Turn turn = classify(result, saved_errno);
     if (turn.end == TurnEnd::complete) {  // close_notify or EOF before the handshake finished
@@ -145,24 +174,35 @@ Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& writte
     return turn;
 }
 
+// What OpenSSL (or a sealed turn) left in the writer goes to the kernel before `turn` may end.
+Turn TlsIo::after_writes(Turn turn) {
+    if ((turn.end != TurnEnd::complete && turn.end != TurnEnd::yield) || writer_.held() == 0) return turn;
+    const Turn flushed = writer_.flush();
+    return flushed.end == TurnEnd::complete ? turn : flushed;
+}
+
 Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
     std::uint64_t budget = turn_budget;
     while (done < all.size()) {
         // The budget is checked between calls, never used to shorten one: a retry after WANT_WRITE
         // must offer at least the bytes of the record OpenSSL is still holding.
-        if (budget == 0) return {TurnEnd::yield};
+        if (budget == 0) return after_writes({TurnEnd::yield});
         const auto rest = all.subspan(static_cast<std::size_t>(done));
         const std::uint64_t before = done;
-        if (Turn turn = write_some(rest.data(), rest.size(), done); turn.end != TurnEnd::complete) return turn;
+        Turn turn = write_some(rest.data(), rest.size(), done);
         budget -= std::min(budget, done - before);
+        if (turn.end == TurnEnd::wait_writable && writer_.held()) turn = writer_.flush();  // the batch was full
+        if (turn.end != TurnEnd::complete) return turn;
     }
-    return {TurnEnd::complete};
+    return after_writes({TurnEnd::complete});
 }
 
 Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
     // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
     if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
-    return send_file_copy(file, offset, count, done);
+    const Turn turn = writer_.sealing() ? sealed_turn(file, offset, count, done) : copy_turn(file, offset, count, done);
+    if (turn.end == TurnEnd::failed) abandon_write();  // no batch stays attached: close_notify must reach the socket
+    return turn;
 }
 
 Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
@@ -188,26 +228,14 @@ Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, 
     return {TurnEnd::complete};
 }
 
-// A failed turn leaves no batch attached: a later write (close_notify) must reach the socket.
-Turn TlsIo::send_file_copy(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
-    const Turn turn = copy_turn(file, offset, count, done);
-    if (turn.end == TurnEnd::failed) abandon_write();
-    return turn;
-}
-
-// pread into file_out_, SSL_write from there. Without kTLS the records go into records_ and out
-// in one send() per batch; the operation is complete only once the last batch is in the kernel.
+// pread into file_out_, SSL_write from there. Without kTLS the records go into writer_ and out in
+// one send() per batch; the operation is complete only once the last batch is in the kernel.
 Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
     auto out = buffer(file_out_);
-    if (!ktls_send() && !writes_poisoned_) records_.attach(ssl_);  // if it cannot, records go one by one
+    if (!ktls_send() && !writes_poisoned_) writer_.attach(ssl_);  // if it cannot, records go one by one
     std::uint64_t budget = turn_budget;
-    // Sends what the batch holds; complete if it is all in the kernel.
-    const auto flushed = [&] { return records_.held() ? records_.flush(socket_) : Turn{TurnEnd::complete}; };
     while (done < count) {
-        if (budget == 0) {
-            const Turn turn = flushed();
-            return turn.end == TurnEnd::complete ? Turn{TurnEnd::yield} : turn;
-        }
+        if (budget == 0) return after_writes({TurnEnd::yield});
         if (file_pos_ == file_filled_) {
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, out.size()));
             const ssize_t n = ::pread(file, out.data(), want, static_cast<off_t>(offset + done));
@@ -221,12 +249,48 @@ Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::
         Turn turn = write_some(out.data() + file_pos_, file_filled_ - file_pos_, done);
         file_pos_ += static_cast<std::size_t>(done - before);
         budget -= std::min(budget, done - before);
-        if (turn.end == TurnEnd::wait_writable && records_.attached()) turn = flushed();  // the batch was full
+        if (turn.end == TurnEnd::wait_writable && writer_.held()) turn = writer_.flush();  // the batch was full
         if (turn.end != TurnEnd::complete) return turn;
     }
-    if (Turn turn = flushed(); turn.end != TurnEnd::complete) return turn;
-    records_.detach(ssl_);
+    if (Turn turn = after_writes({TurnEnd::complete}); turn.end != TurnEnd::complete) return turn;
+    writer_.detach(ssl_);
     return {TurnEnd::complete};
+}
+
+// Where ferryd seals: the file is read straight into the content slots of the writer's next
+// records (one preadv per batch) and sealed there in place; no SSL_write, no copy in between.
+Turn TlsIo::sealed_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
+    // SSL_write would send the KeyUpdate a peer asked for before anything else; this has no
+    // SSL_write, so it ends here the way the writer ends SSL_write's attempt.
+    if (SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE) writer_.refuse_key_update();
+    if (writer_.broken()) {
+        failure_ = writer_.failure();
+        return {TurnEnd::failed, EPROTO};
+    }
+    std::uint64_t budget = turn_budget;
+    while (done < count) {
+        if (budget == 0) return after_writes({TurnEnd::yield});
+        const auto slots = writer_.open_records(static_cast<std::size_t>(std::min(count - done, budget)));
+        if (slots.empty()) {  // the batch is full
+            if (writer_.held() == 0) return {TurnEnd::failed, EPROTO};  // an empty one always has room
+            if (Turn turn = writer_.flush(); turn.end != TurnEnd::complete) return turn;
+            continue;
+        }
+        std::array<iovec, TlsRecordWriter::max_open_records> vectors;
+        for (std::size_t i = 0; i < slots.size(); ++i) vectors[i] = {slots[i].data(), slots[i].size()};
+        const ssize_t n = ::preadv(file, vectors.data(), static_cast<int>(slots.size()), static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return {TurnEnd::failed, errno};
+        if (n == 0) break;  // the file is shorter than asked
+        if (!writer_.seal_opened(static_cast<std::size_t>(n))) {
+            failure_ = writer_.failure();
+            return {TurnEnd::failed, EPROTO};
+        }
+        done += static_cast<std::uint64_t>(n);
+        budget -= std::min(budget, static_cast<std::uint64_t>(n));
+    }
+    return after_writes({TurnEnd::complete});
 }
 
 Turn TlsIo::recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done) {
@@ -255,15 +319,19 @@ Turn TlsIo::recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std:
 Turn TlsIo::close_notify() {
     if (!established_ || fatal_) return {TurnEnd::failed, ENOTCONN};
     // The alert would queue behind half a record that will never be finished: OpenSSL refuses.
-    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
-    prepare_call();
-    const int result = SSL_shutdown(ssl_);
-    const int saved_errno = errno;
-    if (result >= 0) return {TurnEnd::complete};  // 0: sent; 1: the peer's came in already
-    Turn turn = classify(result, saved_errno);
-    // Only an unsent close_notify is worth waiting for; reading the peer's is not our business.
-    if (turn.end == TurnEnd::wait_readable) return {TurnEnd::complete};
-    return turn;
+    if (writes_poisoned_ || writer_.broken()) return {TurnEnd::failed, EPIPE};
+    if (!close_notify_sent_) {
+        prepare_call();
+        const int result = SSL_shutdown(ssl_);
+        const int saved_errno = errno;
+        if (result < 0) {
+            // Only an unsent close_notify is worth waiting for; reading the peer's is not our business.
+            const Turn turn = classify(result, saved_errno);
+            if (turn.end != TurnEnd::wait_readable && turn.end != TurnEnd::complete) return turn;
+        }
+        close_notify_sent_ = true;  // 0: sent; 1: the peer's came in already
+    }
+    return after_writes({TurnEnd::complete});
 }
 
 std::span<char> TlsIo::buffer(std::vector<char>& storage) {
@@ -272,3 +340,13 @@ std::span<char> TlsIo::buffer(std::vector<char>& storage) {
 }
 
 }  // namespace ferry::net::detail
+
+namespace ferry::net {
+
+RecordSealer data_record_sealer(bool kernel_tls_allowed) {
+    static const bool kernel = detail::kernel_offers_ktls();
+    if (!kernel_tls_allowed) return RecordSealer::openssl;
+    return kernel ? RecordSealer::kernel : RecordSealer::ferryd;
+}
+
+}  // namespace ferry::net
