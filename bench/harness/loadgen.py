@@ -16,15 +16,10 @@ class LoadgenRun:
     """One loadgen process. Its stdout carries "RESULT k=v ..." lines; some workloads wait for a
     line on stdin between stages, which lets the harness sample the server in between."""
 
-    def __init__(self, binary, workload, args, cpus=None):
-        """cpus: the set of CPUs the loadgen (all its threads) may run on; None = any."""
-        def prepare():
-            procs.die_with_parent()
-            if cpus:
-                os.sched_setaffinity(0, cpus)
+    def __init__(self, binary, workload, args):
         self.proc = subprocess.Popen([binary, workload, *map(str, args)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True, preexec_fn=prepare)
+                                     start_new_session=True, preexec_fn=procs.die_with_parent)
         self._buffer = b""
 
     def next_result(self, timeout):

@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,10 +41,12 @@ void set_timeouts(int fd, int seconds) {
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-int connect_blocking(const sockaddr_in& addr) {
+// `receive_buffer` > 0 fixes SO_RCVBUF before connect (and so turns the kernel's autotuning off).
+int connect_blocking(const sockaddr_in& addr, int receive_buffer = 0) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
     set_timeouts(fd, 60);  // a stuck server ends the run instead of hanging it
+    if (receive_buffer > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
         int err = errno;
         close(fd);
@@ -159,12 +162,12 @@ public:
     }
 
     // PASV, then the data connection is opened at once (before the transfer command, as clients do).
-    int open_passive() {
+    int open_passive(int receive_buffer = 0) {
         Reply r = command("PASV");
         expect(r, 2, "PASV");
         auto addr = parse_pasv(r.text);
         if (!addr) throw std::runtime_error("unparsable PASV reply: " + r.text);
-        return connect_blocking(*addr);
+        return connect_blocking(*addr, receive_buffer);
     }
 
     static void expect(const Reply& r, int first_digit, const std::string& what) {
@@ -358,37 +361,44 @@ int run_upload(const Options& options) {
     return 0;
 }
 
-// Many downloads at once: --streams sessions log in first (untimed), then all start RETR of the
-// same file together, each on its own thread. Reports the aggregate rate (all bytes over the time
-// until the last stream ended) and fairness: the slowest stream's rate over the fastest's.
-int run_parallel(const Options& options) {
-    const auto streams = static_cast<std::size_t>(options.number("streams", 50));
-    const auto recv_size = static_cast<std::size_t>(options.number("recv", 1 << 20));
-    const std::string file = options.text("file", "big.bin");
-    std::vector<std::unique_ptr<BlockingFtp>> sessions;
-    for (std::size_t i = 0; i < streams; ++i) {
-        sessions.push_back(std::make_unique<BlockingFtp>(target_from(options)));
-        sessions.back()->login();
+namespace {
+
+struct StreamOutcome {
+    std::size_t bytes = 0;
+    double seconds = 0;  // from the common start to its end (EOF and the 226)
+    std::string error;
+};
+using Sessions = std::vector<std::unique_ptr<BlockingFtp>>;
+
+// What every stream's client does: the file, how much one recv takes, the data sockets' SO_RCVBUF
+// (0: the kernel's autotuning).
+struct StreamClient {
+    std::string file;
+    std::size_t read_size;
+    int receive_buffer;
+};
+
+// PASV + RETR on one session; the data socket once the 150 came.
+int start_retr(BlockingFtp& session, const StreamClient& client) {
+    int data = session.open_passive(client.receive_buffer);
+    const std::string& file = client.file;
+    Reply r = session.command("RETR " + file);
+    if (r.code / 100 != 1) {
+        close(data);
+        BlockingFtp::expect(r, 1, "RETR");
     }
-    struct Outcome {
-        std::size_t bytes = 0;
-        double seconds = 0;
-        std::string error;
-    };
-    std::vector<Outcome> outcomes(streams);
-    pause_if_asked(options, "ready");
-    const auto start = Clock::now();
+    return data;
+}
+
+// A thread per stream, each a blocking recv loop.
+void parallel_on_threads(Sessions& sessions, const StreamClient& client, Clock::time_point start,
+                         std::vector<StreamOutcome>& outcomes) {
     std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < streams; ++i) {
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
         threads.emplace_back([&, i] {
             try {
-                int data = sessions[i]->open_passive();
-                Reply r = sessions[i]->command("RETR " + file);
-                if (r.code / 100 != 1) {
-                    close(data);
-                    BlockingFtp::expect(r, 1, "RETR");
-                }
-                outcomes[i].bytes = receive_to_eof(data, recv_size);
+                int data = start_retr(*sessions[i], client);
+                outcomes[i].bytes = receive_to_eof(data, client.read_size);
                 close(data);
                 BlockingFtp::expect(sessions[i]->read_reply(), 2, "RETR completion");
                 outcomes[i].seconds = seconds_since(start);
@@ -398,11 +408,91 @@ int run_parallel(const Options& options) {
         });
     }
     for (auto& thread : threads) thread.join();
+}
+
+// One thread for every stream: level-triggered epoll, one recv of at most read_size bytes from each
+// readable socket per pass, so the client treats the streams alike and which one ends first is
+// not the scheduling of the client's threads.
+void parallel_on_one_thread(Sessions& sessions, const StreamClient& client, Clock::time_point start,
+                            std::vector<StreamOutcome>& outcomes) {
+    const int poller = epoll_create1(EPOLL_CLOEXEC);
+    if (poller < 0) throw std::runtime_error("epoll_create1: " + std::string(std::strerror(errno)));
+    std::vector<int> data(sessions.size(), -1);
+    std::size_t open = 0;
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        try {
+            data[i] = start_retr(*sessions[i], client);
+        } catch (const std::exception& e) {
+            outcomes[i].error = e.what();
+            continue;
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = i;
+        epoll_ctl(poller, EPOLL_CTL_ADD, data[i], &ev);
+        ++open;
+    }
+    std::vector<char> buffer(client.read_size);
+    std::vector<epoll_event> events(sessions.size());
+    while (open > 0) {
+        const int n = epoll_wait(poller, events.data(), static_cast<int>(events.size()), 60000);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("parallel: no data for 60 s");
+        for (int e = 0; e < n; ++e) {
+            const auto i = static_cast<std::size_t>(events[e].data.u64);
+            const ssize_t got = recv(data[i], buffer.data(), buffer.size(), MSG_DONTWAIT);
+            if (got > 0) {
+                outcomes[i].bytes += static_cast<std::size_t>(got);
+                continue;
+            }
+            if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (got < 0) outcomes[i].error = "data recv: " + std::string(std::strerror(errno));
+            outcomes[i].seconds = seconds_since(start);  // EOF; the 226 is read after the loop
+            epoll_ctl(poller, EPOLL_CTL_DEL, data[i], nullptr);
+            close(data[i]);
+            --open;
+        }
+    }
+    close(poller);
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        if (data[i] < 0 || !outcomes[i].error.empty()) continue;
+        try {
+            BlockingFtp::expect(sessions[i]->read_reply(), 2, "RETR completion");
+        } catch (const std::exception& e) {
+            outcomes[i].error = e.what();
+        }
+    }
+}
+
+}  // namespace
+
+// Many downloads at once: --streams sessions log in first (untimed), then all start RETR of the
+// same file together, each on its own thread, or all on one (--client events). --recv is the most
+// one recv takes, --rcvbuf fixes the data sockets' SO_RCVBUF. Reports the aggregate rate (all bytes
+// over the time until the last stream ended) and fairness: the slowest stream's rate over the
+// fastest's.
+int run_parallel(const Options& options) {
+    const auto streams = static_cast<std::size_t>(options.number("streams", 50));
+    const StreamClient client{options.text("file", "big.bin"), static_cast<std::size_t>(options.number("recv", 1 << 20)),
+                              static_cast<int>(options.number("rcvbuf", 0))};
+    Sessions sessions;
+    for (std::size_t i = 0; i < streams; ++i) {
+        sessions.push_back(std::make_unique<BlockingFtp>(target_from(options)));
+        sessions.back()->login();
+    }
+    std::vector<StreamOutcome> outcomes(streams);
+    pause_if_asked(options, "ready");
+    const auto start = Clock::now();
+    if (options.text("client", "threads") == "events") {
+        parallel_on_one_thread(sessions, client, start, outcomes);
+    } else {
+        parallel_on_threads(sessions, client, start, outcomes);
+    }
     const double wall = seconds_since(start);
     std::size_t bytes = 0, failed = 0;
     double slowest = 0, fastest = 0;
     std::string first_error;
-    for (const Outcome& o : outcomes) {
+    for (const StreamOutcome& o : outcomes) {
         if (!o.error.empty()) {
             if (failed++ == 0) first_error = o.error;
             continue;
