@@ -141,6 +141,7 @@ void TlsRecordWriter::detach(SSL* ssl) {
 }
 
 Turn TlsRecordWriter::flush() {
+    if (held() == 0) return {TurnEnd::complete};
     std::uint64_t sent = sent_;
     const Turn turn = send_turn(socket_, {buffer(), filled_}, sent);
     sent_ = static_cast<std::size_t>(sent);
@@ -167,19 +168,21 @@ std::span<const std::span<char>> TlsRecordWriter::open_records(std::size_t want)
     return {open_.data(), open_count_};
 }
 
-// The slots lie back to back from filled_, so the records they fill do too as long as only the
-// last one is short, which is how preadv fills them.
+// The slots lie back to back from filled_, so the records they fill do too: preadv fills them in
+// order, and only the last one it reaches may be short.
 bool TlsRecordWriter::seal_opened(std::size_t filled) {
     const std::size_t count = std::exchange(open_count_, 0);
     for (std::size_t i = 0; i < count && filled > 0; ++i) {
         const std::size_t content = std::min(filled, open_[i].size());
         const std::size_t size = TlsRecordSealer::sealed_size(content);
-        if (!sealer_->seal_in_place(ContentType::application_data, {buffer() + filled_, size})) {
+        char* record = open_[i].data() - TlsRecordSealer::header_size;
+        if (!sealer_->seal_in_place(ContentType::application_data, {record, size})) {
             failure_ = "sealing a TLS record failed: " + drain_openssl_errors();
             return false;
         }
-        filled_ += size;
+        filled_ = static_cast<std::size_t>(record - buffer()) + size;
         filled -= content;
+        if (content < open_[i].size()) break;
     }
     return true;
 }
