@@ -199,6 +199,14 @@ private:
     void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
                       CommandToken command);
     void store(const std::string& vpath, fs::WriteMode mode);
+    struct Stored {  // an upload's file, opened and cut to its offset
+        std::string target;
+        bool unique;  // STOU
+        std::shared_ptr<File> file;
+        sys::FileId id;
+        std::uint64_t offset;
+    };
+    void store_from(Stored stored, CommandToken command);
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(const std::string& vpath, sys::FileId id, std::uint64_t offset);

@@ -55,15 +55,36 @@ void Session::cmd_rmd(const std::string& arg) {
     reply(250, "Remove directory operation successful.");
 }
 
+// Removing the last name of a file frees its page cache there and then, which takes as long as the
+// file is large (95 ms for a cached 2 GiB file here): DELE and RNTO run on the pool, so that the
+// other sessions of this reactor do not wait. The quota is adjusted there too, where the change
+// happens, so that it is exact even if the session ends meanwhile.
 void Session::cmd_dele(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
-    auto entry = home_->lstat(target);
-    if (!entry) return reply_fs_error(entry.error(), "Delete operation failed");
-    if (entry->is_directory()) return reply(550, "Delete operation failed: Is a directory (use RMD).");
-    if (const Status err = home_->remove_file(target)) return reply_fs_error(err, "Delete operation failed");
-    if (entry->is_regular()) quota_->adjust(-static_cast<std::int64_t>(entry->size));
-    reply(250, "Delete operation successful.");
+    struct Deleted {
+        Error err;
+        bool directory = false;
+    };
+    on_pool(
+        [home = home_, quota = quota_, target]() -> Deleted {
+            auto entry = home->lstat(target);
+            if (!entry) return {entry.error()};
+            if (entry->is_directory()) return {{}, true};
+            if (const Status err = home->remove_file(target)) return {err};
+            if (entry->is_regular()) quota->adjust(-static_cast<std::int64_t>(entry->size));
+            return {};
+        },
+        [this, command = begin_command()](Deleted deleted) mutable {
+            if (deleted.directory) {
+                reply(550, "Delete operation failed: Is a directory (use RMD).");
+            } else if (deleted.err) {
+                reply_fs_error(deleted.err, "Delete operation failed");
+            } else {
+                reply(250, "Delete operation successful.");
+            }
+            command.complete();
+        });
 }
 
 void Session::cmd_rnfr(const std::string& arg) {
@@ -81,11 +102,23 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string source = std::exchange(rename_from_, std::string());
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
-    auto replaced = home_->lstat(target);  // a file renamed over is freed
-    if (const Status err = home_->rename(source, target)) return reply_fs_error(err, "Rename failed");
-    if (replaced && replaced->is_regular() && source != target)
-        quota_->adjust(-static_cast<std::int64_t>(replaced->size));
-    reply(250, "Rename successful.");
+    // On the pool, like DELE: a file renamed over is freed.
+    on_pool(
+        [home = home_, quota = quota_, source, target]() -> Status {
+            auto replaced = home->lstat(target);
+            if (const Status err = home->rename(source, target)) return err;
+            if (replaced && replaced->is_regular() && source != target)
+                quota->adjust(-static_cast<std::int64_t>(replaced->size));
+            return {};
+        },
+        [this, command = begin_command()](Status err) mutable {
+            if (err) {
+                reply_fs_error(err, "Rename failed");
+            } else {
+                reply(250, "Rename successful.");
+            }
+            command.complete();
+        });
 }
 
 void Session::cmd_size(const std::string& arg) {

@@ -233,29 +233,47 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     ctx_.pending_digests.abandon(info->id);
     // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
     const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
-    if (offset != old_size) {
-        // A REST past the end would grow the file without an upload's reservation: checked here,
-        // also for a shared quota (whose figures may be a little stale: a rare refusal too many).
-        if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
-        if (const Status err = sys::truncate(*file, offset)) return reply_fs_error(err, "Could not write file");
-        quota_->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
-    }
+    Stored stored{target, unique, std::make_shared<File>(std::move(*file)), info->id, offset};
+    if (offset == old_size) return store_from(std::move(stored), begin_command());
+    // A REST past the end would grow the file without an upload's reservation: checked here,
+    // also for a shared quota (whose figures may be a little stale: a rare refusal too many).
+    if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
+    // Cutting a large file frees its page cache, as long as DELE takes (see cmd_dele): on the pool.
+    // (`file` is taken first: the arguments below may be made in any order, and one moves `stored`.)
+    auto file_to_cut = stored.file;
+    on_pool(
+        [file = std::move(file_to_cut), quota = quota_, offset, old_size]() -> Status {
+            if (const Status err = sys::truncate(*file, offset)) return err;
+            quota->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
+            return {};
+        },
+        [this, stored = std::move(stored), command = begin_command()](Status err) mutable {
+            if (!err) return store_from(std::move(stored), std::move(command));
+            reply_fs_error(err, "Could not write file");
+            command.complete();
+        });
+}
+
+// The rest of STOR/APPE/STOU once the file is as long as the upload's offset.
+void Session::store_from(Stored stored, CommandToken command) {
     // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
-    if (!quota_->shared() && quota_->free() == 0) return reply_quota_exceeded();
-    fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
-    auto digest = start_upload_digest(target, info->id, offset);
-    auto shared_file = std::make_shared<File>(std::move(*file));
-    auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(info->id));
+    if (!quota_->shared() && quota_->free() == 0) {
+        reply_quota_exceeded();
+        return command.complete();
+    }
+    fs::forget_digests(*stored.file);  // what was kept describes the bytes about to be replaced
+    auto digest = start_upload_digest(stored.target, stored.id, stored.offset);
+    auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(stored.id));
     const DataType type = type_;
-    std::string preliminary = unique ? cat("FILE: ", fs::vpath_name(target)) : std::string("Ok to send data.");
+    std::string preliminary = stored.unique ? cat("FILE: ", fs::vpath_name(stored.target)) : std::string("Ok to send data.");
     auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget());
     run_transfer(std::move(preliminary),
-                 [shared_file, writing, offset, type, budget, drain = quota_drain(),
+                 [file = stored.file, writing, offset = stored.offset, type, budget, drain = quota_drain(),
                   digest](std::unique_ptr<net::Stream> stream) {
-                     return make_file_upload(std::move(stream), std::move(*shared_file), offset, type,
+                     return make_file_upload(std::move(stream), std::move(*file), offset, type,
                                              std::move(*budget), drain, std::move(*writing), digest);
                  },
-                 record_of(XferKind::upload, target), begin_command());
+                 record_of(XferKind::upload, stored.target), std::move(command));
 }
 
 // The digests a binary upload computes while it streams (upload_digests), from the start of the

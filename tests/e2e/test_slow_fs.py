@@ -1,0 +1,165 @@
+"""File-system steps that take long must not hold up the other sessions of their reactor.
+
+Removing the last name of a large file, renaming over it or cutting it (STOR over it) frees its
+page cache there and then: 95 ms for a cached 2 GiB file on the project's machine, seconds for a
+large one. An LD_PRELOAD shim built here makes unlinkat, renameat and ftruncate on names starting
+with "slow-" take 600 ms. One session runs DELE, RNTO over and STOR over such a file while a
+second session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before
+the slow step ends, and the slow step must really have been slow (so the shim did its job)."""
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import ServerTestCase, make_file, skip_on_windows, skip_unless_ferryd
+
+SLOW_SECONDS = 0.6
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static void wait_if_slow(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strncmp(base, "slow-", 5) == 0) {
+        struct timespec t = {0, %d};
+        nanosleep(&t, NULL);
+    }
+}
+
+int unlinkat(int dir, const char *name, int flags) {
+    static int (*real)(int, const char *, int);
+    if (!real) real = (int (*)(int, const char *, int))dlsym(RTLD_NEXT, "unlinkat");
+    wait_if_slow(name);
+    return real(dir, name, flags);
+}
+
+int renameat(int from_dir, const char *from, int to_dir, const char *to) {
+    static int (*real)(int, const char *, int, const char *);
+    if (!real) real = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+    wait_if_slow(to);
+    return real(from_dir, from, to_dir, to);
+}
+
+int ftruncate(int fd, off_t length) {
+    static int (*real)(int, off_t);
+    if (!real) real = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = 0;
+        wait_if_slow(path);
+    }
+    return real(fd, length);
+}
+""" % int(SLOW_SECONDS * 1e9)
+
+
+def build_shim(folder):
+    source = os.path.join(folder, "slow_fs.c")
+    library = os.path.join(folder, "slow_fs.so")
+    with open(source, "w") as f:
+        f.write(SHIM)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", library, source, "-ldl"], check=True,
+                   capture_output=True, timeout=120)
+    return library
+
+
+@skip_on_windows("LD_PRELOAD shim of Linux libc calls")
+@skip_unless_ferryd("the pool and the reactors are ferryd's")
+class SlowFileSystemTests(ServerTestCase):
+    USERS = {"alice": "alice-pw-1"}
+    CONFIG = {"workers": 1}
+
+    @classmethod
+    def setUpClass(cls):
+        shim_dir = tempfile.mkdtemp(prefix="ferry-shim-")
+        cls.addClassCleanup(shutil.rmtree, shim_dir, True)
+        shim = build_shim(shim_dir)
+        saved = {k: os.environ.get(k) for k in ("LD_PRELOAD", "ASAN_OPTIONS")}
+        os.environ["LD_PRELOAD"] = shim
+        # An ASan build wants its runtime first in the list; the shim only wraps three calls.
+        os.environ["ASAN_OPTIONS"] = ":".join(filter(None, [saved["ASAN_OPTIONS"], "verify_asan_link_order=0"]))
+        try:
+            super().setUpClass()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def assert_noop_answered_meanwhile(self, slow_step):
+        """Runs slow_step(ftp) on one session; 100 ms in, a NOOP on another must come back well
+        before slow_step returns. Returns how long slow_step took."""
+        slow, other = self.login(), self.login()
+        took = {}
+
+        def run_slow():
+            start = time.monotonic()
+            slow_step(slow)
+            took["slow_end"] = time.monotonic()
+            took["slow"] = took["slow_end"] - start
+
+        worker = threading.Thread(target=run_slow)
+        worker.start()
+        time.sleep(0.1)
+        other.voidcmd("NOOP")
+        noop_end = time.monotonic()
+        worker.join(30)
+        self.assertFalse(worker.is_alive())
+        self.assertGreaterEqual(took["slow"], SLOW_SECONDS - 0.05, "the shim did not slow the step down")
+        # A blocked reactor answers the NOOP right after the slow step, within a millisecond: the
+        # two replies then race to the two client threads, so ask for a clear lead.
+        self.assertLess(noop_end, took["slow_end"] - SLOW_SECONDS / 3,
+                        "the NOOP waited for the slow step: the reactor was blocked")
+        return took["slow"]
+
+    def test_dele_of_a_slow_file(self):
+        path = make_file(os.path.join(self.srv.home("alice"), "slow-dele.bin"), 4096, seed="dele")
+        self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.delete("slow-dele.bin").startswith("250")))
+        self.assertFalse(os.path.exists(path))
+
+    def test_rename_over_a_slow_file(self):
+        home = self.srv.home("alice")
+        make_file(os.path.join(home, "source.bin"), 4096, seed="source")
+        make_file(os.path.join(home, "slow-target.bin"), 8192, seed="target")
+        self.assert_noop_answered_meanwhile(lambda ftp: ftp.rename("source.bin", "slow-target.bin"))
+        self.assertEqual(os.path.getsize(os.path.join(home, "slow-target.bin")), 4096)
+        self.assertFalse(os.path.exists(os.path.join(home, "source.bin")))
+
+    def test_stor_over_a_slow_file(self):
+        home = self.srv.home("alice")
+        make_file(os.path.join(home, "slow-stor.bin"), 100000, seed="old")
+
+        def store(ftp):
+            ftp.storbinary("STOR slow-stor.bin", _Bytes(b"new" * 1000))
+
+        self.assert_noop_answered_meanwhile(store)
+        with open(os.path.join(home, "slow-stor.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"new" * 1000)
+
+
+class _Bytes:
+    """A file-like object for storbinary."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def read(self, size=-1):
+        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        return chunk
+
+
+if __name__ == "__main__":
+    unittest.main()
