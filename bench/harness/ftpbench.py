@@ -6,7 +6,8 @@ Debian's python3-pyftpdlib); `bench/run --ftpbench PATH` names a copy of it. Its
 of them transfers while the rest idle, then all RETR and STOR a 10 MiB file at once, then QUIT).
 Its lines are parsed as they are printed; nothing of it is changed.
 
-`-b transfer` runs `--runs` rounds, the servers in a rotating order, and each figure is the median:
+`-b transfer` runs `--ftpbench-rounds` rounds (7), the servers in a rotating order, and each figure
+is the median:
 one second of STOR measures this machine's memory as much as the server (a guest page the host
 took back is slow to touch again: a 1 GB `dd` into fresh page cache here took 1.5 s, the same
 again right after 0.44-0.49 s), and the server whose STOR comes after another's truncated file
@@ -57,10 +58,10 @@ def _rotate(items, by):
 
 
 def _transfer_rounds(ctx, servers, results, suffix, extra):
-    """`extra` in ctx.runs rounds over all servers, each round starting one server later; the
-    median of each figure, the spread of STOR in the notes."""
+    """`extra` in ctx.ftpbench_rounds rounds over all servers, each round starting one server later;
+    the median of each figure, the spread of STOR in the notes."""
     seen = {server.name: {} for server in servers}
-    for rnd in range(ctx.runs):
+    for rnd in range(ctx.ftpbench_rounds):
         for server in _rotate(servers, rnd):
             setup.log(f"ftpbench {' '.join(extra)}: {server.name}, round {rnd + 1}")
             try:
