@@ -4,6 +4,7 @@
 #include "fs/listing.hpp"
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
+#include "proto/upload_digest.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -58,7 +59,18 @@ void Session::cmd_rmd(const std::string& arg) {
 // Removing the last name of a file frees its page cache there and then, which takes as long as the
 // file is large (95 ms for a cached 2 GiB file here): DELE and RNTO run on the pool, so that the
 // other sessions of this reactor do not wait. The quota is adjusted there too, where the change
-// happens, so that it is exact even if the session ends meanwhile.
+// happens, so that it is exact even if the session ends meanwhile; and an upload digest of the file
+// still being computed stops, as nobody can ask for it any more.
+namespace {
+
+void forget_file(const fs::FileInfo& gone, fs::UserQuota& quota, PendingDigests& pending) {
+    if (!gone.is_regular()) return;
+    quota.adjust(-static_cast<std::int64_t>(gone.size));
+    if (gone.links <= 1) pending.abandon(gone.id);
+}
+
+}  // namespace
+
 void Session::cmd_dele(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
@@ -67,12 +79,12 @@ void Session::cmd_dele(const std::string& arg) {
         bool directory = false;
     };
     on_pool(
-        [home = home_, quota = quota_, target]() -> Deleted {
+        [home = home_, quota = quota_, pending = &ctx_.pending_digests, target]() -> Deleted {
             auto entry = home->lstat(target);
             if (!entry) return {entry.error()};
             if (entry->is_directory()) return {{}, true};
             if (const Status err = home->remove_file(target)) return {err};
-            if (entry->is_regular()) quota->adjust(-static_cast<std::int64_t>(entry->size));
+            forget_file(*entry, *quota, *pending);
             return {};
         },
         [this, command = begin_command()](Deleted deleted) mutable {
@@ -104,11 +116,10 @@ void Session::cmd_rnto(const std::string& arg) {
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
     // On the pool, like DELE: a file renamed over is freed.
     on_pool(
-        [home = home_, quota = quota_, source, target]() -> Status {
+        [home = home_, quota = quota_, pending = &ctx_.pending_digests, source, target]() -> Status {
             auto replaced = home->lstat(target);
             if (const Status err = home->rename(source, target)) return err;
-            if (replaced && replaced->is_regular() && source != target)
-                quota->adjust(-static_cast<std::int64_t>(replaced->size));
+            if (replaced && source != target) forget_file(*replaced, *quota, *pending);
             return {};
         },
         [this, command = begin_command()](Status err) mutable {

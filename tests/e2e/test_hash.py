@@ -374,6 +374,52 @@ class UploadDigestsOffTest(ExtServerTestCase):
         self.assertEqual(parse213(ftp.sendcmd("HASH plain.bin"))[3], digest("SHA-256", data))
 
 
+class _Repeated:
+    """A file-like object of `count` copies of `block`, for storbinary without the bytes in memory."""
+
+    def __init__(self, block, count):
+        self.block, self.left = block, count
+
+    def read(self, size=-1):
+        if self.left == 0:
+            return b""
+        self.left -= 1
+        return self.block
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@harness.skip_on_windows("reads the server's CPU time from /proc")
+@harness.skip_unless_ferryd("upload digests are ferryd's")
+class GoneFileDigestTest(ExtServerTestCase):
+    """A digest still catching up after its upload stops when the file is deleted or renamed over:
+    nobody can ask for it any more. Five digests of 384 MiB are seconds of CPU behind the upload."""
+    USERS = {"hasher": "hasher-pw-1"}
+    CONFIG = {"upload_digests": ["sha-512", "sha-256", "sha-1", "md5", "crc32"]}
+
+    def cpu_after(self, step):
+        """The server's CPU seconds in the second after step(ftp), which follows a 384 MiB upload."""
+        ftp = self.login()
+        ftp.storbinary("STOR big.bin", _Repeated(pattern(MiB), 384), blocksize=MiB)
+        step(ftp)
+        before = _cpu_seconds(self.srv.proc.pid)
+        time.sleep(1.0)
+        return _cpu_seconds(self.srv.proc.pid) - before
+
+    def test_dele_stops_the_digest(self):
+        self.assertLess(self.cpu_after(lambda ftp: ftp.delete("big.bin")), 0.3)
+
+    def test_rename_over_stops_the_digest(self):
+        def rename_over(ftp):
+            ftp.storbinary("STOR small.bin", io.BytesIO(b"small"))
+            ftp.rename("small.bin", "big.bin")
+        self.assertLess(self.cpu_after(rename_over), 0.3)
+
+
 @harness.skip_unless_ferryd("kept digests are ferryd's")
 class DigestsSurviveRestartTest(ExtServerTestCase):
     USERS = {"hasher": "hasher-pw-1"}
