@@ -81,7 +81,7 @@ std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, b
     return io;
 }
 
-TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), socket_(socket), writer_(socket, record_batch_size) {}
+TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), writer_(socket, record_batch_size) {}
 
 TlsIo::~TlsIo() { SSL_free(ssl_); }
 

@@ -80,7 +80,6 @@ private:
     std::span<char> buffer(std::vector<char>& storage);
 
     SSL* ssl_;
-    int socket_;
     bool established_ = false;
     bool fatal_ = false;           // after SSL_ERROR_SSL/SYSCALL OpenSSL forbids SSL_shutdown
     bool write_pending_ = false;   // an SSL_write returned WANT_*: the retry must carry the same bytes
