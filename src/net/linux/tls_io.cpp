@@ -156,7 +156,9 @@ Turn TlsIo::read(std::span<char> buffer, std::uint64_t& got) {
     return classify(result, saved_errno);  // complete here is EOF: got == 0
 }
 
-// One SSL_write call (one record with partial writes). Remembers an unfinished record.
+// One SSL_write call (one record with partial writes). Remembers an unfinished record. A WANT_WRITE
+// while the writer holds records means its batch was full: it goes to the kernel now, and the
+// turn goes on (the retry offers the same bytes) if all of it went.
 Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& written) {
     if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
     std::size_t n = 0;
@@ -171,6 +173,7 @@ Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& writte
     Turn turn = classify(result, saved_errno);
     write_pending_ = turn.end == TurnEnd::wait_readable || turn.end == TurnEnd::wait_writable;
     if (turn.end == TurnEnd::complete) return {TurnEnd::failed, EPIPE};  // the peer closed: no more writing
+    if (turn.end == TurnEnd::wait_writable && writer_.held()) return writer_.flush();
     return turn;
 }
 
@@ -189,9 +192,8 @@ Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
         if (budget == 0) return after_writes({TurnEnd::yield});
         const auto rest = all.subspan(static_cast<std::size_t>(done));
         const std::uint64_t before = done;
-        Turn turn = write_some(rest.data(), rest.size(), done);
+        const Turn turn = write_some(rest.data(), rest.size(), done);
         budget -= std::min(budget, done - before);
-        if (turn.end == TurnEnd::wait_writable && writer_.held()) turn = writer_.flush();  // the batch was full
         if (turn.end != TurnEnd::complete) return turn;
     }
     return after_writes({TurnEnd::complete});
@@ -246,10 +248,9 @@ Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::
             file_filled_ = static_cast<std::size_t>(n);
         }
         const std::uint64_t before = done;
-        Turn turn = write_some(out.data() + file_pos_, file_filled_ - file_pos_, done);
+        const Turn turn = write_some(out.data() + file_pos_, file_filled_ - file_pos_, done);
         file_pos_ += static_cast<std::size_t>(done - before);
         budget -= std::min(budget, done - before);
-        if (turn.end == TurnEnd::wait_writable && writer_.held()) turn = writer_.flush();  // the batch was full
         if (turn.end != TurnEnd::complete) return turn;
     }
     if (Turn turn = after_writes({TurnEnd::complete}); turn.end != TurnEnd::complete) return turn;
