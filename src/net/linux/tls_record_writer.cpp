@@ -168,6 +168,13 @@ std::span<const std::span<char>> TlsRecordWriter::open_records(std::size_t want)
     return {open_.data(), open_count_};
 }
 
+// One record in place; a failure breaks the writer, with OpenSSL's reason.
+bool TlsRecordWriter::seal(ContentType type, std::span<char> record) {
+    if (sealer_->seal_in_place(type, record)) return true;
+    failure_ = "sealing a TLS record failed: " + drain_openssl_errors();
+    return false;
+}
+
 // The slots lie back to back from filled_, so the records they fill do too: preadv fills them in
 // order, and only the last one it reaches may be short.
 bool TlsRecordWriter::seal_opened(std::size_t filled) {
@@ -176,10 +183,7 @@ bool TlsRecordWriter::seal_opened(std::size_t filled) {
         const std::size_t content = std::min(filled, open_[i].size());
         const std::size_t size = TlsRecordSealer::sealed_size(content);
         char* record = open_[i].data() - TlsRecordSealer::header_size;
-        if (!sealer_->seal_in_place(ContentType::application_data, {record, size})) {
-            failure_ = "sealing a TLS record failed: " + drain_openssl_errors();
-            return false;
-        }
+        if (!seal(ContentType::application_data, {record, size})) return false;
         filled_ = static_cast<std::size_t>(record - buffer()) + size;
         filled -= content;
         if (content < open_[i].size()) break;
@@ -213,10 +217,7 @@ int TlsRecordWriter::take(std::span<const char> content) {
         if (capacity_ - filled_ < size) break;
         char* record = buffer() + filled_;
         std::memcpy(record + TlsRecordSealer::header_size, content.data() + taken, n);
-        if (!sealer_->seal_in_place(type, {record, size})) {
-            failure_ = "sealing a TLS record failed: " + drain_openssl_errors();
-            return -1;
-        }
+        if (!seal(type, {record, size})) return -1;
         filled_ += size;
         taken += n;
     }

@@ -87,6 +87,7 @@ private:
     static long control(BIO* bio, int command, long number, void* pointer);
     bool make_bio();
     char* buffer();
+    bool seal(ContentType type, std::span<char> record);
     int take(std::span<const char> content);
     long take_keys(const void* crypto_info);
     long flush_for_openssl(BIO* bio);
