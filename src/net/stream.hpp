@@ -91,6 +91,11 @@ public:
     // right after its handshake; whether a data connection resumed the session with that tag.
     virtual std::string tag_tls_session() = 0;
     virtual bool tls_resumed_from(std::string_view control_tag) const = 0;
+    // TLS 1.3 server: one more session ticket for this connection's session, sent ahead of the
+    // next bytes written (nothing on TLS 1.2 or a plain stream). Clients use a TLS 1.3 ticket once
+    // (RFC 8446 C.4), so the control connection hands out a new one for each data connection that
+    // resumed with one, or the client runs out after its second transfer.
+    virtual void offer_tls_ticket() = 0;
     // Whether the kernel encrypts what this stream sends (kTLS), so send_file stays zero-copy.
     virtual bool ktls_send() const = 0;
 

@@ -294,6 +294,10 @@ bool resumed_from(SSL* data, std::string_view control_tag) {
     return session_tag(SSL_get_session(data)) == control_tag;
 }
 
+void offer_session_ticket(SSL* control) {
+    if (SSL_version(control) == TLS1_3_VERSION) SSL_new_session_ticket(control);
+}
+
 std::string drain_openssl_errors() {
     std::string text;
     while (const unsigned long code = ERR_get_error()) {

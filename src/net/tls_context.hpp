@@ -83,6 +83,10 @@ std::string certificate_fingerprint_sha256(X509* certificate);
 // Both must run on SSLs made from the same server TlsContext.
 std::string tag_control_session(SSL* control);
 bool resumed_from(SSL* data, std::string_view control_tag);
+// 3. Control connection, after each data connection that passed 2: one more ticket (TLS 1.3 only,
+//    where clients use each ticket once), sent with the next reply. It carries the same tag, since
+//    it is issued for the control session itself.
+void offer_session_ticket(SSL* control);
 
 // The OpenSSL error queue of this thread as one line ("...: ...; ..."), then cleared. For messages.
 std::string drain_openssl_errors();

@@ -89,6 +89,7 @@ private:
     void arm_timer();
     void on_timer();
     std::string describe() const override;  // "session 12 127.0.0.1 alice" for log lines
+    void renew_tls_ticket() override { control_->offer_tls_ticket(); }
     void log_refusal(int code, std::string_view text);
 
     // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.

@@ -77,6 +77,8 @@ void TransferControl::on_secured(Error err) {
         // DataConnections took it only from the control connection's own address.
         log::info(cat(host_.describe(), " data connection did not resume the control TLS session: accepted from"
                                         " the client's address (tls_session_reuse = \"optional\")"));
+    } else {
+        host_.renew_tls_ticket();
     }
     run(std::move(stream));
 }

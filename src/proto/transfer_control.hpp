@@ -58,6 +58,9 @@ public:
     virtual void reply_quota_exceeded() = 0;
     // "session 12 127.0.0.1 alice", for log lines.
     virtual std::string describe() const = 0;
+    // A PROT P data connection resumed the control session with one of its tickets: the control
+    // connection offers a new one (Stream::offer_tls_ticket), so the next data connection can too.
+    virtual void renew_tls_ticket() = 0;
 
 protected:
     ~TransferHost() = default;

@@ -25,6 +25,8 @@ struct Host final : TransferHost {
     void reply(int code, std::string_view text) override { replies.emplace_back(code, std::string(text)); }
     void reply_quota_exceeded() override { replies.emplace_back(552, "Quota exceeded"); }
     std::string describe() const override { return "test session"; }
+    int tickets = 0;  // renew_tls_ticket calls
+    void renew_tls_ticket() override { ++tickets; }
     std::vector<int> codes() const {
         std::vector<int> out;
         for (const auto& [code, text] : replies) out.push_back(code);
@@ -224,6 +226,17 @@ TEST_CASE("a failed open is 425; a data connection that does not resume TLS is 5
         rig.turn();
         CHECK(rig.host.codes() == std::vector<int>{150, 522});
         CHECK(rig.completed == 1);
+        CHECK(rig.host.tickets == 0);
+    }
+    SUBCASE("resumed: the control connection offers the client a new ticket, once") {
+        Rig rig;
+        rig.start_listing("x", DataProtection{.tls = true, .control_tag = "tag"});
+        rig.connect();
+        CHECK(rig.host.tickets == 0);
+        rig.wire->finish_handshake({});
+        rig.turn();
+        CHECK(rig.control->phase() == TransferControl::Phase::running);
+        CHECK(rig.host.tickets == 1);
     }
     SUBCASE("not resumed, reuse optional") {
         Rig rig(TransferRules{.tls_session_reuse = TlsSessionReuse::optional});
@@ -237,6 +250,7 @@ TEST_CASE("a failed open is 425; a data connection that does not resume TLS is 5
         rig.turn();  // then close_notify, which the fake completes at once
         rig.turn();
         CHECK(rig.host.codes() == std::vector<int>{150, 226});
+        CHECK(rig.host.tickets == 0);
     }
 }
 

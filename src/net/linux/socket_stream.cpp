@@ -183,6 +183,10 @@ bool SocketStream::tls_resumed_from(std::string_view control_tag) const {
     return state_->tls && resumed_from(state_->tls->ssl(), control_tag);
 }
 
+void SocketStream::offer_tls_ticket() {
+    if (state_->tls) offer_session_ticket(state_->tls->ssl());
+}
+
 bool SocketStream::ktls_send() const { return state_->tls && state_->tls->ktls_send(); }
 
 void SocketStream::log_tls_failure(const char* during) const {

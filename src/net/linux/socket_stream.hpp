@@ -27,6 +27,7 @@ public:
     std::string tls_description() const override;
     std::string tag_tls_session() override;
     bool tls_resumed_from(std::string_view control_tag) const override;
+    void offer_tls_ticket() override;
     bool ktls_send() const override;
     void cancel() override;
     void cancel_read() override;

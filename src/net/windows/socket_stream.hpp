@@ -54,6 +54,9 @@ public:
     std::string tls_description() const override;
     std::string tag_tls_session() override { return tls_ ? tag_control_session(tls_) : std::string(); }
     bool tls_resumed_from(std::string_view control_tag) const override;
+    void offer_tls_ticket() override {
+        if (tls_) offer_session_ticket(tls_);
+    }
     bool ktls_send() const override { return false; }  // kTLS is Linux's
 
     void cancel() override;

@@ -99,6 +99,7 @@ public:
     std::string tls_description() const override { return wire_->tls ? "fake TLS" : ""; }
     std::string tag_tls_session() override { return "tag"; }
     bool tls_resumed_from(std::string_view) const override { return wire_->resumed; }
+    void offer_tls_ticket() override {}
     bool ktls_send() const override { return false; }
     void cancel() override {
         wire_->lifetime->renew();
