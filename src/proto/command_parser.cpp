@@ -62,6 +62,14 @@ void CommandParser::feed(std::span<const char> bytes, std::vector<ParsedLine>& o
     }
 }
 
+std::size_t CommandParser::reset() {
+    const std::size_t dropped = line_.size();
+    line_.clear();
+    overlong_ = false;
+    state_ = after_iac_ = State::text;
+    return dropped;
+}
+
 Command split_command(std::string_view line) {
     Command command;
     const auto space = line.find(' ');

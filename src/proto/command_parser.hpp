@@ -23,6 +23,9 @@ public:
     explicit CommandParser(std::size_t max_line) : max_line_(max_line) {}
     // Appends every line completed by `bytes` to `out`.
     void feed(std::span<const char> bytes, std::vector<ParsedLine>& out);
+    // Forgets the partial line and any Telnet sequence in progress (AUTH TLS: nothing read in
+    // clear text may become part of a command read under TLS). Returns the bytes of line dropped.
+    std::size_t reset();
 
 private:
     enum class State { text, cr, iac, iac_option };

@@ -21,8 +21,14 @@ void Session::cmd_auth(const std::string& arg) {
     control_->cancel_read();
     reading_ = false;
     // Anything the client sent after AUTH in clear text is dropped, never run under TLS later
-    // (the STARTTLS command-injection attack).
+    // (the STARTTLS command-injection attack: pure-ftpd's CVE-2011-1575, Postfix's CVE-2011-0411):
+    // the queued lines, and the partial line and Telnet state the parser holds.
+    const std::size_t lines = queue_.size();
+    const std::size_t partial = parser_.reset();
     queue_.clear();
+    if (lines > 0 || partial > 0)
+        log::warn(cat(describe(), " AUTH TLS: dropped what followed it in clear text (", lines, " complete lines, ",
+                      partial, " bytes of a partial line)"));
     reply(234, "Proceed with negotiation.");
     after_flush_ = [this, command = std::make_shared<CommandToken>(std::move(command))] {
         begin_control_tls(std::move(*command));

@@ -253,6 +253,36 @@ class TlsOptionalTest(TlsBase):
 class TlsRequiredTest(TlsBase):
     TLS_MODE = "required"
 
+    def test_no_command_injection_across_auth_tls(self):
+        """A man in the middle appends a command to AUTH TLS in clear text, as a complete line or an
+        unterminated one that the client's first line under TLS would complete: neither may run."""
+        for n, tail in enumerate((b"MKD injected_line\r\n", b"MKD injected_partial", b"NOOP\r\nMKD injected_both")):
+            mark = len(self.srv.stderr_text())
+            s = socket.create_connection((HOST, self.srv.port), timeout=10)
+            try:
+                f = s.makefile("rb")
+                f.readline()  # banner
+                s.sendall(b"AUTH TLS\r\n" + tail)
+                self.assertTrue(f.readline().startswith(b"234"))
+                f.close()
+                ss = client_context().wrap_socket(s, server_hostname=HOST)
+                sf = ss.makefile("rb")
+                ss.sendall(("USER %s\r\n" % USER).encode())
+                self.assertTrue(sf.readline().startswith(b"331"), "case %d: USER under TLS was not answered 331" % n)
+                ss.sendall(("PASS %s\r\n" % PW).encode())
+                self.assertTrue(sf.readline().startswith(b"230"), "case %d: PASS under TLS was not answered 230" % n)
+                ss.sendall(b"PWD\r\n")
+                self.assertTrue(sf.readline().startswith(b"257"))
+                sf.close()
+                ss.close()
+            finally:
+                s.close()
+            log = self.srv.stderr_text()[mark:]
+            self.assertNotIn("injected", log, "case %d ran an injected command" % n)
+            self.assertRegex(log, r"AUTH TLS: dropped", "case %d: no log line about the dropped bytes" % n)
+            for name in ("injected_line", "injected_partial", "injected_both", "injected_partialUSER %s" % USER):
+                self.assertFalse(os.path.exists(self.remote(name)), name)
+
     def test_user_before_auth_refused(self):
         s = socket.create_connection((HOST, self.srv.port), timeout=10)
         try:

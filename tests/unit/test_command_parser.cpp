@@ -60,6 +60,21 @@ TEST_CASE("ABOR as clients send it with urgent data: Telnet IP and DM first, or 
     }
 }
 
+TEST_CASE("reset drops the partial line and a Telnet sequence in progress") {
+    CommandParser parser(100);
+    CHECK(feed_all(parser, "MKD injected").empty());
+    CHECK(parser.reset() == 12);
+    auto lines = feed_all(parser, "USER a\r\n");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].text == "USER a");
+    CHECK(feed_all(parser, "X\xff\xfb").empty());  // IAC WILL, its option byte still to come
+    CHECK(parser.reset() == 1);
+    lines = feed_all(parser, "NOOP\r\n");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].text == "NOOP");  // the N is not taken for WILL's option
+    CHECK(parser.reset() == 0);
+}
+
 TEST_CASE("a CR not followed by LF is dropped") {
     CommandParser parser(100);
     auto lines = feed_all(parser, "NO\rOP\r\n");
