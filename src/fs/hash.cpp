@@ -142,6 +142,13 @@ std::string hash_feat_list(HashAlgo selected) {
 
 Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
                               const std::atomic<bool>* cancel) {
+    auto digest = hash_range(file, algo, start, end, cancel);
+    if (!digest) return digest.error();
+    return std::move(digest->hex);
+}
+
+Result<RangeDigest> hash_range(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
+                               const std::atomic<bool>* cancel) {
     const auto info = sys::file_info(file);
     if (!info) return info.error();
     if (!info->is_regular()) return Errc::invalid;
@@ -165,7 +172,9 @@ Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t sta
         if (!digest.update(std::span<const char>(buffer.get(), *got))) return Errc::io;
         offset += *got;
     }
-    return digest.finish();
+    auto hex = digest.finish();
+    if (!hex) return hex.error();
+    return RangeDigest{std::move(*hex), start, end};
 }
 
 namespace {
@@ -223,12 +232,12 @@ void forget_digests(const File& file) {
     for (const auto& info : algos) sys::remove_attribute(file, attribute_name(info.algo));
 }
 
-Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {
+Result<RangeDigest> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {
     const auto before = sys::file_info(file);
     if (!before) return before.error();
-    if (auto stored = stored_for(file, algo, *before)) return *stored;
-    auto digest = hash_file(file, algo, 0, UINT64_MAX, cancel);
-    if (digest) store_digest(file, algo, *before, *digest);
+    if (auto stored = stored_for(file, algo, *before)) return RangeDigest{std::move(*stored), 0, before->size};
+    auto digest = hash_range(file, algo, 0, UINT64_MAX, cancel);
+    if (digest && digest->end == before->size) store_digest(file, algo, *before, digest->hex);
     return digest;
 }
 

@@ -48,6 +48,17 @@ private:
 Result<std::string> hash_file(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
                               const std::atomic<bool>* cancel);
 
+// A digest and the bytes [start, end) it is of: the file may have grown or shrunk since a command
+// asked, and a reply must name the range that was hashed, not the one the file had then.
+struct RangeDigest {
+    std::string hex;
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+};
+// hash_file, saying which range it hashed (end clamped to the size the file had when it began).
+Result<RangeDigest> hash_range(const File& file, HashAlgo algo, std::uint64_t start, std::uint64_t end,
+                               const std::atomic<bool>* cancel);
+
 // ---- digests kept with the file ----
 // A whole-file digest is stored in the extended attribute user.ferry.<algo> ("user.ferry.sha-256")
 // with the file's size, mtime (ns), inode and device when it was taken; not its ctime, which
@@ -67,7 +78,7 @@ void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, 
                   Writer writer = Writer::unknown);
 // Drops every digest kept with the file: it is about to be written.
 void forget_digests(const File& file);
-// The whole-file digest: the stored one, or hash_file and then store_digest. Pool only.
-Result<std::string> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel);
+// The whole-file digest: the stored one, or hash_range and then store_digest. Pool only.
+Result<RangeDigest> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel);
 
 }  // namespace ferry::fs

@@ -152,6 +152,7 @@ private:
                     HashReply respond);
     struct HashJob;  // what start_hash hands to run_hash (session_hash.cpp)
     void run_hash(std::shared_ptr<HashJob> job);
+    void run_waited_hash(const std::shared_ptr<HashJob>& job);  // after an upload's digest, or the wait's limit
     void abort_hash();
 
     // ---- names and folders (session_files.cpp)

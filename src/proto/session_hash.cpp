@@ -8,6 +8,11 @@
 #include <optional>
 
 namespace ferry::proto {
+namespace {
+// How long a HASH waits for the digest an upload of the same file (in another session, perhaps)
+// is still computing; past that it hashes the file as it is then and names that range.
+constexpr auto kPendingDigestWait = std::chrono::seconds(5);
+}  // namespace
 
 void Session::opts_hash(const std::string& value) {
     if (!value.empty()) {
@@ -83,6 +88,8 @@ struct Session::HashJob {
     std::uint64_t start;
     std::uint64_t end;
     bool whole_file;  // only whole-file digests are kept with the file
+    bool running = false;  // run_hash was called (a kept digest and the wait's limit may race)
+    net::Reactor::TimerId wait_limit = 0;  // while it waits for an upload's digest
     std::optional<HashJobs::Slot> slot;
     std::shared_ptr<std::atomic<bool>> cancel;
     HashReply respond;
@@ -104,33 +111,48 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
         return reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
                               ctx_.hash_jobs.per_user(), "); try again when one has finished."));
     auto job = std::make_shared<HashJob>(HashJob{vpath, std::move(*file), algo, start, end, start == 0 && end == size,
-                                                 std::move(slot), std::make_shared<std::atomic<bool>>(false),
+                                                 false, 0, std::move(slot), std::make_shared<std::atomic<bool>>(false),
                                                  std::move(respond), std::chrono::steady_clock::now()});
     hash_cancel_ = job->cancel;
     hash_command_ = begin_command();
-    // An upload of this file is still being digested: wait for its digest, not a second pass.
+    // An upload of this file is still being digested: wait for its digest, not a second pass, but
+    // not for longer than kPendingDigestWait (the upload may still be streaming, for hours).
     const auto pending = job->whole_file ? ctx_.pending_digests.find(info->id) : nullptr;
     if (!pending) return run_hash(std::move(job));
-    pending->when_kept(job->algo, [reactor = &reactor_, go = lifetime_.guard([this, job] {
-                            if (hash_cancel_ == job->cancel) run_hash(job);  // not aborted meanwhile
-                        })]() mutable { reactor->post(std::move(go)); });
+    // The limit's timer owns the job; the upload's callback only finds it while it waits.
+    job->wait_limit = reactor_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kPendingDigestWait),
+                                         lifetime_.guard([this, job] {
+                                             job->wait_limit = 0;
+                                             run_waited_hash(job);
+                                         }));
+    auto kept = lifetime_.guard([this, waiting = std::weak_ptr<HashJob>(job)] {
+        if (auto job = waiting.lock()) run_waited_hash(job);
+    });
+    pending->when_kept(algo, [reactor = &reactor_, kept]() mutable { reactor->post(std::move(kept)); });
+}
+
+void Session::run_waited_hash(const std::shared_ptr<HashJob>& job) {
+    if (hash_cancel_ != job->cancel || std::exchange(job->running, true)) return;  // aborted, or already begun
+    if (job->wait_limit) reactor_.cancel_timer(std::exchange(job->wait_limit, 0));
+    run_hash(job);
 }
 
 void Session::run_hash(std::shared_ptr<HashJob> job) {
     on_pool(
         [job] {
             return job->whole_file ? fs::whole_file_digest(job->file, job->algo, job->cancel.get())
-                                   : fs::hash_file(job->file, job->algo, job->start, job->end, job->cancel.get());
+                                   : fs::hash_range(job->file, job->algo, job->start, job->end, job->cancel.get());
         },
-        [this, job](Result<std::string> digest) {
+        [this, job](Result<fs::RangeDigest> digest) {
+            job->slot.reset();  // the user's next HASH may start
             if (hash_cancel_ != job->cancel) return;  // aborted: ABOR already answered
             hash_cancel_.reset();
             if (!digest) {
                 reply_fs_error(digest.error(), "Cannot hash");
             } else {
                 const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - job->began).count();
-                log::info(cat(describe(), " hashed ", job->vpath, " [", job->start, ", ", job->end, ") in ", seconds, " s"));
-                job->respond(*digest, job->start, job->end);
+                log::info(cat(describe(), " hashed ", job->vpath, " [", digest->start, ", ", digest->end, ") in ", seconds, " s"));
+                job->respond(digest->hex, digest->start, digest->end);
             }
             hash_command_.complete();
         },

@@ -333,6 +333,34 @@ class HashTest(ExtServerTestCase):
         self.assertEqual(self._kept("resumed.bin", "sha-256"), digest("SHA-256", data + b"tail"))
         self.assertEqual(parse213(ftp.sendcmd("HASH resumed.bin"))[3], digest("SHA-256", data + b"tail"))
 
+    def test_hash_during_an_upload_from_another_session(self):
+        """A HASH of a file another session is still uploading waits at most 5 s for the upload's
+        digest, then hashes what is there and names that range (not the size when it was asked)."""
+        path = os.path.join(self.srv.home("hasher"), "streaming.bin")
+        first = pattern(2 * MiB)
+        up = self.login()
+        up.voidcmd("TYPE I")
+        conn = up.transfercmd("STOR streaming.bin")
+        try:
+            conn.sendall(first)
+            deadline = time.monotonic() + 10
+            while os.path.getsize(path) < len(first) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            other = self.login()
+            other.sock.settimeout(30)
+            t0 = time.monotonic()
+            reply = other.sendcmd("HASH streaming.bin")
+            waited = time.monotonic() - t0
+            self.assertLess(waited, 8, "HASH waited %.1f s for an upload that was still streaming" % waited)
+            algo, start, end, hexdigest, _ = parse213(reply)
+            self.assertEqual((start, end), (0, len(first) - 1), reply)
+            self.assertEqual(hexdigest, digest("SHA-256", first))
+            conn.sendall(b"more")
+        finally:
+            conn.close()
+        up.voidresp()
+        self.assertEqual(parse213(up.sendcmd("HASH streaming.bin"))[3], digest("SHA-256", first + b"more"))
+
     def test_a_cut_upload_keeps_no_wrong_digest(self):
         """Whatever an aborted upload left, a digest kept with it is the digest of what is there."""
         path = os.path.join(self.srv.home("hasher"), "cut.bin")
