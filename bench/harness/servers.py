@@ -257,8 +257,8 @@ class Pyftpdlib(Server):
 
 class FerrydKtlsOff(Ferryd):
     """ferryd with `ktls = "off"`: OpenSSL seals every record of its data connections, where
-    ferryd otherwise has the kernel (kTLS) or its own sealing do it. Beside ferryd in the TLS
-    download only, to show what that hand-over is worth in the same run."""
+    ferryd otherwise has the kernel (kTLS) do it. Beside ferryd in the TLS download only, to show
+    what that hand-over is worth in the same run (the same as ferryd where the kernel has no kTLS)."""
     only_workloads = {"tls-download"}
 
     def configure(self):

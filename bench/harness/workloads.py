@@ -159,9 +159,8 @@ def _log_size(servers):
 
 
 def _ferryd_send_paths(ferryd_log):
-    """How ferryd sent each TLS download, from its log: {"kTLS sendfile": n, "records sealed by
-    ferryd": m, "SSL_write from buffer": k}."""
-    counts = {"kTLS sendfile": 0, "records sealed by ferryd": 0, "SSL_write from buffer": 0}
+    """How ferryd sent each TLS download, from its log: {"kTLS sendfile": n, "SSL_write from buffer": k}."""
+    counts = {"kTLS sendfile": 0, "SSL_write from buffer": 0}
     if not ferryd_log:
         return counts
     path, start = ferryd_log

@@ -146,12 +146,12 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) 
         return std::nullopt;
     }
     // Asked here, before any reactor runs: the first ask may load the kernel's tls module.
-    switch (net::data_record_sealer(config.ktls != KtlsMode::off)) {
-        case net::RecordSealer::kernel: log::info("tls: data connections' records are sealed by the kernel (kTLS)"); break;
-        case net::RecordSealer::ferryd:
-            log::info("tls: data connections' records are sealed by ferryd (TLS 1.3; OpenSSL's for TLS 1.2): no kTLS here");
-            break;
-        case net::RecordSealer::openssl: log::info("tls: data connections' records are sealed by OpenSSL"); break;
+    if (config.ktls == KtlsMode::off) {
+        log::info("tls: data connections' records are sealed by OpenSSL (ktls = \"off\")");
+    } else if (net::kernel_tls_available()) {
+        log::info("tls: data connections' records are sealed by the kernel (kTLS)");
+    } else {
+        log::info("tls: data connections' records are sealed by OpenSSL: this kernel has no kTLS");
     }
     return std::move(*context);
 }

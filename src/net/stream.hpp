@@ -40,11 +40,6 @@ struct TlsOptions {
     // 1.3 tickets left unread there make its close a TCP reset, which loses the upload's tail;
     // data connections resume the control session and need no tickets.
     bool session_tickets = true;
-    // Data connections set it true: where the kernel has no kTLS (and config ktls is not "off"),
-    // ferryd seals their outgoing TLS 1.3 records itself instead of OpenSSL's record layer, so a
-    // download's bytes are copied once on their way to the kernel instead of three times
-    // (net/linux/tls_record_writer.hpp; Linux only). Control connections keep OpenSSL's.
-    bool own_record_sealing = false;
 };
 
 // A default (ok) Error on success, else what failed (reset, broken_pipe, quota, no_space, ...).
@@ -120,10 +115,9 @@ public:
 // The platform's stream over a connected socket, registered with `reactor`.
 std::unique_ptr<Stream> make_stream(Reactor& reactor, Socket socket);
 
-// Who seals the TLS 1.3 records data connections send (TlsOptions::own_record_sealing) on this
-// platform, with kernel TLS allowed (config ktls = "auto") or not. Linux asks its kernel once, at
-// the first call; Windows leaves them to OpenSSL.
-enum class RecordSealer { kernel, ferryd, openssl };
-RecordSealer data_record_sealer(bool kernel_tls_allowed);
+// Whether the kernel can seal TLS records (kTLS), so that OpenSSL hands it a connection's keys and
+// downloads go with SSL_sendfile; elsewhere OpenSSL seals every record. Linux asks its kernel once,
+// at the first call (which may load the tls module); Windows has no kTLS.
+bool kernel_tls_available();
 
 }  // namespace ferry::net

@@ -58,7 +58,7 @@ void TransferControl::secure(std::unique_ptr<net::Stream> stream) {
     // No tickets: see TlsOptions. The data connection resumes the control connection's session.
     securing_->start_tls(*rules_.tls, net::TlsRole::server,
                          lifetime_.guard([this](Error err, std::uint64_t) { on_secured(err); }),
-                         net::TlsOptions{.session_tickets = false, .own_record_sealing = true});
+                         net::TlsOptions{.session_tickets = false});
 }
 
 void TransferControl::on_secured(Error err) {

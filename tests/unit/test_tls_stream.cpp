@@ -450,12 +450,6 @@ bool writes_to_socket(SSL* ssl) { return BIO_method_type(SSL_get_wbio(ssl)) == B
 
 void no_ktls(SSL* ssl) { SSL_clear_options(ssl, SSL_OP_ENABLE_KTLS); }
 
-// What data connections ask for: ferryd seals their records where the kernel has no kTLS.
-TlsOptions sealed_here() { return TlsOptions{.session_tickets = false, .own_record_sealing = true}; }
-
-// OpenSSL handed the keys to ferryd's writer: its write BIO is not the socket's and claims kTLS.
-bool sealed_by_ferryd(SSL* ssl) { return !writes_to_socket(ssl) && BIO_get_ktls_send(SSL_get_wbio(ssl)); }
-
 }  // namespace
 
 TEST_CASE("send_file over TLS without kTLS: batches of records to a slow reader, byte-identical, then close_notify") {
@@ -495,17 +489,15 @@ TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stre
     TempDir dir{"tls-stream"};
     File file = dir.create("big", pattern(16 << 20, 6));
     const auto data = pattern(32 << 20);
-    enum class Held { openssl_record, openssl_batch, ferryd_batch } held = Held::openssl_record;
+    enum class Held { openssl_record, openssl_batch } held = Held::openssl_record;
     SUBCASE("write_all: OpenSSL holds part of a record") { held = Held::openssl_record; }
     SUBCASE("send_file without kTLS: sealed records wait in the batch") { held = Held::openssl_batch; }
-    SUBCASE("send_file where ferryd seals: its records wait in the batch") { held = Held::ferryd_batch; }
     CAPTURE(static_cast<int>(held));
     Reactor reactor;
     std::promise<void> release;
     auto released = release.get_future();
     Setup setup;
     if (held == Held::openssl_batch) setup.prepare_server = no_ktls;
-    if (held == Held::ferryd_batch) setup.options = sealed_here();
     ServerWithClient side(reactor, contexts, [&](BlockingClient&) {
         released.wait_for(10s);  // reads nothing: the server's socket buffer fills up
         return std::vector<char>{};
@@ -519,8 +511,7 @@ TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stre
     run_for(reactor, 200ms);
     REQUIRE_FALSE(big.called);  // stuck on a full socket
     side.stream->cancel();
-    // A writer that took the keys stays: OpenSSL must never seal with them again.
-    CHECK(writes_to_socket(side.stream->ssl()) == !sealed_by_ferryd(side.stream->ssl()));
+    CHECK(writes_to_socket(side.stream->ssl()));  // the batch is gone with the write
     // The bytes held back are lost, and with them the sequence numbers after them: nothing more
     // may be sent.
     side.stream->write_all(std::string_view("x"), record(after, reactor));
@@ -531,7 +522,7 @@ TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stre
     side.client.get();
 }
 
-TEST_CASE("ferryd seals a data connection's records: a file range, a write and close_notify in one sequence") {
+TEST_CASE("without kTLS OpenSSL seals every record: a file range, a write and close_notify in one sequence") {
     Contexts contexts;
     TempDir dir{"tls-stream"};
     const auto content = pattern((6 << 20) + 4321, 7);
@@ -544,7 +535,7 @@ TEST_CASE("ferryd seals a data connection's records: a file range, a write and c
     SUBCASE("TLS 1.3 AES-128-GCM") { suite = "TLS_AES_128_GCM_SHA256"; }
     SUBCASE("TLS 1.3 AES-256-GCM") { suite = "TLS_AES_256_GCM_SHA384"; }
     SUBCASE("TLS 1.3 ChaCha20-Poly1305") { suite = "TLS_CHACHA20_POLY1305_SHA256"; }
-    SUBCASE("TLS 1.2: OpenSSL keeps sealing, the writer batches") { version = TLS1_2_VERSION; }
+    SUBCASE("TLS 1.2") { version = TLS1_2_VERSION; }
     CAPTURE(suite);
     CAPTURE(version);
     Reactor reactor;
@@ -552,17 +543,16 @@ TEST_CASE("ferryd seals a data connection's records: a file range, a write and c
     ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
         std::this_thread::sleep_for(100ms);  // the socket buffer fills: a batch goes out in parts
         return peer.read(0, 7000, &client_end);  // everything until the close_notify
-    }, Setup{sealed_here(), {}, [&](SSL* ssl) {
+    }, Setup{TlsOptions{.session_tickets = false}, {}, [&](SSL* ssl) {
+        no_ktls(ssl);
         SSL_set_ciphersuites(ssl, suite);
         SSL_set_max_proto_version(ssl, version);
     }});
     SSL* ssl = side.stream->ssl();
     REQUIRE(SSL_version(ssl) == version);
-    if (side.stream->ktls_send()) {
-        MESSAGE("this kernel has kTLS: it seals, not ferryd");
-    } else {
-        CHECK(sealed_by_ferryd(ssl) == (version == TLS1_3_VERSION));
-    }
+    CHECK_FALSE(side.stream->ktls_send());
+    // No BIO of ours claims kTLS: OpenSSL keeps the keys whatever the kernel has.
+    CHECK_FALSE(BIO_get_ktls_send(SSL_get_wbio(ssl)));
     Outcome sent, wrote, closed;
     side.stream->send_file(file, offset, expected, record(sent, reactor));
     REQUIRE(run_until_stopped(reactor, 30s));
@@ -582,35 +572,42 @@ TEST_CASE("ferryd seals a data connection's records: a file range, a write and c
     CHECK(client_end == SSL_ERROR_ZERO_RETURN);  // the alert came in sequence after them
 }
 
-TEST_CASE("where ferryd seals, a key update the peer asks for ends writing, and nothing unreadable is sent") {
+TEST_CASE("a key update the peer asks for is followed (OpenSSL's records): writing goes on, readable") {
     Contexts contexts;
     TempDir dir{"tls-stream"};
-    File file = dir.create("small", pattern(100000, 8));
+    const auto content = pattern(100000, 8);
+    File file = dir.create("small", content);
     bool whole_file = false;
-    SUBCASE("write_all (SSL_write sends the KeyUpdate first)") { whole_file = false; }
-    SUBCASE("send_file (sealed without SSL_write)") { whole_file = true; }
+    SUBCASE("write_all") { whole_file = false; }
+    SUBCASE("send_file") { whole_file = true; }
     CAPTURE(whole_file);
+    const std::string line = "226 Transfer complete.";
+    const std::size_t expected = whole_file ? content.size() : line.size();
     Reactor reactor;
     ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) {
         SSL_key_update(peer.ssl.get(), SSL_KEY_UPDATE_REQUESTED);  // goes out before the "hi"
         if (!peer.write({'h', 'i'})) return std::vector<char>{'!'};
-        int end = 0;
-        return peer.read(0, 1 << 16, &end);  // whatever arrives until the server hangs up
-    }, Setup{sealed_here(), {}, {}});
-    if (side.stream->ktls_send()) return;  // the kernel seals here, and OpenSSL 3.0 does not rekey it
-    REQUIRE(sealed_by_ferryd(side.stream->ssl()));
+        return peer.read(expected, 1 << 16);  // read with the server's new keys
+    }, Setup{TlsOptions{.session_tickets = false}, {}, no_ktls});
     std::vector<char> buffer(16);
     Outcome got, wrote;
     side.stream->read_some(buffer, record(got, reactor));  // OpenSSL takes the request in here
     REQUIRE(run_until_stopped(reactor, tls_limit));
     REQUIRE(got.n == 2);
     if (whole_file) {
-        side.stream->send_file(file, 0, 100000, record(wrote, reactor));
+        side.stream->send_file(file, 0, content.size(), record(wrote, reactor));
     } else {
-        side.stream->write_all(std::string_view("226 Transfer complete."), record(wrote, reactor));
+        side.stream->write_all(line, record(wrote, reactor));
     }
     REQUIRE(run_until_stopped(reactor, tls_limit));
-    CHECK(wrote.err == EPROTO);
+    CHECK(wrote.err == 0);
+    CHECK(wrote.n == expected);
     side.stream.reset();
-    CHECK(side.client.get().empty());
+    const auto received = side.client.get();
+    REQUIRE(received.size() == expected);
+    if (whole_file) {
+        CHECK(std::equal(received.begin(), received.end(), content.begin()));
+    } else {
+        CHECK(std::string(received.begin(), received.end()) == line);
+    }
 }

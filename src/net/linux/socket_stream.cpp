@@ -130,9 +130,7 @@ void SocketStream::send_file(const File& file, std::uint64_t offset, std::uint64
         // Once per data connection (= per transfer): whether the download stayed zero-copy.
         if (!std::exchange(state_->send_path_logged, true)) {
             const bool ktls = state_->tls->ktls_send();
-            const char* path = ktls && !changing              ? "kTLS sendfile"
-                               : state_->tls->seals_records() ? "records sealed by ferryd"
-                                                              : "SSL_write from buffer";
+            const char* path = ktls && !changing ? "kTLS sendfile" : "SSL_write from buffer";
             log::info(cat("tls: send_file to ", peer_address().to_string(), " uses ", path,
                           ktls && changing ? " (the file is being uploaded: no kTLS sendfile)" : ""));
         }
@@ -149,8 +147,7 @@ void SocketStream::start_tls(const TlsContext& context, TlsRole role, IoDone don
     if (state_->read.kind != ReadOp::Kind::none || state_->write.kind != WriteOp::Kind::none)
         return refuse(std::move(done), EBUSY);
     std::string error;
-    state_->tls = detail::TlsIo::create(context.native(), socket_.get(), role == TlsRole::server,
-                                        options.own_record_sealing, &error);
+    state_->tls = detail::TlsIo::create(context.native(), socket_.get(), role == TlsRole::server, &error);
     if (!state_->tls) {
         log::info(cat("tls: with ", peer_address().to_string(), ": ", error));
         return refuse(std::move(done), ENOMEM);

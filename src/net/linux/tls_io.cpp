@@ -9,7 +9,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/tcp.h>
@@ -23,12 +22,12 @@ namespace {
 // pread/SSL_read buffers for file transfers: big enough that a turn makes few syscalls for the
 // file, small enough per data connection. TLS records are 16 KiB anyway.
 constexpr std::size_t file_buffer_size = 256u << 10;
-// Sealed records per send() for downloads without kTLS: 16 full records, the 256 KiB of file one
-// read fills (the same quarter of L2 as the receive buffer). Measured with 2 GiB FTPS downloads
-// (bench/, AES-256-GCM, alternating builds with pure-ftpd as the control): 1,638-1,678 MB/s at
-// 1.09-1.19 CPU-s against 1,471-1,523 at 1.39-1.45 with one send() per record. Batches of 64 KiB
-// to 512 KiB differed less than the runs did.
-constexpr std::size_t record_batch_size = 16 * TlsRecordSealer::sealed_size(TlsRecordSealer::max_content);
+// OpenSSL's records per send() for writes without kTLS: 16 full TLS 1.3 records (16 KiB of content,
+// a type byte, a 16-byte tag and a 5-byte header each), the 256 KiB of file one read fills.
+// Measured with 2 GiB FTPS downloads (bench/, AES-256-GCM): one send() per batch instead of per
+// record took 10-20% less CPU. Batches of 64 KiB to 512 KiB differed less than the runs did.
+constexpr std::size_t full_record_size = 16384 + 1 + 16 + 5;
+constexpr std::size_t record_batch_size = 16 * full_record_size;
 // SSL_sendfile goes to sendfile(2), which moves at most this much per call (MAX_RW_COUNT).
 constexpr std::uint64_t max_sendfile_call = 0x7ffff000;
 
@@ -49,10 +48,19 @@ bool kernel_offers_ktls() {
     return found;
 }
 
+// A chunk of a download, from the page cache when it is there (preadv2 RWF_NOWAIT, which never
+// waits for the disk), else an ordinary read. The second is the one read left on the reactor
+// thread that can wait for storage: moving it to the I/O pool is the pool's work, not TLS's.
+ssize_t read_chunk(int file, std::span<char> into, std::uint64_t offset) {
+    iovec vector{into.data(), into.size()};
+    const ssize_t cached = ::preadv2(file, &vector, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+    if (cached >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return cached;
+    return ::pread(file, into.data(), into.size(), static_cast<off_t>(offset));
+}
+
 }  // namespace
 
-std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, bool own_sealing,
-                                     std::string* error) {
+std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, std::string* error) {
     prepare_call();
     SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
     if (!ssl || SSL_set_fd(ssl, socket) != 1) {  // a socket BIO without BIO_CLOSE: the fd stays ours
@@ -72,16 +80,10 @@ std::unique_ptr<TlsIo> TlsIo::create(SSL_CTX* ctx, int socket, bool as_server, b
     } else {
         SSL_set_connect_state(ssl);
     }
-    auto io = std::unique_ptr<TlsIo>(new TlsIo(ssl, socket));
-    // config ktls = "off" clears SSL_OP_ENABLE_KTLS: OpenSSL's record layer then seals everything.
-    const bool kernel_tls_allowed = (SSL_CTX_get_options(ctx) & SSL_OP_ENABLE_KTLS) != 0;
-    if (own_sealing && data_record_sealer(kernel_tls_allowed) == RecordSealer::ferryd) {
-        io->writer_.adopt(ssl);  // if it cannot, OpenSSL seals
-    }
-    return io;
+    return std::unique_ptr<TlsIo>(new TlsIo(ssl, socket));
 }
 
-TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), writer_(socket, record_batch_size) {}
+TlsIo::TlsIo(SSL* ssl, int socket) : ssl_(ssl), batch_(socket, record_batch_size) {}
 
 TlsIo::~TlsIo() { SSL_free(ssl_); }
 
@@ -91,16 +93,15 @@ std::string TlsIo::description() const {
 
 void TlsIo::issue_no_tickets() { SSL_set_num_tickets(ssl_, 0); }
 
-// The socket BIO's: it is the read BIO always, the write BIO too unless writer_ is attached.
+// The socket BIO's: it is the read BIO always, the write BIO too unless batch_ is attached.
 bool TlsIo::ktls_send() const {
     BIO* socket = SSL_get_rbio(ssl_);
     return socket && BIO_get_ktls_send(socket);
 }
 
 void TlsIo::abandon_write() {
-    if (write_pending_ || writer_.held()) writes_poisoned_ = true;
-    writer_.drop();
-    writer_.detach(ssl_);  // an adopted writer stays: OpenSSL must never seal with its keys again
+    if (write_pending_ || batch_.held()) writes_poisoned_ = true;
+    batch_.detach(ssl_);
 }
 
 Turn TlsIo::classify(int result, int saved_errno) {
@@ -110,11 +111,6 @@ Turn TlsIo::classify(int result, int saved_errno) {
         case SSL_ERROR_ZERO_RETURN: return {TurnEnd::complete};
         case SSL_ERROR_SYSCALL:
             fatal_ = true;
-            if (writer_.broken()) {
-                failure_ = writer_.failure();
-                ERR_clear_error();
-                return {TurnEnd::failed, EPROTO};
-            }
             // errno 0: the peer closed at a point where EOF cannot be taken for a clean end.
             failure_ = saved_errno ? std::strerror(saved_errno) : "connection closed by the peer";
             ERR_clear_error();
@@ -157,7 +153,7 @@ Turn TlsIo::read(std::span<char> buffer, std::uint64_t& got) {
 }
 
 // One SSL_write call (one record with partial writes). Remembers an unfinished record. A WANT_WRITE
-// while the writer holds records means its batch was full: it goes to the kernel now, and the
+// while the batch holds records means it was full: it goes to the kernel now, and the
 // turn goes on (the retry offers the same bytes) if all of it went.
 Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& written) {
     if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
@@ -173,14 +169,14 @@ Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& writte
     Turn turn = classify(result, saved_errno);
     write_pending_ = turn.end == TurnEnd::wait_readable || turn.end == TurnEnd::wait_writable;
     if (turn.end == TurnEnd::complete) return {TurnEnd::failed, EPIPE};  // the peer closed: no more writing
-    if (turn.end == TurnEnd::wait_writable && writer_.held()) return writer_.flush();
+    if (turn.end == TurnEnd::wait_writable && batch_.held()) return batch_.flush();
     return turn;
 }
 
-// What OpenSSL (or a sealed turn) left in the writer goes to the kernel before `turn` may end.
+// What OpenSSL left in the batch goes to the kernel before `turn` may end.
 Turn TlsIo::after_writes(Turn turn) {
-    if ((turn.end != TurnEnd::complete && turn.end != TurnEnd::yield) || writer_.held() == 0) return turn;
-    const Turn flushed = writer_.flush();
+    if ((turn.end != TurnEnd::complete && turn.end != TurnEnd::yield) || batch_.held() == 0) return turn;
+    const Turn flushed = batch_.flush();
     return flushed.end == TurnEnd::complete ? turn : flushed;
 }
 
@@ -202,7 +198,7 @@ Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
 Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
     // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
     if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
-    const Turn turn = writer_.sealing() ? sealed_turn(file, offset, count, done) : copy_turn(file, offset, count, done);
+    const Turn turn = copy_turn(file, offset, count, done);
     if (turn.end == TurnEnd::failed) abandon_write();  // no batch stays attached: close_notify must reach the socket
     return turn;
 }
@@ -230,17 +226,17 @@ Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, 
     return {TurnEnd::complete};
 }
 
-// pread into file_out_, SSL_write from there. Without kTLS the records go into writer_ and out in
+// pread into file_out_, SSL_write from there. Without kTLS the records go into batch_ and out in
 // one send() per batch; the operation is complete only once the last batch is in the kernel.
 Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
     auto out = buffer(file_out_);
-    if (!ktls_send() && !writes_poisoned_) writer_.attach(ssl_);  // if it cannot, records go one by one
+    if (!ktls_send() && !writes_poisoned_) batch_.attach(ssl_);  // if it cannot, records go one by one
     std::uint64_t budget = turn_budget;
     while (done < count) {
         if (budget == 0) return after_writes({TurnEnd::yield});
         if (file_pos_ == file_filled_) {
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, out.size()));
-            const ssize_t n = ::pread(file, out.data(), want, static_cast<off_t>(offset + done));
+            const ssize_t n = read_chunk(file, out.first(want), offset + done);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return {TurnEnd::failed, errno};
             if (n == 0) break;  // the file is shorter than asked
@@ -254,44 +250,8 @@ Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::
         if (turn.end != TurnEnd::complete) return turn;
     }
     if (Turn turn = after_writes({TurnEnd::complete}); turn.end != TurnEnd::complete) return turn;
-    writer_.detach(ssl_);
+    batch_.detach(ssl_);
     return {TurnEnd::complete};
-}
-
-// Where ferryd seals: the file is read straight into the content slots of the writer's next
-// records (one preadv per batch) and sealed there in place; no SSL_write, no copy in between.
-Turn TlsIo::sealed_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
-    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
-    // SSL_write would send the KeyUpdate a peer asked for before anything else; this has no
-    // SSL_write, so it ends here the way the writer ends SSL_write's attempt.
-    if (SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE) writer_.refuse_key_update();
-    if (writer_.broken()) {
-        failure_ = writer_.failure();
-        return {TurnEnd::failed, EPROTO};
-    }
-    std::uint64_t budget = turn_budget;
-    while (done < count) {
-        if (budget == 0) return after_writes({TurnEnd::yield});
-        const auto slots = writer_.open_records(static_cast<std::size_t>(std::min(count - done, budget)));
-        if (slots.empty()) {  // the batch is full
-            if (writer_.held() == 0) return {TurnEnd::failed, EPROTO};  // an empty one always has room
-            if (Turn turn = writer_.flush(); turn.end != TurnEnd::complete) return turn;
-            continue;
-        }
-        std::array<iovec, TlsRecordWriter::max_open_records> vectors;
-        for (std::size_t i = 0; i < slots.size(); ++i) vectors[i] = {slots[i].data(), slots[i].size()};
-        const ssize_t n = ::preadv(file, vectors.data(), static_cast<int>(slots.size()), static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return {TurnEnd::failed, errno};
-        if (n == 0) break;  // the file is shorter than asked
-        if (!writer_.seal_opened(static_cast<std::size_t>(n))) {
-            failure_ = writer_.failure();
-            return {TurnEnd::failed, EPROTO};
-        }
-        done += static_cast<std::uint64_t>(n);
-        budget -= std::min(budget, static_cast<std::uint64_t>(n));
-    }
-    return after_writes({TurnEnd::complete});
 }
 
 Turn TlsIo::recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done) {
@@ -320,7 +280,7 @@ Turn TlsIo::recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std:
 Turn TlsIo::close_notify() {
     if (!established_ || fatal_) return {TurnEnd::failed, ENOTCONN};
     // The alert would queue behind half a record that will never be finished: OpenSSL refuses.
-    if (writes_poisoned_ || writer_.broken()) return {TurnEnd::failed, EPIPE};
+    if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
     if (!close_notify_sent_) {
         prepare_call();
         const int result = SSL_shutdown(ssl_);
@@ -344,10 +304,9 @@ std::span<char> TlsIo::buffer(std::vector<char>& storage) {
 
 namespace ferry::net {
 
-RecordSealer data_record_sealer(bool kernel_tls_allowed) {
+bool kernel_tls_available() {
     static const bool kernel = detail::kernel_offers_ktls();
-    if (!kernel_tls_allowed) return RecordSealer::openssl;
-    return kernel ? RecordSealer::kernel : RecordSealer::ferryd;
+    return kernel;
 }
 
 }  // namespace ferry::net

@@ -7,7 +7,7 @@
 // is edge-triggered, a turn only stops for readiness after OpenSSL actually hit EAGAIN.
 #pragma once
 #include "net/linux/socket_io.hpp"
-#include "net/linux/tls_record_writer.hpp"
+#include "net/linux/tls_record_batch.hpp"
 
 #include <openssl/types.h>
 
@@ -23,10 +23,8 @@ class TlsIo {
 public:
     // An SSL for `socket` (not owned: the Stream closes it after this is gone) from `ctx`, in the
     // server or client role, with the per-connection settings FTPS needs. nullptr when OpenSSL
-    // cannot make one; *error says why. `own_sealing`: where `ctx` allows kTLS but the kernel has
-    // none, ferryd seals this connection's TLS 1.3 records itself (tls_record_writer.hpp).
-    static std::unique_ptr<TlsIo> create(SSL_CTX* ctx, int socket, bool as_server, bool own_sealing,
-                                         std::string* error);
+    // cannot make one; *error says why.
+    static std::unique_ptr<TlsIo> create(SSL_CTX* ctx, int socket, bool as_server, std::string* error);
     ~TlsIo();
     TlsIo(const TlsIo&) = delete;
     TlsIo& operator=(const TlsIo&) = delete;
@@ -39,9 +37,6 @@ public:
     bool established() const { return established_; }
     // The kernel encrypts what is written (kTLS): SSL_sendfile can send straight from the page cache.
     bool ktls_send() const;
-    // ferryd seals what is written (OpenSSL handed the keys to writer_): send_file reads the file
-    // straight into the records it sends.
-    bool seals_records() const { return writer_.sealing(); }
     // OpenSSL's words for the last fatal error (handshake failures are logged with them).
     const std::string& failure() const { return failure_; }
 
@@ -50,8 +45,7 @@ public:
     Turn read(std::span<char> buffer, std::uint64_t& got);
     // SSL_write the bytes of `all` from `done` on; advances `done`.
     Turn write(std::span<const char> all, std::uint64_t& done);
-    // `count` bytes of `file` from `offset`: SSL_sendfile with kTLS, records sealed in place where
-    // ferryd seals, else pread + SSL_write.
+    // `count` bytes of `file` from `offset`: SSL_sendfile with kTLS, else pread + SSL_write.
     Turn send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
     // SSL_read into a buffer, pwrite to `file`; `done` counts bytes that reached the file.
     Turn recv_to_file(int file, std::uint64_t offset, std::uint64_t max, std::uint64_t& done);
@@ -75,7 +69,6 @@ private:
     Turn write_some(const char* data, std::size_t size, std::uint64_t& written);
     Turn send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
     Turn copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
-    Turn sealed_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
     Turn after_writes(Turn turn);
     std::span<char> buffer(std::vector<char>& storage);
 
@@ -90,7 +83,7 @@ private:
     bool zero_copy_allowed_ = true;
     std::size_t file_pos_ = 0;     // next byte of file_out_ to SSL_write
     std::size_t file_filled_ = 0;  // bytes of file_out_ read from the file
-    TlsRecordWriter writer_;       // records for one send(); sealed there when adopted
+    TlsRecordBatch batch_;         // OpenSSL's records for one send() (writes without kTLS)
     std::vector<char> file_in_;    // recv_to_file: SSL_read -> here -> pwrite
 };
 

@@ -321,8 +321,7 @@ void Transfer::complete(unsigned long bytes, Error error) {
 
 }  // namespace detail
 
-// No kTLS, and OpenSSL built without it cannot hand the keys to a BIO of ours.
-RecordSealer data_record_sealer(bool) { return RecordSealer::openssl; }
+bool kernel_tls_available() { return false; }
 
 std::unique_ptr<Stream> make_stream(Reactor& reactor, Socket socket) {
     return std::make_unique<detail::WinStream>(reactor, std::move(socket));
