@@ -265,6 +265,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
          [](const Key& k, Config& c) { c.max_sessions_per_user = static_cast<unsigned>(k.integer(0, 1'000'000)); }},
         {"bans_file", [](const Key& k, Config& c) { c.bans_file = k.non_empty_string(); }},
         {"max_line", [](const Key& k, Config& c) { c.max_line = static_cast<std::size_t>(k.integer(64, 1'048'576)); }},
+        // At most 60: the usage scan counts 64 levels, and what it cannot see would escape the quota.
+        {"max_depth", [](const Key& k, Config& c) { c.max_depth = static_cast<unsigned>(k.integer(1, 60)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
         {"xferlog", [](const Key& k, Config& c) { c.xferlog = k.string(); }},
         {"default_quota", [](const Key& k, Config& c) { c.default_quota = k.size(); }},
@@ -372,6 +374,7 @@ proto::Settings session_settings(const Config& config) {
     settings.login_fail_delay = config.login_fail_delay;
     settings.max_login_failures = config.max_login_failures;
     settings.max_line = config.max_line;
+    settings.max_depth = config.max_depth;
     settings.default_quota = config.default_quota;
     settings.quota_drain_limit = config.quota_drain_limit;
     settings.registration = config.registration;

@@ -61,6 +61,7 @@ struct Config {
     std::vector<std::string> trusted_networks;           // never counted or banned
     std::string bans_file = "var/bans.toml";
     std::size_t max_line = 4096;                         // bytes in one command line
+    unsigned max_depth = 32;                             // path components below a home (MKD, STOR, RNTO)
     std::chrono::seconds shutdown_grace{30};             // SIGTERM: running transfers get this long
     std::chrono::seconds accounts_check_interval{5};     // apply edits of users_file to sessions; 0 = off
     unsigned deleted_retention_days = 30;                // homes of deleted accounts in root/.deleted; 0 = keep

@@ -88,7 +88,11 @@ public:
     // The folder for reading in batches. Runs on the worker pool.
     Result<FolderReader> read_folder(std::string_view vpath) const;
     // Bytes used by every regular file beneath the home (st_blocks*512 is not used: sizes count).
+    // Folders more than 64 levels down are not counted (and not opened: that bounds the scan).
     Result<std::uint64_t> usage() const;
+    // Levels of folders beneath the folder `vpath` (0: it has none), counted no further than
+    // `limit` + 1; symlinks are not followed. Runs on the worker pool (RNTO of a folder).
+    Result<unsigned> folder_height(std::string_view vpath, unsigned limit) const;
     // Bytes the file system holding the home still has for users (AVBL).
     Result<std::uint64_t> free_space() const { return sys::free_space(dir_); }
 

@@ -62,6 +62,13 @@ std::string_view vpath_name(std::string_view vpath) {
     return vpath.substr(slash + 1);
 }
 
+std::size_t vpath_depth(std::string_view vpath) {
+    std::size_t depth = 0;
+    for (std::size_t i = 0; i < vpath.size(); ++i)
+        if (vpath[i] == '/' && i + 1 < vpath.size()) ++depth;
+    return depth;
+}
+
 std::string vpath_quote(std::string_view vpath) {
     std::string out = "\"";
     out.reserve(vpath.size() + 2);

@@ -20,6 +20,9 @@ std::string vpath_parent(std::string_view vpath);
 // "/a/b" -> "b", "/" -> "".
 std::string_view vpath_name(std::string_view vpath);
 
+// Components of a normalised virtual path: "/" -> 0, "/a" -> 1, "/a/b" -> 2.
+std::size_t vpath_depth(std::string_view vpath);
+
 // Quote a path for a 257 reply: '"' doubled (RFC 959).
 std::string vpath_quote(std::string_view vpath);
 

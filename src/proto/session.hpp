@@ -157,6 +157,8 @@ private:
 
     // ---- names and folders (session_files.cpp)
     std::string resolve(const std::string& arg) const;  // virtual path, "" when unusable
+    // More components than max_depth: replies 550 "`what`: ..." and says true.
+    bool too_deep(const std::string& vpath, std::string_view what);
     void reply_fs_error(Error err, std::string_view what);
     void cmd_pwd(const std::string& arg);
     void cmd_cwd(const std::string& arg);

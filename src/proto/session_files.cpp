@@ -6,6 +6,7 @@
 #include "proto/session.hpp"
 #include "proto/upload_digest.hpp"
 
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -28,6 +29,12 @@ void Session::reply_fs_error(Error err, std::string_view what) {
     }
 }
 
+bool Session::too_deep(const std::string& vpath, std::string_view what) {
+    if (fs::vpath_depth(vpath) <= ctx_.config.max_depth) return false;
+    reply(550, cat(what, ": more than ", ctx_.config.max_depth, " levels below your home (max_depth)."));
+    return true;
+}
+
 void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(cwd_), " is the current directory")); }
 
 void Session::cmd_cwd(const std::string& arg) {
@@ -45,6 +52,7 @@ void Session::cmd_cdup(const std::string&) { cmd_cwd(".."); }
 void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
+    if (too_deep(target, "Create directory operation failed")) return;
     if (const Status err = home_->make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
     reply(257, cat(fs::vpath_quote(target), " created"));
 }
@@ -114,17 +122,34 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string source = std::exchange(rename_from_, std::string());
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
+    if (too_deep(target, "Rename failed")) return;
+    // A folder moved deeper takes its subfolders along: they must stay within max_depth too.
+    const std::size_t target_depth = fs::vpath_depth(target);
+    const unsigned room = target_depth > fs::vpath_depth(source) ? ctx_.config.max_depth - static_cast<unsigned>(target_depth)
+                                                                  : UINT_MAX;
+    struct Renamed {
+        Status err;
+        bool too_deep = false;
+    };
     // On the pool, like DELE: a file renamed over is freed.
     on_pool(
-        [home = home_, quota = quota_, pending = &ctx_.pending_digests, source, target]() -> Status {
+        [home = home_, quota = quota_, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
+            if (room != UINT_MAX && home->is_directory(source)) {
+                const auto height = home->folder_height(source, room);
+                if (!height) return {height.error()};
+                if (*height > room) return {{}, true};
+            }
             auto replaced = home->lstat(target);
-            if (const Status err = home->rename(source, target)) return err;
+            if (const Status err = home->rename(source, target)) return {err};
             if (replaced && source != target) forget_file(*replaced, *quota, *pending);
             return {};
         },
-        [this, command = begin_command()](Status err) mutable {
-            if (err) {
-                reply_fs_error(err, "Rename failed");
+        [this, command = begin_command()](Renamed renamed) mutable {
+            if (renamed.too_deep) {
+                reply(550, cat("Rename failed: the folder's subfolders would be more than ", ctx_.config.max_depth,
+                               " levels below your home (max_depth)."));
+            } else if (renamed.err) {
+                reply_fs_error(renamed.err, "Rename failed");
             } else {
                 reply(250, "Rename successful.");
             }

@@ -220,6 +220,7 @@ void Session::store(const std::string& target, fs::WriteMode mode) {
     const std::uint64_t rest = transfers().take_restart();
     if (transfers().take_range()) return reply(504, "RANG applies to RETR and HASH only.");
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
+    if (too_deep(target, "Could not create file")) return;
     if (!data_ready_or_refuse()) return;
     // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite
     // at an offset would be ignored on an O_APPEND file.

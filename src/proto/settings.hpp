@@ -35,6 +35,7 @@ struct Settings {
     std::chrono::milliseconds login_fail_delay{1000};
     unsigned max_login_failures = 3;
     std::size_t max_line = 4096;
+    unsigned max_depth = 32;                            // path components below a home (MKD, STOR, RNTO)
     std::uint64_t default_quota = 100ull << 20;         // for accounts with quota 0
     std::uint64_t quota_drain_limit = 64ull << 20;
     Registration registration = Registration::closed;

@@ -240,3 +240,50 @@ class QuotaTest(ExtServerTestCase):
         self.assertTrue(resp.startswith("226") or resp.startswith("250"), resp)
         self.assertEqual(sha256_file(path), sha256_bytes(data))
         self.assertEqual(avbl(ftp), 4 * MiB - len(data))
+
+
+@harness.skip_unless_ferryd("max_depth is ferryd's")
+class DepthTest(ExtServerTestCase):
+    """Files placed deeper than the usage scan reaches would drop out of usage at the next
+    measurement (a restart): MKD, STOR and RNTO stop at max_depth (32 by default), well inside it."""
+    USERS = {"deep": ("deep-pw-12", 8 * MiB), "mover": ("mover-pw-1", 8 * MiB)}
+
+    def test_seventy_nested_folders_and_a_restart_keep_usage(self):
+        ftp = self.login("deep")
+        refused_at = None
+        for level in range(1, 71):
+            resp = send_reply(ftp, "MKD d%d" % level)
+            if not resp.startswith("257"):
+                self.assertTrue(resp.startswith("550") and "max_depth" in resp, resp)
+                refused_at = level
+                break
+            ftp.cwd("d%d" % level)
+        self.assertEqual(refused_at, 33, "MKD was not refused past max_depth = 32")
+        # a file at depth 33 would be past the limit too; at 32 it is allowed
+        self.assertEqual(stor_try(ftp, "bottom.bin", b"x" * 10)[0][:3], "550")
+        ftp.cwd("..")
+        self.assertTrue(stor_try(ftp, "bottom.bin", make_bytes(MiB))[0].startswith("226"))
+        used_before = site_quota(ftp)[0]
+        self.assertEqual(used_before, MiB)
+        quit_quietly(ftp)
+        self.srv.stop()
+        self.srv.start()
+        ftp = self.login("deep")
+        self.assertEqual(site_quota(ftp)[0], MiB, "usage lost the deep file after a restart")
+
+    def test_a_folder_moved_deeper_keeps_its_subfolders_within_max_depth(self):
+        ftp = self.login("mover")
+        path = ""
+        for level in range(1, 21):
+            path += "/a%d" % level
+            ftp.mkd(path)
+        tree = ""
+        for level in range(1, 16):
+            tree += "/t%d" % level
+            ftp.mkd(tree)
+        ftp.sendcmd("RNFR /t1")
+        resp = send_reply(ftp, "RNTO %s/t1" % path)  # 20 + 15 levels: past 32
+        self.assertTrue(resp.startswith("550") and "max_depth" in resp, resp)
+        self.assertTrue(os.path.isdir(os.path.join(self.srv.home("mover"), "t1")))
+        ftp.sendcmd("RNFR /t1")
+        self.assertTrue(send_reply(ftp, "RNTO /a1/a2/a3/a4/a5/t1").startswith("250"))  # 5 + 15 levels

@@ -367,3 +367,17 @@ TEST_CASE("set_mode changes permission bits beneath the home only") {
     CHECK(j.h.set_mode("/f.txt", 04755) == EINVAL);  // no setuid, setgid or sticky bits
     CHECK(j.h.set_mode("/missing", 0600) == ENOENT);
 }
+
+TEST_CASE("folder_height counts levels of folders, stops past its limit, and follows no symlink") {
+    Jail j;
+    stdfs::create_directories(j.home / "t" / "a" / "b" / "c");
+    stdfs::create_directories(j.home / "t" / "x");
+    Jail::write(j.home / "t" / "a" / "b" / "c" / "f", "x");
+    stdfs::create_directory_symlink(j.home / "t", j.home / "t" / "x" / "loop");  // a way back up
+    CHECK(*j.h.folder_height("/t/a/b/c", 10) == 0);
+    CHECK(*j.h.folder_height("/t", 10) == 3);
+    CHECK(*j.h.folder_height("/t", 3) == 3);
+    CHECK(*j.h.folder_height("/t", 2) == 3);  // past the limit: limit + 1
+    CHECK(*j.h.folder_height("/t", 0) == 1);
+    CHECK(j.h.folder_height("/missing", 5).error() == ENOENT);
+}

@@ -54,3 +54,10 @@ TEST_CASE("vpath_quote wraps in quotes, doubles quotes and neutralises line brea
     CHECK(vpath_quote("/plain") == "\"/plain\"");
     CHECK(vpath_quote("/x\r\n250 fake") == "\"/x??250 fake\"");
 }
+
+TEST_CASE("vpath_depth counts the components below the root") {
+    CHECK(vpath_depth("/") == 0);
+    CHECK(vpath_depth("/a") == 1);
+    CHECK(vpath_depth("/a/b") == 2);
+    CHECK(vpath_depth(vpath_resolve("/a/b", "../c/d/e")) == 4);
+}
