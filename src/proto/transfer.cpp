@@ -215,8 +215,12 @@ private:
         in_.resize(granted < kAsciiBlock ? granted : kAsciiBlock);
         stream_->read_some(in_, [this, granted](Error err, std::uint64_t n) {
             if (err || n == 0) {
-                settle(granted, 0);
-                if (!err && pending_cr_) write_out("\r");
+                // A CR held back at the end of the last block is data after all: written within
+                // this chunk's grant (at least one byte), counted, and its write error reported.
+                const bool final_cr = !err && pending_cr_;
+                const Status written = final_cr ? write_out("\r") : Status{};
+                settle(granted, final_cr && !written ? 1 : 0);
+                if (written) return finish(written, FailureSide::local);
                 return finish(err, FailureSide::connection);
             }
             bytes_ += n;

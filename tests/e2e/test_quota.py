@@ -1,13 +1,15 @@
 """Quotas (issue 4): AVBL, SITE QUOTA, STAT, ALLO, STOR/APPE cut at the limit with 552, DELE and
 overwrite accounting, two sessions of one user at once, resume after raising the quota."""
+import ftplib
 import os
 import re
+import ssl
 import threading
 import time
 
 import harness
 from harness import MiB, cmd_code, make_bytes, open_data, sha256_bytes, sha256_file, stor_bytes, quit_quietly
-from harness_ext import ExtServerTestCase, avbl, send_reply, site_quota, stor_try, user_cli
+from harness_ext import ExtServerTestCase, avbl, send_reply, site_quota, stor_try, tls_config, tls_login, user_cli
 
 Q1 = 1 * MiB
 
@@ -287,3 +289,149 @@ class DepthTest(ExtServerTestCase):
         self.assertTrue(os.path.isdir(os.path.join(self.srv.home("mover"), "t1")))
         ftp.sendcmd("RNFR /t1")
         self.assertTrue(send_reply(ftp, "RNTO /a1/a2/a3/a4/a5/t1").startswith("250"))  # 5 + 15 levels
+
+
+@harness.skip_unless_ferryd("quota usage is ferryd's")
+class UploadEndingsTest(ExtServerTestCase):
+    """Usage equals what is on disk after every way an upload can end: complete, ABOR, the data
+    connection closed, the control connection closed, both at once, the data timeout, a shutdown,
+    each over plain FTP and FTPS where it applies. (A node's death in a cluster: test_cluster's
+    killed-node test, where the reservation expires.) Each ending is repeated: the race it catches
+    (a chunk's completion still on its way to the upload when the session goes) is not every time."""
+    USERS = {"ends": ("ends-pw-123", 512 * MiB)}
+    REPEAT = 6
+
+    @classmethod
+    def server_config(cls):
+        cfg = tls_config("optional")
+        cfg["data_timeout"] = 2
+        return cfg
+
+    def home(self):
+        return self.srv.home("ends")
+
+    def ftp(self, tls):
+        if tls:
+            ftp = tls_login(self.srv, "ends")
+        else:
+            ftp = self.login("ends")
+        ftp.voidcmd("TYPE I")
+        return ftp
+
+    def assert_usage_matches_disk(self, what):
+        deadline = time.monotonic() + 10
+        while True:  # the session that ended may still be settling on its reactor
+            probe = self.login("ends")
+            used = site_quota(probe)[0]
+            quit_quietly(probe)
+            on_disk = home_usage(self.home())
+            if used == on_disk or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(used, on_disk, "%s: usage %d, the home holds %d" % (what, used, on_disk))
+
+    def send_some(self, ftp, name, size=6 * MiB):
+        conn = ftp.transfercmd("STOR " + name)
+        conn.sendall(make_bytes(size, name))
+        return conn
+
+    def ending(self, label, end, tls_too=True):
+        for tls in ((False, True) if tls_too else (False,)):
+            for i in range(self.REPEAT):
+                ftp = self.ftp(tls)
+                end(ftp, "%s_%s_%d.bin" % (label, "tls" if tls else "plain", i))
+                self.assert_usage_matches_disk("%s (%s, round %d)" % (label, "FTPS" if tls else "plain", i))
+
+    def test_complete(self):
+        def end(ftp, name):
+            conn = self.send_some(ftp, name, 3 * MiB)
+            if isinstance(conn, ssl.SSLSocket):
+                conn.unwrap()
+            conn.close()
+            ftp.voidresp()
+            quit_quietly(ftp)
+        self.ending("complete", end)
+
+    def test_abor(self):
+        def end(ftp, name):
+            conn = self.send_some(ftp, name)
+            try:
+                resp = ftp.abort()
+                if resp.startswith("426"):
+                    ftp.voidresp()
+            except ftplib.Error:
+                pass
+            conn.close()
+            quit_quietly(ftp)
+        self.ending("abor", end)
+
+    def test_data_connection_closed(self):
+        def end(ftp, name):
+            conn = self.send_some(ftp, name)
+            conn.close()  # no close_notify, no shutdown: a plain close
+            try:
+                ftp.getmultiline()
+            except (ftplib.Error, OSError):
+                pass
+            quit_quietly(ftp)
+        self.ending("dataclose", end)
+
+    def test_control_connection_closed(self):
+        def end(ftp, name):
+            conn = self.send_some(ftp, name)
+            ftp.sock.close()  # the session goes while its upload runs
+            time.sleep(0.05)
+            conn.close()
+        self.ending("ctrlclose", end)
+
+    def test_both_closed_at_once(self):
+        """The server has read what was sent and waits for more (its chunk half full) when both
+        connections close, in either order, within the same moment."""
+        def end_data_first(ftp, name):
+            conn = self.send_some(ftp, name, 700 * 1024)
+            time.sleep(0.3)
+            conn.close()
+            ftp.sock.close()
+
+        def end_control_first(ftp, name):
+            conn = self.send_some(ftp, name, 700 * 1024)
+            time.sleep(0.3)
+            ftp.sock.close()
+            conn.close()
+        self.ending("both_data_first", end_data_first)
+        self.ending("both_control_first", end_control_first)
+
+    def test_data_timeout(self):
+        def end(ftp, name):
+            conn = self.send_some(ftp, name, 2 * MiB)
+            resp = ftp.getmultiline()  # the server gives up after data_timeout (2 s) of silence
+            self.assertTrue(resp.startswith("426"), resp)
+            conn.close()
+            quit_quietly(ftp)
+        self.REPEAT, saved = 1, self.REPEAT
+        try:
+            self.ending("timeout", end)
+        finally:
+            self.REPEAT = saved
+
+    def test_ascii_upload_ending_in_cr(self):
+        """TYPE A holds a CR back until it sees what follows; a CR that ends the upload is written
+        and counted like every other byte."""
+        ftp = self.login("ends")
+        ftp.voidcmd("TYPE A")
+        conn, _ = open_data(ftp, "pasv", "STOR ascii_cr.txt")
+        conn.sendall(b"line\r\nlast\r")
+        conn.close()
+        ftp.voidresp()
+        quit_quietly(ftp)
+        with open(os.path.join(self.home(), "ascii_cr.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"line\nlast\r")
+        self.assert_usage_matches_disk("ASCII upload ending in CR")
+
+    def test_shutdown_mid_upload(self):
+        ftp = self.ftp(False)
+        conn = self.send_some(ftp, "shutdown.bin")
+        self.srv.stop(expect_zero=False)
+        conn.close()
+        self.srv.start()
+        self.assert_usage_matches_disk("shutdown")

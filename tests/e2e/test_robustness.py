@@ -130,6 +130,48 @@ class RobustnessTest(ServerTestCase):
         self.assertEqual(sha256_bytes(b"".join(received)), sha256_bytes(data))
         self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
 
+    @harness.skip_unless_ferryd("reads ferryd's log")
+    def test_an_aborted_download_logs_what_the_kernel_took(self):
+        """ABOR in the middle of a download: the log and the xferlog count at least what the client
+        received (admins bill and audit from them), every time. Repeated: it was a race."""
+        home = self.srv.home("frank")
+        for size in (64, 8):
+            make_file(os.path.join(home, "abor%d.bin" % size), size * MiB)
+        ftp = self.login("frank")
+        ftp.voidcmd("TYPE I")
+        received = []
+        for i in range(12):
+            name = "abor%d.bin" % (64 if i % 2 == 0 else 8)
+            conn = ftp.transfercmd("RETR " + name)
+            got = 0
+            while got < MiB:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                got += len(chunk)
+            resp = ftp.abort()
+            if resp.startswith("426"):
+                ftp.voidresp()
+            conn.close()
+            received.append((name, got))
+        ftp.quit()
+        deadline = time.monotonic() + 5
+        logged = []
+        while time.monotonic() < deadline:
+            logged = [int(n) for n in re.findall(r"transfer of \S*/abor\d+\.bin aborted after (\d+) bytes",
+                                                 self.srv.stderr_text())]
+            if len(logged) >= len(received):
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(logged), len(received), self.srv.stderr_text()[-3000:])
+        for (name, got), n in zip(received, logged):
+            self.assertGreaterEqual(n, got, "%s: logged %d bytes, the client had received %d" % (name, n, got))
+        xfer = [l.split() for l in self.srv.xferlog_text().splitlines() if "/abor" in l]
+        self.assertEqual(len(xfer), len(received))
+        for fields, (name, got) in zip(xfer, received):
+            self.assertEqual(fields[-1], "i", fields)  # incomplete
+            self.assertGreaterEqual(max(int(f) for f in fields if f.isdigit() and int(f) > 1000000), got, fields)
+
     def test_xferlog_line_per_transfer(self):
         ftp = self.login("erin")
         data = harness.make_bytes(12345, "xfer")

@@ -323,6 +323,27 @@ TEST_CASE("a big send_file yields to other sessions between turns") {
     CHECK(order == std::vector<std::string>{"other session", "download"});
 }
 
+TEST_CASE("in_flight() counts a finished operation's bytes until its completion has run") {
+    // An owner destroyed in between (a session closing while a chunk of its upload has just
+    // arrived) learns from in_flight() what reached the file; its completion never runs.
+    TempDir dir("net");
+    Reactor reactor;
+    auto pair = tcp_pair(true);
+    File file(::open(dir.file("in").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    REQUIRE(::send(pair.theirs.get(), "0123456789", 10, MSG_NOSIGNAL) == 10);
+    run_for(reactor, 20ms);
+    SocketStream stream(reactor, std::move(pair.ours));
+    Outcome received, wrote;
+    stream.recv_to_file(file, 0, 10, [&](Error err, std::uint64_t n) { received = {true, err, n}; });  // done in the call
+    stream.write_all(std::string_view("abc"), [&](Error err, std::uint64_t n) { wrote = {true, err, n}; });
+    CHECK_FALSE(received.called);
+    CHECK(stream.in_flight() == 13);
+    run_for(reactor, 20ms);
+    CHECK(received.n == 10);
+    CHECK(wrote.n == 3);
+    CHECK(stream.in_flight() == 0);  // reported now: not counted twice
+}
+
 TEST_CASE("cancel() drops pending and already-finished completions") {
     Reactor reactor;
     auto pair = tcp_pair();

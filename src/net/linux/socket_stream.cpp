@@ -63,6 +63,10 @@ struct SocketStream::State {
     detail::FileReceiver receiver;
     std::unique_ptr<detail::TlsIo> tls;  // set by start_tls, for the rest of the Stream's life
     bool send_path_logged = false;
+    // Bytes of a completed operation whose callback is still on its way (deferred to the loop):
+    // in_flight() counts them, or an owner gone before the callback ran would never learn of them.
+    std::uint64_t read_landing = 0;
+    std::uint64_t write_landing = 0;
     // cancel() renews `lifetime`, cancel_read() `read_lifetime`; destruction ends both.
     Lifetime lifetime;
     Lifetime read_lifetime;
@@ -166,7 +170,9 @@ void SocketStream::shutdown_tls(IoDone done) {
     run_write();
 }
 
-std::uint64_t SocketStream::in_flight() const { return state_->read.done + state_->write.done; }
+std::uint64_t SocketStream::in_flight() const {
+    return state_->read.done + state_->write.done + state_->read_landing + state_->write_landing;
+}
 
 bool SocketStream::is_tls() const { return state_->tls != nullptr; }
 
@@ -196,12 +202,14 @@ void SocketStream::cancel() {
     if (state_->tls && state_->write.kind != WriteOp::Kind::none) state_->tls->abandon_write();
     state_->read = ReadOp{};
     state_->write = WriteOp{};
+    state_->read_landing = state_->write_landing = 0;
 }
 
 void SocketStream::cancel_read() {
     if (state_->read.kind == ReadOp::Kind::tls_handshake) return;  // only cancel() stops a handshake
     state_->read_lifetime.renew();
     state_->read = ReadOp{};
+    state_->read_landing = 0;
 }
 
 void SocketStream::shutdown_write() { ::shutdown(socket_.get(), SHUT_WR); }
@@ -290,13 +298,21 @@ void SocketStream::run_write() {
 void SocketStream::complete_read(int err, std::uint64_t n) {
     IoDone done = std::move(state_->read.callback);
     state_->read = ReadOp{};
-    reactor_.defer(state_->guarded_read([done = std::move(done), err, n] { done(sys::from_errno(err), n); }));
+    state_->read_landing = n;
+    reactor_.defer(state_->guarded_read([this, done = std::move(done), err, n] {
+        state_->read_landing = 0;
+        done(sys::from_errno(err), n);
+    }));
 }
 
 void SocketStream::complete_write(int err, std::uint64_t n) {
     IoDone done = std::move(state_->write.callback);
     state_->write = WriteOp{};
-    reactor_.defer(state_->guarded([done = std::move(done), err, n] { done(sys::from_errno(err), n); }));
+    state_->write_landing = n;
+    reactor_.defer(state_->guarded([this, done = std::move(done), err, n] {
+        state_->write_landing = 0;
+        done(sys::from_errno(err), n);
+    }));
 }
 
 }  // namespace ferry::net

@@ -75,12 +75,14 @@ void WinStream::cancel() {
         CancelIoEx(reinterpret_cast<HANDLE>(socket_.get()), send_->overlapped());
     read_ = ReadOp{};
     write_ = WriteOp{};
+    read_landing_ = write_landing_ = 0;
 }
 
 void WinStream::cancel_read() {
     if (read_.kind == ReadOp::Kind::tls_handshake) return;  // only cancel() stops a handshake
     read_lifetime_.renew();
     read_ = ReadOp{};
+    read_landing_ = 0;
 }
 
 void WinStream::received(Transfer* transfer, unsigned long bytes, const Error& error) {
@@ -297,13 +299,21 @@ void WinStream::start_send() {
 void WinStream::complete_read(Error err, std::uint64_t n) {
     IoDone done = std::move(read_.callback);
     read_ = ReadOp{};
-    reactor_.defer(lifetime_.guard(read_lifetime_.guard([done = std::move(done), err, n] { done(err, n); })));
+    read_landing_ = n;
+    reactor_.defer(lifetime_.guard(read_lifetime_.guard([this, done = std::move(done), err, n] {
+        read_landing_ = 0;
+        done(err, n);
+    })));
 }
 
 void WinStream::complete_write(Error err, std::uint64_t n) {
     IoDone done = std::move(write_.callback);
     write_ = WriteOp{};
-    reactor_.defer(lifetime_.guard([done = std::move(done), err, n] { done(err, n); }));
+    write_landing_ = n;
+    reactor_.defer(lifetime_.guard([this, done = std::move(done), err, n] {
+        write_landing_ = 0;
+        done(err, n);
+    }));
 }
 
 

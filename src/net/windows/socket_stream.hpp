@@ -64,7 +64,7 @@ public:
     void shutdown_write() override { ::shutdown(socket_.get(), SD_SEND); }
     Address local_address() const override { return local_of(socket_.get()); }
     Address peer_address() const override { return peer_of(socket_.get()); }
-    std::uint64_t in_flight() const override { return read_.done + write_.done; }
+    std::uint64_t in_flight() const override { return read_.done + write_.done + read_landing_ + write_landing_; }
     std::chrono::steady_clock::time_point last_activity() const override { return last_activity_; }
 
     // ---- the transport's completions (from Transfer::complete) ----
@@ -173,6 +173,10 @@ private:
 
     Lifetime lifetime_;
     Lifetime read_lifetime_;
+    // Bytes of a completed operation whose callback is still on its way (deferred to the loop):
+    // in_flight() counts them, or an owner gone before the callback ran would never learn of them.
+    std::uint64_t read_landing_ = 0;
+    std::uint64_t write_landing_ = 0;
 };
 
 }  // namespace ferry::net::detail
