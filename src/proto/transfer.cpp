@@ -16,6 +16,14 @@ void end_stream(net::Stream& stream, Error err, std::function<void()> done) {
     stream.shutdown_tls([done = std::move(done)](Error, std::uint64_t) { done(); });
 }
 
+// An upload the server stops (quota, a write error: FailureSide::local) ends its TLS data
+// connection properly too: the client is waiting for our close_notify before it reads the
+// refusal on the control connection (Python's FTP_TLS.storbinary unwraps), and a bare close makes
+// it fail there and read the 552 as the answer to its next command. A broken connection has none.
+void end_upload_stream(net::Stream& stream, Error err, FailureSide side, std::function<void()> done) {
+    end_stream(stream, side == FailureSide::local ? Error{} : err, std::move(done));
+}
+
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for line-end conversion
 constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
@@ -269,7 +277,7 @@ private:
 
     void finish(Error err, FailureSide side) {
         if (digest_) digest_->finish(!err);
-        end_stream(*stream_, err, [this, err, side] { done_(TransferOutcome{err, side, bytes_, dropped_}); });
+        end_upload_stream(*stream_, err, side, [this, err, side] { done_(TransferOutcome{err, side, bytes_, dropped_}); });
     }
 
     std::unique_ptr<net::Stream> stream_;

@@ -1,6 +1,7 @@
 """Quotas (issue 4): AVBL, SITE QUOTA, STAT, ALLO, STOR/APPE cut at the limit with 552, DELE and
 overwrite accounting, two sessions of one user at once, resume after raising the quota."""
 import ftplib
+import io
 import os
 import re
 import ssl
@@ -435,3 +436,35 @@ class UploadEndingsTest(ExtServerTestCase):
         conn.close()
         self.srv.start()
         self.assert_usage_matches_disk("shutdown")
+
+
+@harness.skip_unless_ferryd("quotas are ferryd's")
+class QuotaOverFtpsTest(ExtServerTestCase):
+    """A 552 that stops a PROT P upload reaches Python's FTP_TLS as shipped: ferryd ends the TLS data
+    connection with close_notify, so storbinary's unwrap() completes and it reads the 552, and the
+    next command gets its own reply. (FTP_TLS does not resume the control session: reuse optional.)"""
+    USERS = {"tq": ("tq-pw-1234", Q1)}
+
+    @classmethod
+    def server_config(cls):
+        cfg = tls_config("optional")
+        cfg["tls_session_reuse"] = "optional"
+        return cfg
+
+    def test_storbinary_over_quota_reads_the_552(self):
+        for round_ in range(3):
+            ftp = ftplib.FTP_TLS(timeout=30)
+            ftp.context.check_hostname = False
+            ftp.context.verify_mode = ssl.CERT_NONE
+            ftp.connect(harness.HOST, self.srv.port)
+            ftp.login("tq", "tq-pw-1234")
+            ftp.prot_p()
+            try:
+                with self.assertRaises(ftplib.error_perm) as caught:
+                    ftp.storbinary("STOR over%d.bin" % round_, io.BytesIO(make_bytes(3 * MiB)))
+            except ssl.SSLError as e:
+                self.fail("round %d: storbinary failed in TLS instead of reading the 552: %r" % (round_, e))
+            self.assertTrue(str(caught.exception).startswith("552"), caught.exception)
+            self.assertEqual(ftp.voidcmd("NOOP")[:3], "200")  # in step: NOOP gets its own reply
+            ftp.delete("over%d.bin" % round_)
+            ftp.quit()
