@@ -14,6 +14,9 @@ std::atomic<std::uint64_t> g_next_session_id{1};
 // session (a longer line or a pipelined burst takes a few reads).
 constexpr std::size_t kReadBuffer = 256;
 constexpr std::size_t kMaxQueuedLines = 32;    // past this, stop reading until the queue drains
+// Replies not yet taken by the socket: past this no further command runs until they are, so a
+// client that sends commands and reads nothing cannot make the server buffer replies without end.
+constexpr std::size_t kMaxUnsentReplies = 64u << 10;
 constexpr auto kCloseFlushLimit = std::chrono::seconds(5);
 
 bool answered_during_transfer(std::string_view verb) {
@@ -121,7 +124,7 @@ void Session::take_line(ParsedLine line) {
 }
 
 void Session::run_queue() {
-    while (!busy_ && !finished_ && !close_when_flushed_ && !queue_.empty()) {
+    while (!busy_ && !finished_ && !close_when_flushed_ && !queue_.empty() && out_.size() <= kMaxUnsentReplies) {
         ParsedLine line = std::move(queue_.front());
         queue_.erase(queue_.begin());  // at most kMaxQueuedLines
         execute(line);
@@ -219,10 +222,12 @@ void Session::flush() {
         if (out_.empty()) std::string().swap(out_);
         if (err) return finish(cat("control write failed: ", err.message()));
         flush();
+        if (!finished_ && !busy_ && !queue_.empty()) run_queue();  // it may have waited for these to go
     });
 }
 
 void Session::close_after_reply() {
+    if (!close_when_flushed_) closing_since_ = std::chrono::steady_clock::now();
     close_when_flushed_ = true;
     arm_timer();
     flush();
@@ -279,7 +284,7 @@ void Session::on_timer() {
     const auto now = std::chrono::steady_clock::now();
     const auto& config = ctx_.config;
     if (close_when_flushed_) {
-        if (now - last_command_at_ > kCloseFlushLimit) return finish("client did not read its last replies");
+        if (now - closing_since_ > kCloseFlushLimit) return finish("client did not read its last replies");
     } else if (transferring()) {
         transfers_->check_progress(now);
     } else if (login_ != LoginState::logged_in && now - connected_at_ > ctx_.login_timeout()) {

@@ -253,6 +253,7 @@ private:
 
     std::chrono::steady_clock::time_point connected_at_;
     std::chrono::steady_clock::time_point last_command_at_;
+    std::chrono::steady_clock::time_point closing_since_;  // close_after_reply: the flush limit counts from here
     net::Reactor::TimerId timer_ = 0;
 
     LoginState login_ = LoginState::need_user;

@@ -4,6 +4,7 @@ import os
 import random
 import re
 import socket
+import threading
 import time
 import unittest
 
@@ -201,6 +202,45 @@ class RobustnessTest(ServerTestCase):
 
 
 class IdleTimeoutTest(unittest.TestCase):
+    @harness.skip_unless_ferryd("the close-flush limit is ferryd's")
+    def test_a_client_that_reads_nothing_gets_the_full_flush_limit_after_a_timeout(self):
+        """After the idle timeout's 421, a client whose replies cannot be written (it reads
+        nothing) is given the close-flush limit (5 s) from then on, not from its last command."""
+        with FerryServer(config={"idle_timeout": 2}, users={"gina": "gina-password"}) as srv:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect((harness.HOST, srv.port))
+            try:
+                s.recv(1000)  # the banner
+                burst = b"USER gina\r\nPASS gina-password\r\n" + b"FEAT\r\n" * 40000
+
+                def send_burst():  # the server stops reading once its replies back up: may block
+                    try:
+                        s.sendall(burst)
+                    except OSError:
+                        pass
+                threading.Thread(target=send_burst, daemon=True).start()
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # its last command ran when it stops logging them
+                    text = srv.stderr_text()
+                    if "gina disconnected" in text:
+                        break
+                    time.sleep(0.1)
+                m = [l for l in srv.stderr_text().splitlines() if "gina disconnected" in l]
+                self.assertTrue(m, srv.stderr_text()[-2000:])
+                self.assertIn("did not read its last replies", m[0])
+                timeout_at = [l for l in srv.stderr_text().splitlines() if "refused" in l and "421" in l]
+                self.assertTrue(timeout_at, srv.stderr_text()[-2000:])
+
+                def stamp(line):
+                    hms = line.split()[0].split("T")[1].rstrip("Z")
+                    h, mi, sec = hms.split(":")
+                    return int(h) * 3600 + int(mi) * 60 + float(sec)
+                waited = stamp(m[0]) - stamp(timeout_at[0])
+                self.assertGreaterEqual(waited, 4.5, "closed %.2f s after the 421: the flush limit is 5 s" % waited)
+            finally:
+                s.close()
+
     def test_idle_session_gets_421(self):
         with FerryServer(config={"idle_timeout": 2}, users={"gina": "gina-password"}) as srv:
             ftp = srv.ftp("gina")
