@@ -120,12 +120,16 @@ void Server::share_with_other_nodes(Stores& stores) {
 Server::~Server() {
     accounts_->notify_changes(nullptr);  // no more jobs from the store's thread
     if (watch_failures_) watch_failures_(nullptr);
+    // The pool first: it takes no job any more, drops its queued ones and lets the running ones
+    // finish while the reactors still run, so that what those post (a continuation holding a
+    // CommandToken) reaches a live loop. Then the reactors stop. Its object stays until the
+    // sessions are gone: they may still submit (and have it dropped).
+    context_.pending_digests.abandon_all();  // an upload's digest would keep the pool for seconds
+    pool_->stop();
     for (auto& worker : workers_) {
         worker->reactor.stop();
         if (worker->thread.joinable()) worker->thread.join();
     }
-    context_.pending_digests.abandon_all();  // an upload's digest would keep the pool for seconds
-    pool_.reset();  // a running job may still use the context, the accounts or the quotas
 }
 
 std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) {

@@ -23,12 +23,40 @@ public:
     using TimerId = Reactor::TimerId;
 
     // Queues `task`; true when the queue was empty, i.e. the caller must wake the loop (a
-    // non-empty queue already has a wakeup on its way, from whoever made it non-empty).
+    // non-empty queue already has a wakeup on its way, from whoever made it non-empty). After
+    // drop_all() the task is dropped (destroyed outside the lock) and nothing needs waking.
     bool post(Task task) {
+        Task refused;
         std::lock_guard lock(posted_mutex_);
+        if (dropping_) {
+            refused = std::move(task);
+            return false;
+        }
         const bool was_empty = posted_.empty();
         posted_.push_back(std::move(task));
         return was_empty;
+    }
+    // The reactor goes away: every task still queued, deferred or waiting on a timer is destroyed
+    // now, while the reactor is whole. What they hold may post to this reactor as it goes (a
+    // CommandToken completes from the loop): that is dropped too, never queued into a reactor
+    // being destroyed.
+    void drop_all() {
+        {
+            std::lock_guard lock(posted_mutex_);
+            dropping_ = true;
+        }
+        for (;;) {
+            std::vector<Task> posted, deferred;
+            std::map<std::pair<Clock::time_point, TimerId>, Task> timers;
+            {
+                std::lock_guard lock(posted_mutex_);
+                posted.swap(posted_);
+            }
+            deferred.swap(deferred_);
+            timers.swap(timers_);
+            timer_deadlines_.clear();
+            if (posted.empty() && deferred.empty() && timers.empty()) return;
+        }  // destroyed here, outside the lock; what they defer is dropped on the next round
     }
     void run_posted() {
         {
@@ -99,6 +127,7 @@ private:
 
     std::mutex posted_mutex_;
     std::vector<Task> posted_;   // guarded by posted_mutex_
+    bool dropping_ = false;      // guarded by posted_mutex_: drop_all() began
     std::vector<Task> running_;  // the swapped-out batch, reused to keep its capacity
     std::vector<Task> deferred_;
     std::vector<Task> deferred_running_;

@@ -75,7 +75,9 @@ WorkerPool::WorkerPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
     start(Lane::spare, low_threads);
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::stop() {
     std::array<std::deque<std::function<void()>>, lane_count> dropped;
     for (std::size_t i = 0; i < lane_count; ++i) {
         std::lock_guard lock(impl_->lanes[i].mutex);
@@ -83,7 +85,8 @@ WorkerPool::~WorkerPool() {
         dropped[i].swap(impl_->lanes[i].jobs);
     }
     for (auto& lane : impl_->lanes) lane.wake.notify_all();
-    for (auto& thread : impl_->threads) thread.join();
+    for (auto& thread : impl_->threads)
+        if (thread.joinable()) thread.join();
     // `dropped` is destroyed here, outside the locks: a job's captures may take locks of their own.
 }
 

@@ -24,6 +24,9 @@ public:
     explicit WorkerPool(unsigned threads);  // prompt threads; bulk ones are added (see above)
     // Lets the running jobs finish, drops the queued ones, joins the threads.
     ~WorkerPool();
+    // The same, while the pool object stays: submit() drops its job from then on. The server
+    // stops its pool before its reactors, so that what the last jobs post reaches a running loop.
+    void stop();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 

@@ -511,6 +511,37 @@ TEST_CASE("Connector reports ECONNREFUSED; cancel() and destruction drop the cal
     CHECK_FALSE(called);
 }
 
+TEST_CASE("a reactor destroyed with tasks queued drops them, and what they post as they go") {
+    // A pool job's continuation, posted to a reactor that no longer runs, holds something that
+    // posts to that reactor when it is destroyed (a CommandToken completes from the loop).
+    struct Counts {
+        int held = 0;    // objects held by queued tasks, destroyed
+        int posted = 0;  // tasks they posted on their way out, destroyed
+    };
+    struct CountsWhenGone {
+        int* count;
+        ~CountsWhenGone() { ++*count; }
+    };
+    struct PostsWhenGone {
+        Reactor* reactor;
+        Counts* counts;
+        ~PostsWhenGone() {
+            ++counts->held;
+            reactor->post([gone = std::make_shared<CountsWhenGone>(&counts->posted)] {});
+        }
+    };
+    Counts counts;
+    {
+        Reactor reactor;
+        std::thread([&] {
+            reactor.post([held = std::make_shared<PostsWhenGone>(&reactor, &counts)] {});
+            reactor.add_timer(1h, [held = std::make_shared<PostsWhenGone>(&reactor, &counts)] {});
+        }).join();
+    }
+    CHECK(counts.held == 2);
+    CHECK(counts.posted == 2);  // dropped as they came, not queued into a reactor being destroyed
+}
+
 TEST_CASE("WorkerPool runs jobs and posts results back to the reactor") {
     Reactor reactor;
     std::vector<long> results;

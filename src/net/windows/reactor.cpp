@@ -68,7 +68,8 @@ struct Reactor::Impl {
 };
 
 Reactor::Reactor() : impl_(std::make_unique<Impl>()) {}
-Reactor::~Reactor() = default;
+// What is still queued goes first, while the reactor is whole (see ReactorTasks::drop_all).
+Reactor::~Reactor() { impl_->tasks.drop_all(); }
 
 namespace detail {
 ReactorTasks& tasks_of(const Reactor& reactor) { return reactor.impl().tasks; }
