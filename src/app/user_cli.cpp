@@ -213,6 +213,14 @@ std::string name_taken(const auth::AccountsFile& file, const std::string& name) 
     return "user " + same->name + " exists, and names are compared without regard to case";
 }
 
+// Homes never nest: an account whose home held another's would reach that account's files.
+std::string home_nested(const auth::AccountsFile& file, const std::string& home) {
+    const auth::Account* other = auth::account_with_overlapping_home(file, home);
+    if (!other) return "";
+    return "the home " + home + " and the home " + other->home + " of user " + other->name +
+           (other->home == home ? " are the same folder" : " lie one inside the other") + "; homes may not nest";
+}
+
 // A new account's home must not hold anyone's files yet, unless the admin adopts it on purpose.
 std::string home_problem(const Config& config, const std::string& home, bool adopt) {
     auto exists = fs::home_exists(config.root, home);
@@ -236,6 +244,7 @@ int add_user(const Config& config, std::span<const std::string> words) {
     auto existing = load_accounts(config);
     if (!existing) return exit_refused;
     if (std::string taken = name_taken(*existing, name); !taken.empty()) return refuse(taken);
+    if (std::string nested = home_nested(*existing, home); !nested.empty()) return refuse(nested);
     if (std::string problem = home_problem(config, home, options.adopt); !problem.empty()) return refuse(problem);
     auto password = read_new_password(options.password_stdin, config.min_password_length);
     if (!password) return exit_refused;
@@ -244,7 +253,8 @@ int add_user(const Config& config, std::span<const std::string> words) {
                                 .quota = quota, .admin = options.admin, .disabled = false, .blocked = {}};
     const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
         why = name_taken(file, name);
-        if (why.empty()) why = home_problem(config, home, options.adopt);  // again, under the lock
+        if (why.empty()) why = home_nested(file, home);  // again, under the lock
+        if (why.empty()) why = home_problem(config, home, options.adopt);
         if (!why.empty()) return Errc::exists;
         // Created under the lock, so a refused add never leaves a stray folder behind.
         if (const Status err = make_folders(home_folder(config, home), 0750)) {
@@ -329,7 +339,8 @@ int rename_user(const Config& config, std::span<const std::string> words) {
         auth::Account renamed = *account;
         renamed.name = to;
         if (account->home == from) {  // a home named after the account follows it
-            if (std::string problem = home_problem(config, to, false); !problem.empty()) {
+            const auth::Account* other = auth::account_with_overlapping_home(file, to, from);
+            if (std::string problem = other ? home_nested(file, to) : home_problem(config, to, false); !problem.empty()) {
                 why = problem;
                 return Errc::exists;
             }
@@ -383,7 +394,7 @@ int set_disabled(const Config& config, std::span<const std::string> words, bool 
 
 // What the home holds now, as the server counts it (sizes of regular files); "-" when unreadable.
 std::string describe_usage(const Config& config, const auth::Account& account) {
-    auto home = fs::Home::open(home_folder(config, account.home), false);
+    auto home = fs::Home::open(config.root, account.home, false);
     if (!home) return "-";
     auto used = home->usage();
     return used ? format_size(*used) : "-";
@@ -420,7 +431,7 @@ int rescan_user(const Config& config, std::span<const std::string> words) {
     if (!file) return exit_refused;
     const auth::Account* account = file->find(name);
     if (!account) return refuse("no such user: " + name);
-    auto home = fs::Home::open(home_folder(config, account->home), false);
+    auto home = fs::Home::open(config.root, account->home, false);
     if (!home) return refuse("cannot open the home of " + name + ": " + home.error().message());
     auto used = home->usage();
     if (!used) return refuse("cannot measure the home of " + name + ": " + used.error().message());

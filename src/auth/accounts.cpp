@@ -193,6 +193,23 @@ bool valid_home_path(std::string_view home) {
     return true;
 }
 
+bool homes_overlap(std::string_view a, std::string_view b) {
+    const auto trimmed = [](std::string_view home) {
+        while (home.ends_with('/')) home.remove_suffix(1);
+        return home;
+    };
+    a = trimmed(a);
+    b = trimmed(b);
+    if (a.size() > b.size()) std::swap(a, b);
+    return b.starts_with(a) && (b.size() == a.size() || b[a.size()] == '/');
+}
+
+const Account* account_with_overlapping_home(const AccountsFile& file, std::string_view home, std::string_view except) {
+    for (const auto& [name, account] : file.all())
+        if (name != except && homes_overlap(account.home, home)) return &account;
+    return nullptr;
+}
+
 Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* error) {
     auto failure = [&](Error err, const std::string& message) {
         if (error) *error = message;

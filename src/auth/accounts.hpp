@@ -54,6 +54,13 @@ inline constexpr std::string_view deleted_homes_folder = ".deleted";
 // A home folder as stored in an account: relative (to the config's root), no ".." component,
 // not inside deleted_homes_folder.
 bool valid_home_path(std::string_view home);
+// Whether one home lies inside the other (or they are the same folder), compared by components:
+// "team" and "team/bob" overlap, "team" and "teams" do not. An account whose home held another's
+// would reach that account's files.
+bool homes_overlap(std::string_view a, std::string_view b);
+// The account of another name whose home overlaps `home`, if any (nested homes are refused).
+class AccountsFile;
+const Account* account_with_overlapping_home(const AccountsFile& file, std::string_view home, std::string_view except = {});
 
 // A password field as crypto_pwhash_str writes it ("$argon2id$v=19$m=...,t=...,p=...$salt$hash").
 bool valid_password_hash(std::string_view hash);

@@ -57,8 +57,15 @@ private:
 
 class Home {
 public:
-    // Opens `directory` (creating it with mode 0750 when `create` and missing).
+    // Opens `directory` (creating it with mode 0750 when `create` and missing). For a folder the
+    // administrator named (the root of homes); an account's home is opened beneath it (below).
     static Result<Home> open(const std::string& directory, bool create);
+    // An account's home: `relative` (the accounts file's "home", checked by valid_home_path)
+    // opened beneath the folder `root` and never through a symlink (openat2 RESOLVE_BENEATH |
+    // RESOLVE_NO_SYMLINKS; on Windows NtCreateFile beneath the root's handle, no reparse point),
+    // so a link planted on the way by a local user cannot move the home outside `root`. Missing
+    // folders are made beneath it the same way when `create`.
+    static Result<Home> open(const std::string& root, std::string_view relative, bool create);
     Home() = default;
     // Every const member is safe to call from several threads at once (sessions and pool jobs
     // share one Home per user through HomeRegistry).

@@ -2,12 +2,13 @@
 
 namespace ferry::fs {
 
-Result<std::shared_ptr<const Home>> HomeRegistry::open(const std::string& directory) {
+Result<std::shared_ptr<const Home>> HomeRegistry::open(const std::string& root, const std::string& relative) {
+    const std::string directory = root + "/" + relative;
     std::lock_guard lock(mutex_);
     // A home that was moved away (its account deleted, a new one of that name since) is not the
     // folder at `directory` any more: the new account gets the new folder, never the old files.
     if (auto existing = homes_[directory].lock(); existing && existing->still_at(directory)) return existing;
-    auto home = Home::open(directory, true);
+    auto home = Home::open(root, relative, true);
     if (!home) return Result<std::shared_ptr<const Home>>::failure(home.error());
     auto shared = std::make_shared<const Home>(std::move(*home));
     homes_[directory] = shared;

@@ -14,8 +14,9 @@ namespace ferry::fs {
 
 class HomeRegistry {
 public:
-    // The Home of `directory` (created if missing), opened once while any session holds it.
-    Result<std::shared_ptr<const Home>> open(const std::string& directory);
+    // The home `relative` beneath `root` (Home::open: created if missing, never through a link),
+    // opened once while any session holds it.
+    Result<std::shared_ptr<const Home>> open(const std::string& root, const std::string& relative);
 
 private:
     std::mutex mutex_;

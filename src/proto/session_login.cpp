@@ -86,7 +86,7 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
     } else if (!auth::valid_home_path(account->home)) {
         check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
     } else {
-        check.home = context.homes.open(root + "/" + account->home);
+        check.home = context.homes.open(root, account->home);
         if (!check.home) {
             check.why = cat("cannot open home ", root, "/", account->home, ": ", check.home.error().message());
         } else {

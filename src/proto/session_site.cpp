@@ -43,6 +43,11 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
                                              : cat("User ", same->name, " exists (names are compared without case).");
                 return Errc::exists;
             }
+            if (const auth::Account* other = auth::account_with_overlapping_home(accounts, name)) {
+                refusal = cat("The home ", name, " would hold the home of user ", other->name, " (", other->home,
+                              "); homes may not nest.");
+                return Errc::exists;
+            }
             // A folder of that name holds someone's files (an earlier account's): never hand it over.
             auto exists = fs::home_exists(context.config.root, name);
             if (!exists || *exists) {
@@ -58,7 +63,7 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
         &error);
     if (status == Errc::exists) return {status, refusal.empty() ? cat("User ", name, " exists.") : refusal};
     if (status) return {status, error};
-    auto home = fs::Home::open(context.config.root + "/" + name, true);
+    auto home = fs::Home::open(context.config.root, name, true);
     if (!home) log::warn(cat("account ", name, " added, but its home could not be created: ", home.error().message()));
     return {Status{}, {}};
 }

@@ -1,6 +1,7 @@
 """Users are jailed in their homes: no escape by '..', encoded '..', symlinks, or PORT bounce."""
 import ftplib
 import os
+import shutil
 import socket
 import unittest
 
@@ -223,3 +224,44 @@ class WindowsNamesTest(ServerTestCase):
         self.assertEqual(retr_bytes(ftp, "a"), b"plain")
         self.assertEqual(sorted(os.listdir(home)), before)
         self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+
+
+@harness.skip_unless_ferryd("homes beneath root are ferryd's")
+class HomesBeneathRootTest(ServerTestCase):
+    """A home is opened beneath root's folder and never through a symlink: a link that a local user
+    plants where a home is (not over FTP) moves nobody outside root. Homes never nest."""
+    USERS = {"hilda": "hilda-pw-12", "ivan": "ivan-pw-123"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.outside = os.path.join(cls.srv.tmp, "elsewhere")
+        os.makedirs(cls.outside, exist_ok=True)
+        with open(os.path.join(cls.outside, "private.txt"), "wb") as f:
+            f.write(b"secret outside root\n")
+
+    def test_a_symlink_on_the_home_path_refuses_the_login(self):
+        home = self.srv.home("ivan")
+        shutil.rmtree(home, ignore_errors=True)
+        os.symlink(self.outside, home)
+        try:
+            ftp = ftplib.FTP()
+            ftp.connect(harness.HOST, self.srv.port, timeout=10)
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.login("ivan", "ivan-pw-123")
+            self.assertTrue(str(caught.exception).startswith("530"), caught.exception)
+            ftp.close()
+            self.assertRegex(self.srv.stderr_text(), r"cannot open home .*ivan")
+        finally:
+            os.unlink(home)
+        self.assertTrue(os.path.isfile(os.path.join(self.outside, "private.txt")))
+
+    def test_nested_homes_are_refused(self):
+        from harness_ext import user_cli
+        p = user_cli(self.srv, "add", "inner", "--home", "hilda/inner", "--password-stdin", input="inner-pw-123\n")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)  # refused, like a taken name
+        self.assertIn("may not nest", p.stderr + p.stdout)
+        p = user_cli(self.srv, "add", "outer", "--home", "hilda", "--adopt", "--password-stdin", input="outer-pw-123\n")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)  # refused, like a taken name
+        self.assertIn("may not nest", p.stderr + p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.srv.home("hilda"), "inner")))

@@ -72,6 +72,16 @@ TEST_CASE("valid_home_path") {
     CHECK_FALSE(valid_home_path("a/.."));
 }
 
+TEST_CASE("homes_overlap compares by components") {
+    CHECK(homes_overlap("team", "team/bob"));
+    CHECK(homes_overlap("team/bob", "team"));
+    CHECK(homes_overlap("alice", "alice"));
+    CHECK(homes_overlap("alice/", "alice"));
+    CHECK_FALSE(homes_overlap("team", "teams"));
+    CHECK_FALSE(homes_overlap("team/bob", "team/bobby"));
+    CHECK_FALSE(homes_overlap("a/b", "a/c"));
+}
+
 TEST_CASE("AccountsFile add, find and remove") {
     AccountsFile file;
     CHECK(file.add(make_account("alice")));

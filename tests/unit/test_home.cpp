@@ -381,3 +381,26 @@ TEST_CASE("folder_height counts levels of folders, stops past its limit, and fol
     CHECK(*j.h.folder_height("/t", 0) == 1);
     CHECK(j.h.folder_height("/missing", 5).error() == ENOENT);
 }
+
+TEST_CASE("an account's home opens beneath the root, creating it there, and never through a symlink") {
+    testing::TempDir temp{"home-root"};
+    const stdfs::path root = stdfs::path(temp.path) / "homes";
+    const stdfs::path outside = stdfs::path(temp.path) / "outside";
+    stdfs::create_directories(root);
+    stdfs::create_directories(outside / "inner");
+    auto made = Home::open(root.string(), "team/alice", true);
+    REQUIRE(made.ok());
+    CHECK(stdfs::is_directory(root / "team" / "alice"));
+    CHECK(made->path() == (root / "team" / "alice").string());
+    // A link planted where a home is, or on the way to it, moves nothing outside the root.
+    stdfs::create_directory_symlink(outside, root / "mallory");
+    stdfs::create_directory_symlink(outside, root / "via");
+    stdfs::create_directory_symlink(root / "team", root / "inside");  // even one that stays inside
+    CHECK_FALSE(Home::open(root.string(), "mallory", true).ok());
+    CHECK_FALSE(Home::open(root.string(), "via/inner", false).ok());
+    CHECK_FALSE(Home::open(root.string(), "via/new", true).ok());
+    CHECK_FALSE(stdfs::exists(outside / "new"));
+    CHECK_FALSE(Home::open(root.string(), "inside/alice", false).ok());
+    CHECK(Home::open(root.string(), "team/alice", false).ok());
+    CHECK(Home::open(root.string(), "missing", false).error() == ENOENT);
+}

@@ -17,11 +17,11 @@ namespace ferry::fs {
 
 namespace detail {
 
-Result<File> open_beneath(int dir_fd, const std::string& relpath, int flags, mode_t mode) {
+Result<File> open_beneath(int dir_fd, const std::string& relpath, int flags, mode_t mode, Links links) {
     open_how how{};
     how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
     how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (links == Links::none ? RESOLVE_NO_SYMLINKS : 0);
     // The kernel answers EAGAIN when a concurrent rename makes ".." resolution unsafe; retry a bit.
     for (int attempt = 0; attempt < 8; ++attempt) {
         const long fd = ::syscall(SYS_openat2, dir_fd, relpath.c_str(), &how, sizeof how);
@@ -102,6 +102,31 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     Home home;
     home.dir_ = File(fd);
     home.path_ = directory;
+    return home;
+}
+
+Result<Home> Home::open(const std::string& root, std::string_view relative, bool create) {
+    if (root.empty() || relative.empty()) return Error(Errc::invalid);
+    const int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) return sys::last_error();
+    const File root_dir(root_fd);
+    const std::string rel(relative);
+    for (std::size_t pos = 0; create && pos != std::string::npos;) {  // each missing folder, beneath
+        pos = rel.find('/', pos + 1);
+        const std::string prefix = rel.substr(0, pos);
+        const auto slash = prefix.rfind('/');
+        auto parent = slash == std::string::npos ? detail::open_beneath(root_fd, ".", O_PATH | O_DIRECTORY)
+                                                 : detail::open_beneath(root_fd, prefix.substr(0, slash), O_PATH | O_DIRECTORY,
+                                                                        0, detail::Links::none);
+        if (!parent) return parent.error();
+        const std::string name = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
+        if (::mkdirat(parent->get(), name.c_str(), folder_mode) != 0 && errno != EEXIST) return sys::last_error();
+    }
+    auto dir = detail::open_beneath(root_fd, rel, O_PATH | O_DIRECTORY, 0, detail::Links::none);
+    if (!dir) return dir.error();
+    Home home;
+    home.dir_ = std::move(*dir);
+    home.path_ = root + "/" + rel;
     return home;
 }
 

@@ -86,6 +86,32 @@ Result<Home> Home::open(const std::string& directory, bool create) {
     return home;
 }
 
+Result<Home> Home::open(const std::string& root, std::string_view relative, bool create) {
+    if (root.empty() || relative.empty()) return Error(Errc::invalid);
+    auto root_home = open(root, false);
+    if (!root_home) return root_home.error();
+    const HANDLE root_dir = root_home->dir_.get();
+    const std::wstring& root_final = root_home->final_path_;
+    const OpenRequest folder{FILE_LIST_DIRECTORY | FILE_TRAVERSE | FILE_READ_ATTRIBUTES,
+                             create ? Disposition::open_or_create : Disposition::open, FILE_DIRECTORY_FILE};
+    // Each folder on the way in turn: none may be a link or junction (open_beneath opens the
+    // last component itself, never what it points to, and checks that it lies within the root).
+    for (std::size_t pos = 0; pos != std::string_view::npos;) {
+        pos = relative.find('/', pos + 1);
+        auto dir = windows::open_beneath(root_dir, root_final, relative.substr(0, pos), folder);
+        if (!dir) return dir.error();
+        if (windows::is_reparse_point(dir->get())) return Error(Errc::too_many_links);
+        if (pos != std::string_view::npos) continue;
+        Home home;
+        home.final_path_ = windows::final_path_of(dir->get());
+        if (home.final_path_.empty()) return sys::windows::last_win32_error();
+        home.dir_ = std::move(*dir);
+        home.path_ = root + "/" + std::string(relative);
+        return home;
+    }
+    return Error(Errc::invalid);
+}
+
 Result<File> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     if (!windows::safe_component(name)) return Error(Errc::invalid);
