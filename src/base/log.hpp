@@ -1,4 +1,5 @@
-// One-line, thread-safe logging to stderr or a file. Callers build the line with cat().
+// One-line, thread-safe logging to stderr or a file. Callers build the line with cat(); one
+// writer thread writes it (log.cpp), so logging never waits for the disk.
 #pragma once
 #include <sstream>
 #include <string>
@@ -21,6 +22,9 @@ namespace log {
 bool open(const std::string& path);
 void set_min_level(LogLevel level);
 void write(LogLevel level, std::string_view line);
+// Writes every queued line and ends the writer thread; later lines are written at once by their
+// caller. Runs at exit (atexit); call it sooner where a line must be on disk now.
+void finish();
 inline void debug(std::string_view l) { write(LogLevel::debug, l); }
 inline void info(std::string_view l) { write(LogLevel::info, l); }
 inline void warn(std::string_view l) { write(LogLevel::warn, l); }

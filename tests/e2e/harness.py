@@ -92,6 +92,30 @@ def _toml_value(v):
 _all_servers = []
 
 
+def _settled_text(path, quiet=0.03, limit=1.0):
+    """The text of a log file once it has stopped growing for `quiet` seconds (at most `limit`):
+    ferryd's lines are written by a thread of their own (off the reactors), a moment after the
+    event they tell of, which a test may already have seen happen."""
+    deadline = time.monotonic() + limit
+    last, quiet_since = -1, time.monotonic()
+    while True:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            return ""
+        now = time.monotonic()
+        if size != last:
+            last, quiet_since = size, now
+        elif now - quiet_since >= quiet or now > deadline:
+            break
+        time.sleep(0.005)
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 class FerryServer:
     """A server on 127.0.0.1 with its own temp dir: config, homes, accounts file, logs."""
 
@@ -247,21 +271,13 @@ class FerryServer:
 
     # ---- logs
     def stderr_text(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return _settled_text(self.stderr_path)
 
     def log_text(self):
         text = self.stderr_text()
         lf = self.config.get("log_file")
         if lf:
-            try:
-                with open(lf, "rb") as f:
-                    text += f.read().decode(errors="replace")
-            except FileNotFoundError:
-                pass
+            text += _settled_text(lf)
         return text
 
     def wait_log(self, pattern, wait=5.0):

@@ -301,8 +301,7 @@ class SighupTests(ServerTestCase):
         conn.close()
         self.assertTrue(ftp.voidresp().startswith("226"))
         self.assertTrue(srv.alive())
-        with open(log) as f:
-            self.assertIn("SIGHUP: reopened", f.read())
+        self.assertIn("SIGHUP: reopened", harness._settled_text(log))
         with open(xferlog) as f:
             self.assertIn("during.bin", f.read())
         ftp.quit()

@@ -1,0 +1,51 @@
+// The log writer (base/log.cpp): lines from many threads reach the file whole and, per thread, in
+// order; finish() writes what is queued before it returns.
+#include "base/log.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace ferry;
+
+TEST_CASE("log lines from four threads reach the file whole and in each thread's order") {
+    testing::TempDir dir{"log"};
+    const std::string path = dir.file("ferryd.log");
+    REQUIRE(log::open(path));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([t] {
+            for (int i = 0; i < 2000; ++i) log::info(cat("writer ", t, " line ", i));
+        });
+    for (auto& thread : threads) thread.join();
+    log::finish();  // everything queued is in the file now; later lines are written at once
+    log::info("after finish");
+    std::ifstream in(path);
+    std::map<int, int> next;
+    std::string line;
+    int lines = 0;
+    bool after = false;
+    while (std::getline(in, line)) {
+        ++lines;
+        if (line.ends_with(" info after finish")) after = true;
+        const auto at = line.find(" info writer ");
+        if (at == std::string::npos) continue;
+        std::istringstream words(line.substr(at + 13));
+        int t = -1, i = -1;
+        std::string word;
+        words >> t >> word >> i;
+        REQUIRE(word == "line");
+        CHECK(i == next[t]);
+        next[t] = i + 1;
+    }
+    for (int t = 0; t < 4; ++t) CHECK(next[t] == 2000);
+    CHECK(after);
+    CHECK(lines == 8001);
+}
