@@ -113,12 +113,12 @@ unit: $(OUT)/unit_tests
 
 # The e2e runner starts the real ferryd on loopback; FERRYD/FERRY say which build to drive.
 e2e: all
-	FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/run_all.py --e2e-only $(E2E_ARGS)
+	FERRY_CHECK_REACTOR=1 FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) python3 tests/run_all.py --e2e-only $(E2E_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(OUT)/unit_tests
 	@FERRYD=$(abspath $(BIN)/ferryd) FERRY=$(abspath $(BIN)/ferry) UNIT_TESTS=$(abspath $(OUT)/unit_tests) \
-	  FERRY_SANITIZED=$(if $(SAN),1,) python3 tests/run_all.py
+	  FERRY_SANITIZED=$(if $(SAN),1,) FERRY_CHECK_REACTOR=1 python3 tests/run_all.py
 
 bench: deps all
 	bench/run $(BENCH_ARGS)

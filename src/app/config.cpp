@@ -222,6 +222,9 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         {"upload_digests", read_upload_digests},
         {"max_hash_jobs_per_user",
          [](const Key& k, Config& c) { c.max_hash_jobs_per_user = static_cast<unsigned>(k.integer(1, 64)); }},
+        {"io_threads", [](const Key& k, Config& c) { c.io_threads = static_cast<unsigned>(k.integer(1, 1024)); }},
+        {"max_file_requests_per_user",
+         [](const Key& k, Config& c) { c.max_file_requests_per_user = static_cast<unsigned>(k.integer(1, 100'000)); }},
         {"passive_ports", read_passive_ports},
         {"passive_address",
          [](const Key& k, Config& c) {
@@ -384,6 +387,7 @@ proto::Settings session_settings(const Config& config) {
     settings.tls_session_reuse = config.tls_session_reuse;
     settings.bans_file = config.bans_file;
     settings.max_hash_jobs_per_user = config.max_hash_jobs_per_user;
+    settings.max_file_requests_per_user = config.max_file_requests_per_user;
     settings.upload_digests = config.upload_digests;
     return settings;
 }

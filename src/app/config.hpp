@@ -32,6 +32,8 @@ struct Config {
     unsigned workers = 0;                                // reactor threads; 0 = number of cores
     unsigned pool_threads = 2;                           // worker pool (argon2id, hashing, scans)
     unsigned max_hash_jobs_per_user = 2;                 // HASH jobs of one user at once; more get 450
+    unsigned io_threads = 32;                            // I/O pool: blocking file-system calls
+    unsigned max_file_requests_per_user = 64;            // file requests of one user at once; more get 450
     std::vector<fs::HashAlgo> upload_digests{fs::HashAlgo::md5, fs::HashAlgo::sha256};  // while uploads stream; [] = none
     std::uint16_t passive_port_min = 0;                  // passive_ports = [min, max]; 0,0 = any
     std::uint16_t passive_port_max = 0;

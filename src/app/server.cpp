@@ -64,7 +64,8 @@ Server::Server(Config config, Stores stores)
       accounts_(std::move(stores.accounts)),
       renew_reservations_(std::move(stores.renew)),
       pool_(std::make_unique<net::WorkerPool>(config_.pool_threads)),
-      context_(session_settings(config_), defender_settings(config_), *accounts_, *pool_, xferlog_),
+      io_pool_(std::make_unique<net::WorkerPool>(config_.io_threads, net::PoolKind::io)),
+      context_(session_settings(config_), defender_settings(config_), *accounts_, *pool_, *io_pool_, xferlog_),
       limits_(config_.max_sessions, config_.max_sessions_per_ip) {
     if (!xferlog_.open(config_.xferlog)) log::error(cat("xferlog: cannot open ", config_.xferlog, ": ", std::strerror(errno)));
     unsigned count = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -125,6 +126,7 @@ Server::~Server() {
     // CommandToken) reaches a live loop. Then the reactors stop. Its object stays until the
     // sessions are gone: they may still submit (and have it dropped).
     context_.pending_digests.abandon_all();  // an upload's digest would keep the pool for seconds
+    io_pool_->stop();
     pool_->stop();
     for (auto& worker : workers_) {
         worker->reactor.stop();

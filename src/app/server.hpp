@@ -108,7 +108,8 @@ private:
     std::unique_ptr<auth::AccountStore> accounts_;
     std::function<Status()> renew_reservations_;
     std::function<void(std::function<void(std::vector<auth::RemoteFailure>)>)> watch_failures_;
-    std::unique_ptr<net::WorkerPool> pool_;  // stopped first (~Server): its jobs use the members below
+    std::unique_ptr<net::WorkerPool> pool_;     // stopped first (~Server): its jobs use the members below
+    std::unique_ptr<net::WorkerPool> io_pool_;  // the same
     proto::XferLog xferlog_;
     proto::ServerContext context_;
     net::TlsContext tls_;

@@ -1,6 +1,7 @@
 // The Home members that are the same on every platform: they only use the platform's own stat and
 // the sys layer (fs/linux/home.cpp, fs/windows/home.cpp hold the rest).
 #include "fs/home.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include <algorithm>
 #include <string>
@@ -15,6 +16,7 @@ bool Home::still_at(const std::string& directory) const {
 }
 
 Result<unsigned> Home::folder_height(std::string_view vpath, unsigned limit) const {
+    sys::off_reactor("Home::folder_height");
     // The folder is read to its end before its subfolders are: one level's descriptors at a time.
     std::vector<std::string> subfolders;
     {

@@ -4,12 +4,14 @@
 #include "net/reactor.hpp"
 
 #include "net/reactor_tasks.hpp"
+#include "sys/reactor_thread.hpp"
 
 namespace ferry::net {
 
 void Reactor::run() {
     detail::ReactorTasks& tasks = detail::tasks_of(*this);
     tasks.loop_thread = std::this_thread::get_id();
+    const sys::ReactorThreadMark reactor_thread;  // no file-system call from here (sys/reactor_thread.hpp)
     while (!tasks.stop_requested.load(std::memory_order_acquire)) detail::run_once(*this);
     tasks.stop_requested = false;  // so that run() may be called again
 }

@@ -43,6 +43,7 @@ void run_job(const std::function<void()>& job) {
 struct WorkerPool::Impl {
     std::array<LaneQueue, lane_count> lanes;
     std::vector<std::thread> threads;
+    PoolKind kind = PoolKind::cpu;
 
     void work(Lane lane) {
         if (lane == Lane::bulk) sys::lower_this_thread_priority(sys::ThreadPriority::background);
@@ -62,9 +63,10 @@ struct WorkerPool::Impl {
     }
 };
 
-WorkerPool::WorkerPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
+WorkerPool::WorkerPool(unsigned threads, PoolKind kind) : impl_(std::make_unique<Impl>()) {
     if (threads == 0) threads = 1;
-    const unsigned low_threads = threads > 1 ? threads - 1 : 1;  // each of bulk and spare
+    impl_->kind = kind;
+    const unsigned low_threads = kind == PoolKind::io ? 0 : threads > 1 ? threads - 1 : 1;  // each of bulk and spare
     impl_->threads.reserve(threads + 2 * low_threads);
     const auto start = [this](Lane lane, unsigned count) {
         for (unsigned i = 0; i < count; ++i)
@@ -91,7 +93,7 @@ void WorkerPool::stop() {
 }
 
 void WorkerPool::submit(std::function<void()> job, Lane lane) {
-    LaneQueue& queue = impl_->lanes[index_of(lane)];
+    LaneQueue& queue = impl_->lanes[impl_->kind == PoolKind::io ? index_of(Lane::prompt) : index_of(lane)];
     {
         std::lock_guard lock(queue.mutex);
         if (queue.stopping) return;

@@ -19,9 +19,15 @@ namespace ferry::net {
 
 enum class Lane { prompt, bulk, spare };
 
+// cpu: the lanes above, sized by cores. io: one lane of `threads` threads for blocking file-system
+// work (open, stat, mkdir, rename, close of written files: milliseconds each on NFS or CephFS),
+// sized for latency, not cores: a thread spends its time waiting, and as many calls as threads
+// wait at once. Every job goes to its one lane whatever it asks for.
+enum class PoolKind { cpu, io };
+
 class WorkerPool {
 public:
-    explicit WorkerPool(unsigned threads);  // prompt threads; bulk ones are added (see above)
+    explicit WorkerPool(unsigned threads, PoolKind kind = PoolKind::cpu);
     // Lets the running jobs finish, drops the queued ones, joins the threads.
     ~WorkerPool();
     // The same, while the pool object stays: submit() drops its job from then on. The server

@@ -11,7 +11,7 @@
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
-#include "proto/hash_jobs.hpp"
+#include "proto/user_jobs.hpp"
 #include "proto/settings.hpp"
 #include "proto/upload_digest.hpp"
 #include "proto/xferlog.hpp"
@@ -26,21 +26,24 @@ namespace ferry::proto {
 
 struct ServerContext {
     ServerContext(Settings settings, auth::DefenderSettings defence, auth::AccountStore& accounts,
-                  net::WorkerPool& pool, XferLog& xferlog)
-        : config(std::move(settings)), accounts(accounts), pool(pool), xferlog(xferlog),
+                  net::WorkerPool& pool, net::WorkerPool& io_pool, XferLog& xferlog)
+        : config(std::move(settings)), accounts(accounts), pool(pool), io_pool(io_pool), xferlog(xferlog),
           registrations(config.registrations_per_hour), defender(std::move(defence)),
-          hash_jobs(config.max_hash_jobs_per_user), verified_passwords(config.auth_cache_ttl) {}
+          hash_jobs(config.max_hash_jobs_per_user), file_requests(config.max_file_requests_per_user),
+          verified_passwords(config.auth_cache_ttl) {}
 
     const Settings config;
     auth::AccountStore& accounts;
-    net::WorkerPool& pool;
+    net::WorkerPool& pool;     // CPU work: argon2id, hashing, digests
+    net::WorkerPool& io_pool;  // file-system calls of the sessions' requests
     XferLog& xferlog;
     fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
     fs::HomeRegistry homes;                   // one open home per user, for all their sessions
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     auth::Defender defender;                  // failed logins per address and account, bans
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
-    HashJobs hash_jobs;                       // HASH jobs per user, capped
+    UserJobs hash_jobs;                       // HASH jobs per user, capped
+    UserJobs file_requests;                   // requests on the I/O pool per user, capped
     PendingDigests pending_digests;           // uploads whose digests are still being computed
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)

@@ -10,6 +10,7 @@
 #pragma once
 #include "auth/accounts.hpp"
 #include "base/lifetime.hpp"
+#include "base/log.hpp"
 #include "fs/hash.hpp"
 #include "fs/home.hpp"
 #include "fs/listing_stream.hpp"
@@ -37,6 +38,7 @@ namespace ferry::proto {
 // A wrong password or an unknown user is a guess, which the defender counts; a disabled or
 // blocked account, or a home that cannot be opened, is a refusal.
 enum class LoginFailure { guess, refusal };
+struct LoginCheck;  // session_login.cpp
 
 class Session final : private TransferHost {
 public:
@@ -95,10 +97,23 @@ private:
     // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.
     template <class Work, class Then>
     void on_pool(Work work, Then then, net::Lane lane = net::Lane::prompt);
+    // A file request: its file-system `work` on the I/O pool, then `then(result)` here. Every
+    // command that touches the home goes this way. At most max_file_requests_per_user of one
+    // user's requests are out at once: past that it is 450, and `then` (with the token it may
+    // hold) is dropped unrun.
+    template <class Work, class Then>
+    void on_io(Work work, Then then);
+    template <class Work, class Then>
+    void run_off_reactor(net::WorkerPool& pool, net::Lane lane, Work work, Then then);
+    // The usual request: `work` on the I/O pool, `answer(result)` replies here, and the command
+    // is complete.
+    template <class Work, class Answer>
+    void request(Work work, Answer answer);
 
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
     void cmd_pass(const std::string& arg);
+    void finish_login(LoginCheck check, CommandToken command);
     void refuse_busy_user(unsigned limit, CommandToken command);
     void login_failed(std::string_view why, LoginFailure failure, CommandToken command);
     bool count_failed_login();
@@ -151,6 +166,8 @@ private:
     void start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
                     HashReply respond);
     struct HashJob;  // what start_hash hands to run_hash (session_hash.cpp)
+    void hash_opened(const std::string& vpath, File file, const sys::FileInfo& info, fs::HashAlgo algo,
+                     std::uint64_t start, std::uint64_t end, HashReply respond, CommandToken command);
     void run_hash(std::shared_ptr<HashJob> job);
     void run_waited_hash(const std::shared_ptr<HashJob>& job);  // after an upload's digest, or the wait's limit
     void abort_hash();
@@ -202,7 +219,8 @@ private:
     void start_listing(ListKind kind, const std::string& arg, ListTo to = ListTo::data_connection);
     void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
                       CommandToken command);
-    void store(const std::string& vpath, fs::WriteMode mode);
+    // `command`: STOU's, which checked the folder first; STOR and APPE begin one.
+    void store(const std::string& vpath, fs::WriteMode mode, CommandToken command = {});
     struct Stored {  // an upload's file, opened and cut to its offset
         std::string target;
         bool unique;  // STOU
@@ -210,15 +228,19 @@ private:
         sys::FileId id;
         std::uint64_t offset;
     };
-    void store_from(Stored stored, CommandToken command);
+    struct Opened;  // what the I/O pool's half of store() hands back (session_transfer.cpp)
+    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
+                                  std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests);
+    void store_from(Stored stored, File reader, CommandToken command);
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
-    std::shared_ptr<UploadDigest> start_upload_digest(const std::string& vpath, sys::FileId id, std::uint64_t offset);
+    std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
     std::unique_ptr<UploadBudget> upload_budget();  // against quota_, in memory or shared by nodes
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                       CommandToken command);
     XferRecord record_of(XferKind kind, const std::string& vpath) const;
+    BlockingRead blocking_read();
     void set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb);
     bool data_ready_or_refuse();
 
@@ -283,13 +305,45 @@ private:
 
 template <class Work, class Then>
 void Session::on_pool(Work work, Then then, net::Lane lane) {
+    run_off_reactor(ctx_.pool, lane, std::move(work), std::move(then));
+}
+
+template <class Work, class Then>
+void Session::on_io(Work work, Then then) {
+    auto slot = ctx_.file_requests.try_start(user_);
+    if (!slot) {
+        log::warn(cat(describe(), " \"", current_verb_, "\" refused: ", ctx_.config.max_file_requests_per_user,
+                      " file requests of this user in progress (max_file_requests_per_user)"));
+        return reply(450, "Too many file operations in progress; try again.");
+    }
+    auto held = std::make_shared<std::optional<UserJobs::Slot>>(std::move(slot));
+    run_off_reactor(
+        ctx_.io_pool, net::Lane::prompt,
+        [work = std::move(work), held]() mutable {
+            auto value = work();
+            held->reset();  // the user's next request may start now
+            return value;
+        },
+        std::move(then));
+}
+
+template <class Work, class Answer>
+void Session::request(Work work, Answer answer) {
+    on_io(std::move(work), [answer = std::move(answer), command = begin_command()](auto result) mutable {
+        answer(std::move(result));
+        command.complete();
+    });
+}
+
+template <class Work, class Then>
+void Session::run_off_reactor(net::WorkerPool& pool, net::Lane lane, Work work, Then then) {
     using Value = decltype(work());
     // shared_ptr: std::function wants copyable callables, and results and continuations may be
     // move-only (a File, a CommandToken). The continuation travels on to the reactor's task, so
     // it is destroyed on the reactor thread whatever happens.
     auto shared_work = std::make_shared<Work>(std::move(work));
     auto shared_then = std::make_shared<Then>(std::move(then));
-    ctx_.pool.submit([reactor = &reactor_, alive = lifetime_.token(), shared_work, shared_then]() mutable {
+    pool.submit([reactor = &reactor_, alive = lifetime_.token(), shared_work, shared_then]() mutable {
         auto value = std::make_shared<Value>((*shared_work)());
         reactor->post([alive, then = std::move(shared_then), value] {
             if (alive.valid()) (*then)(std::move(*value));

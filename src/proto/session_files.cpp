@@ -1,5 +1,6 @@
 // Names and folders: PWD, CWD, MKD, RMD, DELE, RNFR/RNTO, SIZE, MDTM, MFMT, MLST.
-// Every path goes through resolve() (the virtual path) and then fs::Home (beneath the home).
+// Every path goes through resolve() (the virtual path) on the reactor; what touches the home is a
+// request (request(), on_io()): fs::Home's calls run on the I/O pool, the reply comes back here.
 #include "base/log.hpp"
 #include "fs/listing.hpp"
 #include "fs/vpath.hpp"
@@ -40,11 +41,13 @@ void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(cwd_)
 void Session::cmd_cwd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to change directory.");
-    auto st = home_->stat(target);
-    if (!st) return reply_fs_error(st.error(), "Failed to change directory");
-    if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
-    cwd_ = target;
-    reply(250, "Directory successfully changed.");
+    request([home = home_, target] { return home->stat(target); },
+            [this, target](Result<fs::FileInfo> st) {
+                if (!st) return reply_fs_error(st.error(), "Failed to change directory");
+                if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
+                cwd_ = target;
+                reply(250, "Directory successfully changed.");
+            });
 }
 
 void Session::cmd_cdup(const std::string&) { cmd_cwd(".."); }
@@ -53,15 +56,21 @@ void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
     if (too_deep(target, "Create directory operation failed")) return;
-    if (const Status err = home_->make_directory(target)) return reply_fs_error(err, "Create directory operation failed");
-    reply(257, cat(fs::vpath_quote(target), " created"));
+    request([home = home_, target] { return home->make_directory(target); },
+            [this, target](Status err) {
+                if (err) return reply_fs_error(err, "Create directory operation failed");
+                reply(257, cat(fs::vpath_quote(target), " created"));
+            });
 }
 
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    if (const Status err = home_->remove_directory(target)) return reply_fs_error(err, "Remove directory operation failed");
-    reply(250, "Remove directory operation successful.");
+    request([home = home_, target] { return home->remove_directory(target); },
+            [this](Status err) {
+                if (err) return reply_fs_error(err, "Remove directory operation failed");
+                reply(250, "Remove directory operation successful.");
+            });
 }
 
 // Removing the last name of a file frees its page cache there and then, which takes as long as the
@@ -86,7 +95,7 @@ void Session::cmd_dele(const std::string& arg) {
         Error err;
         bool directory = false;
     };
-    on_pool(
+    request(
         [home = home_, quota = quota_, pending = &ctx_.pending_digests, target]() -> Deleted {
             auto entry = home->lstat(target);
             if (!entry) return {entry.error()};
@@ -95,15 +104,10 @@ void Session::cmd_dele(const std::string& arg) {
             forget_file(*entry, *quota, *pending);
             return {};
         },
-        [this, command = begin_command()](Deleted deleted) mutable {
-            if (deleted.directory) {
-                reply(550, "Delete operation failed: Is a directory (use RMD).");
-            } else if (deleted.err) {
-                reply_fs_error(deleted.err, "Delete operation failed");
-            } else {
-                reply(250, "Delete operation successful.");
-            }
-            command.complete();
+        [this](Deleted deleted) {
+            if (deleted.directory) return reply(550, "Delete operation failed: Is a directory (use RMD).");
+            if (deleted.err) return reply_fs_error(deleted.err, "Delete operation failed");
+            reply(250, "Delete operation successful.");
         });
 }
 
@@ -111,10 +115,12 @@ void Session::cmd_rnfr(const std::string& arg) {
     rename_from_.clear();
     const std::string source = resolve(arg);
     if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
-    auto st = home_->stat(source);
-    if (!st) return reply_fs_error(st.error(), "RNFR command failed");
-    rename_from_ = source;
-    reply(350, "Ready for RNTO.");
+    request([home = home_, source] { return home->stat(source); },
+            [this, source](Result<fs::FileInfo> st) {
+                if (!st) return reply_fs_error(st.error(), "RNFR command failed");
+                rename_from_ = source;
+                reply(350, "Ready for RNTO.");
+            });
 }
 
 void Session::cmd_rnto(const std::string& arg) {
@@ -131,8 +137,8 @@ void Session::cmd_rnto(const std::string& arg) {
         Status err;
         bool too_deep = false;
     };
-    // On the pool, like DELE: a file renamed over is freed.
-    on_pool(
+    // A file renamed over is freed there, like DELE's.
+    request(
         [home = home_, quota = quota_, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
             if (room != UINT_MAX && home->is_directory(source)) {
                 const auto height = home->folder_height(source, room);
@@ -144,31 +150,33 @@ void Session::cmd_rnto(const std::string& arg) {
             if (replaced && source != target) forget_file(*replaced, *quota, *pending);
             return {};
         },
-        [this, command = begin_command()](Renamed renamed) mutable {
-            if (renamed.too_deep) {
-                reply(550, cat("Rename failed: the folder's subfolders would be more than ", ctx_.config.max_depth,
-                               " levels below your home (max_depth)."));
-            } else if (renamed.err) {
-                reply_fs_error(renamed.err, "Rename failed");
-            } else {
-                reply(250, "Rename successful.");
-            }
-            command.complete();
+        [this](Renamed renamed) {
+            if (renamed.too_deep)
+                return reply(550, cat("Rename failed: the folder's subfolders would be more than ", ctx_.config.max_depth,
+                                      " levels below your home (max_depth)."));
+            if (renamed.err) return reply_fs_error(renamed.err, "Rename failed");
+            reply(250, "Rename successful.");
         });
 }
 
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
-    if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
-    reply(213, cat(st->size));
+    if (target.empty()) return reply(550, "Could not get file size.");
+    request([home = home_, target] { return home->stat(target); },
+            [this](Result<fs::FileInfo> st) {
+                if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
+                reply(213, cat(st->size));
+            });
 }
 
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
-    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
-    if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
-    reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
+    if (target.empty()) return reply(550, "Could not get file modification time.");
+    request([home = home_, target] { return home->stat(target); },
+            [this](Result<fs::FileInfo> st) {
+                if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
+                reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
+            });
 }
 
 // MFMT YYYYMMDDHHMMSS path (draft-somers-ftp-mfxx).
@@ -178,9 +186,14 @@ void Session::cmd_mfmt(const std::string& arg) {
     const std::int64_t when = fs::parse_utc_timestamp(std::string_view(arg).substr(0, space));
     if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
     const std::string target = resolve(arg.substr(space + 1));
-    if (target.empty() || !home_->stat(target)) return reply(550, "Could not set file modification time.");
-    if (const Status err = home_->set_mtime(target, when)) return reply_fs_error(err, "Could not set modification time");
-    reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", arg.substr(space + 1)));
+    if (target.empty()) return reply(550, "Could not set file modification time.");
+    request([home = home_, target, when]() -> Status { return home->set_mtime(target, when); },
+            [this, when, shown = arg.substr(space + 1)](Status err) {
+                if (err == Errc::not_found || err == Errc::not_directory)
+                    return reply(550, "Could not set file modification time.");
+                if (err) return reply_fs_error(err, "Could not set modification time");
+                reply(213, cat("Modify=", fs::utc_timestamp(static_cast<std::time_t>(when)), "; ", shown));
+            });
 }
 
 // SITE CHMOD <octal mode> <path>: what FileZilla and lftp send. Only permission bits; the owner
@@ -197,24 +210,39 @@ void Session::site_chmod(const std::string& args) {
     if (mode > 0777) return reply(501, "SITE CHMOD sets permission bits only (000-777).");
     const std::string target = resolve(args.substr(space + 1));
     if (target.empty() || target == "/") return reply(550, "SITE CHMOD failed: Your home folder keeps its mode.");
-    auto st = home_->stat(target);
-    if (!st) return reply_fs_error(st.error(), "SITE CHMOD failed");
-    const std::uint32_t owner_needs = st->is_directory() ? 0700 : 0600;
-    if ((mode & owner_needs) != owner_needs)
-        return reply(550, cat("SITE CHMOD failed: the owner must keep ", st->is_directory() ? "rwx on folders." : "rw on files."));
-    if (const Status err = home_->set_mode(target, mode)) return reply_fs_error(err, "SITE CHMOD failed");
-    char octal[8];
-    std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode));
-    log::info(cat(describe(), " chmod ", octal, ' ', target));
-    reply(200, "SITE CHMOD command ok.");
+    struct Changed {
+        Status err;
+        bool folder = false;
+        bool owner_kept = true;  // false: refused, the owner would lose rw (rwx on folders)
+    };
+    request(
+        [home = home_, target, mode]() -> Changed {
+            auto st = home->stat(target);
+            if (!st) return {st.error()};
+            const std::uint32_t owner_needs = st->is_directory() ? 0700 : 0600;
+            if ((mode & owner_needs) != owner_needs) return {{}, st->is_directory(), false};
+            return {home->set_mode(target, mode), st->is_directory()};
+        },
+        [this, target, mode](Changed changed) {
+            if (!changed.owner_kept)
+                return reply(550, cat("SITE CHMOD failed: the owner must keep ", changed.folder ? "rwx on folders." : "rw on files."));
+            if (changed.err) return reply_fs_error(changed.err, "SITE CHMOD failed");
+            char octal[8];
+            std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode));
+            log::info(cat(describe(), " chmod ", octal, ' ', target));
+            reply(200, "SITE CHMOD command ok.");
+        });
 }
 
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
-    auto st = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
-    if (!st) return reply_fs_error(st.error(), "MLST failed");
-    const std::string shown = fs::displayed_name(target);
-    reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, user_), ' ', shown), "End"});
+    if (target.empty()) return reply_fs_error(Errc::not_found, "MLST failed");
+    request([home = home_, target] { return home->stat(target); },
+            [this, target](Result<fs::FileInfo> st) {
+                if (!st) return reply_fs_error(st.error(), "MLST failed");
+                const std::string shown = fs::displayed_name(target);
+                reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, user_), ' ', shown), "End"});
+            });
 }
 
 }  // namespace ferry::proto

@@ -90,7 +90,7 @@ struct Session::HashJob {
     bool whole_file;  // only whole-file digests are kept with the file
     bool running = false;  // run_hash was called (a kept digest and the wait's limit may race)
     net::Reactor::TimerId wait_limit = 0;  // while it waits for an upload's digest
-    std::optional<HashJobs::Slot> slot;
+    std::optional<UserJobs::Slot> slot;
     std::shared_ptr<std::atomic<bool>> cancel;
     HashReply respond;
     std::chrono::steady_clock::time_point began;
@@ -99,25 +99,52 @@ struct Session::HashJob {
 void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
                          HashReply respond) {
     if (vpath.empty()) return reply(550, "No such file.");
-    auto file = home_->open_read(vpath);
-    if (!file) return reply_fs_error(file.error(), "Cannot hash");
-    const auto info = sys::file_info(*file);
-    if (!info) return reply_fs_error(info.error(), "Cannot hash");
-    const std::uint64_t size = info->size;
-    if (start > size || (start == size && size > 0)) return reply(550, "Range starts past the end of the file.");
+    struct Opened {
+        Error err;
+        File file{};
+        sys::FileInfo info{};
+    };
+    on_io(
+        [home = home_, vpath]() -> Opened {
+            auto file = home->open_read(vpath);
+            if (!file) return {file.error()};
+            const auto info = sys::file_info(*file);
+            if (!info) return {info.error()};
+            return {{}, std::move(*file), *info};
+        },
+        [this, vpath, algo, start, end, respond = std::move(respond), command = begin_command()](Opened opened) mutable {
+            if (opened.err) {
+                reply_fs_error(opened.err, "Cannot hash");
+                return command.complete();
+            }
+            hash_opened(vpath, std::move(opened.file), opened.info, algo, start, end, std::move(respond), std::move(command));
+        });
+}
+
+// The HASH, once its file is open: on the pool, or after the digest an upload is computing. It
+// holds `command` until it has replied.
+void Session::hash_opened(const std::string& vpath, File file, const sys::FileInfo& info, fs::HashAlgo algo,
+                          std::uint64_t start, std::uint64_t end, HashReply respond, CommandToken command) {
+    const std::uint64_t size = info.size;
+    if (start > size || (start == size && size > 0)) {
+        reply(550, "Range starts past the end of the file.");
+        return command.complete();
+    }
     end = std::min(end, size);
     auto slot = ctx_.hash_jobs.try_start(user_);
-    if (!slot)
-        return reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
-                              ctx_.hash_jobs.per_user(), "); try again when one has finished."));
-    auto job = std::make_shared<HashJob>(HashJob{vpath, std::move(*file), algo, start, end, start == 0 && end == size,
+    if (!slot) {
+        reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
+                       ctx_.hash_jobs.per_user(), "); try again when one has finished."));
+        return command.complete();
+    }
+    auto job = std::make_shared<HashJob>(HashJob{vpath, std::move(file), algo, start, end, start == 0 && end == size,
                                                  false, 0, std::move(slot), std::make_shared<std::atomic<bool>>(false),
                                                  std::move(respond), std::chrono::steady_clock::now()});
     hash_cancel_ = job->cancel;
-    hash_command_ = begin_command();
+    hash_command_ = std::move(command);
     // An upload of this file is still being digested: wait for its digest, not a second pass, but
     // not for longer than kPendingDigestWait (the upload may still be streaming, for hours).
-    const auto pending = job->whole_file ? ctx_.pending_digests.find(info->id) : nullptr;
+    const auto pending = job->whole_file ? ctx_.pending_digests.find(info.id) : nullptr;
     if (!pending) return run_hash(std::move(job));
     // The limit's timer owns the job; the upload's callback only finds it while it waits.
     job->wait_limit = reactor_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kPendingDigestWait),

@@ -10,10 +10,11 @@
 #include <sodium.h>
 
 namespace ferry::proto {
-namespace {
 
+// What a PASS found out, on the pools; finish_login acts on it.
 struct LoginCheck {
     bool ok = false;
+    bool password_ok = false;     // and the account may log in: its home comes next (I/O pool)
     LoginFailure failure = LoginFailure::refusal;  // guess: a wrong password or unknown user
     bool banned = false;          // the address was banned before the check ran: not checked
     bool unavailable = false;     // the accounts store (the database) cannot be reached: not checked
@@ -25,6 +26,8 @@ struct LoginCheck {
     std::unique_ptr<auth::UserSessions::Slot> slot;  // max_sessions_per_user
     unsigned busy_limit = 0;  // the password was right, but the account has this many sessions already
 };
+
+namespace {
 
 // The last step of a good login: a place among the account's max_sessions_per_user (counted
 // across nodes when they share a database, so this may block: worker pool).
@@ -45,11 +48,9 @@ void take_session_slot(ServerContext& context, auth::Account& account, LoginChec
     check.account = std::move(account);
 }
 
-// On the worker pool: look the user up, verify the password (argon2id), open the home, and measure
-// its usage the first time this user logs in (the measurement is then shared by all sessions).
+// On the worker pool: look the user up and verify the password (argon2id).
 LoginCheck check_login(ServerContext& context, const std::string& ip, const std::string& user, std::string& password) {
     LoginCheck check;
-    const std::string& root = context.config.root;
     // Banned while this check waited in the pool's queue (50 connections' guesses queue up at
     // once): no argon2id for it, so the honest logins behind it do not wait.
     if (std::string banned = context.defender.refusal(ip, auth::WallClock::now()); !banned.empty()) {
@@ -86,19 +87,28 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
     } else if (!auth::valid_home_path(account->home)) {
         check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
     } else {
-        check.home = context.homes.open(root, account->home);
-        if (!check.home) {
-            check.why = cat("cannot open home ", root, "/", account->home, ": ", check.home.error().message());
-        } else {
-            check.quota = context.quotas.for_user(account->name, context.current_quota_limit(account->name, account->quota));
-            if (const Status err = check.quota->ensure_measured(**check.home)) {
-                check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", err.message());
-            } else {
-                take_session_slot(context, *account, check);
-            }
-        }
+        check.password_ok = true;
+        check.account = std::move(*account);
     }
     return check;
+}
+
+// On the I/O pool, after a good password: open the home, measure its usage the first time this
+// user logs in (the measurement is then shared by all sessions), take a session slot.
+void open_login_home(ServerContext& context, LoginCheck& check) {
+    auth::Account& account = check.account;
+    const std::string& root = context.config.root;
+    check.home = context.homes.open(root, account.home);
+    if (!check.home) {
+        check.why = cat("cannot open home ", root, "/", account.home, ": ", check.home.error().message());
+        return;
+    }
+    check.quota = context.quotas.for_user(account.name, context.current_quota_limit(account.name, account.quota));
+    if (const Status err = check.quota->ensure_measured(**check.home)) {
+        check.why = cat("cannot measure the usage of ", (*check.home)->path(), ": ", err.message());
+        return;
+    }
+    take_session_slot(context, account, check);
 }
 
 }  // namespace
@@ -126,28 +136,40 @@ void Session::cmd_pass(const std::string& arg) {
     on_pool(
         [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
         [this, command = std::move(command)](LoginCheck check) mutable {
-            if (check.banned) return close_banned(check.why);
-            if (check.unavailable) {
-                log::error(cat(describe(), " login of ", user_, " refused: ", check.why));
-                login_ = LoginState::need_user;
-                reply(421, "Account database unavailable; try again later.");
-                return close_after_reply();
-            }
-            if (check.busy_limit) return refuse_busy_user(check.busy_limit, std::move(command));
-            if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
-            user_slot_ = std::move(check.slot);
-            login_ = LoginState::logged_in;
-            stop_awaiting_login();
-            ctx_.defender.succeeded(peer_.ip(), user_);
-            admin_ = check.account.admin;  // all a session keeps of its account (not its hash)
-            home_ = std::move(*check.home);
-            quota_ = std::move(check.quota);
-            cwd_ = "/";
-            log::info(cat(describe(), " logged in, home ", home_->path(),
-                          check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
-            reply(230, "Login successful.");
-            command.complete();
+            if (!check.password_ok) return finish_login(std::move(check), std::move(command));
+            run_off_reactor(
+                ctx_.io_pool, net::Lane::prompt,
+                [&context = ctx_, check = std::move(check)]() mutable {
+                    open_login_home(context, check);
+                    return std::move(check);
+                },
+                [this, command = std::move(command)](LoginCheck opened) mutable { finish_login(std::move(opened), std::move(command)); });
         });
+}
+
+// What the login check found, on this reactor again: the session logs in, or is refused.
+void Session::finish_login(LoginCheck check, CommandToken command) {
+    if (check.banned) return close_banned(check.why);
+    if (check.unavailable) {
+        log::error(cat(describe(), " login of ", user_, " refused: ", check.why));
+        login_ = LoginState::need_user;
+        reply(421, "Account database unavailable; try again later.");
+        return close_after_reply();
+    }
+    if (check.busy_limit) return refuse_busy_user(check.busy_limit, std::move(command));
+    if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
+    user_slot_ = std::move(check.slot);
+    login_ = LoginState::logged_in;
+    stop_awaiting_login();
+    ctx_.defender.succeeded(peer_.ip(), user_);
+    admin_ = check.account.admin;  // all a session keeps of its account (not its hash)
+    home_ = std::move(*check.home);
+    quota_ = std::move(check.quota);
+    cwd_ = "/";
+    log::info(cat(describe(), " logged in, home ", home_->path(),
+                  check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
+    reply(230, "Login successful.");
+    command.complete();
 }
 
 // The password was right, but the account has max_sessions_per_user sessions already: not a
@@ -345,15 +367,28 @@ std::string Session::quota_summary() const {
 // AVBL [path] (draft-peterson-streamlined-ftp-command-extensions): what may still be stored here.
 // The quota's free space, and never more than the file system actually has.
 void Session::cmd_avbl(const std::string& arg) {
-    if (!arg.empty()) {
-        const std::string target = resolve(arg);
-        auto info = target.empty() ? Result<fs::FileInfo>(Errc::not_found) : home_->stat(target);
-        if (!info) return reply_fs_error(info.error(), "AVBL failed");
-        if (!info->is_directory()) return reply(550, "AVBL needs a directory.");
-    }
-    std::uint64_t free = quota_->free();
-    if (const auto space = home_->free_space()) free = std::min(free, *space);
-    reply(213, cat(free));
+    const std::string target = arg.empty() ? std::string("/") : resolve(arg);
+    if (target.empty()) return reply_fs_error(Errc::not_found, "AVBL failed");
+    struct Space {
+        Error err;
+        bool folder = true;
+        std::optional<std::uint64_t> disk{};  // what the file system still has, if it says
+    };
+    request(
+        [home = home_, target, check = !arg.empty()]() -> Space {
+            if (check) {
+                auto info = home->stat(target);
+                if (!info) return {info.error()};
+                if (!info->is_directory()) return {{}, false};
+            }
+            const auto space = home->free_space();
+            return {{}, true, space ? std::optional<std::uint64_t>(*space) : std::nullopt};
+        },
+        [this](Space space) {
+            if (space.err) return reply_fs_error(space.err, "AVBL failed");
+            if (!space.folder) return reply(550, "AVBL needs a directory.");
+            reply(213, cat(std::min(quota_->free(), space.disk.value_or(UINT64_MAX))));
+        });
 }
 
 }  // namespace ferry::proto

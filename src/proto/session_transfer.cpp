@@ -159,20 +159,48 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
-    auto file = home_->open_read(target);
-    if (!file) return reply_fs_error(file.error(), "Failed to open file");
-    const auto info = sys::file_info(*file);
-    if (!info) return reply_fs_error(info.error(), "Failed to open file");
-    const auto state = ctx_.being_written.contains(info->id) ? net::Stream::FileState::being_written
-                                                             : net::Stream::FileState::settled;
-    auto shared_file = std::make_shared<File>(std::move(*file));
-    const DataType type = type_;
-    run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ", target,
-                     " (", info->size, " bytes)."),
-                 [shared_file, offset, end, type, state](std::unique_ptr<net::Stream> stream) {
-                     return make_file_download(std::move(stream), std::move(*shared_file), offset, end, type, state);
-                 },
-                 record_of(XferKind::download, target), begin_command());
+    struct Opened {
+        Error err;
+        std::shared_ptr<File> file{};
+        sys::FileInfo info{};
+    };
+    on_io(  // one open and one fstat: the transfer is told the size
+        [home = home_, target]() -> Opened {
+            auto file = home->open_read(target);
+            if (!file) return {file.error()};
+            const auto info = sys::file_info(*file);
+            if (!info) return {info.error()};
+            return {{}, std::make_shared<File>(std::move(*file)), *info};
+        },
+        [this, target, offset, end, command = begin_command()](Opened opened) mutable {
+            if (opened.err) {
+                reply_fs_error(opened.err, "Failed to open file");
+                return command.complete();
+            }
+            const auto state = ctx_.being_written.contains(opened.info.id) ? net::Stream::FileState::being_written
+                                                                            : net::Stream::FileState::settled;
+            const DataType type = type_;
+            const std::uint64_t size = opened.info.size;
+            run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ",
+                             target, " (", size, " bytes)."),
+                         [file = std::move(opened.file), offset, end, size, type, state,
+                          read = blocking_read()](std::unique_ptr<net::Stream> stream) {
+                             return make_file_download(std::move(stream), std::move(*file), offset, std::min(end, size),
+                                                       type, read, state);
+                         },
+                         record_of(XferKind::download, target), std::move(command));
+        });
+}
+
+// A transfer's read that may wait for storage: on the I/O pool, the result back on this reactor.
+BlockingRead Session::blocking_read() {
+    return [pool = &ctx_.io_pool, reactor = &reactor_](std::function<ReadResult()> read,
+                                                       std::function<void(ReadResult)> done) {
+        pool->submit([reactor, read = std::move(read), done = std::move(done)]() mutable {
+            auto result = read();
+            reactor->post([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+        });
+    };
 }
 
 void Session::cmd_stor(const std::string& arg) {
@@ -188,14 +216,17 @@ void Session::cmd_stou(const std::string& arg) {
     const std::string wanted = resolve(arg.empty() ? std::string("ferry.upload") : arg);
     if (wanted.empty() || wanted == "/") return reply(553, "STOU needs a file name (in a folder of your home).");
     const std::string folder(fs::vpath_parent(wanted));
-    auto info = home_->stat(folder);
-    if (!info) return reply_fs_error(info.error(), cat("Cannot store in ", folder));
-    if (!info->is_directory()) return reply(553, cat("Cannot store in ", folder, ": not a folder."));
-    for (unsigned i = 0; i < 100; ++i) {
-        const std::string candidate = i == 0 ? wanted : cat(wanted, '.', i);
-        if (!home_->stat(candidate)) return store(candidate, fs::WriteMode::create_new);
-    }
-    reply(553, cat("Could not find a unique name for ", wanted, " (tried ", wanted, ".1 to .99)."));
+    on_io([home = home_, folder] { return home->stat(folder); },  // its own reply, before the data connection's
+          [this, wanted, folder, command = begin_command()](Result<fs::FileInfo> info) mutable {
+              if (!info) {
+                  reply_fs_error(info.error(), cat("Cannot store in ", folder));
+              } else if (!info->is_directory()) {
+                  reply(553, cat("Cannot store in ", folder, ": not a folder."));
+              } else {
+                  return store(wanted, fs::WriteMode::create_new, std::move(command));
+              }
+              command.complete();
+          });
 }
 
 namespace {
@@ -216,54 +247,89 @@ std::unique_ptr<UploadBudget> Session::upload_budget() {
     return std::make_unique<QuotaBudget>(quota_);
 }
 
-void Session::store(const std::string& target, fs::WriteMode mode) {
+// The file-system half of STOR/APPE/STOU, on the I/O pool: what store() hands back.
+struct Session::Opened {
+    Error err;
+    std::string what = "Could not create file";  // the reply's words for err
+    bool over_quota = false;                      // 552 instead
+    Stored stored{};
+    File reader{};  // for the upload's digests, when they are computed
+};
+
+namespace {
+
+// STOU: the name itself, then name.1 ... name.99, each created only if it does not exist yet.
+Result<File> create_unique(const fs::Home& home, std::string& target) {
+    const std::string wanted = target;
+    for (unsigned i = 0; i < 100; ++i) {
+        target = i == 0 ? wanted : cat(wanted, '.', i);
+        auto file = home.open_write(target, fs::WriteMode::create_new);
+        if (file || file.error() != Errc::exists) return file;
+    }
+    return Error(Errc::exists);
+}
+
+}  // namespace
+
+void Session::store(const std::string& target, fs::WriteMode mode, CommandToken command) {
     const std::uint64_t rest = transfers().take_restart();
     if (transfers().take_range()) return reply(504, "RANG applies to RETR and HASH only.");
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (too_deep(target, "Could not create file")) return;
     if (!data_ready_or_refuse()) return;
-    // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite
-    // at an offset would be ignored on an O_APPEND file.
-    const bool unique = mode == fs::WriteMode::create_new;
-    auto file = home_->open_write(target, unique ? mode : fs::WriteMode::at_offset);
-    if (!file) return reply_fs_error(file.error(), "Could not create file");
-    const auto info = sys::file_info(*file);
-    if (!info) return reply_fs_error(info.error(), "Could not open file");
-    const std::uint64_t old_size = info->size;
-    // An earlier upload's digest may still be catching up (in idle time): it would read these writes.
-    ctx_.pending_digests.abandon(info->id);
-    // STOR replaces the file from `rest` on (0 without REST); APPE continues at the end.
-    const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
-    Stored stored{target, unique, std::make_shared<File>(std::move(*file)), info->id, offset};
-    if (offset == old_size) return store_from(std::move(stored), begin_command());
-    // A REST past the end would grow the file without an upload's reservation: checked here,
-    // also for a shared quota (whose figures may be a little stale: a rare refusal too many).
-    if (offset > old_size && offset - old_size > quota_->free()) return reply_quota_exceeded();
-    // Cutting a large file frees its page cache, as long as DELE takes (see cmd_dele): on the pool.
-    // (`file` is taken first: the arguments below may be made in any order, and one moves `stored`.)
-    auto file_to_cut = stored.file;
-    on_pool(
-        [file = std::move(file_to_cut), quota = quota_, offset, old_size]() -> Status {
-            if (const Status err = sys::truncate(*file, offset)) return err;
-            quota->adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
-            return {};
-        },
-        [this, stored = std::move(stored), command = begin_command()](Status err) mutable {
-            if (!err) return store_from(std::move(stored), std::move(command));
-            reply_fs_error(err, "Could not write file");
-            command.complete();
-        });
+    const bool digests = type_ == DataType::binary && !ctx_.config.upload_digests.empty();
+    on_io([home = home_, quota = quota_, pending = &ctx_.pending_digests, target, mode, rest, digests] {
+              return open_for_upload(*home, *quota, *pending, target, mode, rest, digests);
+          },
+          [this, command = command.pending() ? std::move(command) : begin_command()](Opened opened) mutable {
+              if (opened.over_quota) {
+                  reply_quota_exceeded();
+              } else if (opened.err) {
+                  reply_fs_error(opened.err, opened.what);
+              } else {
+                  return store_from(std::move(opened.stored), std::move(opened.reader), std::move(command));
+              }
+              command.complete();
+          });
 }
 
-// The rest of STOR/APPE/STOU once the file is as long as the upload's offset.
-void Session::store_from(Stored stored, CommandToken command) {
-    // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
-    if (!quota_->shared() && quota_->free() == 0) {
-        reply_quota_exceeded();
-        return command.complete();
+// Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite at an
+// offset would be ignored on an O_APPEND file. STOR replaces the file from `rest` on (0 without
+// REST); APPE continues at the end; STOU creates a name that is not taken.
+Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
+                                         std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests) {
+    const bool unique = mode == fs::WriteMode::create_new;
+    auto file = unique ? create_unique(home, target) : home.open_write(target, fs::WriteMode::at_offset);
+    if (!file) return {file.error()};
+    const auto info = sys::file_info(*file);
+    if (!info) return {info.error(), "Could not open file"};
+    const std::uint64_t old_size = info->size;
+    // An earlier upload's digest may still be catching up (in idle time): it would read these writes.
+    pending.abandon(info->id);
+    const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
+    if (offset != old_size) {
+        // A REST past the end would grow the file without an upload's reservation (for a shared
+        // quota, whose figures may be a little stale, a rare refusal too many).
+        if (offset > old_size && offset - old_size > quota.free()) return {{}, {}, true};
+        // Cutting a large file frees its page cache there and then (95 ms for a cached 2 GiB file).
+        if (const Status err = sys::truncate(*file, offset)) return {err, "Could not write file"};
+        quota.adjust(static_cast<std::int64_t>(offset) - static_cast<std::int64_t>(old_size));
     }
-    fs::forget_digests(*stored.file);  // what was kept describes the bytes about to be replaced
-    auto digest = start_upload_digest(stored.target, stored.id, stored.offset);
+    // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
+    if (!quota.shared() && quota.free() == 0) return {{}, {}, true};
+    fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
+    Opened opened{{}, {}, false, Stored{target, unique, std::make_shared<File>(std::move(*file)), info->id, offset}, {}};
+    if (digests) {  // its own handle for reading back (the upload's is write-only), to the very same file
+        auto reader = home.open_read(target);
+        const auto same = reader ? sys::file_info(*reader) : Result<sys::FileInfo>(Errc::not_found);
+        if (same && same->id == info->id) opened.reader = std::move(*reader);
+    }
+    return opened;
+}
+
+// The rest of STOR/APPE/STOU once the file is open and as long as the upload's offset.
+void Session::store_from(Stored stored, File reader, CommandToken command) {
+    auto digest = reader ? start_upload_digest(std::move(reader), stored.id, stored.offset) : nullptr;
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(stored.id));
     const DataType type = type_;
     std::string preliminary = stored.unique ? cat("FILE: ", fs::vpath_name(stored.target)) : std::string("Ok to send data.");
@@ -279,16 +345,9 @@ void Session::store_from(Stored stored, CommandToken command) {
 
 // The digests a binary upload computes while it streams (upload_digests), from the start of the
 // file: after REST or APPE the bytes already there are read first. Registered for the HASH of the
-// file that may come before they are done.
-std::shared_ptr<UploadDigest> Session::start_upload_digest(const std::string& vpath, sys::FileId id,
-                                                           std::uint64_t offset) {
-    if (type_ != DataType::binary || ctx_.config.upload_digests.empty()) return nullptr;
-    // Its own handle for reading back (the upload's is write-only), to the very same file.
-    auto reader = home_->open_read(vpath);
-    if (!reader) return nullptr;
-    const auto same = sys::file_info(*reader);
-    if (!same || same->id != id) return nullptr;
-    auto digest = UploadDigest::start(std::move(*reader), ctx_.config.upload_digests,
+// file that may come before they are done. `reader` reads the uploaded file back.
+std::shared_ptr<UploadDigest> Session::start_upload_digest(File reader, sys::FileId id, std::uint64_t offset) {
+    auto digest = UploadDigest::start(std::move(reader), ctx_.config.upload_digests,
                                       [pool = &ctx_.pool](auto job, net::Lane lane) { pool->submit(std::move(job), lane); });
     ctx_.pending_digests.add(id, digest);
     digest->when_done([pending = &ctx_.pending_digests, id, raw = digest.get()] { pending->remove(id, raw); });
@@ -309,7 +368,7 @@ void Session::cmd_list(const std::string& arg) { start_listing(ListKind::list, s
 void Session::cmd_nlst(const std::string& arg) { start_listing(ListKind::nlst, strip_list_options(arg)); }
 void Session::cmd_mlsd(const std::string& arg) { start_listing(ListKind::mlsd, arg); }
 
-// Listings are read on the worker pool a batch at a time (a folder may hold many thousands of
+// Listings are read on the I/O pool a batch at a time (a folder may hold many thousands of
 // names): the first batch before the 150, so that errors get their own reply, the rest while the
 // data connection takes them.
 void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
@@ -325,7 +384,7 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
         std::string first;
         std::shared_ptr<fs::ListingStream> stream;
     };
-    on_pool(
+    on_io(
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
         [home = home_, target, format, owner = user_, typed = arg, over_control]() -> Opened {
             auto stream = fs::ListingStream::open(home, target, format, owner, typed);
@@ -361,8 +420,8 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
 
 void Session::send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
                            CommandToken command) {
-    // Each next piece is made on the pool and handed back on this reactor.
-    NextPiece next = [pool = &ctx_.pool, reactor = &reactor_, listing](Deliver deliver) {
+    // Each next piece is read on the I/O pool and handed back on this reactor.
+    NextPiece next = [pool = &ctx_.io_pool, reactor = &reactor_, listing](Deliver deliver) {
         pool->submit([reactor, listing, deliver = std::move(deliver)] {
             auto piece = listing->next();
             const Error err = piece ? Error() : piece.error();

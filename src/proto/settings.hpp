@@ -45,6 +45,7 @@ struct Settings {
     TlsSessionReuse tls_session_reuse = TlsSessionReuse::required;
     std::string bans_file = "var/bans.toml";            // where the defender's bans are kept
     unsigned max_hash_jobs_per_user = 2;                // HASH jobs of one user running at once
+    unsigned max_file_requests_per_user = 64;           // file requests of one user on the I/O pool at once
     // Digests computed while a binary upload streams and kept with the file; empty = none (the
     // config file's default is MD5 and SHA-256, app/config.hpp).
     std::vector<fs::HashAlgo> upload_digests;

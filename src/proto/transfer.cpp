@@ -37,37 +37,43 @@ FailureSide side_of_write_error(Error err) {
 class FileDownload final : public Transfer {
 public:
     FileDownload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, std::uint64_t end,
-                 DataType type, net::Stream::FileState state)
-        : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), end_(end), ascii_(type == DataType::ascii),
-          state_(state) {}
+                 DataType type, BlockingRead blocking_read, net::Stream::FileState state)
+        : stream_(std::move(stream)), file_(std::make_shared<File>(std::move(file))), offset_(offset), end_(end),
+          ascii_(type == DataType::ascii), state_(state), blocking_read_(std::move(blocking_read)) {}
 
     void start(Done done) override {
         done_ = std::move(done);
-        const auto info = sys::file_info(file_);
-        if (!info) return finish_from_loop(info.error(), FailureSide::local);
-        size_ = std::min(info->size, end_);
-        if (offset_ >= size_) return finish_from_loop({}, FailureSide::connection);
+        if (offset_ >= end_) return finish_from_loop({}, FailureSide::connection);
         ascii_ ? send_ascii_block() : send_binary();
     }
     std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
 
 private:
     void send_binary() {
-        stream_->send_file(file_, offset_, size_ - offset_, [this](Error err, std::uint64_t n) {
+        stream_->send_file(*file_, offset_, end_ - offset_, [this](Error err, std::uint64_t n) {
             bytes_ += n;
             finish(err, FailureSide::connection);
         }, state_);
     }
 
-    // LF -> CR LF, block by block (a CR already before the LF is kept as it is).
+    // LF -> CR LF, block by block (a CR already before the LF is kept as it is). A block the page
+    // cache holds is read here; one that would wait for storage is read on the I/O pool (the
+    // file and the buffer are shared with that job, which may outlive this transfer).
     void send_ascii_block() {
-        std::vector<char> raw(std::min<std::uint64_t>(kAsciiBlock, size_ - offset_));
-        if (raw.empty()) return finish({}, FailureSide::connection);
-        const auto got = sys::read_at(file_, raw, offset_);
+        raw_->resize(std::min<std::uint64_t>(kAsciiBlock, end_ - offset_));
+        if (raw_->empty()) return finish({}, FailureSide::connection);
+        const auto cached = sys::read_cached_at(*file_, *raw_, offset_);
+        if (cached || cached.error() != Errc::would_block) return send_ascii_read(cached);
+        blocking_read_([file = file_, raw = raw_, offset = offset_] { return sys::read_at(*file, *raw, offset); },
+                       lifetime_.guard([this](ReadResult got) { send_ascii_read(got); }));
+    }
+
+    void send_ascii_read(const ReadResult& got) {
         if (!got) return finish(got.error(), FailureSide::local);
         if (*got == 0) return finish({}, FailureSide::connection);
         offset_ += *got;
         out_.clear();
+        const std::vector<char>& raw = *raw_;
         for (std::size_t i = 0; i < *got; ++i) {
             if (raw[i] == '\n' && !last_was_cr_) out_.push_back('\r');
             last_was_cr_ = raw[i] == '\r';
@@ -89,12 +95,14 @@ private:
     }
 
     std::unique_ptr<net::Stream> stream_;
-    File file_;
+    std::shared_ptr<File> file_;  // shared with a read on the I/O pool
     std::uint64_t offset_;
-    std::uint64_t end_;
-    std::uint64_t size_ = 0;  // where sending stops: min(file size, end_)
+    std::uint64_t end_;  // where sending stops (the caller clamped it to the file's size)
     bool ascii_;
     net::Stream::FileState state_;
+    BlockingRead blocking_read_;
+    std::shared_ptr<std::vector<char>> raw_ = std::make_shared<std::vector<char>>();  // TYPE A's block
+    Lifetime lifetime_;  // a read on the pool finds the transfer gone
     bool last_was_cr_ = false;
     std::uint64_t bytes_ = 0;
     std::string out_;
@@ -248,7 +256,7 @@ private:
     }
 
     // The same loop as the binary path's (sys::write_all_at): interrupted and short writes retried.
-    Status write_out(std::string_view data) { return sys::write_all_at(file_, data, offset_, offset_); }
+    Status write_out(std::string_view data) { return sys::write_received_at(file_, data, offset_, offset_); }
 
     // The budget is spent: the upload is fine only if the client has nothing more to send.
     void check_nothing_more() {
@@ -301,8 +309,10 @@ private:
 }  // namespace
 
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
-                                             std::uint64_t end, DataType type, net::Stream::FileState state) {
-    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type, state);
+                                             std::uint64_t end, DataType type, BlockingRead blocking_read,
+                                             net::Stream::FileState state) {
+    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type,
+                                          std::move(blocking_read), state);
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {

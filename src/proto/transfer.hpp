@@ -64,9 +64,16 @@ public:
     virtual bool over_quota() const { return false; }
 };
 
-// Bytes [offset, end) of `file`; `end` is clamped to the file's size (UINT64_MAX: to the end).
+// A read that may wait for storage, run off the reactor (the session's I/O pool): `read` there,
+// then `done(result)` back on the reactor (dropped if the transfer is gone by then).
+using ReadResult = Result<std::size_t>;
+using BlockingRead = std::function<void(std::function<ReadResult()> read, std::function<void(ReadResult)> done)>;
+
+// Bytes [offset, end) of `file`, or up to its end if it is shorter (UINT64_MAX: to the end). The
+// caller opened the file and knows its size: the transfer makes no file-system call to start.
+// TYPE A reads blocks the page cache holds on the reactor and hands the others to `blocking_read`.
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
-                                             std::uint64_t end, DataType type,
+                                             std::uint64_t end, DataType type, BlockingRead blocking_read,
                                              net::Stream::FileState state = net::Stream::FileState::settled);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);

@@ -52,6 +52,14 @@ Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint6
 // All of `data` at `at`. A short write is retried so that its error (no_space, quota) surfaces;
 // `done` grows by what reached the file, also on failure.
 Status write_all_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
+
+// The data path's own entry points, allowed on a reactor thread (sys/reactor_thread.hpp): they
+// never wait for storage. write_received_at: write_all_at of bytes just received (an upload), which
+// go to the page cache. read_cached_at: read_at only of what the page cache holds (Linux: preadv2
+// with RWF_NOWAIT); would_block when some of it would have to come from storage (and always on
+// Windows, which has no such read), so the caller reads it on the I/O pool instead.
+Status write_received_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
+Result<std::size_t> read_cached_at(const File& file, std::span<char> buffer, std::uint64_t offset);
 // Cut or extend the file to `size` bytes.
 Status truncate(const File& file, std::uint64_t size);
 // A hint that [offset, offset + length) will be read once, in order (read-ahead).

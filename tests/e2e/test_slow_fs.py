@@ -1,11 +1,14 @@
 """File-system steps that take long must not hold up the other sessions of their reactor.
 
-Removing the last name of a large file, renaming over it or cutting it (STOR over it) frees its
-page cache there and then: 95 ms for a cached 2 GiB file on the project's machine, seconds for a
-large one. An LD_PRELOAD shim built here makes unlinkat, renameat and ftruncate on names starting
-with "slow-" take 600 ms. One session runs DELE, RNTO over and STOR over such a file while a
-second session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before
-the slow step ends, and the slow step must really have been slow (so the shim did its job)."""
+On NFS or CephFS every metadata call (open, stat, mkdir) takes milliseconds; removing the last name
+of a large file, renaming over it or cutting it (STOR over it) frees its page cache there and then
+(95 ms for a cached 2 GiB file here). An LD_PRELOAD shim built here makes unlinkat, renameat,
+ftruncate, fstat and mkdirat on names starting with "slow-" take 600 ms. One session runs a command
+on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR, HASH) while a second
+session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before the
+slow step ends, and the slow step must really have been slow (so the shim did its job). And one
+user's requests beyond max_file_requests_per_user get 450 instead of waiting."""
+import ftplib
 import os
 import shutil
 import subprocess
@@ -23,6 +26,7 @@ SHIM = r"""
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,9 +54,7 @@ int renameat(int from_dir, const char *from, int to_dir, const char *to) {
     return real(from_dir, from, to_dir, to);
 }
 
-int ftruncate(int fd, off_t length) {
-    static int (*real)(int, off_t);
-    if (!real) real = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+static void wait_if_slow_fd(int fd) {
     char link[64], path[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
@@ -60,6 +62,26 @@ int ftruncate(int fd, off_t length) {
         path[n] = 0;
         wait_if_slow(path);
     }
+}
+
+int fstat(int fd, struct stat *st) {
+    static int (*real)(int, struct stat *);
+    if (!real) real = (int (*)(int, struct stat *))dlsym(RTLD_NEXT, "fstat");
+    wait_if_slow_fd(fd);
+    return real(fd, st);
+}
+
+int mkdirat(int dir, const char *name, mode_t mode) {
+    static int (*real)(int, const char *, mode_t);
+    if (!real) real = (int (*)(int, const char *, mode_t))dlsym(RTLD_NEXT, "mkdirat");
+    wait_if_slow(name);
+    return real(dir, name, mode);
+}
+
+int ftruncate(int fd, off_t length) {
+    static int (*real)(int, off_t);
+    if (!real) real = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+    wait_if_slow_fd(fd);
     return real(fd, length);
 }
 """ % int(SLOW_SECONDS * 1e9)
@@ -148,6 +170,62 @@ class SlowFileSystemTests(ServerTestCase):
         self.assert_noop_answered_meanwhile(store)
         with open(os.path.join(home, "slow-stor.bin"), "rb") as f:
             self.assertEqual(f.read(), b"new" * 1000)
+
+
+    def test_metadata_commands_on_slow_names(self):
+        home = self.srv.home("alice")
+        make_file(os.path.join(home, "slow-meta.bin"), 5000, seed="meta")
+        os.makedirs(os.path.join(home, "slow-dir"), exist_ok=True)
+        self.assert_noop_answered_meanwhile(lambda ftp: self.assertEqual(ftp.size("slow-meta.bin"), 5000))
+        self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.sendcmd("MDTM slow-meta.bin").startswith("213")))
+        self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.cwd("slow-dir").startswith("250")))
+        self.assert_noop_answered_meanwhile(lambda ftp: ftp.mkd("slow-new"))
+        self.assertTrue(os.path.isdir(os.path.join(home, "slow-new")))
+
+    def test_retr_and_hash_of_a_slow_file(self):
+        home = self.srv.home("alice")
+        make_file(os.path.join(home, "slow-get.bin"), 300000, seed="get")
+
+        def retr(ftp):
+            got = []
+            ftp.retrbinary("RETR slow-get.bin", got.append)
+            self.assertEqual(sum(len(g) for g in got), 300000)
+        self.assert_noop_answered_meanwhile(retr)
+        self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.sendcmd("HASH slow-get.bin").startswith("213")))
+
+
+@skip_on_windows("LD_PRELOAD shim of Linux libc calls")
+@skip_unless_ferryd("max_file_requests_per_user is ferryd's")
+class FileRequestsPerUserTests(SlowFileSystemTests):
+    """Three sessions of one user with max_file_requests_per_user = 2: while two SIZEs of a slow
+    file wait, the third gets 450 at once (and a log line), and the user's next request works."""
+    CONFIG = {"workers": 1, "max_file_requests_per_user": 2}
+
+    def test_a_third_request_gets_450(self):
+        make_file(os.path.join(self.srv.home("alice"), "slow-busy.bin"), 100, seed="busy")
+        sessions = [self.login() for _ in range(3)]
+        results = []
+
+        def size(ftp):
+            results.append(ftp.size("slow-busy.bin"))
+        waiting = [threading.Thread(target=size, args=(s,)) for s in sessions[:2]]
+        for t in waiting:
+            t.start()
+        time.sleep(0.2)
+        start = time.monotonic()
+        with self.assertRaises(ftplib.error_temp) as caught:
+            sessions[2].size("slow-busy.bin")
+        self.assertLess(time.monotonic() - start, SLOW_SECONDS / 2)
+        self.assertTrue(str(caught.exception).startswith("450 Too many file operations"), caught.exception)
+        for t in waiting:
+            t.join(10)
+        self.assertEqual(results, [100, 100])
+        self.assertEqual(sessions[2].size("slow-busy.bin"), 100)
+        self.assertIn("max_file_requests_per_user", self.srv.log_text())
+
+    # the inherited tests run in SlowFileSystemTests already
+    test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
+    test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
 
 
 class _Bytes:

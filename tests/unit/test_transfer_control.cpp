@@ -66,7 +66,8 @@ struct Rig {
         auto shared = std::make_shared<File>(std::move(file));
         control->start("Opening BINARY mode data connection.",
                        [shared, offset, end](std::unique_ptr<net::Stream> stream) {
-                           return make_file_download(std::move(stream), std::move(*shared), offset, end, DataType::binary);
+                           return make_file_download(std::move(stream), std::move(*shared), offset, end, DataType::binary,
+                                                     [](auto read, auto done) { done(read()); });
                        },
                        XferRecord{.kind = XferKind::download, .remote_ip = "127.0.0.1", .path = "/f", .user = "u"}, {}, token());
     }
@@ -273,7 +274,7 @@ TEST_CASE("REST and RANG are taken by the next transfer once") {
     CHECK_FALSE(rig.control->take_range());
 
     // A download from a restart offset asks the stream for the rest of the file only.
-    rig.start_download(dir.create("f", std::vector<char>(1000, 'x')), 300, UINT64_MAX);
+    rig.start_download(dir.create("f", std::vector<char>(1000, 'x')), 300, 1000);  // the session ends it at the size
     rig.connect();
     REQUIRE(rig.wire->write_pending());
     CHECK(rig.wire->file_offset == 300);

@@ -1,6 +1,7 @@
 // Home on Linux: opening, stat and name operations, all resolved beneath the home's directory fd.
 // Listing and usage scans live in home_scan.cpp.
 #include "fs/home.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include "fs/linux/beneath.hpp"
 #include "fs/vpath.hpp"
@@ -93,6 +94,7 @@ int rename_noreplace(int from_dir, const std::string& from, int to_dir, const st
 }  // namespace
 
 Result<Home> Home::open(const std::string& directory, bool create) {
+    sys::off_reactor("Home::open");
     if (directory.empty()) return Error(Errc::invalid);
     if (create) {
         if (const Status err = make_directories(directory)) return Result<Home>::failure(err);
@@ -106,6 +108,7 @@ Result<Home> Home::open(const std::string& directory, bool create) {
 }
 
 Result<Home> Home::open(const std::string& root, std::string_view relative, bool create) {
+    sys::off_reactor("Home::open");
     if (root.empty() || relative.empty()) return Error(Errc::invalid);
     const int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) return sys::last_error();
@@ -138,12 +141,14 @@ Result<File> Home::open_parent(std::string_view vpath, std::string& name) const 
 }
 
 Result<FileInfo> Home::stat(std::string_view vpath) const {
+    sys::off_reactor("Home::stat");
     auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);
     if (!fd) return fd.error();
     return sys::file_info(*fd);
 }
 
 Result<FileInfo> Home::lstat(std::string_view vpath) const {
+    sys::off_reactor("Home::lstat");
     if (is_root(vpath)) return stat(vpath);
     std::string name;
     auto parent = open_parent(vpath, name);
@@ -154,18 +159,22 @@ Result<FileInfo> Home::lstat(std::string_view vpath) const {
 }
 
 Result<File> Home::open_read(std::string_view vpath) const {
+    sys::off_reactor("Home::open_read");
     return open_regular(dir_.get(), vpath, O_RDONLY, 0);
 }
 
 Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
+    sys::off_reactor("Home::open_write");
     return open_regular(dir_.get(), vpath, write_flags(mode), file_mode);
 }
 
 Result<File> Home::open_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::open_directory");
     return detail::open_beneath(dir_.get(), vpath_relative(vpath), O_RDONLY | O_DIRECTORY);
 }
 
 Status Home::make_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::make_directory");
     if (is_root(vpath)) return Error(Errc::exists, EEXIST);
     std::string name;
     auto parent = open_parent(vpath, name);
@@ -174,6 +183,7 @@ Status Home::make_directory(std::string_view vpath) const {
 }
 
 Status Home::remove_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::remove_directory");
     if (is_root(vpath)) return Error(Errc::busy, EBUSY);
     std::string name;
     auto parent = open_parent(vpath, name);
@@ -182,6 +192,7 @@ Status Home::remove_directory(std::string_view vpath) const {
 }
 
 Status Home::remove_file(std::string_view vpath) const {
+    sys::off_reactor("Home::remove_file");
     if (is_root(vpath)) return Error(Errc::is_directory, EISDIR);
     std::string name;
     auto parent = open_parent(vpath, name);
@@ -190,6 +201,7 @@ Status Home::remove_file(std::string_view vpath) const {
 }
 
 Status Home::rename(std::string_view from, std::string_view to) const {
+    sys::off_reactor("Home::rename");
     if (is_root(from) || is_root(to)) return Error(Errc::busy, EBUSY);
     std::string from_name, to_name;
     auto from_dir = open_parent(from, from_name);
@@ -208,6 +220,7 @@ Status Home::rename(std::string_view from, std::string_view to) const {
 }
 
 Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const {
+    sys::off_reactor("Home::set_mtime");
     // Resolve beneath the home (following links that stay inside), then touch what was found:
     // utimensat on a name relative to its parent would follow a symlink out of the home.
     auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);
@@ -217,6 +230,7 @@ Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const 
 }
 
 Status Home::set_mode(std::string_view vpath, std::uint32_t mode) const {
+    sys::off_reactor("Home::set_mode");
     if (mode & ~std::uint32_t{0777}) return Error(Errc::invalid);
     // Resolve beneath the home first, as set_mtime does, then change what was found.
     auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);

@@ -1,6 +1,7 @@
 // Home on Linux: folders read in batches (FolderReader) and the recursive usage scan. Both run on
 // the worker pool.
 #include "fs/home.hpp"
+#include "sys/reactor_thread.hpp"
 #include "fs/linux/beneath.hpp"
 #include "fs/vpath.hpp"
 #include "sys/posix/errno.hpp"
@@ -92,6 +93,7 @@ Result<std::vector<DirEntry>> FolderReader::next(std::size_t max) {
 }
 
 Result<FolderReader> Home::read_folder(std::string_view vpath) const {
+    sys::off_reactor("Home::read_folder");
     auto fd = open_directory(vpath);
     if (!fd) return fd.error();
     // fdopendir takes the fd; keep our own for fstatat (the stream's fd is its private business).
@@ -140,6 +142,7 @@ Result<std::uint64_t> sum_folder(File dir_fd, int depth) {
 }  // namespace
 
 Result<std::uint64_t> Home::usage() const {
+    sys::off_reactor("Home::usage");
     auto root = open_directory("/");
     if (!root) return root.error();
     return sum_folder(std::move(*root), 0);

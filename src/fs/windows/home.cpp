@@ -2,6 +2,7 @@
 // folder handle as NtCreateFile's RootDirectory, then the containment check). Listing and usage
 // scans live in home_scan.cpp.
 #include "fs/home.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include "fs/vpath.hpp"
 #include "fs/windows/nt_open.hpp"
@@ -70,6 +71,7 @@ Status mark_for_delete(HANDLE handle) {
 }  // namespace
 
 Result<Home> Home::open(const std::string& directory, bool create) {
+    sys::off_reactor("Home::open");
     if (directory.empty()) return Error(Errc::invalid);
     if (create) {
         if (const Status err = make_folders(directory, 0750)) return Result<Home>::failure(err);
@@ -87,6 +89,7 @@ Result<Home> Home::open(const std::string& directory, bool create) {
 }
 
 Result<Home> Home::open(const std::string& root, std::string_view relative, bool create) {
+    sys::off_reactor("Home::open");
     if (root.empty() || relative.empty()) return Error(Errc::invalid);
     auto root_home = open(root, false);
     if (!root_home) return root_home.error();
@@ -121,6 +124,7 @@ Result<File> Home::open_parent(std::string_view vpath, std::string& name) const 
 }
 
 Result<FileInfo> Home::stat(std::string_view vpath) const {
+    sys::off_reactor("Home::stat");
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath), OpenRequest{});
     if (!file) return file.error();
     return sys::file_info(*file);
@@ -130,6 +134,7 @@ Result<FileInfo> Home::stat(std::string_view vpath) const {
 Result<FileInfo> Home::lstat(std::string_view vpath) const { return stat(vpath); }
 
 Result<File> Home::open_read(std::string_view vpath) const {
+    sys::off_reactor("Home::open_read");
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                       OpenRequest{GENERIC_READ, Disposition::open, FILE_NON_DIRECTORY_FILE | FILE_SEQUENTIAL_ONLY});
     if (!file) return file;
@@ -140,6 +145,7 @@ Result<File> Home::open_read(std::string_view vpath) const {
 }
 
 Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
+    sys::off_reactor("Home::open_write");
     // Made only through the parent, opened and checked first: NtCreateFile would follow a link in
     // an earlier component (wine always does) and create the file wherever it leads before the
     // containment check after the open could refuse it.
@@ -166,12 +172,14 @@ Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
 }
 
 Result<File> Home::open_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::open_directory");
     return windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                  OpenRequest{FILE_LIST_DIRECTORY | FILE_TRAVERSE | FILE_READ_ATTRIBUTES, Disposition::open,
                                              FILE_DIRECTORY_FILE});
 }
 
 Status Home::make_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::make_directory");
     if (is_root(vpath)) return Error(Errc::exists);
     std::string name;  // through the checked parent, as open_write
     auto parent = open_parent(vpath, name);
@@ -182,6 +190,7 @@ Status Home::make_directory(std::string_view vpath) const {
 }
 
 Status Home::remove_directory(std::string_view vpath) const {
+    sys::off_reactor("Home::remove_directory");
     if (is_root(vpath)) return Error(Errc::busy);
     auto folder = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                         OpenRequest{DELETE | FILE_READ_ATTRIBUTES, Disposition::open, FILE_DIRECTORY_FILE});
@@ -190,6 +199,7 @@ Status Home::remove_directory(std::string_view vpath) const {
 }
 
 Status Home::remove_file(std::string_view vpath) const {
+    sys::off_reactor("Home::remove_file");
     if (is_root(vpath)) return Error(Errc::is_directory);
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                       OpenRequest{DELETE | FILE_READ_ATTRIBUTES, Disposition::open, FILE_NON_DIRECTORY_FILE});
@@ -198,6 +208,7 @@ Status Home::remove_file(std::string_view vpath) const {
 }
 
 Status Home::rename(std::string_view from, std::string_view to) const {
+    sys::off_reactor("Home::rename");
     if (is_root(from) || is_root(to)) return Error(Errc::busy);
     std::string to_name;
     auto to_dir = open_parent(to, to_name);
@@ -212,6 +223,7 @@ Status Home::rename(std::string_view from, std::string_view to) const {
 }
 
 Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const {
+    sys::off_reactor("Home::set_mtime");
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                       OpenRequest{FILE_WRITE_ATTRIBUTES, Disposition::open, 0});
     if (!file) return file.error();
@@ -222,6 +234,7 @@ Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const 
 
 // Windows has no mode bits: the owner's write bit becomes the read-only attribute.
 Status Home::set_mode(std::string_view vpath, std::uint32_t mode) const {
+    sys::off_reactor("Home::set_mode");
     if (mode & ~std::uint32_t{0777}) return Error(Errc::invalid);
     if (is_root(vpath)) return Error(Errc::permission);
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),

@@ -2,6 +2,7 @@
 // GetFileInformationByHandleEx(FileIdBothDirectoryInfo) on a folder handle opened beneath the
 // home. Both run on the worker pool.
 #include "fs/home.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include "fs/vpath.hpp"
 #include "fs/windows/nt_open.hpp"
@@ -103,6 +104,7 @@ Result<std::vector<DirEntry>> FolderReader::next(std::size_t max) {
 }
 
 Result<FolderReader> Home::read_folder(std::string_view vpath) const {
+    sys::off_reactor("Home::read_folder");
     auto folder = open_directory(vpath);
     if (!folder) return folder.error();
     auto impl = std::make_unique<FolderReader::Impl>();
@@ -143,6 +145,7 @@ std::uint64_t sum_folder(HANDLE folder, const std::wstring& home_final, int dept
 }  // namespace
 
 Result<std::uint64_t> Home::usage() const {
+    sys::off_reactor("Home::usage");
     auto root = open_directory("/");
     if (!root) return root.error();
     return sum_folder(root->get(), final_path_, 0);

@@ -1,4 +1,5 @@
 #include "sys/file.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include "sys/posix/errno.hpp"
 #include "sys/posix/fd_io.hpp"
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@ Result<File> open_file(const std::string& path, OpenMode mode) {
 std::FILE* open_log_file(const std::string& path) { return std::fopen(path.c_str(), "ae"); }
 
 Result<FileInfo> file_info(const File& file) {
+    off_reactor("file_info");
     struct stat st {};
     if (::fstat(file.get(), &st) != 0) return last_error();
     return info_from_stat(st);
@@ -62,6 +65,7 @@ Result<FileInfo> path_info(const std::string& path) {
 }
 
 Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint64_t offset) {
+    off_reactor("read_at");
     while (true) {
         const ssize_t n = ::pread(file.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
         if (n >= 0) return static_cast<std::size_t>(n);
@@ -70,10 +74,26 @@ Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint6
 }
 
 Status write_all_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
+    off_reactor("write_all_at");
+    return write_received_at(file, data, at, done);
+}
+
+Status write_received_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
     return from_errno(pwrite_all(file.get(), data, at, done));
 }
 
+Result<std::size_t> read_cached_at(const File& file, std::span<char> buffer, std::uint64_t offset) {
+    iovec vector{buffer.data(), buffer.size()};
+    while (true) {
+        const ssize_t n = ::preadv2(file.get(), &vector, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EAGAIN || errno == EOPNOTSUPP) return Error(Errc::would_block, EAGAIN);
+        if (errno != EINTR) return last_error();
+    }
+}
+
 Status truncate(const File& file, std::uint64_t size) {
+    off_reactor("truncate");
     return ::ftruncate(file.get(), static_cast<off_t>(size)) == 0 ? Status{} : last_error();
 }
 
@@ -93,6 +113,7 @@ Error attribute_error() {
 }  // namespace
 
 Result<std::string> get_attribute(const File& file, const std::string& name) {
+    off_reactor("get_attribute");
     std::string value(256, '\0');
     const ssize_t n = ::fgetxattr(file.get(), name.c_str(), value.data(), value.size());
     if (n < 0) return attribute_error();
@@ -101,16 +122,19 @@ Result<std::string> get_attribute(const File& file, const std::string& name) {
 }
 
 Status set_attribute(const File& file, const std::string& name, std::string_view value) {
+    off_reactor("set_attribute");
     if (::fsetxattr(file.get(), name.c_str(), value.data(), value.size(), 0) != 0) return attribute_error();
     return {};
 }
 
 Status remove_attribute(const File& file, const std::string& name) {
+    off_reactor("remove_attribute");
     if (::fremovexattr(file.get(), name.c_str()) != 0) return attribute_error();
     return {};
 }
 
 Result<std::uint64_t> free_space(const File& file) {
+    off_reactor("free_space");
     struct statvfs stats {};
     if (::fstatvfs(file.get(), &stats) != 0) return last_error();
     return static_cast<std::uint64_t>(stats.f_bavail) * stats.f_frsize;

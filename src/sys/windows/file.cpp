@@ -1,6 +1,7 @@
 // sys/file.hpp on Windows: HANDLEs from CreateFileW, positioned I/O through an OVERLAPPED offset
 // on synchronous handles (no shared file pointer, so threads may read one handle at once).
 #include "sys/file.hpp"
+#include "sys/reactor_thread.hpp"
 
 #include "sys/windows/file_info.hpp"
 #include "sys/windows/wide.hpp"
@@ -25,7 +26,10 @@ Result<File> open_file(const std::string& path, OpenMode mode) {
     return file;
 }
 
-Result<FileInfo> file_info(const File& file) { return windows::info_of_handle(file.get()); }
+Result<FileInfo> file_info(const File& file) {
+    off_reactor("file_info");
+    return windows::info_of_handle(file.get());
+}
 
 Result<FileInfo> path_info(const std::string& path) {
     // Zero access with backup semantics opens folders too; links are followed, as stat() does.
@@ -50,6 +54,7 @@ constexpr std::size_t max_io = 1u << 30;  // DWORD lengths; a GiB per call is pl
 }  // namespace
 
 Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint64_t offset) {
+    off_reactor("read_at");
     OVERLAPPED position = at_offset(offset);
     DWORD got = 0;
     const DWORD want = static_cast<DWORD>(buffer.size() < max_io ? buffer.size() : max_io);
@@ -61,6 +66,14 @@ Result<std::size_t> read_at(const File& file, std::span<char> buffer, std::uint6
 }
 
 Status write_all_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
+    off_reactor("write_all_at");
+    return write_received_at(file, data, at, done);
+}
+
+// Windows cannot ask whether a read would wait: every read goes to the I/O pool.
+Result<std::size_t> read_cached_at(const File&, std::span<char>, std::uint64_t) { return Error(Errc::would_block); }
+
+Status write_received_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done) {
     while (!data.empty()) {
         OVERLAPPED position = at_offset(at);
         DWORD wrote = 0;
@@ -75,6 +88,7 @@ Status write_all_at(const File& file, std::span<const char> data, std::uint64_t 
 }
 
 Status truncate(const File& file, std::uint64_t size) {
+    off_reactor("truncate");
     FILE_END_OF_FILE_INFO end{};
     end.EndOfFile.QuadPart = static_cast<LONGLONG>(size);
     return SetFileInformationByHandle(file.get(), FileEndOfFileInfo, &end, sizeof end) ? Status{} : last_win32_error();
@@ -91,6 +105,7 @@ Status set_attribute(const File&, const std::string&, std::string_view) { return
 Status remove_attribute(const File&, const std::string&) { return Error(Errc::unsupported); }
 
 Result<std::uint64_t> free_space(const File& file) {
+    off_reactor("free_space");
     wchar_t path[MAX_PATH + 64];
     const DWORD length = GetFinalPathNameByHandleW(file.get(), path, MAX_PATH + 64, FILE_NAME_NORMALIZED);
     if (length == 0 || length >= MAX_PATH + 64) return last_win32_error();

@@ -1,14 +1,14 @@
-#include "proto/hash_jobs.hpp"
+#include "proto/user_jobs.hpp"
 
 #include <doctest/doctest.h>
 
 #include <vector>
 
-using ferry::proto::HashJobs;
+using ferry::proto::UserJobs;
 
-TEST_CASE("HashJobs caps the jobs per user and frees a slot when its job ends") {
-    HashJobs jobs(2);
-    std::vector<HashJobs::Slot> alice;
+TEST_CASE("UserJobs caps the jobs per user and frees a slot when its job ends") {
+    UserJobs jobs(2);
+    std::vector<UserJobs::Slot> alice;
     for (int i = 0; i < 2; ++i) {
         auto slot = jobs.try_start("alice");
         REQUIRE(slot);

@@ -1,5 +1,6 @@
-// HASH jobs running per user. A HASH of a big file keeps a pool thread for seconds; without a
-// cap, one user with many sessions fills the pool's bulk lane and everyone else's HASH waits.
+// Jobs of one kind running per user, capped. A HASH of a big file keeps a pool thread for seconds,
+// a file request on slow storage an I/O thread for milliseconds: without a cap, one user with many
+// sessions fills the pool and everyone else waits behind them.
 #pragma once
 #include <map>
 #include <mutex>
@@ -9,14 +10,14 @@
 
 namespace ferry::proto {
 
-class HashJobs {
+class UserJobs {
 public:
-    explicit HashJobs(unsigned per_user) : per_user_(per_user) {}
+    explicit UserJobs(unsigned per_user) : per_user_(per_user) {}
 
     // Held for as long as the job runs (also on the pool thread); move-only.
     class Slot {
     public:
-        Slot(HashJobs* jobs, std::string user) : jobs_(jobs), user_(std::move(user)) {}
+        Slot(UserJobs* jobs, std::string user) : jobs_(jobs), user_(std::move(user)) {}
         Slot(Slot&& other) noexcept : jobs_(std::exchange(other.jobs_, nullptr)), user_(std::move(other.user_)) {}
         Slot& operator=(Slot&&) = delete;
         Slot(const Slot&) = delete;
@@ -25,7 +26,7 @@ public:
         }
 
     private:
-        HashJobs* jobs_;
+        UserJobs* jobs_;
         std::string user_;
     };
 
