@@ -148,7 +148,10 @@ LogLevel g_min = LogLevel::info;
 }  // namespace
 
 bool open(const std::string& path) {
-    if (path.empty() || path == "-") return true;
+    if (path.empty() || path == "-") {
+        writer().switch_to(nullptr);  // closes a file opened before
+        return true;
+    }
     FILE* f = sys::open_log_file(path);
     if (!f) return false;
     writer().switch_to(f);

@@ -18,7 +18,8 @@ std::string cat(const Args&... args) {
 }
 
 namespace log {
-// Where lines go: "" or "-" = stderr. Returns false (and keeps stderr) when the file can't be opened.
+// Where lines go: "" or "-" = stderr (closing a file opened before). Returns false (and keeps
+// where lines went) when the file can't be opened.
 bool open(const std::string& path);
 void set_min_level(LogLevel level);
 void write(LogLevel level, std::string_view line);
