@@ -1,6 +1,7 @@
 #include "proto/transfer.hpp"
 
 #include "base/lifetime.hpp"
+#include "base/log.hpp"
 #include "sys/file.hpp"
 
 #include <algorithm>
@@ -25,7 +26,8 @@ void end_upload_stream(net::Stream& stream, Error err, FailureSide side, std::fu
 }
 
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
-constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for line-end conversion
+constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for an upload's line-end conversion
+constexpr std::size_t kFileBlock = 256u << 10;     // a download's reads when it goes through memory
 constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
 FailureSide side_of_write_error(Error err) {
@@ -44,11 +46,29 @@ public:
     void start(Done done) override {
         done_ = std::move(done);
         if (offset_ >= end_) return finish_from_loop({}, FailureSide::connection);
-        ascii_ ? send_ascii_block() : send_binary();
+        if (stream_->is_tls() && !ascii_) log_tls_path();
+        if (ascii_ || copies_through_memory()) return read_block();
+        send_binary();
     }
     std::uint64_t bytes() const override { return bytes_ + stream_->in_flight(); }
 
 private:
+    // Whether the stream would copy the file through memory anyway: TLS that OpenSSL seals, or a
+    // file an upload is writing under kTLS (never SSL_sendfile). Otherwise the kernel sends the
+    // file itself: sendfile (TransmitFile on Windows), SSL_sendfile under kTLS.
+    bool copies_through_memory() const {
+        return stream_->is_tls() && (!stream_->ktls_send() || state_ == net::Stream::FileState::being_written);
+    }
+
+    // Once per data connection (= per transfer): whether the download stayed zero-copy.
+    void log_tls_path() const {
+        const bool ktls = stream_->ktls_send();
+        const bool changing = state_ == net::Stream::FileState::being_written;
+        log::info(cat("tls: send_file to ", stream_->peer_address().to_string(), " uses ",
+                      copies_through_memory() ? "SSL_write from buffer" : "kTLS sendfile",
+                      ktls && changing ? " (the file is being uploaded: no kTLS sendfile)" : ""));
+    }
+
     void send_binary() {
         stream_->send_file(*file_, offset_, end_ - offset_, [this](Error err, std::uint64_t n) {
             bytes_ += n;
@@ -56,34 +76,40 @@ private:
         }, state_);
     }
 
-    // LF -> CR LF, block by block (a CR already before the LF is kept as it is). A block the page
-    // cache holds is read here; one that would wait for storage is read on the I/O pool (the
-    // file and the buffer are shared with that job, which may outlive this transfer).
-    void send_ascii_block() {
-        raw_->resize(std::min<std::uint64_t>(kAsciiBlock, end_ - offset_));
-        if (raw_->empty()) return finish({}, FailureSide::connection);
-        const auto cached = sys::read_cached_at(*file_, *raw_, offset_);
-        if (cached || cached.error() != Errc::would_block) return send_ascii_read(cached);
-        blocking_read_([file = file_, raw = raw_, offset = offset_] { return sys::read_at(*file, *raw, offset); },
-                       lifetime_.guard([this](ReadResult got) { send_ascii_read(got); }));
+    // Everything else (TLS that OpenSSL seals, TYPE A's line ends) goes block by block through
+    // memory. A block the page cache holds is read here; one that would wait for storage is read
+    // on the I/O pool, so the reactor never waits for a disk or a network file system (the file
+    // and the buffer are shared with that job, which may outlive this transfer).
+    void read_block() {
+        block_->resize(std::min<std::uint64_t>(kFileBlock, end_ - offset_));
+        if (block_->empty()) return finish({}, FailureSide::connection);
+        const auto cached = sys::read_cached_at(*file_, *block_, offset_);
+        if (cached || cached.error() != Errc::would_block) return send_block(cached);
+        blocking_read_([file = file_, block = block_, offset = offset_] { return sys::read_at(*file, *block, offset); },
+                       lifetime_.guard([this](ReadResult got) { send_block(got); }));
     }
 
-    void send_ascii_read(const ReadResult& got) {
+    void send_block(const ReadResult& got) {
         if (!got) return finish(got.error(), FailureSide::local);
-        if (*got == 0) return finish({}, FailureSide::connection);
+        if (*got == 0) return finish({}, FailureSide::connection);  // the file ended early
         offset_ += *got;
-        out_.clear();
-        const std::vector<char>& raw = *raw_;
-        for (std::size_t i = 0; i < *got; ++i) {
-            if (raw[i] == '\n' && !last_was_cr_) out_.push_back('\r');
-            last_was_cr_ = raw[i] == '\r';
-            out_.push_back(raw[i]);
-        }
-        stream_->write_all(out_, [this](Error err, std::uint64_t n) {
+        const std::span<const char> read(block_->data(), *got);
+        stream_->write_all(ascii_ ? to_crlf(read) : read, [this](Error err, std::uint64_t n) {
             bytes_ += n;
             if (err) return finish(err, FailureSide::connection);
-            send_ascii_block();
+            read_block();
         });
+    }
+
+    // LF -> CR LF (a CR already before the LF is kept as it is), into out_.
+    std::span<const char> to_crlf(std::span<const char> raw) {
+        out_.clear();
+        for (const char c : raw) {
+            if (c == '\n' && !last_was_cr_) out_.push_back('\r');
+            last_was_cr_ = c == '\r';
+            out_.push_back(c);
+        }
+        return out_;
     }
 
     void finish(Error err, FailureSide side) {
@@ -101,7 +127,7 @@ private:
     bool ascii_;
     net::Stream::FileState state_;
     BlockingRead blocking_read_;
-    std::shared_ptr<std::vector<char>> raw_ = std::make_shared<std::vector<char>>();  // TYPE A's block
+    std::shared_ptr<std::vector<char>> block_ = std::make_shared<std::vector<char>>();  // read_block's
     Lifetime lifetime_;  // a read on the pool finds the transfer gone
     bool last_was_cr_ = false;
     std::uint64_t bytes_ = 0;

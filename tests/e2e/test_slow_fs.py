@@ -3,12 +3,16 @@
 On NFS or CephFS every metadata call (open, stat, mkdir) takes milliseconds; removing the last name
 of a large file, renaming over it or cutting it (STOR over it) frees its page cache there and then
 (95 ms for a cached 2 GiB file here). An LD_PRELOAD shim built here makes unlinkat, renameat,
-ftruncate, fstat and mkdirat on names starting with "slow-" take 600 ms. One session runs a command
-on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR, HASH) while a second
+ftruncate, fstat and mkdirat on names starting with "slow-" take 600 ms; a file named "uncached-..."
+is never in the page cache (preadv2 RWF_NOWAIT: EAGAIN) and its first pread takes 600 ms. One
+session runs a command
+on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR, HASH, an FTPS RETR that
+OpenSSL seals, a TYPE A RETR) while a second
 session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before the
 slow step ends, and the slow step must really have been slow (so the shim did its job). And one
 user's requests beyond max_file_requests_per_user get 450 instead of waiting."""
 import ftplib
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,17 +21,20 @@ import threading
 import time
 import unittest
 
-from harness import ServerTestCase, make_file, skip_on_windows, skip_unless_ferryd
+from harness import ServerTestCase, make_file, sha256_file, skip_on_windows, skip_unless_ferryd
+from harness_ext import ReuseFTP_TLS, tls_config
 
 SLOW_SECONDS = 0.6
 
 SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,15 +61,39 @@ int renameat(int from_dir, const char *from, int to_dir, const char *to) {
     return real(from_dir, from, to_dir, to);
 }
 
-static void wait_if_slow_fd(int fd) {
+static int fd_name_starts(int fd, const char *prefix) {
     char link[64], path[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n > 0) {
-        path[n] = 0;
-        wait_if_slow(path);
-    }
+    if (n <= 0) return 0;
+    path[n] = 0;
+    const char *base = strrchr(path, '/');
+    return strncmp(base ? base + 1 : path, prefix, strlen(prefix)) == 0;
 }
+
+static void wait_if_slow_fd(int fd) {
+    if (fd_name_starts(fd, "slow-")) wait_if_slow("slow-");
+}
+
+/* An "uncached-" file is never in the page cache: a read that must not wait is told so, and an
+   ordinary read of its first block waits for "storage". Its metadata calls are fast. */
+ssize_t preadv2(int fd, const struct iovec *vector, int count, off_t offset, int flags) {
+    static ssize_t (*real)(int, const struct iovec *, int, off_t, int);
+    if (!real) real = (ssize_t (*)(int, const struct iovec *, int, off_t, int))dlsym(RTLD_NEXT, "preadv2");
+    if ((flags & RWF_NOWAIT) && fd_name_starts(fd, "uncached-")) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return real(fd, vector, count, offset, flags);
+}
+
+ssize_t pread(int fd, void *buffer, size_t size, off_t offset) {
+    static ssize_t (*real)(int, void *, size_t, off_t);
+    if (!real) real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+    if (offset == 0 && fd_name_starts(fd, "uncached-")) wait_if_slow("slow-");
+    return real(fd, buffer, size, offset);
+}
+ssize_t pread64(int fd, void *buffer, size_t size, off_t offset) { return pread(fd, buffer, size, offset); }
 
 int fstat(int fd, struct stat *st) {
     static int (*real)(int, struct stat *);
@@ -121,10 +152,10 @@ class SlowFileSystemTests(ServerTestCase):
                 else:
                     os.environ[k] = v
 
-    def assert_noop_answered_meanwhile(self, slow_step):
-        """Runs slow_step(ftp) on one session; 100 ms in, a NOOP on another must come back well
-        before slow_step returns. Returns how long slow_step took."""
-        slow, other = self.login(), self.login()
+    def assert_noop_answered_meanwhile(self, slow_step, slow=None):
+        """Runs slow_step(ftp) on one session (`slow`, else a new one); 100 ms in, a NOOP on another
+        must come back well before slow_step returns. Returns how long slow_step took."""
+        slow, other = slow or self.login(), self.login()
         took = {}
 
         def run_slow():
@@ -193,6 +224,38 @@ class SlowFileSystemTests(ServerTestCase):
         self.assert_noop_answered_meanwhile(retr)
         self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.sendcmd("HASH slow-get.bin").startswith("213")))
 
+    def test_ascii_retr_of_an_uncached_file(self):
+        with open(os.path.join(self.srv.home("alice"), "uncached-text.txt"), "w") as f:
+            f.write("a line of text\n" * 20000)
+        lines = []
+        self.assert_noop_answered_meanwhile(lambda ftp: ftp.retrlines("RETR uncached-text.txt", lines.append))
+        self.assertEqual(lines, ["a line of text"] * 20000)
+
+
+@skip_on_windows("LD_PRELOAD shim of Linux libc calls")
+@skip_unless_ferryd("the pool and the reactors are ferryd's")
+class SlowTlsDownloadTests(SlowFileSystemTests):
+    """A PROT P download that OpenSSL seals reads the file through memory: a block the page cache
+    does not hold is read on the I/O pool, not by the reactor (with kTLS, SSL_sendfile's page-cache
+    reads are the kernel's, as with sendfile)."""
+    CONFIG = dict(tls_config("optional"), workers=1, ktls="off")
+
+    def test_ftps_retr_of_an_uncached_file(self):
+        path = make_file(os.path.join(self.srv.home("alice"), "uncached-tls.bin"), 600000, seed="tls")
+        secure = ReuseFTP_TLS()
+        secure.connect("127.0.0.1", self.srv.port)
+        secure.login("alice", "alice-pw-1")
+        secure.prot_p()
+        self._clients.append(secure)
+        got = []
+        self.assert_noop_answered_meanwhile(lambda ftp: ftp.retrbinary("RETR uncached-tls.bin", got.append), secure)
+        self.assertEqual(hashlib.sha256(b"".join(got)).hexdigest(), sha256_file(path))
+
+    # the inherited tests run in SlowFileSystemTests already
+    test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
+    test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
+    test_ascii_retr_of_an_uncached_file = None
+
 
 @skip_on_windows("LD_PRELOAD shim of Linux libc calls")
 @skip_unless_ferryd("max_file_requests_per_user is ferryd's")
@@ -226,6 +289,7 @@ class FileRequestsPerUserTests(SlowFileSystemTests):
     # the inherited tests run in SlowFileSystemTests already
     test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
     test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
+    test_ascii_retr_of_an_uncached_file = None
 
 
 class _Bytes:

@@ -62,7 +62,6 @@ struct SocketStream::State {
     WriteOp write;
     detail::FileReceiver receiver;
     std::unique_ptr<detail::TlsIo> tls;  // set by start_tls, for the rest of the Stream's life
-    bool send_path_logged = false;
     // Bytes of a completed operation whose callback is still on its way (deferred to the loop):
     // in_flight() counts them, or an owner gone before the callback ran would never learn of them.
     std::uint64_t read_landing = 0;
@@ -131,13 +130,6 @@ void SocketStream::send_file(const File& file, std::uint64_t offset, std::uint64
     if (state_->tls) {
         const bool changing = file_state == FileState::being_written;
         state_->tls->begin_send_file(!changing);
-        // Once per data connection (= per transfer): whether the download stayed zero-copy.
-        if (!std::exchange(state_->send_path_logged, true)) {
-            const bool ktls = state_->tls->ktls_send();
-            const char* path = ktls && !changing ? "kTLS sendfile" : "SSL_write from buffer";
-            log::info(cat("tls: send_file to ", peer_address().to_string(), " uses ", path,
-                          ktls && changing ? " (the file is being uploaded: no kTLS sendfile)" : ""));
-        }
     }
     state_->write = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, std::move(done), Wait::none};
     run_write();

@@ -48,9 +48,10 @@ bool kernel_offers_ktls() {
     return found;
 }
 
-// A chunk of a download, from the page cache when it is there (preadv2 RWF_NOWAIT, which never
-// waits for the disk), else an ordinary read. The second is the one read left on the reactor
-// thread that can wait for storage: moving it to the I/O pool is the pool's work, not TLS's.
+// A chunk of a send_file without kTLS, from the page cache when it is there (preadv2 RWF_NOWAIT,
+// which never waits for the disk), else an ordinary read, which can. ferryd's downloads do not
+// come here: proto/transfer.cpp reads those blocks itself (a cache miss on the I/O pool) and
+// writes them; send_file on a TLS stream is theirs only under kTLS (SSL_sendfile).
 ssize_t read_chunk(int file, std::span<char> into, std::uint64_t offset) {
     iovec vector{into.data(), into.size()};
     const ssize_t cached = ::preadv2(file, &vector, 1, static_cast<off_t>(offset), RWF_NOWAIT);

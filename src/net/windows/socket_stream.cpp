@@ -58,8 +58,6 @@ void WinStream::write_all(std::span<const char> buffer, IoDone done) {
 
 void WinStream::send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState) {
     if (Error err = refusal(false)) return refuse(std::move(done), err);
-    if (tls_ && !std::exchange(send_path_logged_, true))
-        log::info(cat("tls: send_file to ", peer_address().to_string(), " uses SSL_write from buffer"));
     write_ = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, 0, std::move(done)};
     file_out_.clear();  // nothing of a send_file cancelled earlier goes out with this one
     file_out_pos_ = 0;
@@ -191,10 +189,10 @@ void WinStream::plain_recv_to_file() {
 }
 
 Error WinStream::write_to_file(std::span<const char> data) {
-    // The reactor thread writes, as pwrite does on Linux: a regular file on a local disk.
+    // The reactor thread writes bytes just received, as pwrite does on Linux: they go to the cache.
     File borrowed(read_.file);
     std::uint64_t wrote = 0;
-    const Status err = sys::write_all_at(borrowed, data, read_.offset + read_.done, wrote);
+    const Status err = sys::write_received_at(borrowed, data, read_.offset + read_.done, wrote);
     borrowed.release();
     read_.done += wrote;
     return err;

@@ -164,7 +164,6 @@ private:
     bool established_ = false;
     bool fatal_ = false;
     bool eof_fed_ = false;  // the SSL was told of the peer's EOF
-    bool send_path_logged_ = false;
     std::string failure_;
     Error tls_error_;
     std::vector<char> file_in_;

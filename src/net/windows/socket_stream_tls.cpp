@@ -207,6 +207,9 @@ void WinStream::tls_write_all() {
     if (write_.done == write_.count && output_idle()) complete_write(Error{}, write_.done);
 }
 
+// The Stream contract's send_file on a TLS stream: read_at here, on the reactor. ferryd's downloads
+// do not come here (Windows has no kTLS): proto/transfer.cpp reads their blocks on the I/O pool
+// and writes them with write_all.
 void WinStream::tls_send_file() {
     File borrowed(write_.file);
     while (!write_.file_ended && write_.done < write_.count && output_.size() < output_high_water) {
