@@ -181,7 +181,10 @@ Turn TlsIo::after_writes(Turn turn) {
     return flushed.end == TurnEnd::complete ? turn : flushed;
 }
 
+// A write of more than one record (a listing, a download's block: proto/transfer.cpp) is batched
+// like copy_turn's records; a reply on the control connection goes out as it is.
 Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
+    if (all.size() - done > full_record_size && !ktls_send() && !writes_poisoned_) batch_.attach(ssl_);
     std::uint64_t budget = turn_budget;
     while (done < all.size()) {
         // The budget is checked between calls, never used to shorten one: a retry after WANT_WRITE
@@ -193,7 +196,9 @@ Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
         budget -= std::min(budget, done - before);
         if (turn.end != TurnEnd::complete) return turn;
     }
-    return after_writes({TurnEnd::complete});
+    if (Turn turn = after_writes({TurnEnd::complete}); turn.end != TurnEnd::complete) return turn;
+    batch_.detach(ssl_);
+    return {TurnEnd::complete};
 }
 
 Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
