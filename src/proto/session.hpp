@@ -240,7 +240,7 @@ private:
     void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                       CommandToken command);
     XferRecord record_of(XferKind kind, const std::string& vpath) const;
-    BlockingRead blocking_read();
+    OffReactor transfer_storage();
     void set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb);
     bool data_ready_or_refuse();
 

@@ -184,21 +184,20 @@ void Session::cmd_retr(const std::string& arg) {
             run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ",
                              target, " (", size, " bytes)."),
                          [file = std::move(opened.file), offset, end, size, type, state,
-                          read = blocking_read()](std::unique_ptr<net::Stream> stream) {
+                          storage = transfer_storage()](std::unique_ptr<net::Stream> stream) {
                              return make_file_download(std::move(stream), std::move(*file), offset, std::min(end, size),
-                                                       type, read, state);
+                                                       type, storage, state);
                          },
                          record_of(XferKind::download, target), std::move(command));
         });
 }
 
-// A transfer's read that may wait for storage: on the I/O pool, the result back on this reactor.
-BlockingRead Session::blocking_read() {
-    return [pool = &ctx_.io_pool, reactor = &reactor_](std::function<ReadResult()> read,
-                                                       std::function<void(ReadResult)> done) {
-        pool->submit([reactor, read = std::move(read), done = std::move(done)]() mutable {
-            auto result = read();
-            reactor->post([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+// A transfer's file-system work that may wait for storage: on the I/O pool, then back on this reactor.
+OffReactor Session::transfer_storage() {
+    return [pool = &ctx_.io_pool, reactor = &reactor_](std::function<void()> work, std::function<void()> then) {
+        pool->submit([reactor, work = std::move(work), then = std::move(then)]() mutable {
+            work();
+            reactor->post(std::move(then));
         });
     };
 }
@@ -336,9 +335,9 @@ void Session::store_from(Stored stored, File reader, CommandToken command) {
     auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget());
     run_transfer(std::move(preliminary),
                  [file = stored.file, writing, offset = stored.offset, type, budget, drain = quota_drain(),
-                  digest](std::unique_ptr<net::Stream> stream) {
-                     return make_file_upload(std::move(stream), std::move(*file), offset, type,
-                                             std::move(*budget), drain, std::move(*writing), digest);
+                  storage = transfer_storage(), digest](std::unique_ptr<net::Stream> stream) {
+                     return make_file_upload(std::move(stream), std::move(*file), offset, type, std::move(*budget),
+                                             drain, storage, std::move(*writing), digest);
                  },
                  record_of(XferKind::upload, stored.target), std::move(command));
 }

@@ -25,6 +25,8 @@ void end_upload_stream(net::Stream& stream, Error err, FailureSide side, std::fu
     end_stream(stream, side == FailureSide::local ? Error{} : err, std::move(done));
 }
 
+using ReadResult = Result<std::size_t>;
+
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for an upload's line-end conversion
 constexpr std::size_t kFileBlock = 256u << 10;     // a download's reads when it goes through memory
@@ -39,9 +41,13 @@ FailureSide side_of_write_error(Error err) {
 class FileDownload final : public Transfer {
 public:
     FileDownload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, std::uint64_t end,
-                 DataType type, BlockingRead blocking_read, net::Stream::FileState state)
+                 DataType type, OffReactor storage, net::Stream::FileState state)
         : stream_(std::move(stream)), file_(std::make_shared<File>(std::move(file))), offset_(offset), end_(end),
-          ascii_(type == DataType::ascii), state_(state), blocking_read_(std::move(blocking_read)) {}
+          ascii_(type == DataType::ascii), state_(state), storage_(std::move(storage)) {}
+    // A read on the pool may still hold the file; whichever lets go last closes it, off the reactor.
+    ~FileDownload() override {
+        storage_([file = std::move(file_)]() mutable { file.reset(); }, [] {});
+    }
 
     void start(Done done) override {
         done_ = std::move(done);
@@ -85,8 +91,9 @@ private:
         if (block_->empty()) return finish({}, FailureSide::connection);
         const auto cached = sys::read_cached_at(*file_, *block_, offset_);
         if (cached || cached.error() != Errc::would_block) return send_block(cached);
-        blocking_read_([file = file_, block = block_, offset = offset_] { return sys::read_at(*file, *block, offset); },
-                       lifetime_.guard([this](ReadResult got) { send_block(got); }));
+        auto got = std::make_shared<ReadResult>(std::size_t{0});
+        storage_([file = file_, block = block_, offset = offset_, got] { *got = sys::read_at(*file, *block, offset); },
+                 lifetime_.guard([this, got] { send_block(*got); }));
     }
 
     void send_block(const ReadResult& got) {
@@ -126,7 +133,7 @@ private:
     std::uint64_t end_;  // where sending stops (the caller clamped it to the file's size)
     bool ascii_;
     net::Stream::FileState state_;
-    BlockingRead blocking_read_;
+    OffReactor storage_;
     std::shared_ptr<std::vector<char>> block_ = std::make_shared<std::vector<char>>();  // read_block's
     Lifetime lifetime_;  // a read on the pool finds the transfer gone
     bool last_was_cr_ = false;
@@ -203,15 +210,17 @@ private:
 class FileUpload final : public Transfer {
 public:
     FileUpload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, DataType type,
-               std::unique_ptr<UploadBudget> budget, QuotaDrain drain, fs::FilesBeingWritten::Mark writing,
-               std::shared_ptr<UploadDigest> digest)
+               std::unique_ptr<UploadBudget> budget, QuotaDrain drain, OffReactor storage,
+               fs::FilesBeingWritten::Mark writing, std::shared_ptr<UploadDigest> digest)
         : stream_(std::move(stream)), file_(std::move(file)), offset_(offset), ascii_(type == DataType::ascii),
-          budget_(std::move(budget)), drain_(drain), writing_(std::move(writing)), digest_(std::move(digest)) {}
+          budget_(std::move(budget)), drain_(drain), storage_(std::move(storage)), writing_(std::move(writing)),
+          digest_(std::move(digest)) {}
     ~FileUpload() override {
         if (digest_) digest_->finish(false);  // aborted: nothing is kept (a no-op after finish)
         // Cut in the middle of a chunk (ABOR, data timeout, shutdown): its completion never runs,
         // so the bytes it wrote are counted here and the rest of the reservation is given back.
         if (unsettled_) settle(unsettled_, ascii_ ? 0 : std::min(unsettled_, stream_->in_flight()));
+        if (file_) storage_([file = std::make_shared<File>(std::move(file_))] { file->reset(); }, [] {});
     }
 
     void start(Done done) override {
@@ -310,8 +319,24 @@ private:
     }
 
     void finish(Error err, FailureSide side) {
-        if (digest_) digest_->finish(!err);
-        end_upload_stream(*stream_, err, side, [this, err, side] { done_(TransferOutcome{err, side, bytes_, dropped_}); });
+        end_upload_stream(*stream_, err, side, [this, err, side] { close_file(err, side); });
+    }
+
+    // Closed before the reply, off the reactor: on NFS close writes back what the page cache still
+    // holds and reports a failure then (EIO, EDQUOT), which a 226 must not hide; the digest is kept
+    // only for bytes that made it.
+    void close_file(Error err, FailureSide side) {
+        auto closed = std::make_shared<Status>();
+        storage_([file = std::make_shared<File>(std::move(file_)), closed] { *closed = sys::close(*file); },
+                 lifetime_.guard([this, err, side, closed]() mutable {
+                     if (!err && *closed) {
+                         err = *closed;
+                         side = FailureSide::local;
+                         log::warn(cat("upload: closing the file failed: ", err.message()));
+                     }
+                     if (digest_) digest_->finish(!err);
+                     done_(TransferOutcome{err, side, bytes_, dropped_});
+                 }));
     }
 
     std::unique_ptr<net::Stream> stream_;
@@ -320,6 +345,7 @@ private:
     bool ascii_;
     std::unique_ptr<UploadBudget> budget_;
     QuotaDrain drain_;
+    OffReactor storage_;
     fs::FilesBeingWritten::Mark writing_;
     std::shared_ptr<UploadDigest> digest_;
     bool pending_cr_ = false;
@@ -330,15 +356,16 @@ private:
     std::uint64_t dropped_ = 0;
     std::vector<char> in_;
     Done done_;
+    Lifetime lifetime_;  // the close on the pool finds the transfer gone
 };
 
 }  // namespace
 
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
-                                             std::uint64_t end, DataType type, BlockingRead blocking_read,
+                                             std::uint64_t end, DataType type, OffReactor storage,
                                              net::Stream::FileState state) {
-    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type,
-                                          std::move(blocking_read), state);
+    return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type, std::move(storage),
+                                          state);
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {
@@ -347,9 +374,10 @@ std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream
 
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                            DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
-                                           fs::FilesBeingWritten::Mark writing, std::shared_ptr<UploadDigest> digest) {
+                                           OffReactor storage, fs::FilesBeingWritten::Mark writing,
+                                           std::shared_ptr<UploadDigest> digest) {
     return std::make_unique<FileUpload>(std::move(stream), std::move(file), offset, type, std::move(budget), drain,
-                                        std::move(writing), std::move(digest));
+                                        std::move(storage), std::move(writing), std::move(digest));
 }
 
 std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> stream, std::string first,

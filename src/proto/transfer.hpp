@@ -64,16 +64,17 @@ public:
     virtual bool over_quota() const { return false; }
 };
 
-// A read that may wait for storage, run off the reactor (the session's I/O pool): `read` there,
-// then `done(result)` back on the reactor (dropped if the transfer is gone by then).
-using ReadResult = Result<std::size_t>;
-using BlockingRead = std::function<void(std::function<ReadResult()> read, std::function<void(ReadResult)> done)>;
+// A transfer's file-system work that may wait for storage (a read the page cache cannot answer,
+// closing the file): `work` runs off the reactor (the session's I/O pool), then `then` back on the
+// reactor. A transfer guards `then` with its lifetime: dropped if the transfer is gone by then.
+using OffReactor = std::function<void(std::function<void()> work, std::function<void()> then)>;
 
 // Bytes [offset, end) of `file`, or up to its end if it is shorter (UINT64_MAX: to the end). The
 // caller opened the file and knows its size: the transfer makes no file-system call to start.
-// TYPE A reads blocks the page cache holds on the reactor and hands the others to `blocking_read`.
+// What goes through memory (TLS without kTLS, TYPE A) is read here when the page cache holds it,
+// else with `storage`; the file is closed with `storage` too.
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
-                                             std::uint64_t end, DataType type, BlockingRead blocking_read,
+                                             std::uint64_t end, DataType type, OffReactor storage,
                                              net::Stream::FileState state = net::Stream::FileState::settled);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
@@ -88,9 +89,10 @@ std::unique_ptr<Transfer> make_piecewise_download(std::unique_ptr<net::Stream> s
 // the file there for STOR). `budget` may be null (no quota).
 // `writing` marks the file as being written (for downloads of it elsewhere) for the upload's life.
 // `digest` (may be null) is told of every chunk that reached the file and of how the upload ended.
+// The file is closed with `storage` before the transfer is done, and a failed close fails it.
 std::unique_ptr<Transfer> make_file_upload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                            DataType type, std::unique_ptr<UploadBudget> budget, QuotaDrain drain,
-                                           fs::FilesBeingWritten::Mark writing = {},
+                                           OffReactor storage, fs::FilesBeingWritten::Mark writing = {},
                                            std::shared_ptr<UploadDigest> digest = nullptr);
 
 }  // namespace ferry::proto

@@ -60,6 +60,10 @@ Status write_all_at(const File& file, std::span<const char> data, std::uint64_t 
 // Windows, which has no such read), so the caller reads it on the I/O pool instead.
 Status write_received_at(const File& file, std::span<const char> data, std::uint64_t at, std::uint64_t& done);
 Result<std::size_t> read_cached_at(const File& file, std::span<char> buffer, std::uint64_t offset);
+// Closes `file` now and says whether it went well: on NFS, close writes back what the page cache
+// still holds of the file and reports what failed then (EIO, EDQUOT, ENOSPC). The handle is gone
+// either way (never retried).
+Status close(File& file);
 // Cut or extend the file to `size` bytes.
 Status truncate(const File& file, std::uint64_t size);
 // A hint that [offset, offset + length) will be read once, in order (read-ahead).

@@ -2,15 +2,18 @@
 
 On NFS or CephFS every metadata call (open, stat, mkdir) takes milliseconds; removing the last name
 of a large file, renaming over it or cutting it (STOR over it) frees its page cache there and then
-(95 ms for a cached 2 GiB file here). An LD_PRELOAD shim built here makes unlinkat, renameat,
-ftruncate, fstat and mkdirat on names starting with "slow-" take 600 ms; a file named "uncached-..."
-is never in the page cache (preadv2 RWF_NOWAIT: EAGAIN) and its first pread takes 600 ms. One
-session runs a command
-on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR, HASH, an FTPS RETR that
-OpenSSL seals, a TYPE A RETR) while a second
+(95 ms for a cached 2 GiB file here); closing a written file writes back what the page cache holds.
+An LD_PRELOAD shim built here makes unlinkat, renameat, ftruncate, fstat and mkdirat on names
+starting with "slow-" take 600 ms; an "uncached-..." file is never in the page cache (preadv2
+RWF_NOWAIT: EAGAIN) and its first pread takes 600 ms; closing a "slowclose-..." file takes 600 ms,
+and closing a "closefail-..." one reports EIO, as NFS does when the write-back failed.
+
+One session runs a command on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR,
+HASH, an FTPS RETR that OpenSSL seals, a TYPE A RETR, a STOR whose close is slow) while a second
 session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before the
-slow step ends, and the slow step must really have been slow (so the shim did its job). And one
-user's requests beyond max_file_requests_per_user get 450 instead of waiting."""
+slow step ends, and the slow step must really have been slow (so the shim did its job). A failed
+close fails the upload (451), never a 226. And one user's requests beyond
+max_file_requests_per_user get 450 instead of waiting."""
 import ftplib
 import hashlib
 import os
@@ -94,6 +97,21 @@ ssize_t pread(int fd, void *buffer, size_t size, off_t offset) {
     return real(fd, buffer, size, offset);
 }
 ssize_t pread64(int fd, void *buffer, size_t size, off_t offset) { return pread(fd, buffer, size, offset); }
+
+/* Closing a "slowclose-" file takes 600 ms (NFS writes back what the page cache holds); closing a
+   "closefail-" file closes it and then reports EIO, as NFS does when that write-back failed. */
+int close(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "close");
+    const int fails = fd_name_starts(fd, "closefail-");
+    if (fd_name_starts(fd, "slowclose-")) wait_if_slow("slow-");
+    const int result = real(fd);
+    if (result == 0 && fails) {
+        errno = EIO;
+        return -1;
+    }
+    return result;
+}
 
 int fstat(int fd, struct stat *st) {
     static int (*real)(int, struct stat *);
@@ -203,6 +221,22 @@ class SlowFileSystemTests(ServerTestCase):
             self.assertEqual(f.read(), b"new" * 1000)
 
 
+    def test_stor_waits_for_a_slow_close_and_the_reactor_does_not(self):
+        home = self.srv.home("alice")
+        took = self.assert_noop_answered_meanwhile(
+            lambda ftp: ftp.storbinary("STOR slowclose-up.bin", _Bytes(b"up" * 5000)))
+        self.assertGreaterEqual(took, SLOW_SECONDS - 0.05, "the 226 came before the file was closed")
+        with open(os.path.join(home, "slowclose-up.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"up" * 5000)
+
+    def test_a_failed_close_fails_the_upload(self):
+        ftp = self.login()
+        with self.assertRaises(ftplib.error_temp) as caught:
+            ftp.storbinary("STOR closefail-up.bin", _Bytes(b"lost?" * 1000))
+        self.assertTrue(str(caught.exception).startswith("451 "), caught.exception)
+        self.assertIn("closing the file failed", self.srv.log_text())
+        self.assertTrue(ftp.voidcmd("NOOP").startswith("200"))
+
     def test_metadata_commands_on_slow_names(self):
         home = self.srv.home("alice")
         make_file(os.path.join(home, "slow-meta.bin"), 5000, seed="meta")
@@ -254,7 +288,8 @@ class SlowTlsDownloadTests(SlowFileSystemTests):
     # the inherited tests run in SlowFileSystemTests already
     test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
     test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
-    test_ascii_retr_of_an_uncached_file = None
+    test_ascii_retr_of_an_uncached_file = test_stor_waits_for_a_slow_close_and_the_reactor_does_not = None
+    test_a_failed_close_fails_the_upload = None
 
 
 @skip_on_windows("LD_PRELOAD shim of Linux libc calls")
@@ -289,7 +324,8 @@ class FileRequestsPerUserTests(SlowFileSystemTests):
     # the inherited tests run in SlowFileSystemTests already
     test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
     test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
-    test_ascii_retr_of_an_uncached_file = None
+    test_ascii_retr_of_an_uncached_file = test_stor_waits_for_a_slow_close_and_the_reactor_does_not = None
+    test_a_failed_close_fails_the_upload = None
 
 
 class _Bytes:

@@ -92,6 +92,14 @@ Result<std::size_t> read_cached_at(const File& file, std::span<char> buffer, std
     }
 }
 
+Status close(File& file) {
+    off_reactor("close");
+    const int fd = file.release();
+    if (fd < 0) return {};
+    // Linux frees the descriptor even when close fails, EINTR included.
+    return ::close(fd) == 0 || errno == EINTR ? Status{} : last_error();
+}
+
 Status truncate(const File& file, std::uint64_t size) {
     off_reactor("truncate");
     return ::ftruncate(file.get(), static_cast<off_t>(size)) == 0 ? Status{} : last_error();

@@ -87,6 +87,13 @@ Status write_received_at(const File& file, std::span<const char> data, std::uint
     return {};
 }
 
+Status close(File& file) {
+    off_reactor("close");
+    const HANDLE handle = file.release();
+    if (handle == INVALID_HANDLE_VALUE || handle == nullptr) return {};
+    return CloseHandle(handle) ? Status{} : last_win32_error();
+}
+
 Status truncate(const File& file, std::uint64_t size) {
     off_reactor("truncate");
     FILE_END_OF_FILE_INFO end{};
