@@ -63,7 +63,7 @@ LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
 BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev
-TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql php-cli ruby
+TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql php-cli ruby strace
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 

@@ -228,8 +228,22 @@ void store_digest(const File& file, HashAlgo algo, const sys::FileInfo& before, 
     sys::set_attribute(file, attribute_name(algo), stamp_of(before) + hex);
 }
 
+namespace {
+bool listed(std::string_view names, std::string_view name) {  // names: each ends with '\0'
+    for (std::size_t end; (end = names.find('\0')) != std::string_view::npos; names.remove_prefix(end + 1))
+        if (names.substr(0, end) == name) return true;
+    return false;
+}
+}  // namespace
+
+// One listing, then a removal only of what is there: a new file (most uploads) costs one call.
 void forget_digests(const File& file) {
-    for (const auto& info : algos) sys::remove_attribute(file, attribute_name(info.algo));
+    const auto names = sys::attribute_names(file);
+    if (!names) return;  // no attributes on this file system: nothing was kept
+    for (const auto& info : algos) {
+        const std::string name = attribute_name(info.algo);
+        if (listed(*names, name)) sys::remove_attribute(file, name);
+    }
 }
 
 Result<RangeDigest> whole_file_digest(const File& file, HashAlgo algo, const std::atomic<bool>* cancel) {

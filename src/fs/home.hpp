@@ -76,8 +76,11 @@ public:
     // The entry itself: a symlink's own stat, not its target's (what DELE or RNTO-over frees).
     Result<FileInfo> lstat(std::string_view vpath) const;
 
-    Result<File> open_read(std::string_view vpath) const;             // regular files only (is_directory otherwise)
-    Result<File> open_write(std::string_view vpath, WriteMode mode) const;  // regular files only, mode 0640
+    // Regular files only (is_directory otherwise); new files get mode 0640. `info`, when given, gets
+    // what the open checked (the file's size and identity), which saves the caller an fstat: on
+    // network storage each one is a round trip.
+    Result<File> open_read(std::string_view vpath, FileInfo* info = nullptr) const;
+    Result<File> open_write(std::string_view vpath, WriteMode mode, FileInfo* info = nullptr) const;
     Result<File> open_directory(std::string_view vpath) const;        // a folder, for reading
 
     Status make_directory(std::string_view vpath) const;  // mode 0750
@@ -106,8 +109,15 @@ public:
     const std::string& path() const { return path_; }
 
 private:
-    // Opens the parent folder of vpath beneath the home and returns it with the last component.
-    Result<File> open_parent(std::string_view vpath, std::string& name) const;
+    // The folder vpath's last component (`name`) is in, opened beneath the home. On Linux the
+    // home's own handle when that folder is the home: no open and close, each a round trip on
+    // network storage.
+    struct Parent {
+        File opened;  // empty when the folder is the home
+        File::Native native;
+        File::Native get() const { return native; }
+    };
+    Result<Parent> open_parent(std::string_view vpath, std::string& name) const;
 
     File dir_;
     std::string path_;

@@ -228,6 +228,13 @@ private:
         sys::FileId id;
         std::uint64_t offset;
     };
+    // A file opened for reading on the I/O pool (RETR, HASH), with what the open saw of it.
+    struct OpenedToRead {
+        Error err;
+        std::shared_ptr<File> file{};
+        sys::FileInfo info{};
+    };
+    static OpenedToRead open_to_read(const fs::Home& home, const std::string& vpath);
     struct Opened;  // what the I/O pool's half of store() hands back (session_transfer.cpp)
     static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
                                   std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests);

@@ -99,25 +99,15 @@ struct Session::HashJob {
 void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint64_t start, std::uint64_t end,
                          HashReply respond) {
     if (vpath.empty()) return reply(550, "No such file.");
-    struct Opened {
-        Error err;
-        File file{};
-        sys::FileInfo info{};
-    };
     on_io(
-        [home = home_, vpath]() -> Opened {
-            auto file = home->open_read(vpath);
-            if (!file) return {file.error()};
-            const auto info = sys::file_info(*file);
-            if (!info) return {info.error()};
-            return {{}, std::move(*file), *info};
-        },
-        [this, vpath, algo, start, end, respond = std::move(respond), command = begin_command()](Opened opened) mutable {
+        [home = home_, vpath] { return open_to_read(*home, vpath); },
+        [this, vpath, algo, start, end, respond = std::move(respond), command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Cannot hash");
                 return command.complete();
             }
-            hash_opened(vpath, std::move(opened.file), opened.info, algo, start, end, std::move(respond), std::move(command));
+            hash_opened(vpath, std::move(*opened.file), opened.info, algo, start, end, std::move(respond),
+                        std::move(command));
         });
 }
 

@@ -159,20 +159,8 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
-    struct Opened {
-        Error err;
-        std::shared_ptr<File> file{};
-        sys::FileInfo info{};
-    };
-    on_io(  // one open and one fstat: the transfer is told the size
-        [home = home_, target]() -> Opened {
-            auto file = home->open_read(target);
-            if (!file) return {file.error()};
-            const auto info = sys::file_info(*file);
-            if (!info) return {info.error()};
-            return {{}, std::make_shared<File>(std::move(*file)), *info};
-        },
-        [this, target, offset, end, command = begin_command()](Opened opened) mutable {
+    on_io([home = home_, target] { return open_to_read(*home, target); },
+        [this, target, offset, end, command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Failed to open file");
                 return command.complete();
@@ -190,6 +178,15 @@ void Session::cmd_retr(const std::string& arg) {
                          },
                          record_of(XferKind::download, target), std::move(command));
         });
+}
+
+// One open and the fstat it makes to check the file: the transfer is told the size.
+Session::OpenedToRead Session::open_to_read(const fs::Home& home, const std::string& vpath) {
+    OpenedToRead opened;
+    auto file = home.open_read(vpath, &opened.info);
+    if (!file) return {file.error()};
+    opened.file = std::make_shared<File>(std::move(*file));
+    return opened;
 }
 
 // A transfer's file-system work that may wait for storage: on the I/O pool, then back on this reactor.
@@ -258,11 +255,11 @@ struct Session::Opened {
 namespace {
 
 // STOU: the name itself, then name.1 ... name.99, each created only if it does not exist yet.
-Result<File> create_unique(const fs::Home& home, std::string& target) {
+Result<File> create_unique(const fs::Home& home, std::string& target, sys::FileInfo& info) {
     const std::string wanted = target;
     for (unsigned i = 0; i < 100; ++i) {
         target = i == 0 ? wanted : cat(wanted, '.', i);
-        auto file = home.open_write(target, fs::WriteMode::create_new);
+        auto file = home.open_write(target, fs::WriteMode::create_new, &info);
         if (file || file.error() != Errc::exists) return file;
     }
     return Error(Errc::exists);
@@ -298,13 +295,12 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
 Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
                                          std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests) {
     const bool unique = mode == fs::WriteMode::create_new;
-    auto file = unique ? create_unique(home, target) : home.open_write(target, fs::WriteMode::at_offset);
+    sys::FileInfo info;
+    auto file = unique ? create_unique(home, target, info) : home.open_write(target, fs::WriteMode::at_offset, &info);
     if (!file) return {file.error()};
-    const auto info = sys::file_info(*file);
-    if (!info) return {info.error(), "Could not open file"};
-    const std::uint64_t old_size = info->size;
+    const std::uint64_t old_size = info.size;
     // An earlier upload's digest may still be catching up (in idle time): it would read these writes.
-    pending.abandon(info->id);
+    pending.abandon(info.id);
     const std::uint64_t offset = mode == fs::WriteMode::append ? old_size : rest;
     if (offset != old_size) {
         // A REST past the end would grow the file without an upload's reservation (for a shared
@@ -317,11 +313,11 @@ Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& qu
     // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
     if (!quota.shared() && quota.free() == 0) return {{}, {}, true};
     fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
-    Opened opened{{}, {}, false, Stored{target, unique, std::make_shared<File>(std::move(*file)), info->id, offset}, {}};
+    Opened opened{{}, {}, false, Stored{target, unique, std::make_shared<File>(std::move(*file)), info.id, offset}, {}};
     if (digests) {  // its own handle for reading back (the upload's is write-only), to the very same file
-        auto reader = home.open_read(target);
-        const auto same = reader ? sys::file_info(*reader) : Result<sys::FileInfo>(Errc::not_found);
-        if (same && same->id == info->id) opened.reader = std::move(*reader);
+        sys::FileInfo same;
+        auto reader = home.open_read(target, &same);
+        if (reader && same.id == info.id) opened.reader = std::move(*reader);
     }
     return opened;
 }

@@ -73,6 +73,9 @@ void advise_sequential(const File& file, std::uint64_t offset, std::uint64_t len
 Result<std::string> get_attribute(const File& file, const std::string& name);
 Status set_attribute(const File& file, const std::string& name, std::string_view value);
 Status remove_attribute(const File& file, const std::string& name);
+// The names of the file's attributes, each ending with '\0' (one call, where removing each name
+// that may be there would be one call per name).
+Result<std::string> attribute_names(const File& file);
 
 // Bytes an unprivileged user may still write on the file system holding `file`.
 Result<std::uint64_t> free_space(const File& file);

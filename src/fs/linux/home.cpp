@@ -61,13 +61,14 @@ Status make_directories(const std::string& directory) {
 
 // The server thread must never block on a FIFO or device planted in a home: open non-blocking,
 // insist on a regular file, then switch back to blocking I/O.
-Result<File> open_regular(int home_fd, std::string_view vpath, int flags, mode_t mode) {
+Result<File> open_regular(int home_fd, std::string_view vpath, int flags, mode_t mode, FileInfo* checked) {
     auto fd = detail::open_beneath(home_fd, vpath_relative(vpath), flags | O_NONBLOCK | O_NOCTTY, mode);
     if (!fd) return fd;
     const auto info = sys::file_info(*fd);
     if (!info) return info.error();
     if (info->is_directory()) return Error(Errc::is_directory, EISDIR);
     if (!info->is_regular()) return Error(Errc::permission, EACCES);
+    if (checked) *checked = *info;
     const int status_flags = ::fcntl(fd->get(), F_GETFL);
     if (status_flags < 0 || ::fcntl(fd->get(), F_SETFL, status_flags & ~O_NONBLOCK) != 0)
         return sys::last_error();
@@ -133,11 +134,15 @@ Result<Home> Home::open(const std::string& root, std::string_view relative, bool
     return home;
 }
 
-Result<File> Home::open_parent(std::string_view vpath, std::string& name) const {
+Result<Home::Parent> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     // vpath never hands these over, but an *at() call on them would act on the wrong folder.
     if (name.empty() || name == "." || name == "..") return Error(Errc::invalid);
-    return detail::open_beneath(dir_.get(), vpath_relative(vpath_parent(vpath)), O_PATH | O_DIRECTORY);
+    if (is_root(vpath_parent(vpath))) return Parent{File(), dir_.get()};
+    auto opened = detail::open_beneath(dir_.get(), vpath_relative(vpath_parent(vpath)), O_PATH | O_DIRECTORY);
+    if (!opened) return opened.error();
+    const int fd = opened->get();
+    return Parent{std::move(*opened), fd};
 }
 
 Result<FileInfo> Home::stat(std::string_view vpath) const {
@@ -158,14 +163,14 @@ Result<FileInfo> Home::lstat(std::string_view vpath) const {
     return sys::info_from_stat(st);
 }
 
-Result<File> Home::open_read(std::string_view vpath) const {
+Result<File> Home::open_read(std::string_view vpath, FileInfo* info) const {
     sys::off_reactor("Home::open_read");
-    return open_regular(dir_.get(), vpath, O_RDONLY, 0);
+    return open_regular(dir_.get(), vpath, O_RDONLY, 0, info);
 }
 
-Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
+Result<File> Home::open_write(std::string_view vpath, WriteMode mode, FileInfo* info) const {
     sys::off_reactor("Home::open_write");
-    return open_regular(dir_.get(), vpath, write_flags(mode), file_mode);
+    return open_regular(dir_.get(), vpath, write_flags(mode), file_mode, info);
 }
 
 Result<File> Home::open_directory(std::string_view vpath) const {

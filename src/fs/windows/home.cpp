@@ -115,12 +115,16 @@ Result<Home> Home::open(const std::string& root, std::string_view relative, bool
     return Error(Errc::invalid);
 }
 
-Result<File> Home::open_parent(std::string_view vpath, std::string& name) const {
+// Always opened: the home's own handle was not opened for listing and creating in it.
+Result<Home::Parent> Home::open_parent(std::string_view vpath, std::string& name) const {
     name = std::string(vpath_name(vpath));
     if (!windows::safe_component(name)) return Error(Errc::invalid);
-    return windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath_parent(vpath)),
-                                 OpenRequest{FILE_LIST_DIRECTORY | FILE_TRAVERSE | FILE_READ_ATTRIBUTES, Disposition::open,
-                                             FILE_DIRECTORY_FILE});
+    auto opened = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath_parent(vpath)),
+                                        OpenRequest{FILE_LIST_DIRECTORY | FILE_TRAVERSE | FILE_READ_ATTRIBUTES,
+                                                    Disposition::open, FILE_DIRECTORY_FILE});
+    if (!opened) return opened.error();
+    const HANDLE handle = opened->get();
+    return Parent{std::move(*opened), handle};
 }
 
 Result<FileInfo> Home::stat(std::string_view vpath) const {
@@ -133,7 +137,7 @@ Result<FileInfo> Home::stat(std::string_view vpath) const {
 // Reparse points are refused by open_beneath, so what is there is never a link to report.
 Result<FileInfo> Home::lstat(std::string_view vpath) const { return stat(vpath); }
 
-Result<File> Home::open_read(std::string_view vpath) const {
+Result<File> Home::open_read(std::string_view vpath, FileInfo* checked) const {
     sys::off_reactor("Home::open_read");
     auto file = windows::open_beneath(dir_.get(), final_path_, vpath_relative(vpath),
                                       OpenRequest{GENERIC_READ, Disposition::open, FILE_NON_DIRECTORY_FILE | FILE_SEQUENTIAL_ONLY});
@@ -141,10 +145,11 @@ Result<File> Home::open_read(std::string_view vpath) const {
     const auto info = sys::file_info(*file);
     if (!info) return info.error();
     if (!info->is_regular()) return Error(Errc::permission);
+    if (checked) *checked = *info;
     return file;
 }
 
-Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
+Result<File> Home::open_write(std::string_view vpath, WriteMode mode, FileInfo* checked) const {
     sys::off_reactor("Home::open_write");
     // Made only through the parent, opened and checked first: NtCreateFile would follow a link in
     // an earlier component (wine always does) and create the file wherever it leads before the
@@ -168,6 +173,10 @@ Result<File> Home::open_write(std::string_view vpath, WriteMode mode) const {
     if (!info->is_regular()) return Error(Errc::permission);
     if (mode == WriteMode::truncate && info->size > 0)
         if (Status err = sys::truncate(*file, 0)) return err;
+    if (checked) {
+        *checked = *info;
+        if (mode == WriteMode::truncate) checked->size = 0;
+    }
     return file;
 }
 

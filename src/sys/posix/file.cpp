@@ -135,6 +135,22 @@ Status set_attribute(const File& file, const std::string& name, std::string_view
     return {};
 }
 
+Result<std::string> attribute_names(const File& file) {
+    off_reactor("attribute_names");
+    std::string names(1024, '\0');
+    for (;;) {
+        const ssize_t n = ::flistxattr(file.get(), names.data(), names.size());
+        if (n >= 0) {
+            names.resize(static_cast<std::size_t>(n));
+            return names;
+        }
+        if (errno != ERANGE) return attribute_error();
+        const ssize_t needed = ::flistxattr(file.get(), nullptr, 0);  // grew meanwhile: ask the size
+        if (needed < 0) return attribute_error();
+        names.resize(static_cast<std::size_t>(needed) + 256);
+    }
+}
+
 Status remove_attribute(const File& file, const std::string& name) {
     off_reactor("remove_attribute");
     if (::fremovexattr(file.get(), name.c_str()) != 0) return attribute_error();

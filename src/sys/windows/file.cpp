@@ -110,6 +110,7 @@ void advise_sequential(const File&, std::uint64_t, std::uint64_t) {}
 Result<std::string> get_attribute(const File&, const std::string&) { return Error(Errc::unsupported); }
 Status set_attribute(const File&, const std::string&, std::string_view) { return Error(Errc::unsupported); }
 Status remove_attribute(const File&, const std::string&) { return Error(Errc::unsupported); }
+Result<std::string> attribute_names(const File&) { return Error(Errc::unsupported); }
 
 Result<std::uint64_t> free_space(const File& file) {
     off_reactor("free_space");
