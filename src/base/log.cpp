@@ -1,22 +1,15 @@
-// Lines are stamped by the thread that logs them and written by one writer thread, so that no
-// reactor waits for the disk (a log file on NFS, a full pipe on stderr) or for another thread's
-// fflush under a lock. The queue is bounded: past max_queued_lines new lines are dropped and
-// counted, and the writer says how many as soon as it can.
+// Lines are stamped by the thread that logs them and written by one writer thread (LineWriter).
 #include "base/log.hpp"
 
+#include "base/line_writer.hpp"
 #include "sys/file.hpp"
 #include "sys/time.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <utility>
 
 namespace ferry::log {
 namespace {
@@ -47,96 +40,13 @@ std::string stamped(LogLevel level, std::string_view line) {
     return text;
 }
 
-class Writer {
-public:
-    void push(std::string line) {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopped_) return write_now(line);  // after the writer is gone (late in exit)
-            if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-            if (lines_.size() >= max_queued_lines) {
-                ++dropped_;
-                return;
-            }
-            lines_.push_back(std::move(line));
-        }
-        wake_.notify_one();
-    }
-
-    // The writer takes `file` (nullptr = stderr) before its next batch and closes the old one.
-    void switch_to(FILE* file) {
-        std::lock_guard lock(mutex_);
-        next_ = file;
-        switching_ = true;
-        if (!thread_.joinable()) install(file);
-        wake_.notify_one();
-    }
-
-    // Everything queued is written, then the thread ends (at exit).
-    void stop() {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopped_) return;
-            stopping_ = true;
-        }
-        wake_.notify_one();
-        if (thread_.joinable()) thread_.join();
-        std::lock_guard lock(mutex_);
-        stopped_ = true;
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            wake_.wait(lock, [&] { return stopping_ || switching_ || !lines_.empty() || dropped_ > 0; });
-            std::deque<std::string> batch;
-            batch.swap(lines_);
-            const std::uint64_t dropped = std::exchange(dropped_, 0);
-            const bool done = stopping_;
-            if (std::exchange(switching_, false)) install(next_);
-            FILE* out = out_ ? out_ : stderr;
-            lock.unlock();
-            for (const auto& line : batch) std::fwrite(line.data(), 1, line.size(), out);
-            if (dropped > 0) {
-                const std::string note = stamped(LogLevel::warn, std::to_string(dropped) +
-                                                                     " log lines dropped: the log could not keep up");
-                std::fwrite(note.data(), 1, note.size(), out);
-            }
-            std::fflush(out);
-            lock.lock();
-            if (done && lines_.empty()) return;
-        }
-    }
-
-    void install(FILE* file) {  // under mutex_, and only where nothing writes to out_ meanwhile
-        if (out_ && out_ != file) std::fclose(out_);
-        out_ = file;
-    }
-
-    void write_now(const std::string& line) {  // under mutex_
-        FILE* out = out_ ? out_ : stderr;
-        std::fwrite(line.data(), 1, line.size(), out);
-        std::fflush(out);
-    }
-
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::string> lines_;  // guarded by mutex_
-    std::uint64_t dropped_ = 0;      // guarded by mutex_
-    FILE* out_ = nullptr;            // the writer's (nullptr = stderr); changed only between batches
-    FILE* next_ = nullptr;           // guarded by mutex_: what switch_to asked for
-    bool switching_ = false;         // guarded by mutex_
-    bool stopping_ = false;          // guarded by mutex_
-    bool stopped_ = false;           // guarded by mutex_
-    std::thread thread_;
-};
-
 // Never destroyed: a thread still running at exit (one that is detached) may log after the
 // writer thread is gone, and then writes its line itself. At exit the queue is written out.
-Writer& writer() {
-    static Writer* const instance = [] {
-        auto* made = new Writer;
+LineWriter& writer() {
+    static LineWriter* const instance = [] {
+        auto* made = new LineWriter(max_queued_lines, [](std::uint64_t dropped) {
+            return stamped(LogLevel::warn, std::to_string(dropped) + " log lines dropped: the log could not keep up");
+        });
         std::atexit([] { writer().stop(); });
         return made;
     }();

@@ -19,17 +19,20 @@ const char* xfer_kind_name(XferKind kind) {
     return "transfer";
 }
 
-XferLog::~XferLog() {
-    if (file_) std::fclose(file_);
-}
+// As many lines as the server log queues; a dropped line is reported in the server log, never
+// in the xferlog, whose readers expect every line in its format.
+XferLog::XferLog()
+    : writer_(65536, [](std::uint64_t dropped) {
+          log::warn(cat(dropped, " xferlog lines dropped: the xferlog could not keep up"));
+          return std::string();
+      }) {}
 
 bool XferLog::open(const std::string& path) {
     if (path.empty()) return true;
     std::FILE* f = sys::open_log_file(path);
     if (!f) return false;
-    std::lock_guard lock(mutex_);
-    if (file_) std::fclose(file_);
-    file_ = f;
+    writer_.switch_to(f);
+    on_ = true;
     return true;
 }
 
@@ -50,11 +53,8 @@ std::string format_xfer_line(const XferRecord& r, std::int64_t unix_now) {
 }
 
 void XferLog::write(const XferRecord& record) {
-    std::lock_guard lock(mutex_);
-    if (!file_) return;
-    const std::string line = format_xfer_line(record, std::time(nullptr));
-    std::fprintf(file_, "%s\n", line.c_str());
-    std::fflush(file_);
+    if (!on_) return;
+    writer_.push(format_xfer_line(record, std::time(nullptr)) + "\n");
 }
 
 }  // namespace ferry::proto

@@ -1,9 +1,10 @@
 // The transfer log in the wu-ftpd/vsftpd xferlog format, one line per finished transfer, so the
 // usual log analysers read it.
 #pragma once
+#include "base/line_writer.hpp"
+
+#include <atomic>
 #include <cstdint>
-#include <cstdio>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -25,19 +26,18 @@ struct XferRecord {
     bool complete = true;
 };
 
+// Lines go to the file through a writer thread of their own (LineWriter): a reactor that ends a
+// transfer never waits for the disk. What is queued is written when the XferLog goes.
 class XferLog {
 public:
-    XferLog() = default;
-    ~XferLog();
-    XferLog(const XferLog&) = delete;
-    XferLog& operator=(const XferLog&) = delete;
+    XferLog();
     // "" = off. False when the file cannot be opened for appending.
     bool open(const std::string& path);
     void write(const XferRecord& record);
 
 private:
-    std::mutex mutex_;
-    std::FILE* file_ = nullptr;
+    std::atomic<bool> on_{false};
+    LineWriter writer_;
 };
 
 // The line without its newline (exposed for the unit test).

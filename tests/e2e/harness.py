@@ -292,11 +292,7 @@ class FerryServer:
             time.sleep(0.05)
 
     def xferlog_text(self):
-        try:
-            with open(self.xferlog, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return _settled_text(self.xferlog)  # written by a thread of its own too
 
     # ---- clients
     def connect(self, timeout=TIMEOUT):
