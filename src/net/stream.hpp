@@ -59,9 +59,15 @@ public:
     // A file that is `being_written` never goes through kTLS's SSL_sendfile (see
     // fs/files_being_written.hpp); plain sockets send it with sendfile all the same.
     // The caller keeps `file` open until done.
+    // Where the kernel reads the file on the calling thread (Linux's sendfile and SSL_sendfile), a
+    // piece whose first or last byte the page cache does not hold (preadv2 RWF_NOWAIT) is handed
+    // to `bring_into_cache` first, which reads it off the reactor and then calls `then` on it:
+    // the reactor never waits for storage, and cached pieces stay zero-copy. Without one, or on
+    // Windows (TransmitFile is overlapped), the file is sent as it is.
     enum class FileState { settled, being_written };
+    using BringIntoCache = std::function<void(std::uint64_t offset, std::uint64_t count, std::function<void()> then)>;
     virtual void send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done,
-                           FileState state = FileState::settled) = 0;
+                           FileState state = FileState::settled, BringIntoCache bring_into_cache = nullptr) = 0;
     // Receive into a regular file at `offset` (large receives, then one write per 256 KiB buffer)
     // until the peer closes or `max` bytes arrived. n == max means more may follow; n < max with no
     // error means the peer closed. A write error (quota, no_space, io) ends it with that error.

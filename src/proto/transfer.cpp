@@ -30,6 +30,18 @@ using ReadResult = Result<std::size_t>;
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for an upload's line-end conversion
 constexpr std::size_t kFileBlock = 256u << 10;     // a download's reads when it goes through memory
+
+// On the I/O pool: reads [offset, offset + count) so that the page cache holds it for the kernel's
+// send that follows. A read error is left to that send to report.
+void bring_into_cache(const File& file, std::uint64_t offset, std::uint64_t count) {
+    std::vector<char> buffer(kFileBlock);
+    for (std::uint64_t done = 0; done < count;) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, buffer.size()));
+        const auto got = sys::read_at(file, {buffer.data(), want}, offset + done);
+        if (!got || *got == 0) return;
+        done += *got;
+    }
+}
 constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
 FailureSide side_of_write_error(Error err) {
@@ -75,11 +87,16 @@ private:
                       ktls && changing ? " (the file is being uploaded: no kTLS sendfile)" : ""));
     }
 
+    // A piece the page cache does not hold is read on the I/O pool before the kernel sends it.
     void send_binary() {
+        auto bring = [storage = storage_, file = file_](std::uint64_t offset, std::uint64_t count,
+                                                         std::function<void()> then) {
+            storage([file, offset, count] { bring_into_cache(*file, offset, count); }, std::move(then));
+        };
         stream_->send_file(*file_, offset_, end_ - offset_, [this](Error err, std::uint64_t n) {
             bytes_ += n;
             finish(err, FailureSide::connection);
-        }, state_);
+        }, state_, std::move(bring));
     }
 
     // Everything else (TLS that OpenSSL seals, TYPE A's line ends) goes block by block through

@@ -4,12 +4,13 @@ On NFS or CephFS every metadata call (open, stat, mkdir) takes milliseconds; rem
 of a large file, renaming over it or cutting it (STOR over it) frees its page cache there and then
 (95 ms for a cached 2 GiB file here); closing a written file writes back what the page cache holds.
 An LD_PRELOAD shim built here makes unlinkat, renameat, ftruncate, fstat and mkdirat on names
-starting with "slow-" take 600 ms; an "uncached-..." file is never in the page cache (preadv2
-RWF_NOWAIT: EAGAIN) and its first pread takes 600 ms; closing a "slowclose-..." file takes 600 ms,
+starting with "slow-" take 600 ms; an "uncached-..." file is not in the page cache (preadv2
+RWF_NOWAIT: EAGAIN) until its first pread or sendfile, which takes 600 ms; closing a "slowclose-..." file takes 600 ms,
 and closing a "closefail-..." one reports EIO, as NFS does when the write-back failed.
 
 One session runs a command on such a name (DELE, RNTO over, STOR over, SIZE, MDTM, CWD, MKD, RETR,
-HASH, an FTPS RETR that OpenSSL seals, a TYPE A RETR, a STOR whose close is slow) while a second
+HASH, a RETR that sendfile sends, an FTPS RETR that OpenSSL seals, a TYPE A RETR, a STOR whose
+close is slow) while a second
 session on the same reactor (workers = 1) sends NOOP: the NOOP must be answered well before the
 slow step ends, and the slow step must really have been slow (so the shim did its job). A failed
 close fails the upload (451), never a 226. And one user's requests beyond
@@ -33,6 +34,7 @@ SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,12 +80,49 @@ static void wait_if_slow_fd(int fd) {
     if (fd_name_starts(fd, "slow-")) wait_if_slow("slow-");
 }
 
-/* An "uncached-" file is never in the page cache: a read that must not wait is told so, and an
-   ordinary read of its first block waits for "storage". Its metadata calls are fast. */
+/* An "uncached-" file is not in the page cache until something read it: a read that must not wait
+   is told so, and the first ordinary read (or sendfile) of its start waits for "storage" (600 ms)
+   and brings the file in. Its metadata calls are fast. */
+static char warm[32][4096];
+static int warm_count;
+static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int fd_path(int fd, char *path, size_t size) {
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
+    ssize_t n = readlink(link, path, size - 1);
+    if (n <= 0) return 0;
+    path[n] = 0;
+    return 1;
+}
+
+static int is_warm(const char *path) {
+    int found = 0;
+    pthread_mutex_lock(&warm_lock);
+    for (int i = 0; i < warm_count && !found; ++i) found = strcmp(warm[i], path) == 0;
+    pthread_mutex_unlock(&warm_lock);
+    return found;
+}
+
+static int is_cold(int fd) {
+    char path[4096];
+    return fd_name_starts(fd, "uncached-") && fd_path(fd, path, sizeof path) && !is_warm(path);
+}
+
+/* Waits like storage if `fd` is a cold "uncached-" file, which is warm afterwards. */
+static void read_from_storage(int fd) {
+    char path[4096];
+    if (!is_cold(fd) || !fd_path(fd, path, sizeof path)) return;
+    wait_if_slow("slow-");
+    pthread_mutex_lock(&warm_lock);
+    if (warm_count < 32) snprintf(warm[warm_count++], sizeof warm[0], "%%s", path);
+    pthread_mutex_unlock(&warm_lock);
+}
+
 ssize_t preadv2(int fd, const struct iovec *vector, int count, off_t offset, int flags) {
     static ssize_t (*real)(int, const struct iovec *, int, off_t, int);
     if (!real) real = (ssize_t (*)(int, const struct iovec *, int, off_t, int))dlsym(RTLD_NEXT, "preadv2");
-    if ((flags & RWF_NOWAIT) && fd_name_starts(fd, "uncached-")) {
+    if ((flags & RWF_NOWAIT) && is_cold(fd)) {
         errno = EAGAIN;
         return -1;
     }
@@ -93,9 +132,17 @@ ssize_t preadv2(int fd, const struct iovec *vector, int count, off_t offset, int
 ssize_t pread(int fd, void *buffer, size_t size, off_t offset) {
     static ssize_t (*real)(int, void *, size_t, off_t);
     if (!real) real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
-    if (offset == 0 && fd_name_starts(fd, "uncached-")) wait_if_slow("slow-");
+    if (offset == 0) read_from_storage(fd);
     return real(fd, buffer, size, offset);
 }
+
+ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
+    static ssize_t (*real)(int, int, off_t *, size_t);
+    if (!real) real = (ssize_t (*)(int, int, off_t *, size_t))dlsym(RTLD_NEXT, "sendfile");
+    read_from_storage(in);
+    return real(out, in, offset, count);
+}
+ssize_t sendfile64(int out, int in, off_t *offset, size_t count) { return sendfile(out, in, offset, count); }
 ssize_t pread64(int fd, void *buffer, size_t size, off_t offset) { return pread(fd, buffer, size, offset); }
 
 /* Closing a "slowclose-" file takes 600 ms (NFS writes back what the page cache holds); closing a
@@ -258,6 +305,12 @@ class SlowFileSystemTests(ServerTestCase):
         self.assert_noop_answered_meanwhile(retr)
         self.assert_noop_answered_meanwhile(lambda ftp: self.assertTrue(ftp.sendcmd("HASH slow-get.bin").startswith("213")))
 
+    def test_retr_of_an_uncached_file(self):
+        path = make_file(os.path.join(self.srv.home("alice"), "uncached-plain.bin"), 600000, seed="plain")
+        got = []
+        self.assert_noop_answered_meanwhile(lambda ftp: ftp.retrbinary("RETR uncached-plain.bin", got.append))
+        self.assertEqual(hashlib.sha256(b"".join(got)).hexdigest(), sha256_file(path))
+
     def test_ascii_retr_of_an_uncached_file(self):
         with open(os.path.join(self.srv.home("alice"), "uncached-text.txt"), "w") as f:
             f.write("a line of text\n" * 20000)
@@ -289,7 +342,7 @@ class SlowTlsDownloadTests(SlowFileSystemTests):
     test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
     test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
     test_ascii_retr_of_an_uncached_file = test_stor_waits_for_a_slow_close_and_the_reactor_does_not = None
-    test_a_failed_close_fails_the_upload = None
+    test_a_failed_close_fails_the_upload = test_retr_of_an_uncached_file = None
 
 
 @skip_on_windows("LD_PRELOAD shim of Linux libc calls")
@@ -325,7 +378,7 @@ class FileRequestsPerUserTests(SlowFileSystemTests):
     test_dele_of_a_slow_file = test_rename_over_a_slow_file = test_stor_over_a_slow_file = None
     test_metadata_commands_on_slow_names = test_retr_and_hash_of_a_slow_file = None
     test_ascii_retr_of_an_uncached_file = test_stor_waits_for_a_slow_close_and_the_reactor_does_not = None
-    test_a_failed_close_fails_the_upload = None
+    test_a_failed_close_fails_the_upload = test_retr_of_an_uncached_file = None
 
 
 class _Bytes:

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,12 +55,31 @@ Turn send_turn(int socket, std::span<const char> all, std::uint64_t& done) {
     return {TurnEnd::complete};
 }
 
-Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+bool piece_in_page_cache(int file, std::uint64_t offset, std::uint64_t count) {
+    char byte;
+    iovec vector{&byte, 1};
+    for (const std::uint64_t at : {offset, offset + count - 1}) {
+        const ssize_t n = ::preadv2(file, &vector, 1, static_cast<off_t>(at), RWF_NOWAIT);
+        if (n < 0 && errno == EAGAIN) return false;
+    }
+    return true;
+}
+
+bool may_send_piece(int file, std::uint64_t at, std::uint64_t length, std::uint64_t* cached_until) {
+    if (!cached_until || at + length <= *cached_until) return true;
+    if (!piece_in_page_cache(file, at, length)) return false;
+    *cached_until = at + length;
+    return true;
+}
+
+Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                    std::uint64_t* cached_until) {
     std::uint64_t budget = turn_budget;
     while (done < count) {
         if (budget == 0) return {TurnEnd::yield};
         off_t at = static_cast<off_t>(offset + done);
         const auto chunk = static_cast<std::size_t>(std::min({count - done, budget, max_per_call}));
+        if (!may_send_piece(file, offset + done, chunk, cached_until)) return {TurnEnd::wait_storage};
         const ssize_t n = ::sendfile(socket, file, &at, chunk);
         if (n < 0) {
             if (errno == EINTR) continue;

@@ -28,6 +28,7 @@ enum class TurnEnd {
     wait_readable,  // run another turn when the socket becomes readable
     wait_writable,  // ... writable
     yield,          // budget spent: continue on the next loop turn
+    wait_storage,   // the next piece of the file is not in the page cache: bring it in first
     failed,         // err says why
 };
 
@@ -43,7 +44,15 @@ Turn recv_turn(int socket, std::span<char> buffer, std::uint64_t& got);
 Turn send_turn(int socket, std::span<const char> all, std::uint64_t& done);
 
 // sendfile() `count` bytes of `file` from `offset`; advances `done` (bytes already sent).
-Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
+// `cached_until` (null: no probing): the file offset up to which the page cache was found to hold
+// the file; a piece past it is probed first and, if it is not there, the turn ends wait_storage.
+Turn send_file_turn(int socket, int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                    std::uint64_t* cached_until = nullptr);
+// Whether the page cache holds [offset, offset + count) of `file`, judged by its first and last
+// byte (preadv2 RWF_NOWAIT: never waits). True too when the file cannot tell (the send reports errors).
+bool piece_in_page_cache(int file, std::uint64_t offset, std::uint64_t count);
+// Probes the piece [at, at + length) unless `cached_until` says it was found before.
+bool may_send_piece(int file, std::uint64_t at, std::uint64_t length, std::uint64_t* cached_until);
 
 // Socket to file: as many receives as the socket has ready into a 256 KiB buffer, then one pwrite.
 // The size, measured with 2 GiB uploads (bench/, 2-4 runs x 5 rounds each, pure-ftpd alongside as a

@@ -27,7 +27,9 @@
 namespace ferry::net {
 namespace {
 
-enum class Wait { none, readable, writable };
+enum class Wait { none, readable, writable, storage };
+// What a send_file brings into the page cache at once when a piece is not there.
+constexpr std::uint64_t storage_piece = 8u << 20;
 
 }  // namespace
 
@@ -55,6 +57,8 @@ struct SocketStream::WriteOp {
     std::uint64_t done = 0;
     IoDone callback;
     Wait waiting = Wait::none;
+    Stream::BringIntoCache bring_into_cache;  // send_file: see stream.hpp
+    std::uint64_t cached_until = 0;           // send_file: the page cache held the file up to here
 };
 
 struct SocketStream::State {
@@ -121,17 +125,19 @@ void SocketStream::recv_to_file(const File& file, std::uint64_t offset, std::uin
 
 void SocketStream::write_all(std::span<const char> buffer, IoDone done) {
     if (const int err = refusal(false)) return refuse(std::move(done), err);
-    state_->write = WriteOp{WriteOp::Kind::write_all, buffer, -1, 0, buffer.size(), 0, std::move(done), Wait::none};
+    state_->write = WriteOp{WriteOp::Kind::write_all, buffer, -1, 0, buffer.size(), 0, std::move(done), Wait::none, nullptr, 0};
     run_write();
 }
 
-void SocketStream::send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState file_state) {
+void SocketStream::send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done,
+                             FileState file_state, BringIntoCache bring_into_cache) {
     if (const int err = refusal(false)) return refuse(std::move(done), err);
     if (state_->tls) {
         const bool changing = file_state == FileState::being_written;
         state_->tls->begin_send_file(!changing);
     }
-    state_->write = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, std::move(done), Wait::none};
+    state_->write = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, std::move(done), Wait::none,
+                            std::move(bring_into_cache), 0};
     run_write();
 }
 
@@ -158,7 +164,7 @@ void SocketStream::shutdown_tls(IoDone done) {
     if (state_->write.kind != WriteOp::Kind::none || state_->read.kind == ReadOp::Kind::tls_handshake)
         return refuse(std::move(done), EBUSY);
     if (!state_->tls) return refuse(std::move(done), 0);  // plain: nothing to close but the socket
-    state_->write = WriteOp{WriteOp::Kind::tls_close_notify, {}, -1, 0, 0, 0, std::move(done), Wait::none};
+    state_->write = WriteOp{WriteOp::Kind::tls_close_notify, {}, -1, 0, 0, 0, std::move(done), Wait::none, nullptr, 0};
     run_write();
 }
 
@@ -222,7 +228,7 @@ void SocketStream::on_writable() {
 void SocketStream::on_error() {
     // Let the syscalls report the error (or the data still queued before a hang-up).
     if (state_->read.waiting != Wait::none) run_read();
-    if (state_->write.waiting != Wait::none) run_write();
+    if (state_->write.waiting == Wait::readable || state_->write.waiting == Wait::writable) run_write();
 }
 
 // ---- turns ----
@@ -255,6 +261,7 @@ void SocketStream::run_read() {
         case detail::TurnEnd::wait_readable: op.waiting = Wait::readable; break;
         case detail::TurnEnd::wait_writable: op.waiting = Wait::writable; break;
         case detail::TurnEnd::yield: reactor_.defer(state_->guarded_read([this] { run_read(); })); break;
+        case detail::TurnEnd::wait_storage: break;  // only send_file ends so
     }
 }
 
@@ -267,8 +274,9 @@ void SocketStream::run_write() {
     if (op.kind == WriteOp::Kind::write_all) {
         turn = tls ? tls->write(op.buffer, op.done) : detail::send_turn(socket_.get(), op.buffer, op.done);
     } else if (op.kind == WriteOp::Kind::send_file) {
-        turn = tls ? tls->send_file(op.file_fd, op.offset, op.count, op.done)
-                   : detail::send_file_turn(socket_.get(), op.file_fd, op.offset, op.count, op.done);
+        std::uint64_t* cached_until = op.bring_into_cache ? &op.cached_until : nullptr;
+        turn = tls ? tls->send_file(op.file_fd, op.offset, op.count, op.done, cached_until)
+                   : detail::send_file_turn(socket_.get(), op.file_fd, op.offset, op.count, op.done, cached_until);
     } else if (op.kind == WriteOp::Kind::tls_close_notify) {
         turn = tls->close_notify();
     } else {
@@ -284,7 +292,21 @@ void SocketStream::run_write() {
         case detail::TurnEnd::wait_readable: op.waiting = Wait::readable; break;
         case detail::TurnEnd::wait_writable: op.waiting = Wait::writable; break;
         case detail::TurnEnd::yield: reactor_.defer(state_->guarded([this] { run_write(); })); break;
+        case detail::TurnEnd::wait_storage: bring_next_piece(); break;
     }
+}
+
+// The next piece of a send_file is read into the page cache off the reactor; the send goes on
+// from the cache afterwards (a cancel() or the Stream's end meanwhile drops that).
+void SocketStream::bring_next_piece() {
+    WriteOp& op = state_->write;
+    op.waiting = Wait::storage;
+    const std::uint64_t at = op.offset + op.done;
+    const std::uint64_t until = at + std::min(op.count - op.done, storage_piece);
+    op.bring_into_cache(at, until - at, state_->guarded([this, until] {
+        state_->write.cached_until = until;
+        run_write();
+    }));
 }
 
 void SocketStream::complete_read(int err, std::uint64_t n) {

@@ -19,7 +19,7 @@ public:
     void read_some(std::span<char> buffer, IoDone done) override;
     void write_all(std::span<const char> buffer, IoDone done) override;
     void send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done,
-                   FileState state = FileState::settled) override;
+                   FileState state = FileState::settled, BringIntoCache bring_into_cache = nullptr) override;
     void recv_to_file(const File& file, std::uint64_t offset, std::uint64_t max, IoDone done) override;
     void start_tls(const TlsContext& context, TlsRole role, IoDone done, TlsOptions options = {}) override;
     void shutdown_tls(IoDone done) override;
@@ -48,6 +48,7 @@ private:
     struct State;
     void run_read();
     void run_write();
+    void bring_next_piece();
     void complete_read(int err, std::uint64_t n);
     void complete_write(int err, std::uint64_t n);
     // Why a read/write may not start now (0 = it may): pending, or TLS not (yet) usable.

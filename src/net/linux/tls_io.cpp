@@ -201,20 +201,24 @@ Turn TlsIo::write(std::span<const char> all, std::uint64_t& done) {
     return {TurnEnd::complete};
 }
 
-Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                      std::uint64_t* cached_until) {
     // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
-    if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_) return send_file_ktls(file, offset, count, done);
+    if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_)
+        return send_file_ktls(file, offset, count, done, cached_until);
     const Turn turn = copy_turn(file, offset, count, done);
     if (turn.end == TurnEnd::failed) abandon_write();  // no batch stays attached: close_notify must reach the socket
     return turn;
 }
 
-Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                           std::uint64_t* cached_until) {
     if (writes_poisoned_) return {TurnEnd::failed, EPIPE};
     std::uint64_t budget = turn_budget;
     while (done < count) {
         if (budget == 0) return {TurnEnd::yield};
         const auto chunk = static_cast<std::size_t>(std::min({count - done, budget, max_sendfile_call}));
+        if (!may_send_piece(file, offset + done, chunk, cached_until)) return {TurnEnd::wait_storage};
         prepare_call();
         const ossl_ssize_t n = SSL_sendfile(ssl_, file, static_cast<off_t>(offset + done), chunk, 0);
         const int saved_errno = errno;

@@ -56,7 +56,9 @@ void WinStream::write_all(std::span<const char> buffer, IoDone done) {
     schedule();
 }
 
-void WinStream::send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState) {
+// TransmitFile reads the file overlapped: the reactor never waits for it, so nothing is brought in.
+void WinStream::send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState,
+                          BringIntoCache) {
     if (Error err = refusal(false)) return refuse(std::move(done), err);
     write_ = WriteOp{WriteOp::Kind::send_file, {}, file.get(), offset, count, 0, 0, std::move(done)};
     file_out_.clear();  // nothing of a send_file cancelled earlier goes out with this one

@@ -46,7 +46,8 @@ public:
     void read_some(std::span<char> buffer, IoDone done) override;
     void recv_to_file(const File& file, std::uint64_t offset, std::uint64_t max, IoDone done) override;
     void write_all(std::span<const char> buffer, IoDone done) override;
-    void send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState) override;
+    void send_file(const File& file, std::uint64_t offset, std::uint64_t count, IoDone done, FileState,
+                   BringIntoCache) override;
 
     void start_tls(const TlsContext& context, TlsRole role, IoDone done, TlsOptions options) override;
     void shutdown_tls(IoDone done) override;

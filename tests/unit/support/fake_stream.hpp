@@ -75,7 +75,8 @@ public:
         wire_->write = std::move(done);
         if (buffer.empty()) wire_->finish_write({}, 0);  // nothing to send still completes from the loop
     }
-    void send_file(const File&, std::uint64_t offset, std::uint64_t count, net::IoDone done, FileState) override {
+    void send_file(const File&, std::uint64_t offset, std::uint64_t count, net::IoDone done, FileState,
+                   BringIntoCache) override {
         REQUIRE_FALSE(wire_->write_pending());
         wire_->file_offset = offset;
         wire_->file_count = count;
