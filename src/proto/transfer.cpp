@@ -30,6 +30,7 @@ using ReadResult = Result<std::size_t>;
 constexpr std::uint64_t kUploadChunk = 4u << 20;   // bytes granted per quota check
 constexpr std::size_t kAsciiBlock = 256u << 10;    // buffer for an upload's line-end conversion
 constexpr std::size_t kFileBlock = 256u << 10;     // a download's reads when it goes through memory
+constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
 // On the I/O pool: reads [offset, offset + count) so that the page cache holds it for the kernel's
 // send that follows. A read error is left to that send to report.
@@ -42,7 +43,6 @@ void bring_into_cache(const File& file, std::uint64_t offset, std::uint64_t coun
         done += *got;
     }
 }
-constexpr std::size_t kDrainBlock = 64u << 10;     // reads of what is dropped after the quota
 
 FailureSide side_of_write_error(Error err) {
     const bool local = err == Errc::quota || err == Errc::no_space || err == Errc::too_large || err == Errc::io ||
