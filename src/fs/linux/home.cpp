@@ -145,8 +145,19 @@ Result<Home::Parent> Home::open_parent(std::string_view vpath, std::string& name
     return Parent{std::move(*opened), fd};
 }
 
+// The home itself, or a name directly in it that is not a symlink: one call on the home's handle.
+// Anything else (or on any error) resolves beneath the home, following links while they stay
+// inside: open, fstat, close.
 Result<FileInfo> Home::stat(std::string_view vpath) const {
     sys::off_reactor("Home::stat");
+    if (is_root(vpath)) return sys::file_info(dir_);
+    if (is_root(vpath_parent(vpath))) {
+        const std::string name(vpath_name(vpath));
+        struct stat st {};
+        if (!name.empty() && name != "." && name != ".." &&
+            ::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+            return sys::info_from_stat(st);
+    }
     auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);
     if (!fd) return fd.error();
     return sys::file_info(*fd);
