@@ -3,8 +3,8 @@
 On NFS or CephFS every metadata call (open, stat, mkdir) takes milliseconds; removing the last name
 of a large file, renaming over it or cutting it (STOR over it) frees its page cache there and then
 (95 ms for a cached 2 GiB file here); closing a written file writes back what the page cache holds.
-An LD_PRELOAD shim built here makes unlinkat, renameat, ftruncate, fstat and mkdirat on names
-starting with "slow-" take 600 ms; an "uncached-..." file is not in the page cache (preadv2
+An LD_PRELOAD shim built here makes unlinkat, renameat, ftruncate, fstat, fstatat and mkdirat on
+names starting with "slow-" take 600 ms; an "uncached-..." file is not in the page cache (preadv2
 RWF_NOWAIT: EAGAIN) until its first pread or sendfile, which takes 600 ms; closing a "slowclose-..." file takes 600 ms,
 and closing a "closefail-..." one reports EIO, as NFS does when the write-back failed.
 
@@ -165,6 +165,15 @@ int fstat(int fd, struct stat *st) {
     if (!real) real = (int (*)(int, struct stat *))dlsym(RTLD_NEXT, "fstat");
     wait_if_slow_fd(fd);
     return real(fd, st);
+}
+
+/* A stat by name (a name directly in the home is stat'ed on the home's handle), or of an fd. */
+int fstatat(int dir, const char *name, struct stat *st, int flags) {
+    static int (*real)(int, const char *, struct stat *, int);
+    if (!real) real = (int (*)(int, const char *, struct stat *, int))dlsym(RTLD_NEXT, "fstatat");
+    if (name[0] == 0) wait_if_slow_fd(dir);
+    else wait_if_slow(name);
+    return real(dir, name, st, flags);
 }
 
 int mkdirat(int dir, const char *name, mode_t mode) {
