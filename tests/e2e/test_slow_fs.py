@@ -66,12 +66,18 @@ int renameat(int from_dir, const char *from, int to_dir, const char *to) {
     return real(from_dir, from, to_dir, to);
 }
 
-static int fd_name_starts(int fd, const char *prefix) {
-    char link[64], path[4096];
+static int fd_path(int fd, char *path, size_t size) {
+    char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
-    ssize_t n = readlink(link, path, sizeof path - 1);
+    ssize_t n = readlink(link, path, size - 1);
     if (n <= 0) return 0;
     path[n] = 0;
+    return 1;
+}
+
+static int fd_name_starts(int fd, const char *prefix) {
+    char path[4096];
+    if (!fd_path(fd, path, sizeof path)) return 0;
     const char *base = strrchr(path, '/');
     return strncmp(base ? base + 1 : path, prefix, strlen(prefix)) == 0;
 }
@@ -86,15 +92,6 @@ static void wait_if_slow_fd(int fd) {
 static char warm[32][4096];
 static int warm_count;
 static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int fd_path(int fd, char *path, size_t size) {
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%%d", fd);
-    ssize_t n = readlink(link, path, size - 1);
-    if (n <= 0) return 0;
-    path[n] = 0;
-    return 1;
-}
 
 static int is_warm(const char *path) {
     int found = 0;
