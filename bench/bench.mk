@@ -7,10 +7,18 @@ BENCH_LOADGEN  := $(BENCH_OUT)/ferry-loadgen
 BENCH_SRCS     := $(wildcard bench/loadgen/*.cpp)
 BENCH_OBJS     := $(BENCH_SRCS:bench/loadgen/%.cpp=$(BENCH_OUT)/%.o)
 BENCH_CXX      ?= g++
+BENCH_CC       ?= gcc
+BENCH_SLOWFS   := $(BENCH_OUT)/slowfs
 BENCH_CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread -MMD -MP
 
-.PHONY: bench-loadgen
+.PHONY: bench-loadgen bench-slowfs
 bench-loadgen: $(BENCH_LOADGEN)
+bench-slowfs: $(BENCH_SLOWFS)
+
+# The FUSE pass-through of the slow-storage workload (libfuse3-dev, installed by bench/run).
+$(BENCH_SLOWFS): bench/slowfs/slowfs.c
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) -O2 -g -Wall -Wextra -Werror $$(pkg-config --cflags fuse3) $< -o $@ $$(pkg-config --libs fuse3)
 
 $(BENCH_LOADGEN): $(BENCH_OBJS)
 	$(BENCH_CXX) -pthread $^ -o $@ -lssl -lcrypto

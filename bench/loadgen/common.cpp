@@ -69,6 +69,12 @@ void Latencies::add(std::chrono::steady_clock::duration d) {
     sorted_ = false;
 }
 
+double Latencies::total_ms() const {
+    std::int64_t sum = 0;
+    for (auto us : samples_) sum += us;
+    return static_cast<double>(sum) / 1000.0;
+}
+
 double Latencies::percentile_ms(double p) {
     if (samples_.empty()) return -1;
     if (!sorted_) std::sort(samples_.begin(), samples_.end());

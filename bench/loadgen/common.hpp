@@ -50,6 +50,7 @@ class Latencies {
 public:
     void add(std::chrono::steady_clock::duration d);
     double percentile_ms(double p);
+    double total_ms() const;  // the sum of all samples
     std::size_t count() const { return samples_.size(); }
 
 private:

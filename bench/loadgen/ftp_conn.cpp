@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -218,6 +219,50 @@ void DataSink::on_ready(std::uint32_t) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         return finish(n == 0);
     }
+}
+
+// ---- DataSource ----
+
+bool DataSource::open(const sockaddr_in& addr, std::size_t size) {
+    close_connection();
+    fd_ = start_connect(addr);
+    if (fd_ < 0) return false;
+    connecting_ = true;
+    left_ = size;
+    reactor_.add(fd_, EPOLLOUT, this);
+    return true;
+}
+
+void DataSource::close_connection() {
+    if (fd_ < 0) return;
+    reactor_.remove(fd_);
+    close(fd_);
+    fd_ = -1;
+}
+
+void DataSource::finish(bool ok) {
+    close_connection();
+    owner_.on_upload_sent(ok);
+}
+
+void DataSource::on_ready(std::uint32_t) {
+    if (fd_ < 0) return;
+    if (connecting_) {
+        if (connect_failed(fd_)) return finish(false);
+        if (!connect_finished(fd_)) return;
+        connecting_ = false;
+    }
+    static const std::array<char, 65536> zeros{};
+    while (left_ > 0) {
+        ssize_t n = send(fd_, zeros.data(), std::min(left_, zeros.size()), MSG_NOSIGNAL);
+        if (n > 0) {
+            left_ -= static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        return finish(false);
+    }
+    finish(true);
 }
 
 }  // namespace bench

@@ -82,4 +82,30 @@ private:
     std::size_t bytes_ = 0;
 };
 
+// Sends one passive-mode upload of `size` bytes (zeros), then closes its end.
+class DataSource : public Handler {
+public:
+    class Owner {
+    public:
+        virtual void on_upload_sent(bool ok) = 0;
+
+    protected:
+        ~Owner() = default;
+    };
+
+    DataSource(Reactor& reactor, Owner& owner) : reactor_(reactor), owner_(owner) {}
+    ~DataSource() override { close_connection(); }
+    bool open(const sockaddr_in& addr, std::size_t size);
+    void close_connection();
+    void on_ready(std::uint32_t events) override;
+
+private:
+    void finish(bool ok);
+    Reactor& reactor_;
+    Owner& owner_;
+    int fd_ = -1;
+    bool connecting_ = false;
+    std::size_t left_ = 0;
+};
+
 }  // namespace bench

@@ -1,6 +1,6 @@
 // ferry-loadgen: the benchmark's FTP load generator. One process per workload run; the harness
 // (bench/run) parses its "RESULT key=value ..." lines.
-//   ferry-loadgen download|tls-download|upload|ceiling|idle|smallfiles|storm --port P --user U --password W ...
+//   ferry-loadgen download|tls-download|upload|ceiling|idle|smallfiles|storm|mixed --port P --user U --password W ...
 #include "workloads.hpp"
 
 #include <csignal>
@@ -19,14 +19,14 @@ const std::map<std::string, Workload>& workloads() {
         {"download", bench::run_download},     {"upload", bench::run_upload}, {"parallel", bench::run_parallel}, {"ceiling", bench::run_ceiling},
         {"tls-download", bench::run_tls_download},
         {"idle", bench::run_idle},             {"smallfiles", bench::run_smallfiles},
-        {"storm", bench::run_storm},
+        {"storm", bench::run_storm},        {"mixed", bench::run_mixed},
     };
     return table;
 }
 
 int usage() {
     std::cerr << "usage: ferry-loadgen WORKLOAD [--host H] [--port P] [--user U] [--password W] [options]\n"
-                 "workloads: download tls-download upload parallel ceiling idle smallfiles storm (see bench/README.md)\n";
+                 "workloads: download tls-download upload parallel ceiling idle smallfiles storm mixed (see bench/README.md)\n";
     return 2;
 }
 

@@ -2,6 +2,7 @@
 // one logged-in session sends NOOP every 10 ms. Reports that session's NOOP latency, first for a
 // short quiet baseline and then during the storm.
 #include "login_session.hpp"
+#include "noop_probe.hpp"
 #include "workloads.hpp"
 
 #include <memory>
@@ -46,42 +47,6 @@ private:
     }
     sockaddr_in server_;
     StormTotals& totals_;
-};
-
-class NoopProbe : public LoginSession {
-public:
-    NoopProbe(Reactor& reactor, const Target& target) : LoginSession(reactor, target) {}
-    Latencies* record_into = nullptr;  // where answers go; switched from baseline to storm
-    std::size_t skipped = 0;           // ticks that found the previous NOOP still unanswered
-    bool ready = false, failed = false, lost = false;
-
-    void tick() {
-        if (!ready || !record_into) return;
-        if (outstanding_) {
-            ++skipped;
-            return;
-        }
-        outstanding_ = true;
-        sent_at_ = Clock::now();
-        send_command("NOOP");
-    }
-
-protected:
-    void on_logged_in() override { ready = true; }
-    void on_login_failed() override { failed = true; }
-    void on_session_reply(int, std::string_view) override {
-        if (!outstanding_) return;
-        outstanding_ = false;
-        record_into->add(Clock::now() - sent_at_);
-    }
-    void on_session_closed() override {
-        ready = false;
-        lost = true;
-    }
-
-private:
-    bool outstanding_ = false;
-    Clock::time_point sent_at_;
 };
 
 }  // namespace

@@ -12,5 +12,6 @@ int run_ceiling(const Options& options);     // bare sendfile of a file over loo
 int run_idle(const Options& options);        // N sessions logged in and idle, ramped in steps
 int run_smallfiles(const Options& options);  // many clients fetching small files in a loop
 int run_storm(const Options& options);       // login storm plus one NOOP-probing session
+int run_mixed(const Options& options);       // CWD/LIST/SIZE/RETR/STOR/DELE loops plus a NOOP probe
 
 }  // namespace bench
