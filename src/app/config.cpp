@@ -249,6 +249,8 @@ const std::map<std::string_view, KeyReader>& key_readers() {
          [](const Key& k, Config& c) { c.accounts_check_interval = std::chrono::seconds(k.integer(0, 3600)); }},
         {"deleted_retention",
          [](const Key& k, Config& c) { c.deleted_retention_days = static_cast<unsigned>(k.integer(0, 36500)); }},
+        {"folder_cache_ms",
+         [](const Key& k, Config& c) { c.folder_cache = std::chrono::milliseconds(k.integer(0, 60'000)); }},
         {"login_fail_delay_ms",
          [](const Key& k, Config& c) { c.login_fail_delay = std::chrono::milliseconds(k.integer(0, 60'000)); }},
         {"max_login_failures",
@@ -370,6 +372,7 @@ proto::Settings session_settings(const Config& config) {
     settings.data_timeout = config.data_timeout;
     settings.login_timeout = config.login_timeout;
     settings.auth_cache_ttl = config.auth_cache_ttl;
+    settings.folder_cache = config.folder_cache;
     settings.login_timeout_busy = config.login_timeout_busy;
     settings.max_sessions_unauthenticated = config.max_sessions_unauthenticated;
     settings.max_sessions_per_user = config.max_sessions_per_user;

@@ -50,6 +50,7 @@ struct Config {
     std::chrono::seconds data_timeout{60};               // data connection without progress / not opened
     std::chrono::seconds login_timeout{60};              // connected but not logged in
     std::chrono::seconds auth_cache_ttl{300};            // a verified password skips argon2id; 0 = off
+    std::chrono::milliseconds folder_cache{2000};        // folder handles kept (fs::FolderCache); 0 = off
     unsigned max_sessions_unauthenticated = 256;         // connected, not logged in yet, at once
     std::chrono::seconds login_timeout_busy{10};         // login_timeout once 3/4 of those are taken
     std::chrono::milliseconds login_fail_delay{1000};    // before a 530 for a wrong password

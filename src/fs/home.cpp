@@ -9,6 +9,10 @@
 
 namespace ferry::fs {
 
+void Home::keep_folders(std::chrono::milliseconds ttl) {
+    folders_ = ttl.count() > 0 ? std::make_unique<FolderCache>(ttl) : nullptr;
+}
+
 bool Home::still_at(const std::string& directory) const {
     const auto named = sys::path_info(directory);
     const auto held = sys::file_info(dir_);

@@ -8,9 +8,11 @@
 // no_space, ...); the session maps them to replies.
 #pragma once
 #include "base/result.hpp"
+#include "fs/folder_cache.hpp"
 #include "sys/file.hpp"
 #include "sys/handle.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +69,9 @@ public:
     // folders are made beneath it the same way when `create`.
     static Result<Home> open(const std::string& root, std::string_view relative, bool create);
     Home() = default;
+    // Keep handles of the folders used lately for `ttl` (FolderCache; zero: none). Linux only so far.
+    // Call before the Home is shared.
+    void keep_folders(std::chrono::milliseconds ttl);
     // Every const member is safe to call from several threads at once (sessions and pool jobs
     // share one Home per user through HomeRegistry).
 
@@ -110,17 +115,24 @@ public:
 
 private:
     // The folder vpath's last component (`name`) is in, opened beneath the home. On Linux the
-    // home's own handle when that folder is the home: no open and close, each a round trip on
-    // network storage.
+    // home's own handle when that folder is the home, or one the FolderCache kept: no open and
+    // close, each a round trip on network storage.
     struct Parent {
-        File opened;  // empty when the folder is the home
+        std::shared_ptr<const File> held;  // empty when the folder is the home
         File::Native native;
         File::Native get() const { return native; }
     };
     Result<Parent> open_parent(std::string_view vpath, std::string& name) const;
+    Result<Parent> folder_handle(std::string_view folder_vpath) const;  // Linux: the one above
+    // Linux: a regular file, from its folder's kept handle when there is a FolderCache.
+    Result<File> open_file(std::string_view vpath, int flags, FileInfo* info) const;
+    void forget_folders_beneath(std::string_view vpath) const {
+        if (folders_) folders_->forget_beneath(vpath);
+    }
 
     File dir_;
     std::string path_;
+    std::unique_ptr<FolderCache> folders_;  // null: every name resolved from the home
     // Windows only: the folder's final path, which every open beneath it is checked against
     // (fs/windows/nt_open.hpp). Empty on Linux, where openat2 holds the line by itself.
     std::wstring final_path_;

@@ -10,6 +10,7 @@ Result<std::shared_ptr<const Home>> HomeRegistry::open(const std::string& root, 
     if (auto existing = homes_[directory].lock(); existing && existing->still_at(directory)) return existing;
     auto home = Home::open(root, relative, true);
     if (!home) return Result<std::shared_ptr<const Home>>::failure(home.error());
+    home->keep_folders(folder_cache_);
     auto shared = std::make_shared<const Home>(std::move(*home));
     homes_[directory] = shared;
     // Forget the homes no session holds any more, now and then, so the map stays small.

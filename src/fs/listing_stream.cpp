@@ -95,6 +95,13 @@ ListingStream::ListingStream(std::shared_ptr<const Home> home, ListingFormat for
 Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, const std::string& vpath,
                                           ListingFormat format, std::string owner, std::string_view typed) {
     ListingStream stream(home, format, std::move(owner));
+    // A folder, nearly always: read it without a stat first (on network storage each is a round trip).
+    auto folder = home->read_folder(vpath);
+    if (folder) {
+        stream.reader_ = std::move(*folder);
+        return stream;
+    }
+    if (folder.error() != Errc::not_directory && folder.error() != Errc::not_found) return folder.error();
     auto st = home->stat(vpath);
     const std::string name(vpath_name(vpath));
     // A name that exists as typed is never taken for a pattern; MLSD never takes one.
@@ -109,14 +116,14 @@ Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, cons
         stream.typed_folder_ = slash == std::string_view::npos ? "" : std::string(typed.substr(0, slash + 1));
         return stream;
     }
-    if (!st->is_directory()) {
-        if (format == ListingFormat::facts) return Error(Errc::not_directory);
-        stream.single_ = stream.line(DirEntry{name, *st});
+    if (st->is_directory()) {  // made since the first try
+        auto reader = home->read_folder(vpath);
+        if (!reader) return reader.error();
+        stream.reader_ = std::move(*reader);
         return stream;
     }
-    auto reader = home->read_folder(vpath);
-    if (!reader) return reader.error();
-    stream.reader_ = std::move(*reader);
+    if (format == ListingFormat::facts) return Error(Errc::not_directory);
+    stream.single_ = stream.line(DirEntry{name, *st});  // a file lists as its own line
     return stream;
 }
 

@@ -28,7 +28,7 @@ struct ServerContext {
     ServerContext(Settings settings, auth::DefenderSettings defence, auth::AccountStore& accounts,
                   net::WorkerPool& pool, net::WorkerPool& io_pool, XferLog& xferlog)
         : config(std::move(settings)), accounts(accounts), pool(pool), io_pool(io_pool), xferlog(xferlog),
-          registrations(config.registrations_per_hour), defender(std::move(defence)),
+          homes(config.folder_cache), registrations(config.registrations_per_hour), defender(std::move(defence)),
           hash_jobs(config.max_hash_jobs_per_user), file_requests(config.max_file_requests_per_user),
           verified_passwords(config.auth_cache_ttl) {}
 

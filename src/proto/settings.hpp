@@ -28,6 +28,7 @@ struct Settings {
     std::chrono::seconds data_timeout{60};
     std::chrono::seconds login_timeout{60};
     std::chrono::seconds auth_cache_ttl{300};  // a verified password skips argon2id this long; 0 = off
+    std::chrono::milliseconds folder_cache{2000};  // a home keeps used folders' handles this long; 0 = off
     std::chrono::seconds login_timeout_busy{10};
     unsigned max_sessions_unauthenticated = 256;
     unsigned max_sessions_per_user = 0;                 // logged in at once, per account; 0 = no limit

@@ -24,7 +24,8 @@ TRACED = ("openat,openat2,open,stat,lstat,fstat,newfstatat,statx,mkdirat,mkdir,u
 
 BUDGETS = {
     "RETR": 3, "SIZE": 1, "SIZE nested": 3, "MDTM": 1, "CWD": 1, "STOR": 4, "STOR over": 5, "MKD": 1,
-    "MKD nested": 3, "RMD": 1, "DELE": 2, "RNFR+RNTO": 3,
+    "MKD nested": 3, "RMD": 1, "DELE": 2, "RNFR+RNTO": 3, "SIZE nested, folder kept": 1,
+    "RETR nested, folder kept": 3, "LIST nested, folder kept": 8,
 }
 
 
@@ -53,6 +54,7 @@ class MetadataCallTests(ServerTestCase):
         finally:
             tracer.send_signal(signal.SIGINT)
             tracer.wait(10)
+            tracer.stderr.close()
         with open(out) as f:
             lines = [line for line in f if home in line]
         return [re.sub(r"^\d+\s+", "", line).split("(")[0] for line in lines]
@@ -73,6 +75,9 @@ class MetadataCallTests(ServerTestCase):
             ("RETR", lambda: retr_bytes(ftp, "f.bin")),
             ("SIZE", lambda: ftp.size("f.bin")),
             ("SIZE nested", lambda: ftp.size("d/n.bin")),
+            ("SIZE nested, folder kept", lambda: ftp.size("d/n.bin")),
+            ("RETR nested, folder kept", lambda: retr_bytes(ftp, "d/n.bin")),
+            ("LIST nested, folder kept", lambda: list_text(ftp, "LIST d")),
             ("MDTM", lambda: ftp.voidcmd("MDTM f.bin")),
             ("CWD", lambda: ftp.cwd("d")),
             ("CWD", lambda: ftp.cwd("/")),
@@ -90,3 +95,17 @@ class MetadataCallTests(ServerTestCase):
         self.assertTrue(os.path.isdir(os.path.join(home, "d", "e")))
         self.assertTrue(os.path.exists(os.path.join(home, "h.bin")))
         list_text(ftp)  # the session is still fine
+
+
+class MetadataCallsWithoutFolderCacheTests(MetadataCallTests):
+    """folder_cache_ms = 0: a name in a subfolder opens and closes its folder every time."""
+    CONFIG = {"upload_digests": [], "folder_cache_ms": 0}
+
+    def test_each_command_within_its_budget(self):
+        home = self.srv.home("alice")
+        os.makedirs(os.path.join(home, "d"), exist_ok=True)
+        make_file(os.path.join(home, "d", "n.bin"), 100, seed="nested")
+        ftp = self.login()
+        for _ in range(2):
+            calls = self.traced(lambda: ftp.size("d/n.bin"))
+            self.assertEqual(len(calls), 3, calls)  # open of d, fstatat, close

@@ -61,8 +61,8 @@ Status make_directories(const std::string& directory) {
 
 // The server thread must never block on a FIFO or device planted in a home: open non-blocking,
 // insist on a regular file, then switch back to blocking I/O.
-Result<File> open_regular(int home_fd, std::string_view vpath, int flags, mode_t mode, FileInfo* checked) {
-    auto fd = detail::open_beneath(home_fd, vpath_relative(vpath), flags | O_NONBLOCK | O_NOCTTY, mode);
+Result<File> open_regular(int dir_fd, const std::string& relpath, int flags, FileInfo* checked) {
+    auto fd = detail::open_beneath(dir_fd, relpath, flags | O_NONBLOCK | O_NOCTTY, file_mode);
     if (!fd) return fd;
     const auto info = sys::file_info(*fd);
     if (!info) return info.error();
@@ -90,6 +90,17 @@ int write_flags(WriteMode mode) {
 int rename_noreplace(int from_dir, const std::string& from, int to_dir, const std::string& to) {
     return static_cast<int>(::syscall(SYS_renameat2, from_dir, from.c_str(), to_dir, to.c_str(),
                                       RENAME_NOREPLACE));
+}
+
+// Renames from_dir/from to to_dir/to: a file may be replaced, a folder never.
+Status rename_in(int from_dir, const std::string& from, int to_dir, const std::string& to) {
+    if (rename_noreplace(from_dir, from, to_dir, to) == 0) return {};
+    if (errno != EEXIST && errno != EINVAL && errno != ENOSYS) return sys::last_error();
+    // The target exists (or NOREPLACE is unsupported).
+    struct stat target {};
+    if (::fstatat(to_dir, to.c_str(), &target, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(target.st_mode))
+        return Error(Errc::exists, EEXIST);
+    return ::renameat(from_dir, from.c_str(), to_dir, to.c_str()) == 0 ? Status{} : sys::last_error();
 }
 
 }  // namespace
@@ -138,24 +149,46 @@ Result<Home::Parent> Home::open_parent(std::string_view vpath, std::string& name
     name = std::string(vpath_name(vpath));
     // vpath never hands these over, but an *at() call on them would act on the wrong folder.
     if (name.empty() || name == "." || name == "..") return Error(Errc::invalid);
-    if (is_root(vpath_parent(vpath))) return Parent{File(), dir_.get()};
-    auto opened = detail::open_beneath(dir_.get(), vpath_relative(vpath_parent(vpath)), O_PATH | O_DIRECTORY);
-    if (!opened) return opened.error();
-    const int fd = opened->get();
-    return Parent{std::move(*opened), fd};
+    return folder_handle(vpath_parent(vpath));
 }
 
-// The home itself, or a name directly in it that is not a symlink: one call on the home's handle.
-// Anything else (or on any error) resolves beneath the home, following links while they stay
-// inside: open, fstat, close.
+Result<Home::Parent> Home::folder_handle(std::string_view folder) const {
+    if (is_root(folder)) return Parent{nullptr, dir_.get()};
+    if (folders_) {
+        if (auto kept = folders_->find(folder)) return Parent{kept, kept->get()};
+    }
+    auto opened = detail::open_beneath(dir_.get(), vpath_relative(folder), O_PATH | O_DIRECTORY);
+    if (!opened) return opened.error();
+    auto held = std::make_shared<const File>(std::move(*opened));
+    if (folders_) folders_->keep(folder, held);
+    return Parent{held, held->get()};
+}
+
+// From the file's folder when its handle may be kept: one lookup where the path has several
+// folders. A symlink that leads out of that folder (EXDEV there) may still stay inside the home:
+// then the whole path is resolved from the home, as without the cache.
+Result<File> Home::open_file(std::string_view vpath, int flags, FileInfo* info) const {
+    if (folders_ && !is_root(vpath_parent(vpath))) {
+        std::string name;
+        auto parent = open_parent(vpath, name);
+        if (!parent) return parent.error();
+        auto fd = open_regular(parent->get(), name, flags, info);
+        if (fd || fd.error() != Errc::outside) return fd;
+    }
+    return open_regular(dir_.get(), vpath_relative(vpath), flags, info);
+}
+
+// The home itself, or a name that is not a symlink directly in the home or in a folder whose
+// handle is kept: one call on that handle. Anything else (or on any error) resolves beneath the
+// home, following links while they stay inside: open, fstat, close.
 Result<FileInfo> Home::stat(std::string_view vpath) const {
     sys::off_reactor("Home::stat");
     if (is_root(vpath)) return sys::file_info(dir_);
-    if (is_root(vpath_parent(vpath))) {
-        const std::string name(vpath_name(vpath));
+    if (is_root(vpath_parent(vpath)) || folders_) {
+        std::string name;
+        auto parent = open_parent(vpath, name);
         struct stat st {};
-        if (!name.empty() && name != "." && name != ".." &&
-            ::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+        if (parent && ::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
             return sys::info_from_stat(st);
     }
     auto fd = detail::open_beneath(dir_.get(), vpath_relative(vpath), O_PATH);
@@ -176,16 +209,21 @@ Result<FileInfo> Home::lstat(std::string_view vpath) const {
 
 Result<File> Home::open_read(std::string_view vpath, FileInfo* info) const {
     sys::off_reactor("Home::open_read");
-    return open_regular(dir_.get(), vpath, O_RDONLY, 0, info);
+    return open_file(vpath, O_RDONLY, info);
 }
 
 Result<File> Home::open_write(std::string_view vpath, WriteMode mode, FileInfo* info) const {
     sys::off_reactor("Home::open_write");
-    return open_regular(dir_.get(), vpath, write_flags(mode), file_mode, info);
+    return open_file(vpath, write_flags(mode), info);
 }
 
 Result<File> Home::open_directory(std::string_view vpath) const {
     sys::off_reactor("Home::open_directory");
+    if (folders_ && !is_root(vpath)) {  // from the folder's kept handle: no lookups on the way
+        auto folder = folder_handle(vpath);
+        if (!folder) return folder.error();
+        return detail::open_beneath(folder->get(), ".", O_RDONLY | O_DIRECTORY);
+    }
     return detail::open_beneath(dir_.get(), vpath_relative(vpath), O_RDONLY | O_DIRECTORY);
 }
 
@@ -204,7 +242,9 @@ Status Home::remove_directory(std::string_view vpath) const {
     std::string name;
     auto parent = open_parent(vpath, name);
     if (!parent) return parent.error();
-    return ::unlinkat(parent->get(), name.c_str(), AT_REMOVEDIR) == 0 ? Status{} : sys::last_error();
+    if (::unlinkat(parent->get(), name.c_str(), AT_REMOVEDIR) != 0) return sys::last_error();
+    forget_folders_beneath(vpath);  // after: a handle kept meanwhile is of the folder now gone
+    return {};
 }
 
 Status Home::remove_file(std::string_view vpath) const {
@@ -224,15 +264,12 @@ Status Home::rename(std::string_view from, std::string_view to) const {
     if (!from_dir) return from_dir.error();
     auto to_dir = open_parent(to, to_name);
     if (!to_dir) return to_dir.error();
-
-    if (rename_noreplace(from_dir->get(), from_name, to_dir->get(), to_name) == 0) return {};
-    if (errno != EEXIST && errno != EINVAL && errno != ENOSYS) return sys::last_error();
-    // The target exists (or NOREPLACE is unsupported): a file may be replaced, a folder never.
-    struct stat target {};
-    if (::fstatat(to_dir->get(), to_name.c_str(), &target, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(target.st_mode))
-        return Error(Errc::exists, EEXIST);
-    return ::renameat(from_dir->get(), from_name.c_str(), to_dir->get(), to_name.c_str()) == 0 ? Status{} : sys::last_error();
+    const Status renamed = rename_in(from_dir->get(), from_name, to_dir->get(), to_name);
+    if (!renamed) {  // after: a folder moved, and handles kept of it (or beneath) would follow it
+        forget_folders_beneath(from);
+        forget_folders_beneath(to);
+    }
+    return renamed;
 }
 
 Status Home::set_mtime(std::string_view vpath, std::int64_t unix_seconds) const {

@@ -124,7 +124,7 @@ Result<Home::Parent> Home::open_parent(std::string_view vpath, std::string& name
                                                     Disposition::open, FILE_DIRECTORY_FILE});
     if (!opened) return opened.error();
     const HANDLE handle = opened->get();
-    return Parent{std::move(*opened), handle};
+    return Parent{std::make_shared<const File>(std::move(*opened)), handle};
 }
 
 Result<FileInfo> Home::stat(std::string_view vpath) const {
