@@ -47,38 +47,30 @@ Session::Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<
     : reactor_(reactor),
       ctx_(context),
       id_(g_next_session_id++),
-      control_(std::move(control)),
-      local_(control_->local_address()),
-      peer_(client ? *client : control_->peer_address()),
       on_finished_(std::move(on_finished)),
-      parser_(context.config.max_line),
-      read_buffer_(kReadBuffer),
-      entry_(entry) {}
+      line_(std::move(control), client, context.config.max_line, kReadBuffer),
+      login_(context.awaiting_login),
+      tls_(entry) {}
 
 // Made at the first command that needs it (PASV, PORT, REST, RANG, a transfer): a session that
 // logs in and idles never holds one (with its data channel, about 700 bytes).
 TransferControl& Session::transfers() {
     if (!transfers_)
         transfers_ = std::make_unique<TransferControl>(
-            reactor_, static_cast<TransferHost&>(*this), std::make_unique<DataChannel>(reactor_, local_, peer_), ctx_.xferlog,
+            reactor_, static_cast<TransferHost&>(*this), std::make_unique<DataChannel>(reactor_, line_.local, line_.peer), ctx_.xferlog,
             TransferRules{ctx_.config.data_timeout, ctx_.config.tls_session_reuse, ctx_.tls});
     return *transfers_;
 }
 
 Session::~Session() {
     lifetime_.renew();  // tokens completed while the members go must not reach this session
-    if (timer_) reactor_.cancel_timer(timer_);
-    stop_awaiting_login();
-}
-
-void Session::stop_awaiting_login() {
-    if (std::exchange(awaiting_login_, false)) --ctx_.awaiting_login;
+    if (times_.timer) reactor_.cancel_timer(times_.timer);
 }
 
 void Session::start() {
-    connected_at_ = last_command_at_ = std::chrono::steady_clock::now();
-    const bool implicit_tls = entry_ == Entry::implicit_tls;
-    log::info(cat(describe(), " connected to ", local_.to_string(), implicit_tls ? " (implicit TLS)" : ""));
+    times_.connected_at = times_.last_command = std::chrono::steady_clock::now();
+    const bool implicit_tls = tls_.entry == Entry::implicit_tls;
+    log::info(cat(describe(), " connected to ", line_.local.to_string(), implicit_tls ? " (implicit TLS)" : ""));
     arm_timer();
     if (implicit_tls) return begin_control_tls(begin_command());  // the banner follows the handshake
     reply(220, ctx_.config.banner);
@@ -86,59 +78,59 @@ void Session::start() {
 }
 
 std::string Session::describe() const {
-    return cat("session ", id_, ' ', peer_.ip(), login_ == LoginState::logged_in ? " " : "",
-               login_ == LoginState::logged_in ? user_ : "");
+    return cat("session ", id_, ' ', line_.peer.ip(), login_.logged_in() ? " " : "",
+               login_.logged_in() ? login_.user : "");
 }
 
 // ---- reading and the queue ----
 
 void Session::read_control() {
-    if (reading_ || finished_ || close_when_flushed_ || tls_handshaking_) return;
-    reading_ = true;
-    control_->read_some(read_buffer_, [this](Error err, std::uint64_t n) { on_control_read(err, n); });
+    if (line_.reading || (phase_ != SessionPhase::idle && phase_ != SessionPhase::command)) return;
+    line_.reading = true;
+    line_.stream->read_some(line_.read_buffer, [this](Error err, std::uint64_t n) { on_control_read(err, n); });
 }
 
 void Session::on_control_read(Error err, std::uint64_t n) {
-    reading_ = false;
+    line_.reading = false;
     if (err || n == 0) {
         finish(err ? cat("control connection error: ", err.message()) : std::string("client closed"));
         return;
     }
     std::vector<ParsedLine> lines;
-    parser_.feed(std::span<const char>(read_buffer_.data(), n), lines);
+    line_.parser.feed(std::span<const char>(line_.read_buffer.data(), n), lines);
     for (auto& line : lines) {
         take_line(std::move(line));
-        if (finished_) return;
+        if (phase_ == SessionPhase::finished) return;
     }
     run_queue();
-    if (!finished_ && queue_.size() < kMaxQueuedLines) read_control();
+    if (phase_ != SessionPhase::finished && line_.queue.size() < kMaxQueuedLines) read_control();
 }
 
 void Session::take_line(ParsedLine line) {
-    const bool working = transferring() || hash_cancel_;
+    const bool working = transferring() || hash_.running();
     if (working && !line.overlong && answered_during_transfer(split_command(line.text).verb)) {
         execute(line);
         return;
     }
-    queue_.push_back(std::move(line));
+    line_.queue.push_back(std::move(line));
 }
 
 void Session::run_queue() {
-    while (!busy_ && !finished_ && !close_when_flushed_ && !queue_.empty() && out_.size() <= kMaxUnsentReplies) {
-        ParsedLine line = std::move(queue_.front());
-        queue_.erase(queue_.begin());  // at most kMaxQueuedLines
+    while (phase_ == SessionPhase::idle && !line_.queue.empty() && line_.out.size() <= kMaxUnsentReplies) {
+        ParsedLine line = std::move(line_.queue.front());
+        line_.queue.erase(line_.queue.begin());  // at most kMaxQueuedLines
         execute(line);
     }
-    if (!finished_ && !reading_ && queue_.size() < kMaxQueuedLines) read_control();
+    if (!line_.reading && line_.queue.size() < kMaxQueuedLines) read_control();
 }
 
 CommandToken Session::begin_command() {
-    busy_ = true;
+    if (phase_ == SessionPhase::idle) phase_ = SessionPhase::command;
     return CommandToken(reactor_, lifetime_.token(), [this] { command_finished(); });
 }
 
 void Session::command_finished() {
-    busy_ = false;
+    if (phase_ == SessionPhase::command || phase_ == SessionPhase::tls_handshake) phase_ = SessionPhase::idle;
     if (shutting_down_ && !transferring()) {
         close_now(421, "Server shutting down.");
         return;
@@ -147,14 +139,14 @@ void Session::command_finished() {
 }
 
 void Session::execute(const ParsedLine& line) {
-    last_command_at_ = std::chrono::steady_clock::now();
+    times_.last_command = std::chrono::steady_clock::now();
     if (line.overlong) {
-        current_verb_ = "(overlong line)";
+        line_.current_verb = "(overlong line)";
         reply(500, "Command line too long.");
         return;
     }
     const Command command = split_command(line.text);
-    current_verb_ = loggable(command);
+    line_.current_verb = loggable(command);
     if (command.verb.empty()) {
         reply(500, "Syntax error, command unrecognized.");
         return;
@@ -164,7 +156,7 @@ void Session::execute(const ParsedLine& line) {
         reply(502, "Command not implemented.");
         return;
     }
-    if (spec->access == Access::logged_in && login_ != LoginState::logged_in) {
+    if (spec->access == Access::logged_in && !login_.logged_in()) {
         reply(530, "Please login with USER and PASS.");
         return;
     }
@@ -178,7 +170,7 @@ void Session::execute(const ParsedLine& line) {
 // ---- replies ----
 
 void Session::reply(int code, std::string_view text) {
-    out_ += cat(code, ' ', fs::displayed_name(text), "\r\n");
+    line_.out += cat(code, ' ', fs::displayed_name(text), "\r\n");
     if (code >= 400) log_refusal(code, fs::displayed_name(text));
     flush();
 }
@@ -191,50 +183,51 @@ void Session::reply_lines(int code, const std::vector<std::string>& lines) {
         // Names inside replies must not end a line early: CR/LF become '?'.
         const std::string line = fs::displayed_name(lines[i]);
         if (first || last) {
-            out_ += cat(code, last ? ' ' : '-', line, "\r\n");
+            line_.out += cat(code, last ? ' ' : '-', line, "\r\n");
         } else {
             const bool starts_with_digit = !line.empty() && line[0] >= '0' && line[0] <= '9';
-            out_ += cat(starts_with_digit ? " " : "", line, "\r\n");
+            line_.out += cat(starts_with_digit ? " " : "", line, "\r\n");
         }
     }
     flush();
 }
 
 void Session::log_refusal(int code, std::string_view text) {
-    log::info(cat(describe(), " refused \"", current_verb_, "\": ", code, ' ', text));
+    log::info(cat(describe(), " refused \"", line_.current_verb, "\": ", code, ' ', text));
 }
 
 void Session::flush() {
-    if (writing_ || finished_) return;
-    if (out_.empty()) {
-        if (close_when_flushed_) return finish("closed after reply");
-        if (after_flush_) std::exchange(after_flush_, nullptr)();
+    if (line_.writing || phase_ == SessionPhase::finished) return;
+    if (line_.out.empty()) {
+        if (phase_ == SessionPhase::closing) return finish("closed after reply");
+        if (line_.after_flush) std::exchange(line_.after_flush, nullptr)();
         return;
     }
-    writing_ = true;
-    out_writing_.swap(out_);
-    out_.clear();
-    control_->write_all(out_writing_, [this](Error err, std::uint64_t) {
-        writing_ = false;
+    line_.writing = true;
+    line_.out_writing.swap(line_.out);
+    line_.out.clear();
+    line_.stream->write_all(line_.out_writing, [this](Error err, std::uint64_t) {
+        line_.writing = false;
         // An idle session keeps no reply buffers: FEAT or a listing over STAT would otherwise
         // leave their size behind in both strings, which swap.
-        std::string().swap(out_writing_);
-        if (out_.empty()) std::string().swap(out_);
+        std::string().swap(line_.out_writing);
+        if (line_.out.empty()) std::string().swap(line_.out);
         if (err) return finish(cat("control write failed: ", err.message()));
         flush();
-        if (!finished_ && !busy_ && !queue_.empty()) run_queue();  // it may have waited for these to go
+        if (phase_ == SessionPhase::idle && !line_.queue.empty()) run_queue();  // it may have waited for these to go
     });
 }
 
 void Session::close_after_reply() {
-    if (!close_when_flushed_) closing_since_ = std::chrono::steady_clock::now();
-    close_when_flushed_ = true;
+    if (phase_ == SessionPhase::finished) return;
+    if (phase_ != SessionPhase::closing) times_.closing_since = std::chrono::steady_clock::now();
+    phase_ = SessionPhase::closing;
     arm_timer();
     flush();
 }
 
 void Session::close_now(int code, std::string_view text) {
-    if (finished_) return;
+    if (phase_ == SessionPhase::finished) return;
     if (transfers_) transfers_->abort();
     reply(code, text);
     close_after_reply();
@@ -242,24 +235,24 @@ void Session::close_now(int code, std::string_view text) {
 
 void Session::begin_shutdown() {
     shutting_down_ = true;
-    if (hash_cancel_) {  // a HASH does not hold the drain up: cancelled and answered, then the 421
+    if (hash_.running()) {  // a HASH does not hold the drain up: cancelled and answered, then the 421
         abort_hash();
         reply(451, "HASH aborted: the server is shutting down.");
-        return hash_command_.complete();
+        return hash_.command.complete();
     }
-    if (!transferring() && !busy_) close_now(421, "Server shutting down.");
+    if (!transferring() && phase_ == SessionPhase::idle) close_now(421, "Server shutting down.");
 }
 
 void Session::finish(std::string_view reason) {
-    if (finished_) return;
-    finished_ = true;
-    stop_awaiting_login();
+    if (phase_ == SessionPhase::finished) return;
+    phase_ = SessionPhase::finished;
+    login_.awaiting.release();
     log::info(cat(describe(), " disconnected: ", reason));
-    if (timer_) reactor_.cancel_timer(timer_);
-    timer_ = 0;
+    if (times_.timer) reactor_.cancel_timer(times_.timer);
+    times_.timer = 0;
     if (transfers_) transfers_->abort();
     abort_hash();
-    control_->cancel();
+    line_.stream->cancel();
     // The owner destroys us after the current callback has returned.
     auto done = on_finished_;
     reactor_.defer([done, self = this] { done(self); });
@@ -268,14 +261,14 @@ void Session::finish(std::string_view reason) {
 // ---- timers: idle, login, data progress and the close-flush limit, one timer at a time ----
 
 void Session::arm_timer() {
-    if (timer_) reactor_.cancel_timer(timer_);
+    if (times_.timer) reactor_.cancel_timer(times_.timer);
     const auto& config = ctx_.config;
-    auto wait = login_ == LoginState::logged_in ? std::chrono::milliseconds(config.idle_timeout)
+    auto wait = login_.logged_in() ? std::chrono::milliseconds(config.idle_timeout)
                                                : std::chrono::milliseconds(std::min(config.login_timeout, config.login_timeout_busy));
     if (transferring()) wait = std::min<std::chrono::milliseconds>(wait, config.data_timeout);
-    if (close_when_flushed_) wait = kCloseFlushLimit;
-    timer_ = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
-        timer_ = 0;
+    if (phase_ == SessionPhase::closing) wait = kCloseFlushLimit;
+    times_.timer = reactor_.add_timer(wait / 4 + std::chrono::milliseconds(10), [this] {
+        times_.timer = 0;
         on_timer();
     });
 }
@@ -283,17 +276,17 @@ void Session::arm_timer() {
 void Session::on_timer() {
     const auto now = std::chrono::steady_clock::now();
     const auto& config = ctx_.config;
-    if (close_when_flushed_) {
-        if (now - closing_since_ > kCloseFlushLimit) return finish("client did not read its last replies");
+    if (phase_ == SessionPhase::closing) {
+        if (now - times_.closing_since > kCloseFlushLimit) return finish("client did not read its last replies");
     } else if (transferring()) {
         transfers_->check_progress(now);
-    } else if (login_ != LoginState::logged_in && now - connected_at_ > ctx_.login_timeout()) {
+    } else if (!login_.logged_in() && now - times_.connected_at > ctx_.login_timeout()) {
         // Also while busy: a client stalled in the TLS handshake holds the session otherwise.
         return close_now(421, "Login timeout.");
-    } else if (!busy_ && now - last_command_at_ > config.idle_timeout) {
+    } else if (phase_ == SessionPhase::idle && now - times_.last_command > config.idle_timeout) {
         return close_now(421, "Timeout.");
     }
-    if (!finished_) arm_timer();
+    if (phase_ != SessionPhase::finished) arm_timer();
 }
 
 }  // namespace ferry::proto

@@ -6,7 +6,9 @@
 // transfer), later lines queue up, except ABOR, STAT, NOOP and QUIT during a transfer, which are
 // answered at once (RFC 959 4.1.3). A command that finishes later holds the CommandToken that
 // begin_command() hands out; the queue goes on when it is completed. The transfer half is a
-// TransferControl of its own.
+// TransferControl of its own; the rest of the state is in small types, each written by the
+// commands of one file: ControlLine and SessionPhase (session.cpp), Login (session_login.cpp),
+// TlsState (session_tls.cpp), HashState (session_hash.cpp), Choices (RNFR, TYPE, EPSV ALL).
 #pragma once
 #include "auth/accounts.hpp"
 #include "base/lifetime.hpp"
@@ -40,10 +42,106 @@ namespace ferry::proto {
 enum class LoginFailure { guess, refusal };
 struct LoginCheck;  // session_login.cpp
 
+// Where a session stands. One command runs at a time: `command` while it holds its CommandToken,
+// `tls_handshake` while that command (AUTH TLS, or the implicit-TLS entry) has the control
+// connection in its handshake, when nothing may be read. `closing`: the last replies go out, then
+// the connection closes; `finished`: closed, and destroyed once the current callback returns.
+enum class SessionEntry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
+
+enum class SessionPhase { idle, command, tls_handshake, closing, finished };
+
+// The control connection's I/O: the stream, the parser and the lines queued behind the running
+// command, and the replies on their way out (session.cpp).
+struct ControlLine {
+    // `client`: the PROXY header's address when there was one; else the stream's peer.
+    ControlLine(std::unique_ptr<net::Stream> control, std::optional<net::Address> client, std::size_t max_line,
+                std::size_t read_size)
+        : stream(std::move(control)), local(stream->local_address()), peer(client ? *client : stream->peer_address()),
+          parser(max_line), read_buffer(read_size) {}
+    std::unique_ptr<net::Stream> stream;
+    net::Address local;
+    net::Address peer;  // the client (the PROXY header's, behind a load balancer)
+    CommandParser parser;
+    std::vector<char> read_buffer;
+    std::vector<ParsedLine> queue;  // a vector: an empty deque holds ~600 bytes, on every idle session
+    bool reading = false;
+    std::string out;          // replies not yet handed to the stream
+    std::string out_writing;  // replies being written
+    bool writing = false;
+    std::function<void()> after_flush;  // runs once every reply so far has been written
+    std::string current_verb;           // the running command, as log lines show it
+};
+
+// The session's clocks: one timer at a time covers idle, login, data progress and the close-flush
+// limit (session.cpp).
+struct SessionTimes {
+    net::Reactor::TimerId timer = 0;
+    std::chrono::steady_clock::time_point connected_at;
+    std::chrono::steady_clock::time_point last_command;
+    std::chrono::steady_clock::time_point closing_since;  // closing: the flush limit counts from here
+};
+
+// Counted in ServerContext::awaiting_login (the acceptor counted the connection in) until login
+// or the end, whichever comes first.
+class AwaitingLogin {
+public:
+    explicit AwaitingLogin(std::atomic<unsigned>& count) : count_(&count) {}
+    AwaitingLogin(const AwaitingLogin&) = delete;
+    AwaitingLogin& operator=(const AwaitingLogin&) = delete;
+    ~AwaitingLogin() { release(); }
+    void release() {
+        if (count_) --*std::exchange(count_, nullptr);
+    }
+
+private:
+    std::atomic<unsigned>* count_;
+};
+
+// Who the session is logged in as, and where it stands in that home (session_login.cpp).
+struct Login {
+    enum class Step { need_user, need_pass, checking, logged_in };
+    explicit Login(std::atomic<unsigned>& awaiting_count) : awaiting(awaiting_count) {}
+    bool logged_in() const { return step == Step::logged_in; }
+    Step step = Step::need_user;
+    std::string user;
+    bool admin = false;                      // the account's, at login
+    std::shared_ptr<const fs::Home> home;    // shared with the user's other sessions
+    std::shared_ptr<fs::UserQuota> quota;    // shared with the user's other sessions
+    std::unique_ptr<auth::UserSessions::Slot> slot;  // while logged in, when max_sessions_per_user is set
+    std::string cwd = "/";
+    unsigned failures = 0;
+    AwaitingLogin awaiting;
+};
+
+// FTPS on the control connection, and what it asks of data connections (session_tls.cpp).
+struct TlsState {
+    explicit TlsState(SessionEntry how) : entry(how) {}
+    SessionEntry entry;
+    bool control = false;       // the control connection is under TLS
+    bool pbsz_done = false;
+    bool protect_data = false;  // PROT P
+    std::string tag;            // identifies the control session for data-connection resumption
+};
+
+// A HASH (or X*) in progress (session_hash.cpp).
+struct HashState {
+    fs::HashAlgo algo = fs::HashAlgo::sha256;  // OPTS HASH
+    std::shared_ptr<std::atomic<bool>> cancel;  // set while a HASH runs
+    CommandToken command;                       // the HASH's; ABOR completes it early
+    bool running() const { return cancel != nullptr; }
+};
+
+// What commands leave for later ones: RNFR's name, TYPE, EPSV ALL.
+struct Choices {
+    std::string rename_from;
+    DataType type = DataType::binary;
+    bool epsv_all = false;
+};
+
 class Session final : private TransferHost {
 public:
     using OnFinished = std::function<void(Session*)>;
-    enum class Entry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
+    using Entry = SessionEntry;
     // `client`: the address the PROXY protocol header named (behind a load balancer); the session
     // uses it, not the balancer's, for the PASV/PORT peer checks, limits, the defender and logs.
     Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<net::Stream> control, Entry entry,
@@ -58,11 +156,10 @@ public:
     // Close at once with `code text` (421 at the end of the shutdown grace).
     void close_now(int code, std::string_view text);
     // The account this session is logged in as; "" before login.
-    std::string_view logged_in_user() const { return login_ == LoginState::logged_in ? std::string_view(user_) : ""; }
+    std::string_view logged_in_user() const { return login_.logged_in() ? std::string_view(login_.user) : ""; }
     std::uint64_t id() const { return id_; }
 
 private:
-    enum class LoginState { need_user, need_pass, checking, logged_in };
     using Handler = void (Session::*)(const std::string& arg);
     enum class Access { anyone, logged_in };
     enum class Argument { optional, required };
@@ -91,7 +188,7 @@ private:
     void arm_timer();
     void on_timer();
     std::string describe() const override;  // "session 12 127.0.0.1 alice" for log lines
-    void renew_tls_ticket() override { control_->offer_tls_ticket(); }
+    void renew_tls_ticket() override { line_.stream->offer_tls_ticket(); }
     void log_refusal(int code, std::string_view text);
 
     // Run `work` on the worker pool, then `then(result)` on this reactor if the session still lives.
@@ -254,56 +351,16 @@ private:
     net::Reactor& reactor_;
     ServerContext& ctx_;
     const std::uint64_t id_;
-    std::unique_ptr<net::Stream> control_;
-    net::Address local_;
-    net::Address peer_;
     OnFinished on_finished_;
     Lifetime lifetime_;  // pool jobs and timers that outlive the session are dropped
-
-    CommandParser parser_;
-    std::vector<char> read_buffer_;
-    std::vector<ParsedLine> queue_;  // a vector: an empty deque holds ~600 bytes, on every idle session
-    bool reading_ = false;
-    std::string out_;          // replies not yet handed to the stream
-    std::string out_writing_;  // replies being written
-    bool writing_ = false;
-    std::function<void()> after_flush_;  // runs once every reply so far has been written
-    bool close_when_flushed_ = false;
-    bool finished_ = false;
-    bool shutting_down_ = false;
-    std::string current_verb_;  // for log lines
-
-    const Entry entry_;
-    bool tls_handshaking_ = false;  // control connection: no reads until the handshake is done
-    bool control_tls_ = false;
-    bool pbsz_done_ = false;
-    bool protect_data_ = false;    // PROT P
-    std::string tls_tag_;          // identifies the control session for data-connection resumption
-
-    std::chrono::steady_clock::time_point connected_at_;
-    std::chrono::steady_clock::time_point last_command_at_;
-    std::chrono::steady_clock::time_point closing_since_;  // close_after_reply: the flush limit counts from here
-    net::Reactor::TimerId timer_ = 0;
-
-    LoginState login_ = LoginState::need_user;
-    bool busy_ = false;  // a CommandToken is out (set by begin_command, cleared by its completion)
-    std::string user_;
-    bool admin_ = false;  // the account's, at login
-    std::shared_ptr<const fs::Home> home_;  // shared with the user's other sessions
-    std::string cwd_ = "/";
-    unsigned login_failures_ = 0;
-    bool awaiting_login_ = true;  // counted in ctx_.awaiting_login (the acceptor counted it in)
-    void stop_awaiting_login();
-    std::shared_ptr<fs::UserQuota> quota_;  // shared with the user's other sessions
-    std::unique_ptr<auth::UserSessions::Slot> user_slot_;  // while logged in, when max_sessions_per_user is set
-
-    fs::HashAlgo hash_algo_ = fs::HashAlgo::sha256;
-    std::shared_ptr<std::atomic<bool>> hash_cancel_;  // set while a HASH runs
-    CommandToken hash_command_;                       // the HASH's; ABOR completes it early
-
-    DataType type_ = DataType::binary;
-    std::string rename_from_;
-    bool epsv_all_ = false;
+    ControlLine line_;
+    SessionPhase phase_ = SessionPhase::idle;
+    bool shutting_down_ = false;  // the server is: close once no command or transfer runs
+    SessionTimes times_;
+    Login login_;
+    TlsState tls_;
+    HashState hash_;
+    Choices choices_;
     // The data connections, REST/RANG, the transfer in progress: made on first use (transfers()).
     std::unique_ptr<TransferControl> transfers_;
     TransferControl& transfers();
@@ -317,9 +374,9 @@ void Session::on_pool(Work work, Then then, net::Lane lane) {
 
 template <class Work, class Then>
 void Session::on_io(Work work, Then then) {
-    auto slot = ctx_.file_requests.try_start(user_);
+    auto slot = ctx_.file_requests.try_start(login_.user);
     if (!slot) {
-        log::warn(cat(describe(), " \"", current_verb_, "\" refused: ", ctx_.config.max_file_requests_per_user,
+        log::warn(cat(describe(), " \"", line_.current_verb, "\" refused: ", ctx_.config.max_file_requests_per_user,
                       " file requests of this user in progress (max_file_requests_per_user)"));
         return reply(450, "Too many file operations in progress; try again.");
     }

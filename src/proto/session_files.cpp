@@ -13,7 +13,7 @@
 
 namespace ferry::proto {
 
-std::string Session::resolve(const std::string& arg) const { return fs::vpath_resolve(cwd_, arg); }
+std::string Session::resolve(const std::string& arg) const { return fs::vpath_resolve(login_.cwd, arg); }
 
 void Session::reply_fs_error(Error err, std::string_view what) {
     switch (err.code()) {
@@ -36,16 +36,16 @@ bool Session::too_deep(const std::string& vpath, std::string_view what) {
     return true;
 }
 
-void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(cwd_), " is the current directory")); }
+void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(login_.cwd), " is the current directory")); }
 
 void Session::cmd_cwd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to change directory.");
-    request([home = home_, target] { return home->stat(target); },
+    request([home = login_.home, target] { return home->stat(target); },
             [this, target](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "Failed to change directory");
                 if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
-                cwd_ = target;
+                login_.cwd = target;
                 reply(250, "Directory successfully changed.");
             });
 }
@@ -56,7 +56,7 @@ void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
     if (too_deep(target, "Create directory operation failed")) return;
-    request([home = home_, target] { return home->make_directory(target); },
+    request([home = login_.home, target] { return home->make_directory(target); },
             [this, target](Status err) {
                 if (err) return reply_fs_error(err, "Create directory operation failed");
                 reply(257, cat(fs::vpath_quote(target), " created"));
@@ -66,7 +66,7 @@ void Session::cmd_mkd(const std::string& arg) {
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    request([home = home_, target] { return home->remove_directory(target); },
+    request([home = login_.home, target] { return home->remove_directory(target); },
             [this](Status err) {
                 if (err) return reply_fs_error(err, "Remove directory operation failed");
                 reply(250, "Remove directory operation successful.");
@@ -96,7 +96,7 @@ void Session::cmd_dele(const std::string& arg) {
         bool directory = false;
     };
     request(
-        [home = home_, quota = quota_, pending = &ctx_.pending_digests, target]() -> Deleted {
+        [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, target]() -> Deleted {
             auto entry = home->lstat(target);
             if (!entry) return {entry.error()};
             if (entry->is_directory()) return {{}, true};
@@ -112,20 +112,20 @@ void Session::cmd_dele(const std::string& arg) {
 }
 
 void Session::cmd_rnfr(const std::string& arg) {
-    rename_from_.clear();
+    choices_.rename_from.clear();
     const std::string source = resolve(arg);
     if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
-    request([home = home_, source] { return home->stat(source); },
+    request([home = login_.home, source] { return home->stat(source); },
             [this, source](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "RNFR command failed");
-                rename_from_ = source;
+                choices_.rename_from = source;
                 reply(350, "Ready for RNTO.");
             });
 }
 
 void Session::cmd_rnto(const std::string& arg) {
-    if (rename_from_.empty()) return reply(503, "RNFR required first.");
-    const std::string source = std::exchange(rename_from_, std::string());
+    if (choices_.rename_from.empty()) return reply(503, "RNFR required first.");
+    const std::string source = std::exchange(choices_.rename_from, std::string());
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
     if (too_deep(target, "Rename failed")) return;
@@ -139,7 +139,7 @@ void Session::cmd_rnto(const std::string& arg) {
     };
     // A file renamed over is freed there, like DELE's.
     request(
-        [home = home_, quota = quota_, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
+        [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
             if (room != UINT_MAX && home->is_directory(source)) {
                 const auto height = home->folder_height(source, room);
                 if (!height) return {height.error()};
@@ -162,7 +162,7 @@ void Session::cmd_rnto(const std::string& arg) {
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file size.");
-    request([home = home_, target] { return home->stat(target); },
+    request([home = login_.home, target] { return home->stat(target); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
                 reply(213, cat(st->size));
@@ -172,7 +172,7 @@ void Session::cmd_size(const std::string& arg) {
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file modification time.");
-    request([home = home_, target] { return home->stat(target); },
+    request([home = login_.home, target] { return home->stat(target); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
                 reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
@@ -187,7 +187,7 @@ void Session::cmd_mfmt(const std::string& arg) {
     if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
     const std::string target = resolve(arg.substr(space + 1));
     if (target.empty()) return reply(550, "Could not set file modification time.");
-    request([home = home_, target, when]() -> Status { return home->set_mtime(target, when); },
+    request([home = login_.home, target, when]() -> Status { return home->set_mtime(target, when); },
             [this, when, shown = arg.substr(space + 1)](Status err) {
                 if (err == Errc::not_found || err == Errc::not_directory)
                     return reply(550, "Could not set file modification time.");
@@ -216,7 +216,7 @@ void Session::site_chmod(const std::string& args) {
         bool owner_kept = true;  // false: refused, the owner would lose rw (rwx on folders)
     };
     request(
-        [home = home_, target, mode]() -> Changed {
+        [home = login_.home, target, mode]() -> Changed {
             auto st = home->stat(target);
             if (!st) return {st.error()};
             const std::uint32_t owner_needs = st->is_directory() ? 0700 : 0600;
@@ -237,11 +237,11 @@ void Session::site_chmod(const std::string& args) {
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply_fs_error(Errc::not_found, "MLST failed");
-    request([home = home_, target] { return home->stat(target); },
+    request([home = login_.home, target] { return home->stat(target); },
             [this, target](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "MLST failed");
                 const std::string shown = fs::displayed_name(target);
-                reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, user_), ' ', shown), "End"});
+                reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, login_.user), ' ', shown), "End"});
             });
 }
 

@@ -18,9 +18,9 @@ void Session::opts_hash(const std::string& value) {
     if (!value.empty()) {
         auto algo = fs::parse_hash_algo(value);
         if (!algo) return reply(501, "Unknown hash algorithm; see FEAT.");
-        hash_algo_ = *algo;
+        hash_.algo = *algo;
     }
-    reply(200, fs::hash_algo_name(hash_algo_));
+    reply(200, fs::hash_algo_name(hash_.algo));
 }
 
 void Session::cmd_rang(const std::string& arg) {
@@ -46,7 +46,7 @@ void Session::cmd_hash(const std::string& arg) {
         start = range->start;
         end = range->end == UINT64_MAX ? UINT64_MAX : range->end + 1;
     }
-    const fs::HashAlgo algo = hash_algo_;
+    const fs::HashAlgo algo = hash_.algo;
     start_hash(resolve(arg), algo, start, end, [this, algo, arg](const std::string& hex, std::uint64_t s, std::uint64_t e) {
         // The reply's range is inclusive too; an empty file answers "0-0".
         reply(213, cat(fs::hash_algo_name(algo), ' ', s, '-', e > s ? e - 1 : s, ' ', hex, ' ', arg));
@@ -100,7 +100,7 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
                          HashReply respond) {
     if (vpath.empty()) return reply(550, "No such file.");
     on_io(
-        [home = home_, vpath] { return open_to_read(*home, vpath); },
+        [home = login_.home, vpath] { return open_to_read(*home, vpath); },
         [this, vpath, algo, start, end, respond = std::move(respond), command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Cannot hash");
@@ -121,17 +121,17 @@ void Session::hash_opened(const std::string& vpath, File file, const sys::FileIn
         return command.complete();
     }
     end = std::min(end, size);
-    auto slot = ctx_.hash_jobs.try_start(user_);
+    auto slot = ctx_.hash_jobs.try_start(login_.user);
     if (!slot) {
-        reply(450, cat("Too many HASH requests of ", user_, " at once (max_hash_jobs_per_user = ",
+        reply(450, cat("Too many HASH requests of ", login_.user, " at once (max_hash_jobs_per_user = ",
                        ctx_.hash_jobs.per_user(), "); try again when one has finished."));
         return command.complete();
     }
     auto job = std::make_shared<HashJob>(HashJob{vpath, std::move(file), algo, start, end, start == 0 && end == size,
                                                  false, 0, std::move(slot), std::make_shared<std::atomic<bool>>(false),
                                                  std::move(respond), std::chrono::steady_clock::now()});
-    hash_cancel_ = job->cancel;
-    hash_command_ = std::move(command);
+    hash_.cancel = job->cancel;
+    hash_.command = std::move(command);
     // An upload of this file is still being digested: wait for its digest, not a second pass, but
     // not for longer than kPendingDigestWait (the upload may still be streaming, for hours).
     const auto pending = job->whole_file ? ctx_.pending_digests.find(info.id) : nullptr;
@@ -149,7 +149,7 @@ void Session::hash_opened(const std::string& vpath, File file, const sys::FileIn
 }
 
 void Session::run_waited_hash(const std::shared_ptr<HashJob>& job) {
-    if (hash_cancel_ != job->cancel || std::exchange(job->running, true)) return;  // aborted, or already begun
+    if (hash_.cancel != job->cancel || std::exchange(job->running, true)) return;  // aborted, or already begun
     if (job->wait_limit) reactor_.cancel_timer(std::exchange(job->wait_limit, 0));
     run_hash(job);
 }
@@ -162,8 +162,8 @@ void Session::run_hash(std::shared_ptr<HashJob> job) {
         },
         [this, job](Result<fs::RangeDigest> digest) {
             job->slot.reset();  // the user's next HASH may start
-            if (hash_cancel_ != job->cancel) return;  // aborted: ABOR already answered
-            hash_cancel_.reset();
+            if (hash_.cancel != job->cancel) return;  // aborted: ABOR already answered
+            hash_.cancel.reset();
             if (!digest) {
                 reply_fs_error(digest.error(), "Cannot hash");
             } else {
@@ -171,15 +171,15 @@ void Session::run_hash(std::shared_ptr<HashJob> job) {
                 log::info(cat(describe(), " hashed ", job->vpath, " [", digest->start, ", ", digest->end, ") in ", seconds, " s"));
                 job->respond(digest->hex, digest->start, digest->end);
             }
-            hash_command_.complete();
+            hash_.command.complete();
         },
         net::Lane::bulk);
 }
 
 void Session::abort_hash() {
-    if (!hash_cancel_) return;
-    hash_cancel_->store(true);  // the worker stops at its next block
-    hash_cancel_.reset();  // the HASH's token stays with the caller: it replies, then completes it
+    if (!hash_.cancel) return;
+    hash_.cancel->store(true);  // the worker stops at its next block
+    hash_.cancel.reset();  // the HASH's token stays with the caller: it replies, then completes it
 }
 
 }  // namespace ferry::proto

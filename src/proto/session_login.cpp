@@ -114,27 +114,27 @@ void open_login_home(ServerContext& context, LoginCheck& check) {
 }  // namespace
 
 void Session::cmd_user(const std::string& arg) {
-    if (login_ == LoginState::logged_in) return reply(530, "Can't change to another user.");
-    if (tls_required() && !control_tls_) return reply(530, "This server requires TLS: send AUTH TLS first.");
-    user_ = arg;
-    login_ = LoginState::need_pass;
+    if (login_.logged_in()) return reply(530, "Can't change to another user.");
+    if (tls_required() && !tls_.control) return reply(530, "This server requires TLS: send AUTH TLS first.");
+    login_.user = arg;
+    login_.step = Login::Step::need_pass;
     reply(331, "Please specify the password.");
 }
 
 void Session::cmd_pass(const std::string& arg) {
-    if (login_ == LoginState::logged_in) return reply(230, "Already logged in.");
-    if (login_ != LoginState::need_pass) return reply(503, "Login with USER first.");
+    if (login_.logged_in()) return reply(230, "Already logged in.");
+    if (login_.step != Login::Step::need_pass) return reply(503, "Login with USER first.");
     const auto now = auth::WallClock::now();
-    const std::string ip = peer_.ip();
+    const std::string ip = line_.peer.ip();
     // Banned since this connection was made (by its own or a sibling's failures): no more guesses.
     if (std::string why = ctx_.defender.refusal(ip, now); !why.empty()) return close_banned(why);
-    login_ = LoginState::checking;
+    login_.step = Login::Step::checking;
     CommandToken command = begin_command();
-    if (ctx_.defender.account_locked(user_, ip, now))
+    if (ctx_.defender.account_locked(login_.user, ip, now))
         return login_failed("account locked by the defender (too many failed logins; no password check)",
                             LoginFailure::guess, std::move(command));
     on_pool(
-        [&context = ctx_, ip, user = user_, password = arg]() mutable { return check_login(context, ip, user, password); },
+        [&context = ctx_, ip, user = login_.user, password = arg]() mutable { return check_login(context, ip, user, password); },
         [this, command = std::move(command)](LoginCheck check) mutable {
             if (!check.password_ok) return finish_login(std::move(check), std::move(command));
             run_off_reactor(
@@ -151,22 +151,22 @@ void Session::cmd_pass(const std::string& arg) {
 void Session::finish_login(LoginCheck check, CommandToken command) {
     if (check.banned) return close_banned(check.why);
     if (check.unavailable) {
-        log::error(cat(describe(), " login of ", user_, " refused: ", check.why));
-        login_ = LoginState::need_user;
+        log::error(cat(describe(), " login of ", login_.user, " refused: ", check.why));
+        login_.step = Login::Step::need_user;
         reply(421, "Account database unavailable; try again later.");
         return close_after_reply();
     }
     if (check.busy_limit) return refuse_busy_user(check.busy_limit, std::move(command));
     if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
-    user_slot_ = std::move(check.slot);
-    login_ = LoginState::logged_in;
-    stop_awaiting_login();
-    ctx_.defender.succeeded(peer_.ip(), user_);
-    admin_ = check.account.admin;  // all a session keeps of its account (not its hash)
-    home_ = std::move(*check.home);
-    quota_ = std::move(check.quota);
-    cwd_ = "/";
-    log::info(cat(describe(), " logged in, home ", home_->path(),
+    login_.slot = std::move(check.slot);
+    login_.step = Login::Step::logged_in;
+    login_.awaiting.release();
+    ctx_.defender.succeeded(line_.peer.ip(), login_.user);
+    login_.admin = check.account.admin;  // all a session keeps of its account (not its hash)
+    login_.home = std::move(*check.home);
+    login_.quota = std::move(check.quota);
+    login_.cwd = "/";
+    log::info(cat(describe(), " logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
     reply(230, "Login successful.");
     command.complete();
@@ -175,47 +175,47 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
 // The password was right, but the account has max_sessions_per_user sessions already: not a
 // failure for the defender, and the client may log in again once one of them ends.
 void Session::refuse_busy_user(unsigned limit, CommandToken command) {
-    log::info(cat(describe(), " login refused for ", user_, ": ", limit, " sessions of it are logged in already (max_sessions_per_user)"));
-    login_ = LoginState::need_user;
-    user_.clear();
+    log::info(cat(describe(), " login refused for ", login_.user, ": ", limit, " sessions of it are logged in already (max_sessions_per_user)"));
+    login_.step = Login::Step::need_user;
+    login_.user.clear();
     reply(530, cat("Too many sessions of this user (at most ", limit, "); try again later."));
     command.complete();
 }
 
 void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command) {
-    ++login_failures_;
-    log::info(cat(describe(), " login failed for \"", user_.substr(0, 64), "\": ", why));
+    ++login_.failures;
+    log::info(cat(describe(), " login failed for \"", login_.user.substr(0, 64), "\": ", why));
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
-    user_.clear();
+    login_.user.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
     auto shared_command = std::make_shared<CommandToken>(std::move(command));  // timers take copyable tasks
     reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, shared_command] {
-        if (finished_) return;
-        login_ = LoginState::need_user;
+        if (phase_ == SessionPhase::finished) return;
+        login_.step = Login::Step::need_user;
         if (banned_now) return close_banned("banned by this failure");
         reply(530, "Login incorrect.");
-        if (login_failures_ >= ctx_.config.max_login_failures) return close_after_reply();
+        if (login_.failures >= ctx_.config.max_login_failures) return close_after_reply();
         shared_command->complete();
     }));
 }
 
 void Session::close_banned(std::string_view why) {
-    log::info(cat("defender: closed session ", id_, " from ", peer_.ip(), ": ", why));
+    log::info(cat("defender: closed session ", id_, " from ", line_.peer.ip(), ": ", why));
     close_now(421, auth::banned_reply);
 }
 
 // The defender's count, and its stable log lines (etc/fail2ban/filter.d/ferryd.conf matches
 // them). True when this failure got the address banned.
 bool Session::count_failed_login() {
-    const std::string ip = peer_.ip();
-    const auth::FailureOutcome outcome = ctx_.defender.failed(ip, user_, auth::WallClock::now());
+    const std::string ip = line_.peer.ip();
+    const auth::FailureOutcome outcome = ctx_.defender.failed(ip, login_.user, auth::WallClock::now());
     if (!outcome.counted) return false;  // a trusted address
     // The name as the logs show it: what a client sends may not be UTF-8, which a database refuses.
-    if (ctx_.publish_failure) ctx_.publish_failure(ip, fs::displayed_name(user_.substr(0, 64)));
-    log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(user_.substr(0, 64)), "\" (",
+    if (ctx_.publish_failure) ctx_.publish_failure(ip, fs::displayed_name(login_.user.substr(0, 64)));
+    log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(login_.user.substr(0, 64)), "\" (",
                   outcome.address_failures, " in ", ctx_.defender.settings().ban_window.count(), " s)"));
     if (outcome.account_locked_now)
-        log::warn(cat("defender: locked account \"", fs::displayed_name(user_.substr(0, 64)), "\" for ",
+        log::warn(cat("defender: locked account \"", fs::displayed_name(login_.user.substr(0, 64)), "\" for ",
                       ctx_.defender.settings().ban_time.count(), " s (", ctx_.defender.settings().account_lock_threshold, " failed logins in ",
                       ctx_.defender.settings().ban_window.count(), " s; addresses it logged in from before still may)"));
     if (!outcome.new_ban) return false;
@@ -247,17 +247,17 @@ void Session::cmd_rein(const std::string&) {
         transfers_->data().reset();
         transfers_->forget_markers();
     }
-    login_ = LoginState::need_user;
-    user_.clear();
-    user_slot_.reset();
+    login_.step = Login::Step::need_user;
+    login_.user.clear();
+    login_.slot.reset();
     abort_hash();
-    home_.reset();
-    quota_.reset();
-    hash_algo_ = fs::HashAlgo::sha256;
-    cwd_ = "/";
-    type_ = DataType::binary;
-    rename_from_.clear();
-    epsv_all_ = false;
+    login_.home.reset();
+    login_.quota.reset();
+    hash_.algo = fs::HashAlgo::sha256;
+    login_.cwd = "/";
+    choices_.type = DataType::binary;
+    choices_.rename_from.clear();
+    choices_.epsv_all = false;
     reply(220, ctx_.config.banner);
 }
 
@@ -283,7 +283,7 @@ void Session::cmd_help(const std::string&) {
 void Session::cmd_feat(const std::string&) {
     std::vector<std::string> lines{"Features:"};
     if (ctx_.tls) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
-    lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_algo_)), " MDTM", " MFMT",
+    lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_.algo)), " MDTM", " MFMT",
                                " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;", " PASV", " RANG STREAM", " REST STREAM",
                                " SIZE", " TVFS", " UTF8", "End"});
     reply_lines(211, lines);
@@ -303,17 +303,17 @@ void Session::cmd_opts(const std::string& arg) {
 void Session::cmd_stat(const std::string& arg) {
     // STAT <path> lists over the control connection, asynchronously; during a transfer or a hash
     // (when STAT is answered at once) only the status below is given, so nothing else starts.
-    const bool working = transferring() || hash_cancel_;
+    const bool working = transferring() || hash_.running();
     if (!arg.empty() && !working) {
-        if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
+        if (!login_.logged_in()) return reply(530, "Please login with USER and PASS.");
         return start_listing(ListKind::list, arg, ListTo::control_connection);
     }
-    std::vector<std::string> lines{"FTP server status:", cat("     Connected to ", peer_.ip())};
-    if (login_ == LoginState::logged_in) {
-        lines.push_back(cat("     Logged in as ", user_));
+    std::vector<std::string> lines{"FTP server status:", cat("     Connected to ", line_.peer.ip())};
+    if (login_.logged_in()) {
+        lines.push_back(cat("     Logged in as ", login_.user));
         lines.push_back(cat("     Quota: ", quota_summary()));
     }
-    lines.push_back(cat("     TYPE: ", type_ == DataType::ascii ? "ASCII" : "BINARY"));
+    lines.push_back(cat("     TYPE: ", choices_.type == DataType::ascii ? "ASCII" : "BINARY"));
     if (const auto bytes = transfers_ ? transfers_->bytes_so_far() : std::nullopt) {
         lines.push_back(cat("     Transferring ", transfers_->record().path, ": ", *bytes, " bytes so far"));
     } else {
@@ -326,11 +326,11 @@ void Session::cmd_stat(const std::string& arg) {
 void Session::cmd_type(const std::string& arg) {
     const Command type = split_command(arg);
     if (type.verb == "I" || (type.verb == "L" && type.arg == "8")) {
-        type_ = DataType::binary;
+        choices_.type = DataType::binary;
         return reply(200, "Switching to Binary mode.");
     }
     if (type.verb == "A" && (type.arg.empty() || type.arg == "N")) {
-        type_ = DataType::ascii;
+        choices_.type = DataType::ascii;
         return reply(200, "Switching to ASCII mode.");
     }
     reply(504, "Unsupported TYPE.");
@@ -351,17 +351,17 @@ void Session::cmd_allo(const std::string& arg) {
     const auto count = parse_decimal(std::string_view(arg).substr(0, arg.find(' ')));
     if (!count) return reply(501, "ALLO needs a byte count.");
     const std::uint64_t wanted = *count;
-    const std::uint64_t free = quota_->free();
+    const std::uint64_t free = login_.quota->free();
     if (wanted > free) return reply(552, cat("Not enough quota: ", wanted, " bytes asked, ", free, " bytes free."));
     reply(200, cat("ALLO ok: ", wanted, " bytes fit."));
 }
 
 std::string Session::quota_summary() const {
-    if (!quota_) return "not logged in";
-    const std::uint64_t used = quota_->used();
-    if (quota_->limit() == unlimited_bytes) return cat("used ", used, " bytes (", format_size(used), "), no limit.");
-    return cat("used ", used, " of ", quota_->limit(), " bytes (", format_size(used), " of ", format_size(quota_->limit()),
-               "), ", quota_->free(), " bytes free.");
+    if (!login_.quota) return "not logged in";
+    const std::uint64_t used = login_.quota->used();
+    if (login_.quota->limit() == unlimited_bytes) return cat("used ", used, " bytes (", format_size(used), "), no limit.");
+    return cat("used ", used, " of ", login_.quota->limit(), " bytes (", format_size(used), " of ", format_size(login_.quota->limit()),
+               "), ", login_.quota->free(), " bytes free.");
 }
 
 // AVBL [path] (draft-peterson-streamlined-ftp-command-extensions): what may still be stored here.
@@ -375,7 +375,7 @@ void Session::cmd_avbl(const std::string& arg) {
         std::optional<std::uint64_t> disk{};  // what the file system still has, if it says
     };
     request(
-        [home = home_, target, check = !arg.empty()]() -> Space {
+        [home = login_.home, target, check = !arg.empty()]() -> Space {
             if (check) {
                 auto info = home->stat(target);
                 if (!info) return {info.error()};
@@ -387,7 +387,7 @@ void Session::cmd_avbl(const std::string& arg) {
         [this](Space space) {
             if (space.err) return reply_fs_error(space.err, "AVBL failed");
             if (!space.folder) return reply(550, "AVBL needs a directory.");
-            reply(213, cat(std::min(quota_->free(), space.disk.value_or(UINT64_MAX))));
+            reply(213, cat(std::min(login_.quota->free(), space.disk.value_or(UINT64_MAX))));
         });
 }
 

@@ -89,7 +89,7 @@ void Session::cmd_site(const std::string& arg) {
     const Command sub = split_command(arg);
     if (sub.verb == "HELP") return site_help();
     if (sub.verb == "REGISTER") return site_register(sub.arg);
-    if (login_ != LoginState::logged_in) return reply(530, "Please login with USER and PASS.");
+    if (!login_.logged_in()) return reply(530, "Please login with USER and PASS.");
     if (sub.verb == "QUOTA") return site_quota();
     if (sub.verb == "PASSWD") return site_passwd(sub.arg);
     if (sub.verb == "ADDUSER") return site_adduser(sub.arg);
@@ -109,10 +109,10 @@ void Session::site_help() {
                       " SETQUOTA <name> <size>                     (admin; e.g. 500M, 0.1G, unlimited)", "End"});
 }
 
-void Session::site_quota() { reply(200, cat("Quota for ", user_, ": ", quota_summary())); }
+void Session::site_quota() { reply(200, cat("Quota for ", login_.user, ": ", quota_summary())); }
 
 bool Session::require_admin() {
-    if (admin_) return true;
+    if (login_.admin) return true;
     reply(550, "Permission denied: only admin accounts may do that.");
     return false;
 }
@@ -121,7 +121,7 @@ void Session::site_passwd(const std::string& args) {
     const std::string reason = auth::check_new_password(args, ctx_.config.min_password_length);
     if (!reason.empty()) return reply(501, reason);
     run_account_job(
-        [&context = ctx_, name = user_, password = args]() mutable {
+        [&context = ctx_, name = login_.user, password = args]() mutable {
             const std::string hash = auth::hash_password(password);  // before the lock: slow on purpose
             sodium_memzero(password.data(), password.size());
             return update_account(context, name, [&](auth::Account& account) { account.password_hash = hash; });
@@ -152,7 +152,7 @@ void Session::site_deluser(const std::string& args) {
     if (!require_admin()) return;
     const auto words = split_words(args);
     if (words.size() != 1) return reply(501, "Usage: SITE DELUSER <name>");
-    if (words[0] == user_) return reply(550, "You cannot delete your own account.");
+    if (words[0] == login_.user) return reply(550, "You cannot delete your own account.");
     auto retired = std::make_shared<std::string>();
     run_account_job(
         [&context = ctx_, name = words[0], retired]() -> std::pair<Status, std::string> {
@@ -200,7 +200,7 @@ void Session::site_setquota(const std::string& args) {
 
 void Session::site_register(const std::string& args) {
     if (ctx_.config.registration != Registration::open) return reply(502, "Registration is closed on this server.");
-    if (login_ == LoginState::logged_in) return reply(503, "Already logged in.");
+    if (login_.logged_in()) return reply(503, "Already logged in.");
     const auto words = split_words(args);
     if (words.size() < 2 || words.size() > 3) return reply(501, "Usage: SITE REGISTER <name> <password> [quota-bytes]");
     if (auto reason = auth::check_new_user_name(words[0]); !reason.empty()) return reply(501, reason);
@@ -213,7 +213,7 @@ void Session::site_register(const std::string& args) {
         if (!asked) return reply(501, "Quota must be a size like 500M or a number of bytes.");
         quota = std::min(quota, *asked);
     }
-    const std::string ip = peer_.ip();
+    const std::string ip = line_.peer.ip();
     if (!ctx_.registrations.allow(ip, std::chrono::steady_clock::now())) {
         log::warn(cat(describe(), " registration refused: too many from this address"));
         return reply(450, "Too many registrations from your address; try again later.");

@@ -12,40 +12,40 @@ void Session::cmd_auth(const std::string& arg) {
     if (kind != "TLS" && kind != "SSL" && kind != "TLSC" && kind != "TLSP" && arg != "TLS-C" && arg != "TLS-P")
         return reply(504, "Unknown AUTH mechanism; use AUTH TLS.");
     if (!ctx_.tls) return reply(534, "TLS is not available on this server.");
-    if (control_tls_) return reply(503, "Already using TLS.");
-    if (login_ == LoginState::logged_in) return reply(503, "AUTH TLS must come before login.");
+    if (tls_.control) return reply(503, "Already using TLS.");
+    if (login_.logged_in()) return reply(503, "AUTH TLS must come before login.");
     CommandToken command = begin_command();
     // Stop reading clear text now: the client sends its ClientHello only after it sees 234, so no
     // TLS byte can have been read yet, and none may be read by a clear-text read later.
-    tls_handshaking_ = true;
-    control_->cancel_read();
-    reading_ = false;
+    phase_ = SessionPhase::tls_handshake;
+    line_.stream->cancel_read();
+    line_.reading = false;
     // Anything the client sent after AUTH in clear text is dropped, never run under TLS later
     // (the STARTTLS command-injection attack: pure-ftpd's CVE-2011-1575, Postfix's CVE-2011-0411):
     // the queued lines, and the partial line and Telnet state the parser holds.
-    const std::size_t lines = queue_.size();
-    const std::size_t partial = parser_.reset();
-    queue_.clear();
+    const std::size_t lines = line_.queue.size();
+    const std::size_t partial = line_.parser.reset();
+    line_.queue.clear();
     if (lines > 0 || partial > 0)
         log::warn(cat(describe(), " AUTH TLS: dropped what followed it in clear text (", lines, " complete lines, ",
                       partial, " bytes of a partial line)"));
     reply(234, "Proceed with negotiation.");
-    after_flush_ = [this, command = std::make_shared<CommandToken>(std::move(command))] {
+    line_.after_flush = [this, command = std::make_shared<CommandToken>(std::move(command))] {
         begin_control_tls(std::move(*command));
     };
 }
 
 void Session::begin_control_tls(CommandToken command) {
-    tls_handshaking_ = true;
+    phase_ = SessionPhase::tls_handshake;
     auto shared_command = std::make_shared<CommandToken>(std::move(command));  // IoDone is copyable
-    control_->start_tls(*ctx_.tls, net::TlsRole::server, [this, shared_command](Error err, std::uint64_t) {
-        tls_handshaking_ = false;
+    line_.stream->start_tls(*ctx_.tls, net::TlsRole::server, [this, shared_command](Error err, std::uint64_t) {
+        if (phase_ == SessionPhase::tls_handshake) phase_ = SessionPhase::command;  // reads may go on
         if (err) return finish(cat("TLS handshake on the control connection failed: ", err.message()));
-        control_tls_ = true;
-        tls_tag_ = control_->tag_tls_session();
-        log::info(cat(describe(), " control connection secured: ", control_->tls_description()));
-        if (entry_ == Entry::implicit_tls) {  // implicit FTPS protects data connections from the start
-            pbsz_done_ = protect_data_ = true;
+        tls_.control = true;
+        tls_.tag = line_.stream->tag_tls_session();
+        log::info(cat(describe(), " control connection secured: ", line_.stream->tls_description()));
+        if (tls_.entry == Entry::implicit_tls) {  // implicit FTPS protects data connections from the start
+            tls_.pbsz_done = tls_.protect_data = true;
             reply(220, ctx_.config.banner);
         }
         shared_command->complete();
@@ -53,20 +53,20 @@ void Session::begin_control_tls(CommandToken command) {
 }
 
 void Session::cmd_pbsz(const std::string&) {
-    if (!control_tls_) return reply(503, "PBSZ needs AUTH TLS first.");
-    pbsz_done_ = true;
+    if (!tls_.control) return reply(503, "PBSZ needs AUTH TLS first.");
+    tls_.pbsz_done = true;
     reply(200, "PBSZ=0");  // stream mode over TLS has no buffer size to agree on
 }
 
 void Session::cmd_prot(const std::string& arg) {
-    if (!pbsz_done_) return reply(503, "PROT needs PBSZ first.");
+    if (!tls_.pbsz_done) return reply(503, "PROT needs PBSZ first.");
     if (arg == "P" || arg == "p") {
-        protect_data_ = true;
+        tls_.protect_data = true;
         return reply(200, "Protection level set to Private.");
     }
     if (arg == "C" || arg == "c") {
         if (tls_required()) return reply(534, "This server requires protected data connections (PROT P).");
-        protect_data_ = false;
+        tls_.protect_data = false;
         return reply(200, "Protection level set to Clear.");
     }
     if (arg == "S" || arg == "E" || arg == "s" || arg == "e") return reply(536, "Only PROT C and PROT P are supported.");
@@ -74,7 +74,7 @@ void Session::cmd_prot(const std::string& arg) {
 }
 
 DataProtection Session::data_protection() const {
-    return DataProtection{.tls = protect_data_, .control_tag = tls_tag_};
+    return DataProtection{.tls = tls_.protect_data, .control_tag = tls_.tag};
 }
 
 void Session::cmd_ccc(const std::string&) { reply(534, "CCC refused: the control connection stays encrypted."); }

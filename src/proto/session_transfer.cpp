@@ -70,7 +70,7 @@ std::string strip_list_options(const std::string& arg) {
 // ---- setting up the data connection ----
 
 bool Session::data_ready_or_refuse() {
-    if (tls_required() && !protect_data_) {
+    if (tls_required() && !tls_.protect_data) {
         reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
         return false;
     }
@@ -80,10 +80,10 @@ bool Session::data_ready_or_refuse() {
 }
 
 void Session::cmd_pasv(const std::string&) {
-    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
-    std::string advertised = ctx_.config.passive_address.empty() ? local_.ip() : ctx_.config.passive_address;
+    if (choices_.epsv_all) return reply(503, "EPSV ALL is in force; use EPSV.");
+    std::string advertised = ctx_.config.passive_address.empty() ? line_.local.ip() : ctx_.config.passive_address;
     auto ip = net::Address::from_ip(advertised, 0);
-    if (!ip || ip->family() != net::Family::v4 || !local_.is_v4()) return reply(425, "PASV needs IPv4; use EPSV.");
+    if (!ip || ip->family() != net::Family::v4 || !line_.local.is_v4()) return reply(425, "PASV needs IPv4; use EPSV.");
     auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
     if (!port) {
         log::warn(cat(describe(), " PASV listen failed: ", port.error().message()));
@@ -97,10 +97,10 @@ void Session::cmd_pasv(const std::string&) {
 
 void Session::cmd_epsv(const std::string& arg) {
     if (arg == "ALL" || arg == "all") {
-        epsv_all_ = true;
+        choices_.epsv_all = true;
         return reply(200, "EPSV ALL ok.");
     }
-    const bool v4 = local_.is_v4();
+    const bool v4 = line_.local.is_v4();
     if (!arg.empty() && arg != (v4 ? "1" : "2")) return reply(522, v4 ? "Network protocol not supported, use (1)"
                                                                        : "Network protocol not supported, use (2)");
     auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
@@ -112,7 +112,7 @@ void Session::cmd_epsv(const std::string& arg) {
 }
 
 void Session::cmd_port(const std::string& arg) {
-    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
+    if (choices_.epsv_all) return reply(503, "EPSV ALL is in force; use EPSV.");
     auto target = parse_port_argument(arg);
     if (!target) return reply(501, "Syntax error in PORT parameters.");
     set_active_target(*target, "PORT", "PASV");
@@ -128,7 +128,7 @@ void Session::set_active_target(const net::Address& target, std::string_view ver
 }
 
 void Session::cmd_eprt(const std::string& arg) {
-    if (epsv_all_) return reply(503, "EPSV ALL is in force; use EPSV.");
+    if (choices_.epsv_all) return reply(503, "EPSV ALL is in force; use EPSV.");
     bool unknown_protocol = false;
     auto target = parse_eprt_argument(arg, unknown_protocol);
     if (unknown_protocol) return reply(522, "Network protocol not supported, use (1,2)");
@@ -146,7 +146,7 @@ void Session::cmd_rest(const std::string& arg) {
 // ---- transfers ----
 
 XferRecord Session::record_of(XferKind kind, const std::string& vpath) const {
-    return XferRecord{.kind = kind, .type = type_, .remote_ip = peer_.ip(), .path = home_->path() + vpath, .user = user_};
+    return XferRecord{.kind = kind, .type = choices_.type, .remote_ip = line_.peer.ip(), .path = login_.home->path() + vpath, .user = login_.user};
 }
 
 void Session::cmd_retr(const std::string& arg) {
@@ -159,7 +159,7 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
-    on_io([home = home_, target] { return open_to_read(*home, target); },
+    on_io([home = login_.home, target] { return open_to_read(*home, target); },
         [this, target, offset, end, command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Failed to open file");
@@ -167,7 +167,7 @@ void Session::cmd_retr(const std::string& arg) {
             }
             const auto state = ctx_.being_written.contains(opened.info.id) ? net::Stream::FileState::being_written
                                                                             : net::Stream::FileState::settled;
-            const DataType type = type_;
+            const DataType type = choices_.type;
             const std::uint64_t size = opened.info.size;
             run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ",
                              target, " (", size, " bytes)."),
@@ -212,7 +212,7 @@ void Session::cmd_stou(const std::string& arg) {
     const std::string wanted = resolve(arg.empty() ? std::string("ferry.upload") : arg);
     if (wanted.empty() || wanted == "/") return reply(553, "STOU needs a file name (in a folder of your home).");
     const std::string folder(fs::vpath_parent(wanted));
-    on_io([home = home_, folder] { return home->stat(folder); },  // its own reply, before the data connection's
+    on_io([home = login_.home, folder] { return home->stat(folder); },  // its own reply, before the data connection's
           [this, wanted, folder, command = begin_command()](Result<fs::FileInfo> info) mutable {
               if (!info) {
                   reply_fs_error(info.error(), cat("Cannot store in ", folder));
@@ -239,8 +239,8 @@ private:
 }  // namespace
 
 std::unique_ptr<UploadBudget> Session::upload_budget() {
-    if (quota_->shared()) return make_shared_quota_budget(quota_, reactor_, ctx_.pool, ctx_.config.quota_wait);
-    return std::make_unique<QuotaBudget>(quota_);
+    if (login_.quota->shared()) return make_shared_quota_budget(login_.quota, reactor_, ctx_.pool, ctx_.config.quota_wait);
+    return std::make_unique<QuotaBudget>(login_.quota);
 }
 
 // The file-system half of STOR/APPE/STOU, on the I/O pool: what store() hands back.
@@ -273,8 +273,8 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (too_deep(target, "Could not create file")) return;
     if (!data_ready_or_refuse()) return;
-    const bool digests = type_ == DataType::binary && !ctx_.config.upload_digests.empty();
-    on_io([home = home_, quota = quota_, pending = &ctx_.pending_digests, target, mode, rest, digests] {
+    const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
+    on_io([home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, target, mode, rest, digests] {
               return open_for_upload(*home, *quota, *pending, target, mode, rest, digests);
           },
           [this, command = command.pending() ? std::move(command) : begin_command()](Opened opened) mutable {
@@ -326,7 +326,7 @@ Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& qu
 void Session::store_from(Stored stored, File reader, CommandToken command) {
     auto digest = reader ? start_upload_digest(std::move(reader), stored.id, stored.offset) : nullptr;
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(stored.id));
-    const DataType type = type_;
+    const DataType type = choices_.type;
     std::string preliminary = stored.unique ? cat("FILE: ", fs::vpath_name(stored.target)) : std::string("Ok to send data.");
     auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget());
     run_transfer(std::move(preliminary),
@@ -355,7 +355,7 @@ QuotaDrain Session::quota_drain() const {
 }
 
 void Session::reply_quota_exceeded() {
-    reply(552, cat("Quota exceeded: used ", quota_->used(), " of ", quota_->limit(),
+    reply(552, cat("Quota exceeded: used ", login_.quota->used(), " of ", login_.quota->limit(),
                    " bytes. What arrived is kept; free some space, then resume with REST or APPE."));
 }
 
@@ -381,7 +381,7 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
     };
     on_io(
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
-        [home = home_, target, format, owner = user_, typed = arg, over_control]() -> Opened {
+        [home = login_.home, target, format, owner = login_.user, typed = arg, over_control]() -> Opened {
             auto stream = fs::ListingStream::open(home, target, format, owner, typed);
             if (!stream) return Opened{stream.error(), {}, nullptr};
             auto shared = std::make_shared<fs::ListingStream>(std::move(*stream));
@@ -442,11 +442,11 @@ void Session::run_transfer(std::string preliminary, TransferControl::MakeTransfe
 }
 
 void Session::cmd_abor(const std::string&) {
-    if (hash_cancel_) {
+    if (hash_.running()) {
         abort_hash();
         reply(451, "HASH aborted.");
         reply(226, "Abort successful.");
-        return hash_command_.complete();
+        return hash_.command.complete();
     }
     transfers().abort_command();
 }
