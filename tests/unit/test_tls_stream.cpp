@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -482,6 +483,46 @@ TEST_CASE("send_file over TLS without kTLS: batches of records to a slow reader,
     REQUIRE(got.size() == expected);
     CHECK(std::equal(got.begin(), got.end(), content.begin() + offset));
     CHECK(client_end == SSL_ERROR_ZERO_RETURN);
+}
+
+// Whether the page cache holds `file`'s byte at `offset` (preadv2 RWF_NOWAIT, as the streams probe).
+bool cached_at(const File& file, std::uint64_t offset) {
+    char byte = 0;
+    iovec vector{&byte, 1};
+    return ::preadv2(file.get(), &vector, 1, static_cast<off_t>(offset), RWF_NOWAIT) == 1;
+}
+
+TEST_CASE("send_file over TLS without kTLS hands a piece the page cache lacks to bring_into_cache") {
+    Contexts contexts;
+    TempDir dir{"tls-stream"};
+    const auto content = pattern((3 << 20) + 99, 8);
+    File file = dir.create("cold", content);
+    REQUIRE(::fdatasync(file.get()) == 0);
+    REQUIRE(::posix_fadvise(file.get(), 0, 0, POSIX_FADV_DONTNEED) == 0);
+    if (cached_at(file, 0)) {
+        MESSAGE("this file system keeps the file in memory (tmpfs?): nothing to bring in");
+        return;
+    }
+    Reactor reactor;
+    ServerWithClient side(reactor, contexts, [&](BlockingClient& peer) { return peer.read(content.size()); }, no_ktls);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> brought;  // (offset, count) of each piece
+    auto bring = [&](std::uint64_t offset, std::uint64_t count, std::function<void()> then) {
+        brought.emplace_back(offset, count);
+        std::thread([&file, offset, count, then = std::move(then), &reactor]() mutable {
+            std::vector<char> scratch(count);  // as the I/O pool would: read it, so it is cached
+            CHECK(::pread(file.get(), scratch.data(), count, static_cast<off_t>(offset)) == static_cast<ssize_t>(count));
+            reactor.post(std::move(then));
+        }).detach();
+    };
+    Outcome sent;
+    side.stream->send_file(file, 0, content.size(), record(sent, reactor), Stream::FileState::settled, bring);
+    REQUIRE(run_until_stopped(reactor, 30s));
+    CHECK(sent.err == 0);
+    CHECK(sent.n == content.size());
+    CHECK_FALSE(brought.empty());  // (the probe above may have started a readahead of the start)
+    const auto got = side.client.get();
+    REQUIRE(got.size() == content.size());
+    CHECK(std::equal(got.begin(), got.end(), content.begin()));
 }
 
 TEST_CASE("cancelling a TLS write with bytes held back ends writing on that stream") {

@@ -48,15 +48,18 @@ bool kernel_offers_ktls() {
     return found;
 }
 
-// A chunk of a send_file without kTLS, from the page cache when it is there (preadv2 RWF_NOWAIT,
-// which never waits for the disk), else an ordinary read, which can. ferryd's downloads do not
-// come here: proto/transfer.cpp reads those blocks itself (a cache miss on the I/O pool) and
-// writes them; send_file on a TLS stream is theirs only under kTLS (SSL_sendfile).
-ssize_t read_chunk(int file, std::span<char> into, std::uint64_t offset) {
+// A chunk of a send_file without kTLS. From the page cache only (preadv2 RWF_NOWAIT, which never
+// waits for storage) unless `cached_until` says the piece was brought in, or there is no one to
+// bring it (null: an ordinary read, which can wait). -1 with EAGAIN: bring it in first.
+// ferryd's downloads do not come here: proto/transfer.cpp reads those blocks itself and writes
+// them; send_file on a TLS stream is theirs only under kTLS (SSL_sendfile).
+ssize_t read_chunk(int file, std::span<char> into, std::uint64_t offset, const std::uint64_t* cached_until) {
+    if (!cached_until || offset + into.size() <= *cached_until)
+        return ::pread(file, into.data(), into.size(), static_cast<off_t>(offset));
     iovec vector{into.data(), into.size()};
     const ssize_t cached = ::preadv2(file, &vector, 1, static_cast<off_t>(offset), RWF_NOWAIT);
-    if (cached >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return cached;
-    return ::pread(file, into.data(), into.size(), static_cast<off_t>(offset));
+    if (cached < 0 && errno == EOPNOTSUPP) errno = EAGAIN;  // no probing here: bring it in, then read
+    return cached;
 }
 
 }  // namespace
@@ -176,7 +179,8 @@ Turn TlsIo::write_some(const char* data, std::size_t size, std::uint64_t& writte
 
 // What OpenSSL left in the batch goes to the kernel before `turn` may end.
 Turn TlsIo::after_writes(Turn turn) {
-    if ((turn.end != TurnEnd::complete && turn.end != TurnEnd::yield) || batch_.held() == 0) return turn;
+    const bool ends_turn = turn.end == TurnEnd::complete || turn.end == TurnEnd::yield || turn.end == TurnEnd::wait_storage;
+    if (!ends_turn || batch_.held() == 0) return turn;
     const Turn flushed = batch_.flush();
     return flushed.end == TurnEnd::complete ? turn : flushed;
 }
@@ -206,7 +210,7 @@ Turn TlsIo::send_file(int file, std::uint64_t offset, std::uint64_t count, std::
     // Bytes already in file_out_ must go out through SSL_write first, whatever kTLS says now.
     if (ktls_send() && zero_copy_allowed_ && file_pos_ == file_filled_)
         return send_file_ktls(file, offset, count, done, cached_until);
-    const Turn turn = copy_turn(file, offset, count, done);
+    const Turn turn = copy_turn(file, offset, count, done, cached_until);
     if (turn.end == TurnEnd::failed) abandon_write();  // no batch stays attached: close_notify must reach the socket
     return turn;
 }
@@ -236,9 +240,11 @@ Turn TlsIo::send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, 
     return {TurnEnd::complete};
 }
 
-// pread into file_out_, SSL_write from there. Without kTLS the records go into batch_ and out in
+// pread into file_out_, SSL_write from there (a chunk not in the page cache: wait_storage, as for
+// SSL_sendfile). Without kTLS the records go into batch_ and out in
 // one send() per batch; the operation is complete only once the last batch is in the kernel.
-Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done) {
+Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                      std::uint64_t* cached_until) {
     auto out = buffer(file_out_);
     if (!ktls_send() && !writes_poisoned_) batch_.attach(ssl_);  // if it cannot, records go one by one
     std::uint64_t budget = turn_budget;
@@ -246,8 +252,9 @@ Turn TlsIo::copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::
         if (budget == 0) return after_writes({TurnEnd::yield});
         if (file_pos_ == file_filled_) {
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, out.size()));
-            const ssize_t n = read_chunk(file, out.first(want), offset + done);
+            const ssize_t n = read_chunk(file, out.first(want), offset + done, cached_until);
             if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) return after_writes({TurnEnd::wait_storage});
             if (n < 0) return {TurnEnd::failed, errno};
             if (n == 0) break;  // the file is shorter than asked
             file_pos_ = 0;

@@ -46,7 +46,8 @@ public:
     // SSL_write the bytes of `all` from `done` on; advances `done`.
     Turn write(std::span<const char> all, std::uint64_t& done);
     // `count` bytes of `file` from `offset`: SSL_sendfile with kTLS, else pread + SSL_write.
-    // cached_until: as send_file_turn's (socket_io.hpp), for SSL_sendfile's reads under kTLS.
+    // cached_until: as send_file_turn's (socket_io.hpp), for SSL_sendfile's reads under kTLS and
+    // the preads without it.
     Turn send_file(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
                    std::uint64_t* cached_until = nullptr);
     // SSL_read into a buffer, pwrite to `file`; `done` counts bytes that reached the file.
@@ -71,7 +72,8 @@ private:
     Turn write_some(const char* data, std::size_t size, std::uint64_t& written);
     Turn send_file_ktls(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
                         std::uint64_t* cached_until);
-    Turn copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done);
+    Turn copy_turn(int file, std::uint64_t offset, std::uint64_t count, std::uint64_t& done,
+                   std::uint64_t* cached_until);
     Turn after_writes(Turn turn);
     std::span<char> buffer(std::vector<char>& storage);
 
