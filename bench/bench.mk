@@ -9,11 +9,18 @@ BENCH_OBJS     := $(BENCH_SRCS:bench/loadgen/%.cpp=$(BENCH_OUT)/%.o)
 BENCH_CXX      ?= g++
 BENCH_CC       ?= gcc
 BENCH_SLOWFS   := $(BENCH_OUT)/slowfs
+BENCH_FSOPS    := $(BENCH_OUT)/fsops
 BENCH_CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread -MMD -MP
 
-.PHONY: bench-loadgen bench-slowfs
+.PHONY: bench-loadgen bench-slowfs bench-fsops
 bench-loadgen: $(BENCH_LOADGEN)
 bench-slowfs: $(BENCH_SLOWFS)
+bench-fsops: $(BENCH_FSOPS)
+
+# Metadata calls by a thread pool against io_uring (liburing-dev, installed by bench/run).
+$(BENCH_FSOPS): bench/uring/fsops.cpp
+	@mkdir -p $(dir $@)
+	$(BENCH_CXX) $(BENCH_CXXFLAGS) $< -o $@ -luring
 
 # The FUSE pass-through of the slow-storage workload (libfuse3-dev, installed by bench/run).
 $(BENCH_SLOWFS): bench/slowfs/slowfs.c

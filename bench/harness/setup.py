@@ -6,7 +6,7 @@ import subprocess
 
 # Installed normally: they do not conflict with anything.
 APT_PACKAGES = ["gnuplot-nox", "python3-pyftpdlib", "python3-openssl", "libwrap0", "libhiredis0.14", "libmemcached11",
-                "libmemcachedutil2", "libpcre2-posix3", "openssl", "libfuse3-dev", "fuse3"]
+                "libmemcachedutil2", "libpcre2-posix3", "openssl", "libfuse3-dev", "fuse3", "liburing-dev"]
 # The three daemons conflict as packages (each provides ftp-server): downloaded and unpacked instead.
 # proftpd-mod-crypto holds ProFTPD's mod_tls (Debian 12 builds it outside proftpd-core).
 EXTRACTED_PEERS = {"vsftpd": "usr/sbin/vsftpd", "pure-ftpd": "usr/sbin/pure-ftpd",
