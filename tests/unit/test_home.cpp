@@ -494,7 +494,7 @@ TEST_CASE("usage sums a wide tree on several threads, and stops 64 levels down")
     for (int level = 0; level < 70; ++level) {
         deep /= "l";
         stdfs::create_directory(deep);
-        Jail::write(deep / "one", "1");  // counted only in the first 65 folders (levels 0..64)
+        Jail::write(deep / "one", "1");  // counted in the folders 1 to 64 levels down only
     }
     auto used = j.h.usage();
     REQUIRE(used.ok());

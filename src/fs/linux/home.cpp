@@ -253,7 +253,9 @@ Status Home::remove_file(std::string_view vpath) const {
     std::string name;
     auto parent = open_parent(vpath, name);
     if (!parent) return parent.error();
-    return ::unlinkat(parent->get(), name.c_str(), 0) == 0 ? Status{} : sys::last_error();
+    if (::unlinkat(parent->get(), name.c_str(), 0) != 0) return sys::last_error();
+    forget_folders_beneath(vpath);  // a symlink to a folder may have been kept under its name
+    return {};
 }
 
 Status Home::rename(std::string_view from, std::string_view to) const {
