@@ -177,92 +177,81 @@ void FtpControl::update_interest() {
     reactor_.modify(fd_, events, this);
 }
 
-// ---- DataSink ----
+// ---- DataConnection, DataSink, DataSource ----
 
-bool DataSink::open(const sockaddr_in& addr) {
+bool DataConnection::connect_to(const sockaddr_in& addr, std::uint32_t events) {
     close_connection();
     fd_ = start_connect(addr);
     if (fd_ < 0) return false;
     connecting_ = true;
-    bytes_ = 0;
-    reactor_.add(fd_, EPOLLIN | EPOLLOUT, this);
+    events_ = events;
+    reactor_.add(fd_, events | EPOLLOUT, this);
     return true;
 }
 
-void DataSink::close_connection() {
+void DataConnection::close_connection() {
     if (fd_ < 0) return;
     reactor_.remove(fd_);
     close(fd_);
     fd_ = -1;
 }
 
-void DataSink::finish(bool ok) {
-    close_connection();
-    owner_.on_data_done(ok, bytes_);
-}
-
-void DataSink::on_ready(std::uint32_t) {
+void DataConnection::on_ready(std::uint32_t) {
     if (fd_ < 0) return;
     if (connecting_) {
-        if (connect_failed(fd_)) return finish(false);
+        if (connect_failed(fd_)) {
+            close_connection();
+            return done_with(false);
+        }
         if (!connect_finished(fd_)) return;
         connecting_ = false;
-        reactor_.modify(fd_, EPOLLIN, this);
+        if (events_ != EPOLLOUT) reactor_.modify(fd_, events_, this);
     }
+    transfer();
+}
+
+bool DataSink::open(const sockaddr_in& addr) {
+    bytes_ = 0;
+    return connect_to(addr, EPOLLIN);
+}
+
+void DataSink::done_with(bool ok) { owner_.on_data_done(ok, bytes_); }
+
+void DataSink::transfer() {
     static thread_local std::array<char, 65536> scratch;
     for (;;) {
-        ssize_t n = recv(fd_, scratch.data(), scratch.size(), 0);
+        ssize_t n = recv(fd(), scratch.data(), scratch.size(), 0);
         if (n > 0) {
             bytes_ += static_cast<std::size_t>(n);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-        return finish(n == 0);
+        close_connection();
+        return done_with(n == 0);
     }
 }
-
-// ---- DataSource ----
 
 bool DataSource::open(const sockaddr_in& addr, std::size_t size) {
-    close_connection();
-    fd_ = start_connect(addr);
-    if (fd_ < 0) return false;
-    connecting_ = true;
     left_ = size;
-    reactor_.add(fd_, EPOLLOUT, this);
-    return true;
+    return connect_to(addr, EPOLLOUT);
 }
 
-void DataSource::close_connection() {
-    if (fd_ < 0) return;
-    reactor_.remove(fd_);
-    close(fd_);
-    fd_ = -1;
-}
+void DataSource::done_with(bool ok) { owner_.on_upload_sent(ok); }
 
-void DataSource::finish(bool ok) {
-    close_connection();
-    owner_.on_upload_sent(ok);
-}
-
-void DataSource::on_ready(std::uint32_t) {
-    if (fd_ < 0) return;
-    if (connecting_) {
-        if (connect_failed(fd_)) return finish(false);
-        if (!connect_finished(fd_)) return;
-        connecting_ = false;
-    }
+void DataSource::transfer() {
     static const std::array<char, 65536> zeros{};
     while (left_ > 0) {
-        ssize_t n = send(fd_, zeros.data(), std::min(left_, zeros.size()), MSG_NOSIGNAL);
+        ssize_t n = send(fd(), zeros.data(), std::min(left_, zeros.size()), MSG_NOSIGNAL);
         if (n > 0) {
             left_ -= static_cast<std::size_t>(n);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-        return finish(false);
+        close_connection();
+        return done_with(false);
     }
-    finish(true);
+    close_connection();
+    done_with(true);
 }
 
 }  // namespace bench

@@ -55,8 +55,32 @@ private:
     std::string out_;
 };
 
+// One passive-mode data connection: connect, then the derived class moves the bytes.
+class DataConnection : public Handler {
+public:
+    explicit DataConnection(Reactor& reactor) : reactor_(reactor) {}
+    ~DataConnection() override { close_connection(); }
+    void close_connection();
+    bool is_open() const { return fd_ >= 0; }
+    void on_ready(std::uint32_t events) final;
+
+protected:
+    // Starts the connect, then waits for `events`; false when the socket could not start.
+    bool connect_to(const sockaddr_in& addr, std::uint32_t events);
+    // Connected: move bytes until EAGAIN (return) or the end (call done_with(ok)).
+    virtual void transfer() = 0;
+    virtual void done_with(bool ok) = 0;
+    int fd() const { return fd_; }
+
+private:
+    Reactor& reactor_;
+    int fd_ = -1;
+    bool connecting_ = false;
+    std::uint32_t events_ = 0;
+};
+
 // Receives one passive-mode download and discards it.
-class DataSink : public Handler {
+class DataSink : public DataConnection {
 public:
     class Owner {
     public:
@@ -66,24 +90,18 @@ public:
         ~Owner() = default;
     };
 
-    DataSink(Reactor& reactor, Owner& owner) : reactor_(reactor), owner_(owner) {}
-    ~DataSink() override { close_connection(); }
+    DataSink(Reactor& reactor, Owner& owner) : DataConnection(reactor), owner_(owner) {}
     bool open(const sockaddr_in& addr);
-    void close_connection();
-    bool is_open() const { return fd_ >= 0; }
-    void on_ready(std::uint32_t events) override;
 
 private:
-    void finish(bool ok);
-    Reactor& reactor_;
+    void transfer() override;
+    void done_with(bool ok) override;
     Owner& owner_;
-    int fd_ = -1;
-    bool connecting_ = false;
     std::size_t bytes_ = 0;
 };
 
 // Sends one passive-mode upload of `size` bytes (zeros), then closes its end.
-class DataSource : public Handler {
+class DataSource : public DataConnection {
 public:
     class Owner {
     public:
@@ -93,18 +111,13 @@ public:
         ~Owner() = default;
     };
 
-    DataSource(Reactor& reactor, Owner& owner) : reactor_(reactor), owner_(owner) {}
-    ~DataSource() override { close_connection(); }
+    DataSource(Reactor& reactor, Owner& owner) : DataConnection(reactor), owner_(owner) {}
     bool open(const sockaddr_in& addr, std::size_t size);
-    void close_connection();
-    void on_ready(std::uint32_t events) override;
 
 private:
-    void finish(bool ok);
-    Reactor& reactor_;
+    void transfer() override;
+    void done_with(bool ok) override;
     Owner& owner_;
-    int fd_ = -1;
-    bool connecting_ = false;
     std::size_t left_ = 0;
 };
 
