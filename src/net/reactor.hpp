@@ -4,16 +4,17 @@
 // it is done. That is what IOCP gives on Windows; on Linux the streams implement it over epoll
 // readiness (net/linux/reactor.cpp, net/linux/readiness.hpp). This header is the same on both.
 #pragma once
+#include "base/unique_task.hpp"
+
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 
 namespace ferry::net {
 
 class Reactor {
 public:
-    using Task = std::function<void()>;
+    using Task = UniqueTask;  // move-only: a task may hold a File or a CommandToken
     using TimerId = std::uint64_t;
 
     Reactor();
@@ -34,7 +35,7 @@ public:
     // own callback may be running now (a Transfer, a Listener, a Stream in its handshake).
     template <class T>
     void release_later(std::unique_ptr<T> object) {
-        if (object) defer([held = std::shared_ptr<T>(std::move(object))] {});
+        if (object) defer([held = std::move(object)] {});
     }
     // Reactor thread only. A timer fires once; cancel_timer of a fired or unknown id does nothing.
     TimerId add_timer(std::chrono::milliseconds delay, Task fire);

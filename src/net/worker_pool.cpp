@@ -23,12 +23,12 @@ std::size_t index_of(Lane lane) { return static_cast<std::size_t>(lane); }
 struct LaneQueue {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<std::function<void()>> jobs;  // guarded by mutex
+    std::deque<UniqueTask> jobs;  // guarded by mutex
     bool stopping = false;                   // guarded by mutex
 };
 
 // A job that throws must not take the worker thread (and with it the process) down.
-void run_job(const std::function<void()>& job) {
+void run_job(UniqueTask& job) {
     try {
         job();
     } catch (const std::exception& e) {
@@ -50,7 +50,7 @@ struct WorkerPool::Impl {
         if (lane == Lane::spare) sys::lower_this_thread_priority(sys::ThreadPriority::spare);
         LaneQueue& queue = lanes[index_of(lane)];
         for (;;) {
-            std::function<void()> job;
+            UniqueTask job;
             {
                 std::unique_lock lock(queue.mutex);
                 queue.wake.wait(lock, [&] { return queue.stopping || !queue.jobs.empty(); });
@@ -80,7 +80,7 @@ WorkerPool::WorkerPool(unsigned threads, PoolKind kind) : impl_(std::make_unique
 WorkerPool::~WorkerPool() { stop(); }
 
 void WorkerPool::stop() {
-    std::array<std::deque<std::function<void()>>, lane_count> dropped;
+    std::array<std::deque<UniqueTask>, lane_count> dropped;
     for (std::size_t i = 0; i < lane_count; ++i) {
         std::lock_guard lock(impl_->lanes[i].mutex);
         impl_->lanes[i].stopping = true;
@@ -92,7 +92,7 @@ void WorkerPool::stop() {
     // `dropped` is destroyed here, outside the locks: a job's captures may take locks of their own.
 }
 
-void WorkerPool::submit(std::function<void()> job, Lane lane) {
+void WorkerPool::submit(UniqueTask job, Lane lane) {
     LaneQueue& queue = impl_->lanes[impl_->kind == PoolKind::io ? index_of(Lane::prompt) : index_of(lane)];
     {
         std::lock_guard lock(queue.mutex);

@@ -12,7 +12,8 @@
 // transfers nothing and may fall behind (proto/upload_digest.hpp). Low-priority threads take no
 // lock that a reactor waits for for longer than a few instructions (each lane has its own queue lock).
 #pragma once
-#include <functional>
+#include "base/unique_task.hpp"
+
 #include <memory>
 
 namespace ferry::net {
@@ -36,7 +37,7 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    void submit(std::function<void()> job, Lane lane = Lane::prompt);  // thread-safe
+    void submit(UniqueTask job, Lane lane = Lane::prompt);  // thread-safe
     std::size_t queued() const;  // jobs waiting in all lanes (for STAT and the logs)
 
 private:

@@ -68,7 +68,7 @@ struct ControlLine {
     std::string out;          // replies not yet handed to the stream
     std::string out_writing;  // replies being written
     bool writing = false;
-    std::function<void()> after_flush;  // runs once every reply so far has been written
+    UniqueTask after_flush;  // runs once every reply so far has been written
     std::string current_verb;           // the running command, as log lines show it
 };
 
@@ -380,12 +380,11 @@ void Session::on_io(Work work, Then then) {
                       " file requests of this user in progress (max_file_requests_per_user)"));
         return reply(450, "Too many file operations in progress; try again.");
     }
-    auto held = std::make_shared<std::optional<UserJobs::Slot>>(std::move(slot));
     run_off_reactor(
         ctx_.io_pool, net::Lane::prompt,
-        [work = std::move(work), held]() mutable {
+        [work = std::move(work), held = std::move(slot)]() mutable {
             auto value = work();
-            held->reset();  // the user's next request may start now
+            held.reset();  // the user's next request may start now
             return value;
         },
         std::move(then));
@@ -401,16 +400,12 @@ void Session::request(Work work, Answer answer) {
 
 template <class Work, class Then>
 void Session::run_off_reactor(net::WorkerPool& pool, net::Lane lane, Work work, Then then) {
-    using Value = decltype(work());
-    // shared_ptr: std::function wants copyable callables, and results and continuations may be
-    // move-only (a File, a CommandToken). The continuation travels on to the reactor's task, so
-    // it is destroyed on the reactor thread whatever happens.
-    auto shared_work = std::make_shared<Work>(std::move(work));
-    auto shared_then = std::make_shared<Then>(std::move(then));
-    pool.submit([reactor = &reactor_, alive = lifetime_.token(), shared_work, shared_then]() mutable {
-        auto value = std::make_shared<Value>((*shared_work)());
-        reactor->post([alive, then = std::move(shared_then), value] {
-            if (alive.valid()) (*then)(std::move(*value));
+    // Tasks are move-only (UniqueTask): the result and the continuation (a File, a CommandToken)
+    // move along. The continuation travels on to the reactor's task, so once the work has run it
+    // is destroyed on the reactor thread whatever happens.
+    pool.submit([reactor = &reactor_, alive = lifetime_.token(), work = std::move(work), then = std::move(then)]() mutable {
+        reactor->post([alive, then = std::move(then), value = work()]() mutable {
+            if (alive.valid()) then(std::move(value));
         });
     }, lane);
 }

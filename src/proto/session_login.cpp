@@ -188,14 +188,13 @@ void Session::login_failed(std::string_view why, LoginFailure failure, CommandTo
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
     login_.user.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
-    auto shared_command = std::make_shared<CommandToken>(std::move(command));  // timers take copyable tasks
-    reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, shared_command] {
+    reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, command = std::move(command)]() mutable {
         if (phase_ == SessionPhase::finished) return;
         login_.step = Login::Step::need_user;
         if (banned_now) return close_banned("banned by this failure");
         reply(530, "Login incorrect.");
         if (login_.failures >= ctx_.config.max_login_failures) return close_after_reply();
-        shared_command->complete();
+        command.complete();
     }));
 }
 

@@ -30,9 +30,7 @@ void Session::cmd_auth(const std::string& arg) {
         log::warn(cat(describe(), " AUTH TLS: dropped what followed it in clear text (", lines, " complete lines, ",
                       partial, " bytes of a partial line)"));
     reply(234, "Proceed with negotiation.");
-    line_.after_flush = [this, command = std::make_shared<CommandToken>(std::move(command))] {
-        begin_control_tls(std::move(*command));
-    };
+    line_.after_flush = [this, command = std::move(command)]() mutable { begin_control_tls(std::move(command)); };
 }
 
 void Session::begin_control_tls(CommandToken command) {

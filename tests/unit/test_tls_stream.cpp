@@ -510,7 +510,7 @@ TEST_CASE("send_file over TLS without kTLS hands a piece the page cache lacks to
         brought.emplace_back(offset, count);
         std::thread([&file, offset, count, then = std::move(then), &reactor]() mutable {
             std::vector<char> scratch(count);  // as the I/O pool would: read it, so it is cached
-            CHECK(::pread(file.get(), scratch.data(), count, static_cast<off_t>(offset)) == static_cast<ssize_t>(count));
+            (void)!::pread(file.get(), scratch.data(), count, static_cast<off_t>(offset));  // a short read: the send fails the test
             reactor.post(std::move(then));
         }).detach();
     };

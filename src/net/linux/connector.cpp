@@ -60,13 +60,12 @@ struct Connector::Impl final : private detail::ReadinessHandler {
 
     void finish(int err) {
         forget_socket();
-        // std::function needs a copyable callable, so the connection travels in a shared_ptr; if the
-        // completion is dropped (cancel, destruction) the connection is closed with it.
-        auto connection = std::make_shared<Socket>(err == 0 ? std::move(socket) : Socket{});
+        // If the completion is dropped (cancel, destruction) the connection is closed with it.
+        Socket connection = err == 0 ? std::move(socket) : Socket{};
         socket.reset();
         // Delivered from the loop, never from inside connect(); dropped if cancelled meanwhile.
-        reactor.defer(lifetime.guard([callback = std::move(done), err, connection] {
-            callback(sys::from_errno(err), std::move(*connection));
+        reactor.defer(lifetime.guard([callback = std::move(done), err, connection = std::move(connection)]() mutable {
+            callback(sys::from_errno(err), std::move(connection));
         }));
         done = nullptr;
     }

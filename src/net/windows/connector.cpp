@@ -90,8 +90,9 @@ struct Connector::Impl {
 
     void finish(const Error& error, Socket connection) {
         // Delivered from the loop, never from inside connect(); dropped if cancelled meanwhile.
-        auto held = std::make_shared<Socket>(std::move(connection));
-        reactor.defer(lifetime.guard([callback = std::move(done), error, held] { callback(error, std::move(*held)); }));
+        reactor.defer(lifetime.guard([callback = std::move(done), error, connection = std::move(connection)]() mutable {
+            callback(error, std::move(connection));
+        }));
         done = nullptr;
     }
 

@@ -11,8 +11,8 @@ struct ProxyReader::Impl {};
 
 ProxyReader::ProxyReader(Reactor& reactor, Socket connection, std::chrono::milliseconds, Done done)
     : impl_(std::make_unique<Impl>()) {
-    reactor.defer([connection = std::make_shared<Socket>(std::move(connection)), done = std::move(done)]() mutable {
-        done(std::move(*connection), ProxyHeader::invalid("the PROXY protocol is not available on Windows"));
+    reactor.defer([connection = std::move(connection), done = std::move(done)]() mutable {
+        done(std::move(connection), ProxyHeader::invalid("the PROXY protocol is not available on Windows"));
     });
 }
 ProxyReader::~ProxyReader() = default;
