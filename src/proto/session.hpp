@@ -42,12 +42,12 @@ namespace ferry::proto {
 enum class LoginFailure { guess, refusal };
 struct LoginCheck;  // session_login.cpp
 
+enum class SessionEntry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
+
 // Where a session stands. One command runs at a time: `command` while it holds its CommandToken,
 // `tls_handshake` while that command (AUTH TLS, or the implicit-TLS entry) has the control
 // connection in its handshake, when nothing may be read. `closing`: the last replies go out, then
 // the connection closes; `finished`: closed, and destroyed once the current callback returns.
-enum class SessionEntry { plain, implicit_tls };  // implicit_tls: TLS starts before the banner
-
 enum class SessionPhase { idle, command, tls_handshake, closing, finished };
 
 // The control connection's I/O: the stream, the parser and the lines queued behind the running
@@ -68,8 +68,8 @@ struct ControlLine {
     std::string out;          // replies not yet handed to the stream
     std::string out_writing;  // replies being written
     bool writing = false;
-    UniqueTask after_flush;  // runs once every reply so far has been written
-    std::string current_verb;           // the running command, as log lines show it
+    UniqueTask after_flush;    // runs once every reply so far has been written
+    std::string current_verb;  // the running command, as log lines show it
 };
 
 // The session's clocks: one timer at a time covers idle, login, data progress and the close-flush
