@@ -95,35 +95,31 @@ ListingStream::ListingStream(std::shared_ptr<const Home> home, ListingFormat for
 Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, const std::string& vpath,
                                           ListingFormat format, std::string owner, std::string_view typed) {
     ListingStream stream(home, format, std::move(owner));
-    // A folder, nearly always: read it without a stat first (on network storage each is a round trip).
+    // A folder, nearly always: read it without a stat first (on network storage each is a round
+    // trip). Only a name that is no folder (or none) is stat'ed: a file, a pattern, or a folder
+    // made between the two looks, which is read after all.
     auto folder = home->read_folder(vpath);
-    if (folder) {
-        stream.reader_ = std::move(*folder);
-        return stream;
+    if (!folder && (folder.error() == Errc::not_directory || folder.error() == Errc::not_found)) {
+        auto st = home->stat(vpath);
+        const std::string name(vpath_name(vpath));
+        // A name that exists as typed is never taken for a pattern; MLSD never takes one.
+        const bool pattern = !st && st.error() == Errc::not_found && format != ListingFormat::facts && is_list_pattern(name);
+        if (!st && !pattern) return st.error();
+        if (pattern) {
+            folder = home->read_folder(vpath_parent(vpath));
+            stream.pattern_ = name;
+            const auto slash = typed.rfind('/');
+            stream.typed_folder_ = slash == std::string_view::npos ? "" : std::string(typed.substr(0, slash + 1));
+        } else if (st->is_directory()) {
+            folder = home->read_folder(vpath);
+        } else {
+            if (format == ListingFormat::facts) return Error(Errc::not_directory);
+            stream.single_ = stream.line(DirEntry{name, *st});  // a file lists as its own line
+            return stream;
+        }
     }
-    if (folder.error() != Errc::not_directory && folder.error() != Errc::not_found) return folder.error();
-    auto st = home->stat(vpath);
-    const std::string name(vpath_name(vpath));
-    // A name that exists as typed is never taken for a pattern; MLSD never takes one.
-    const bool pattern = !st && st.error() == Errc::not_found && format != ListingFormat::facts && is_list_pattern(name);
-    if (!st && !pattern) return st.error();
-    if (pattern) {
-        auto reader = home->read_folder(vpath_parent(vpath));
-        if (!reader) return reader.error();
-        stream.reader_ = std::move(*reader);
-        stream.pattern_ = name;
-        const auto slash = typed.rfind('/');
-        stream.typed_folder_ = slash == std::string_view::npos ? "" : std::string(typed.substr(0, slash + 1));
-        return stream;
-    }
-    if (st->is_directory()) {  // made since the first try
-        auto reader = home->read_folder(vpath);
-        if (!reader) return reader.error();
-        stream.reader_ = std::move(*reader);
-        return stream;
-    }
-    if (format == ListingFormat::facts) return Error(Errc::not_directory);
-    stream.single_ = stream.line(DirEntry{name, *st});  // a file lists as its own line
+    if (!folder) return folder.error();
+    stream.reader_ = std::move(*folder);
     return stream;
 }
 
