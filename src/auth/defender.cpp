@@ -24,14 +24,6 @@ std::int64_t unix_seconds(WallClock::time_point t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// An address of either family; an IPv4-mapped IPv6 address counts as the IPv4 one, as it does
-// for registrations.
-std::optional<net::Ip> parse_ip(const std::string& text) {
-    auto ip = net::Ip::parse(text);
-    if (!ip) return std::nullopt;
-    return ip->unmapped();
-}
-
 }  // namespace
 
 std::string format_utc(std::int64_t seconds) {
@@ -39,40 +31,6 @@ std::string format_utc(std::int64_t seconds) {
     char text[32];
     std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
     return text;
-}
-
-// ---- Network ----
-
-std::optional<Network> Network::parse(std::string_view text) {
-    Network network;
-    network.text_ = std::string(text);
-    const auto slash = text.find('/');
-    const std::string address(text.substr(0, slash));
-    const auto ip = parse_ip(address);
-    if (!ip) return std::nullopt;
-    network.ip_ = *ip;
-    const unsigned width = ip->family == net::Family::v4 ? 32 : 128;
-    network.prefix_ = width;
-    if (slash != std::string_view::npos) {
-        const std::string_view digits = text.substr(slash + 1);
-        unsigned prefix = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || prefix > width)
-            return std::nullopt;
-        network.prefix_ = prefix;
-    }
-    return network;
-}
-
-bool Network::contains(const std::string& ip) const {
-    const auto parsed = parse_ip(ip);
-    if (!parsed || parsed->family != ip_.family) return false;
-    const unsigned whole = prefix_ / 8, bits = prefix_ % 8;
-    const auto& bytes = parsed->bytes;
-    if (std::memcmp(bytes.data(), ip_.bytes.data(), whole) != 0) return false;
-    if (bits == 0) return true;
-    const auto mask = static_cast<unsigned char>(0xff << (8 - bits));
-    return (bytes[whole] & mask) == (ip_.bytes[whole] & mask);
 }
 
 // ---- Defender ----

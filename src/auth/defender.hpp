@@ -11,6 +11,7 @@
 // Bans live in `bans_file` too, so they survive a restart and `ferryd ban list|remove` sees and
 // edits them. Thread-safe; memory stays bounded (`max_tracked` addresses and accounts).
 #pragma once
+#include "auth/network.hpp"
 #include "base/result.hpp"
 #include "net/address.hpp"
 
@@ -42,19 +43,6 @@ struct DefenderSettings {
     unsigned account_lock_threshold = 100;  // 0 = accounts are never locked
     std::vector<std::string> trusted_networks;  // "203.0.113.0/24", "2001:db8::/48", "192.0.2.7"
     std::size_t max_tracked = 100'000;
-};
-
-// One network in CIDR notation; an address without a prefix length is a single host.
-class Network {
-public:
-    static std::optional<Network> parse(std::string_view text);
-    bool contains(const std::string& ip) const;
-    const std::string& text() const { return text_; }
-
-private:
-    net::Ip ip_;
-    unsigned prefix_ = 0;
-    std::string text_;
 };
 
 struct Ban {
