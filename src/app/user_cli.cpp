@@ -250,7 +250,8 @@ int add_user(const Config& config, std::span<const std::string> words) {
     if (!password) return exit_refused;
 
     const auth::Account account{.name = name, .password_hash = auth::hash_password(*password), .home = home,
-                                .quota = quota, .admin = options.admin, .disabled = false, .blocked = {}};
+                                .quota = quota, .admin = options.admin, .disabled = false, .groups = {}, .settings = {},
+                                .expires = {}, .blocked = {}};
     const int result = change_accounts(config, [&](auth::AccountsFile& file, std::string& why) -> Status {
         why = name_taken(file, name);
         if (why.empty()) why = home_nested(file, home);  // again, under the lock

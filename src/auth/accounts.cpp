@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -80,6 +81,92 @@ std::uint64_t read_quota(const std::string& path, const toml::node& node, const 
     fail_at(path, node, key + ": must be an integer or a size string, got " + type_name(node));
 }
 
+const toml::table& read_table(const std::string& path, const toml::node& node, const std::string& key) {
+    const toml::table* table = node.as_table();
+    if (!table) fail_at(path, node, key + ": must be a table, got " + type_name(node));
+    return *table;
+}
+
+// Bytes per second: an integer or a size string ("500K"); 0 (or "unlimited") is no limit.
+std::uint64_t read_rate(const std::string& path, const toml::node& node, const std::string& key) {
+    const std::uint64_t rate = read_quota(path, node, key);
+    return rate == unlimited_bytes ? 0 : rate;
+}
+
+std::vector<Network> read_networks(const std::string& path, const toml::node& node, const std::string& key) {
+    const toml::array* list = node.as_array();
+    if (!list) fail_at(path, node, key + ": must be an array of networks such as [\"10.0.0.0/8\"], got " + type_name(node));
+    std::vector<Network> networks;
+    for (const toml::node& entry : *list) {
+        const std::string text = read_string(path, entry, key);
+        auto network = Network::parse(text);
+        if (!network) fail_at(path, entry, key + ": not a network in CIDR notation: \"" + text + "\"");
+        networks.push_back(std::move(*network));
+    }
+    return networks;
+}
+
+void read_permissions(const std::string& path, const toml::node& node, const std::string& key, Settings& settings) {
+    for (const auto& [rule_key, value] : read_table(path, node, key)) {
+        const std::string rule(rule_key.str());
+        const std::string where = key + ".\"" + rule + "\"";
+        std::string why;
+        if (!rule_path(rule, &why)) fail_at(path, value, where + ": the path " + why);
+        const std::string words = read_string(path, value, where);
+        std::string bad;
+        auto permissions = Permissions::parse(words, &bad);
+        if (!permissions) fail_at(path, value, where + ": unknown permission \"" + bad + "\" (known: list, download, upload, "
+                                               "overwrite, delete, rename, mkdir, rmdir, chmod, hash, all, none)");
+        settings.permissions[rule] = *permissions;
+    }
+}
+
+void read_limits(const std::string& path, const toml::node& node, const std::string& key, Limits& limits) {
+    for (const auto& [field_key, value] : read_table(path, node, key)) {
+        const std::string field(field_key.str());
+        const std::string where = key + "." + field;
+        if (field == "upload") limits.upload_rate = read_rate(path, value, where);
+        else if (field == "download") limits.download_rate = read_rate(path, value, where);
+        else if (field == "transfers") {
+            const std::uint64_t count = read_quota(path, value, where);
+            if (count > 100000) fail_at(path, value, where + ": at most 100000");
+            limits.transfers = static_cast<unsigned>(count);
+        } else fail_at(path, value, where + ": unknown field (known: upload, download, transfers)");
+    }
+}
+
+// permissions, limits or networks of an account or a group; false for any other field.
+bool read_settings_field(const std::string& path, const std::string& field, const toml::node& value,
+                         const std::string& key, Settings& settings) {
+    if (field == "permissions") {
+        read_permissions(path, value, key, settings);
+    } else if (field == "limits") {
+        read_limits(path, value, key, settings.limits);
+    } else if (field == "networks") {
+        for (const auto& [list_key, list] : read_table(path, value, key)) {
+            const std::string which(list_key.str());
+            if (which == "allow") settings.allow = read_networks(path, list, key + ".allow");
+            else if (which == "deny") settings.deny = read_networks(path, list, key + ".deny");
+            else fail_at(path, list, key + "." + which + ": unknown field (known: allow, deny)");
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
+Group read_group(const std::string& path, std::string_view name, const toml::node& node) {
+    const std::string prefix = "groups." + std::string(name);
+    if (!valid_group_name(name)) fail_at(path, node, prefix + ": not a valid group name (letters, digits, . _ -)");
+    Group group{std::string(name), {}};
+    for (const auto& [field_key, value] : read_table(path, node, prefix)) {
+        const std::string field(field_key.str());
+        if (!read_settings_field(path, field, value, prefix + "." + field, group.settings))
+            fail_at(path, value, prefix + "." + field + ": unknown field (known: permissions, limits, networks)");
+    }
+    return group;
+}
+
 Account read_account(const std::string& path, std::string_view name, const toml::node& node) {
     const std::string prefix = "users." + std::string(name);
     const toml::table* fields = node.as_table();
@@ -95,8 +182,19 @@ Account read_account(const std::string& path, std::string_view name, const toml:
         else if (field == "quota") account.quota = read_quota(path, value, key);
         else if (field == "admin") account.admin = read_bool(path, value, key);
         else if (field == "disabled") account.disabled = read_bool(path, value, key);
+        else if (field == "groups") {
+            const toml::array* list = value.as_array();
+            if (!list) fail_at(path, value, key + ": must be an array of group names, got " + type_name(value));
+            for (const toml::node& entry : *list) account.groups.push_back(read_string(path, entry, key));
+        } else if (field == "expires") {
+            const std::string text = read_string(path, value, key);
+            account.expires = Date::parse(text);
+            if (!account.expires) fail_at(path, value, key + ": not a date YYYY-MM-DD: \"" + text + "\"");
+        } else if (read_settings_field(path, field, value, key, account.settings)) {
+        }
         // Refused rather than dropped: the next rewrite would otherwise silently lose it.
-        else fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled)");
+        else fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled, groups, expires, "
+                                        "permissions, limits, networks)");
     }
     if (account.home.empty()) account.home = account.name;
     if (!valid_home_path(account.home))
@@ -155,7 +253,70 @@ std::string toml_quota(std::uint64_t quota) {
     return std::to_string(quota);
 }
 
+std::string toml_strings(const std::vector<std::string>& texts) {
+    std::string out = "[";
+    for (const auto& text : texts) out += (out.size() > 1 ? ", " : "") + toml_string(text);
+    return out + "]";
+}
+
+std::string toml_networks(const std::vector<Network>& networks) {
+    std::vector<std::string> texts;
+    for (const auto& network : networks) texts.push_back(network.text());
+    return toml_strings(texts);
+}
+
+std::string toml_rate(std::uint64_t rate) { return toml_quota(rate); }
+
+std::string table_name(std::string_view prefix, std::string_view table) {
+    return prefix.empty() ? std::string(table) : std::string(prefix) + "." + std::string(table);
+}
+
 }  // namespace
+
+std::string settings_toml(const Settings& settings, std::string_view prefix) {
+    std::string out;
+    if (!settings.permissions.empty()) {
+        out += "[" + table_name(prefix, "permissions") + "]\n";
+        for (const auto& [rule, permissions] : settings.permissions) out += toml_string(rule) + " = " + toml_string(permissions.text()) + "\n";
+    }
+    const Limits& limits = settings.limits;
+    if (limits != Limits{}) {
+        out += "[" + table_name(prefix, "limits") + "]\n";
+        if (limits.upload_rate) out += "upload = " + toml_rate(*limits.upload_rate) + "\n";
+        if (limits.download_rate) out += "download = " + toml_rate(*limits.download_rate) + "\n";
+        if (limits.transfers) out += "transfers = " + std::to_string(*limits.transfers) + "\n";
+    }
+    if (settings.allow || !settings.deny.empty()) {
+        out += "[" + table_name(prefix, "networks") + "]\n";
+        if (settings.allow) out += "allow = " + toml_networks(*settings.allow) + "\n";
+        if (!settings.deny.empty()) out += "deny = " + toml_networks(settings.deny) + "\n";
+    }
+    return out;
+}
+
+std::optional<Settings> settings_from_toml(std::string_view text, std::string* error) {
+    const std::string path = "settings";
+    try {
+        const toml::table root = toml::parse(text, path);
+        Settings settings;
+        for (const auto& [key, node] : root) {
+            const std::string field(key.str());
+            if (!read_settings_field(path, field, node, field, settings))
+                fail_at(path, node, field + ": unknown table (known: permissions, limits, networks)");
+        }
+        return settings;
+    } catch (const toml::parse_error& e) {
+        if (error) *error = std::string(e.description());
+    } catch (const FormatError& e) {
+        if (error) *error = e.message;
+    }
+    return std::nullopt;
+}
+
+bool valid_group_name(std::string_view name) {
+    if (name.empty() || name.size() > max_user_name_length || name.front() == '.' || name.front() == '-') return false;
+    return std::all_of(name.begin(), name.end(), is_name_char);
+}
 
 bool valid_user_name(std::string_view name) {
     if (name.empty() || name.size() > max_user_name_length) return false;
@@ -222,12 +383,21 @@ Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* er
     try {
         const toml::table root = toml::parse(*text, path);
         for (const auto& [key, node] : root) {
+            if (key.str() == "groups") {
+                for (const auto& [name, entry] : read_table(path, node, "groups"))
+                    file.groups_.emplace(std::string(name.str()), read_group(path, name.str(), entry));
+                continue;
+            }
             if (key.str() != "users")
-                fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) + "\" (expected [users.NAME] tables)");
-            const toml::table* users = node.as_table();
-            if (!users) fail_at(path, node, "users: must be a table, got " + std::string(type_name(node)));
-            for (const auto& [name, entry] : *users) file.accounts_.emplace(std::string(name.str()), read_account(path, name.str(), entry));
+                fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) + "\" (expected [users.NAME] and [groups.NAME] tables)");
+            for (const auto& [name, entry] : read_table(path, node, "users"))
+                file.accounts_.emplace(std::string(name.str()), read_account(path, name.str(), entry));
         }
+        for (const auto& [name, account] : file.accounts_)
+            for (const auto& group : account.groups)
+                if (!file.find_group(group))
+                    fail_at(path, *root.get("users")->as_table()->get(name),
+                            "users." + name + ".groups: no group \"" + group + "\" (add it: ferryd group add " + group + ")");
         file.mark_blocked();
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
@@ -293,6 +463,44 @@ bool AccountsFile::remove(std::string_view name) {
     return true;
 }
 
+const Group* AccountsFile::find_group(std::string_view name) const {
+    auto it = groups_.find(name);
+    return it == groups_.end() ? nullptr : &it->second;
+}
+
+Group* AccountsFile::find_group_mutable(std::string_view name) {
+    auto it = groups_.find(name);
+    return it == groups_.end() ? nullptr : &it->second;
+}
+
+bool AccountsFile::add_group(Group group) {
+    if (!valid_group_name(group.name) || groups_.contains(group.name)) return false;
+    std::string name = group.name;
+    groups_.emplace(std::move(name), std::move(group));
+    return true;
+}
+
+bool AccountsFile::remove_group(std::string_view name) {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) return false;
+    groups_.erase(it);
+    return true;
+}
+
+std::vector<std::string> AccountsFile::members_of(std::string_view name) const {
+    std::vector<std::string> members;
+    for (const auto& [account_name, account] : accounts_)
+        if (std::find(account.groups.begin(), account.groups.end(), name) != account.groups.end()) members.push_back(account_name);
+    return members;
+}
+
+EffectivePolicy AccountsFile::policy_of(const Account& account) const {
+    std::vector<const Group*> groups;
+    for (const auto& name : account.groups)
+        if (const Group* group = find_group(name)) groups.push_back(group);
+    return resolve_policy(account.name, account.settings, groups);
+}
+
 std::string AccountsFile::to_toml() const {
     std::string out =
         "# Ferry accounts, written by ferryd and `ferryd user`. Edit with `ferryd user ...`:\n"
@@ -304,6 +512,13 @@ std::string AccountsFile::to_toml() const {
         out += "quota = " + toml_quota(account.quota) + "\n";
         out += std::string("admin = ") + (account.admin ? "true" : "false") + "\n";
         out += std::string("disabled = ") + (account.disabled ? "true" : "false") + "\n";
+        if (!account.groups.empty()) out += "groups = " + toml_strings(account.groups) + "\n";
+        if (account.expires) out += "expires = " + toml_string(account.expires->text()) + "\n";
+        out += settings_toml(account.settings, "users." + toml_key(name));
+    }
+    for (const auto& [name, group] : groups_) {
+        out += "\n[groups." + toml_key(name) + "]\n";
+        out += settings_toml(group.settings, "groups." + toml_key(name));
     }
     return out;
 }

@@ -6,11 +6,27 @@
 //   quota = 104857600         # bytes; 0 = the config's default_quota; "unlimited" allowed
 //   admin = false
 //   disabled = false
+//   groups = ["team"]         # their settings apply after the account's own, in this order
+//   expires = "2027-06-30"    # no logins from 00:00 UTC of that day
+//   [users.alice.permissions] # rule path -> permission words (auth/policy.hpp)
+//   "/archive" = "list,download"
+//   [users.alice.limits]
+//   upload = "500K"           # bytes per second; 0 = none
+//   download = "10M"
+//   transfers = 2             # at once, over all of the account's sessions
+//   [users.alice.networks]
+//   allow = ["10.0.0.0/8"]
+//   deny = ["10.9.0.0/16"]
+//
+//   [groups.team]             # the same permissions, limits and networks tables
+//   [groups.team.permissions]
+//   "/" = "all"
 //
 // Every change is a read-modify-write under an exclusive flock on "<file>.lock", written to a temp
 // file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
 // never lose each other's entries, and a crash never leaves half a file.
 #pragma once
+#include "auth/policy.hpp"
 #include "base/result.hpp"
 #include "sys/atomic_file.hpp"
 
@@ -32,6 +48,9 @@ struct Account {
     std::uint64_t quota = 0;    // 0 = default_quota, unlimited_bytes = no limit
     bool admin = false;
     bool disabled = false;
+    std::vector<std::string> groups;  // in order: the first group's settings come after the account's
+    Settings settings;                // permissions, limits, networks of its own
+    std::optional<Date> expires;      // logins refused from 00:00 UTC of that day
     // Not stored: why logins are refused for an account that an older accounts file holds but
     // today's rules would not create (an invalid name, or one that differs from another only by
     // case). "" = none. Cleared by deleting or renaming one of them (`ferryd user rename`).
@@ -62,6 +81,9 @@ bool homes_overlap(std::string_view a, std::string_view b);
 class AccountsFile;
 const Account* account_with_overlapping_home(const AccountsFile& file, std::string_view home, std::string_view except = {});
 
+// Group names follow the rules of account names, without the reserved list.
+bool valid_group_name(std::string_view name);
+
 // A password field as crypto_pwhash_str writes it ("$argon2id$v=19$m=...,t=...,p=...$salt$hash").
 bool valid_password_hash(std::string_view hash);
 
@@ -81,6 +103,16 @@ public:
     // Accounts whose logins are refused (Account::blocked), for the start-up and reload log lines.
     std::vector<const Account*> blocked() const;
 
+    const std::map<std::string, Group, std::less<>>& groups() const { return groups_; }
+    const Group* find_group(std::string_view name) const;
+    Group* find_group_mutable(std::string_view name);
+    bool add_group(Group group);                 // false if the name is invalid or taken
+    bool remove_group(std::string_view name);    // false if missing
+    // The accounts that list group `name`.
+    std::vector<std::string> members_of(std::string_view name) const;
+    // `account` after its groups (a group it names that is gone is skipped).
+    EffectivePolicy policy_of(const Account& account) const;
+
     std::string to_toml() const;
 
     // Marks the accounts that break today's name rules (see Account::blocked); run after loading
@@ -89,7 +121,15 @@ public:
 
 private:
     std::map<std::string, Account, std::less<>> accounts_;
+    std::map<std::string, Group, std::less<>> groups_;
 };
+
+// Settings as the TOML tables `[PREFIX.permissions]`, `[PREFIX.limits]`, `[PREFIX.networks]` (the
+// accounts file; "" for top-level tables, as the database keeps them), and back. Only the tables a
+// setting needs are written.
+std::string settings_toml(const Settings& settings, std::string_view prefix);
+// The tables of a TOML text such as settings_toml("") writes; nullopt with *error when malformed.
+std::optional<Settings> settings_from_toml(std::string_view text, std::string* error);
 
 // Lock, load, apply `change`, save atomically, unlock. `change` returns ok to save or an error
 // code to abandon (nothing written). The error text (if any) goes to *error.

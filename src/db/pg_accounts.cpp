@@ -15,20 +15,59 @@ namespace {
 // Serialises changes of the accounts (not of usage) across nodes and `ferryd user`.
 constexpr const char* accounts_lock = "SELECT pg_advisory_xact_lock(7305553226810377)";
 constexpr const char* select_accounts =
-    "SELECT name, password_hash, home, quota, admin, disabled FROM ferry_accounts ORDER BY name";
+    "SELECT name, password_hash, home, quota, admin, disabled, array_to_string(groups, ','), "
+    "coalesce(to_char(expires, 'YYYY-MM-DD'), ''), settings FROM ferry_accounts ORDER BY name";
+constexpr const char* select_groups = "SELECT name, settings FROM ferry_groups ORDER BY name";
 
 std::string quota_text(std::uint64_t quota) { return quota == unlimited_bytes ? "-1" : std::to_string(quota); }
 std::uint64_t quota_value(std::int64_t stored) { return stored < 0 ? unlimited_bytes : static_cast<std::uint64_t>(stored); }
 std::string flag(bool value) { return value ? "true" : "false"; }
 
+// A row's settings; a malformed one (a hand edit) is logged and read as none.
+auth::Settings settings_of(const std::string& owner, const std::string& text) {
+    std::string error;
+    auto settings = auth::settings_from_toml(text, &error);
+    if (settings) return std::move(*settings);
+    log::error(cat("postgresql: the settings of ", owner, " are malformed and ignored: ", error));
+    return {};
+}
+
+std::vector<std::string> split_groups(std::string_view text) {
+    std::vector<std::string> groups;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        groups.emplace_back(text.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return groups;
+}
+
+std::string joined_groups(const std::vector<std::string>& groups) {
+    std::string text;
+    for (const auto& group : groups) text += (text.empty() ? "" : ",") + group;
+    return text;
+}
+
 Result<auth::AccountsFile> read_accounts(Connection& connection, std::string* error) {
+    auth::AccountsFile file;
+    auto groups = connection.query(select_groups, {}, error);
+    if (!groups) return groups.error();
+    for (int i = 0; i < groups->count(); ++i) {
+        const std::string name = groups->text(i, 0);
+        if (!file.add_group(auth::Group{name, settings_of("group " + name, groups->text(i, 1))}))
+            log::error(cat("postgresql: group \"", name, "\" breaks the name rules; ignored"));
+    }
     auto rows = connection.query(select_accounts, {}, error);
     if (!rows) return rows.error();
-    auth::AccountsFile file;
     for (int i = 0; i < rows->count(); ++i) {
         auth::Account account{.name = rows->text(i, 0), .password_hash = rows->text(i, 1), .home = rows->text(i, 2),
                               .quota = quota_value(rows->integer(i, 3)), .admin = rows->boolean(i, 4),
-                              .disabled = rows->boolean(i, 5), .blocked = {}};
+                              .disabled = rows->boolean(i, 5), .groups = split_groups(rows->text(i, 6)),
+                              .settings = settings_of(rows->text(i, 0), rows->text(i, 8)),
+                              .expires = auth::Date::parse(rows->text(i, 7)), .blocked = {}};
+        // A group deleted by hand is skipped, as the accounts file would refuse to name it.
+        std::erase_if(account.groups, [&](const std::string& group) { return !file.find_group(group); });
         const std::string name = account.name;
         if (!file.add(std::move(account))) log::error(cat("postgresql: account \"", name, "\" breaks the name rules; ignored"));
     }
@@ -37,12 +76,34 @@ Result<auth::AccountsFile> read_accounts(Connection& connection, std::string* er
 
 bool same_account(const auth::Account& a, const auth::Account& b) {
     return a.password_hash == b.password_hash && a.home == b.home && a.quota == b.quota && a.admin == b.admin &&
-           a.disabled == b.disabled;
+           a.disabled == b.disabled && a.groups == b.groups && a.expires == b.expires && a.settings == b.settings;
+}
+
+Status write_groups(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
+                    std::string* error) {
+    for (const auto& [name, group] : after.groups()) {
+        const auth::Group* old = before.find_group(name);
+        if (old && old->settings == group.settings) continue;
+        const char* sql = "INSERT INTO ferry_groups (name, settings) VALUES ($1, $2) "
+                          "ON CONFLICT (name) DO UPDATE SET settings = excluded.settings";
+        if (const Status err = connection.query(sql, {name, auth::settings_toml(group.settings, "")}, error).error()) return err;
+    }
+    return {};
+}
+
+Status delete_groups(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
+                     std::string* error) {
+    for (const auto& [name, group] : before.groups())
+        if (!after.find_group(name))
+            if (const Status err = connection.query("DELETE FROM ferry_groups WHERE name = $1", {name}, error).error()) return err;
+    return {};
 }
 
 // The statements that turn `before` into `after`, in the open transaction.
 Status write_difference(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
                         std::string* error) {
+    // Groups first, so that accounts may name the new ones; gone groups last, when no account names them.
+    if (const Status err = write_groups(connection, before, after, error)) return err;
     for (const auto& [name, account] : before.all())
         if (!after.find(name))
             if (const Status err = connection.query("DELETE FROM ferry_accounts WHERE name = $1", {name}, error).error())
@@ -50,15 +111,19 @@ Status write_difference(Connection& connection, const auth::AccountsFile& before
     for (const auto& [name, account] : after.all()) {
         const auth::Account* old = before.find(name);
         if (old && same_account(*old, account)) continue;
-        const std::vector<std::optional<std::string>> values{name, auth::folded_name(name), account.password_hash, account.home,
-                                                             quota_text(account.quota), flag(account.admin), flag(account.disabled)};
+        const std::vector<std::optional<std::string>> values{
+            name, auth::folded_name(name), account.password_hash, account.home, quota_text(account.quota), flag(account.admin),
+            flag(account.disabled), joined_groups(account.groups), account.expires ? account.expires->text() : "",
+            auth::settings_toml(account.settings, "")};
         const char* sql = old ? "UPDATE ferry_accounts SET password_hash = $3, home = $4, quota = $5, admin = $6, "
-                                "disabled = $7 WHERE name = $1 AND folded = $2"
-                              : "INSERT INTO ferry_accounts (name, folded, password_hash, home, quota, admin, disabled) "
-                                "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                                "disabled = $7, groups = string_to_array($8, ','), expires = nullif($9, '')::date, "
+                                "settings = $10 WHERE name = $1 AND folded = $2"
+                              : "INSERT INTO ferry_accounts (name, folded, password_hash, home, quota, admin, disabled, "
+                                "groups, expires, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, string_to_array($8, ','), "
+                                "nullif($9, '')::date, $10)";
         if (const Status err = connection.query(sql, values, error).error()) return err;
     }
-    return {};
+    return delete_groups(connection, before, after, error);
 }
 
 void rollback(Connection& connection) {

@@ -135,11 +135,30 @@ BEGIN
 END $$;
 )sql";
 
+// The access policy (auth/policy.hpp): an account's groups, expiry and settings (TOML tables, as
+// auth::settings_toml writes them), and the groups. Changes to either notify the nodes.
+constexpr const char* version_2 = R"sql(
+ALTER TABLE ferry_accounts
+    ADD COLUMN groups   text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN expires  date,
+    ADD COLUMN settings text NOT NULL DEFAULT '';
+CREATE TABLE ferry_groups (
+    name     text PRIMARY KEY,
+    settings text NOT NULL DEFAULT ''
+);
+DROP TRIGGER ferry_accounts_changed ON ferry_accounts;
+CREATE TRIGGER ferry_accounts_changed
+    AFTER INSERT OR DELETE OR UPDATE OF name, password_hash, home, quota, admin, disabled, groups, expires, settings
+    ON ferry_accounts FOR EACH STATEMENT EXECUTE FUNCTION ferry_accounts_changed();
+CREATE TRIGGER ferry_groups_changed AFTER INSERT OR DELETE OR UPDATE ON ferry_groups
+    FOR EACH STATEMENT EXECUTE FUNCTION ferry_accounts_changed();
+)sql";
+
 struct Step {
     int version;
     const char* sql;
 };
-constexpr Step steps[] = {{1, version_1}};
+constexpr Step steps[] = {{1, version_1}, {2, version_2}};
 
 // Any 64-bit number that is ferryd's own; the lock is held by this session until it ends or unlocks.
 constexpr const char* migration_lock = "SELECT pg_advisory_lock(7305553226810376)";

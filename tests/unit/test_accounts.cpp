@@ -342,3 +342,84 @@ TEST_CASE("password hashes, homes in .deleted and error positions") {
     CHECK_FALSE(AccountsFile::load(path, &error).ok());
     CHECK(error.find(path + ":3:8: users.alice.home") == 0);
 }
+
+TEST_CASE("groups, permissions, limits, networks and expiry survive save and reload") {
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("users.toml");
+    std::string error;
+    REQUIRE(modify_accounts_file(
+                path,
+                [](AccountsFile& file) {
+                    Group team{"team", {}};
+                    team.settings.permissions["/"] = *Permissions::parse("all");
+                    team.settings.permissions["/archive 2025"] = *Permissions::parse("list,download");
+                    team.settings.limits.transfers = 3;
+                    if (!file.add_group(team) || !file.add_group(Group{"empty", {}})) return Status(Errc::exists);
+                    Account alice = make_account("alice");
+                    alice.groups = {"team", "empty"};
+                    alice.expires = Date::parse("2027-06-30");
+                    alice.settings.permissions["/drop"] = *Permissions::parse("upload,mkdir");
+                    alice.settings.limits.upload_rate = 500 * 1024;
+                    alice.settings.limits.download_rate = 0;
+                    alice.settings.allow = parse_networks("10.0.0.0/8,2001:db8::/32", nullptr);
+                    alice.settings.deny = *parse_networks("10.9.0.0/16", nullptr);
+                    return add_one(file, alice);
+                },
+                &error) == 0);
+    auto loaded = AccountsFile::load(path, &error);
+    REQUIRE_MESSAGE(loaded.ok(), error);
+    const Account* alice = loaded->find("alice");
+    REQUIRE(alice);
+    CHECK(alice->groups == std::vector<std::string>{"team", "empty"});
+    CHECK(alice->expires->text() == "2027-06-30");
+    CHECK(alice->settings.permissions.at("/drop").text() == "upload,mkdir");
+    CHECK(alice->settings.limits.upload_rate == 500u * 1024);
+    CHECK(alice->settings.limits.download_rate == 0u);
+    CHECK_FALSE(alice->settings.limits.transfers);
+    CHECK(networks_text(*alice->settings.allow) == "10.0.0.0/8,2001:db8::/32");
+    CHECK(networks_text(alice->settings.deny) == "10.9.0.0/16");
+    REQUIRE(loaded->find_group("team"));
+    CHECK(loaded->find_group("team")->settings.permissions.at("/archive 2025").text() == "list,download");
+    CHECK(loaded->find_group("empty")->settings.empty());
+    CHECK(loaded->members_of("team") == std::vector<std::string>{"alice"});
+    const EffectivePolicy policy = loaded->policy_of(*alice);
+    CHECK(policy.limits().transfers == 3u);
+    CHECK_FALSE(policy.allows(Permission::upload, "/archive 2025/x"));
+    CHECK_FALSE(policy.allows(Permission::download, "/drop/x"));
+    CHECK(policy.allows(Permission::remove, "/x"));
+    CHECK(loaded->to_toml() == AccountsFile::load(path, &error)->to_toml());
+
+    // The database keeps the same tables without a prefix.
+    auto settings = settings_from_toml(settings_toml(alice->settings, ""), &error);
+    REQUIRE_MESSAGE(settings, error);
+    CHECK(*settings == alice->settings);
+    CHECK(settings_from_toml("", &error)->empty());
+    CHECK_FALSE(settings_from_toml("[limits]\nspeed = 1\n", &error));
+}
+
+TEST_CASE("a malformed policy names the field, and a group that does not exist is refused") {
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("bad.toml");
+    const std::string user = std::string("[users.alice]\npassword = \"") + kHash + "\"\n";
+    const std::pair<std::string, const char*> cases[] = {
+        {user + "groups = [\"ghosts\"]\n", "no group \"ghosts\""},
+        {user + "groups = \"team\"\n", "users.alice.groups"},
+        {user + "expires = \"2027-02-30\"\n", "users.alice.expires"},
+        {user + "[users.alice.permissions]\n\"/a\" = \"list,write\"\n", "unknown permission \"write\""},
+        {user + "[users.alice.permissions]\n\"a\" = \"list\"\n", "absolute"},
+        {user + "[users.alice.permissions]\n\"/a/../b\" = \"list\"\n", "\"..\""},
+        {user + "[users.alice.limits]\nupload = \"fast\"\n", "users.alice.limits.upload"},
+        {user + "[users.alice.limits]\nburst = 1\n", "users.alice.limits.burst"},
+        {user + "[users.alice.networks]\nallow = [\"10.0.0.0/40\"]\n", "10.0.0.0/40"},
+        {user + "[users.alice.networks]\nallow = \"10.0.0.0/8\"\n", "users.alice.networks.allow"},
+        {"[groups.\"bad name\"]\n", "not a valid group name"},
+        {"[groups.team]\nquota = 5\n", "groups.team.quota"},
+    };
+    for (const auto& [text, wanted] : cases) {
+        CAPTURE(text);
+        write_text(path, text);
+        std::string error;
+        CHECK_FALSE(AccountsFile::load(path, &error).ok());
+        CHECK(error.find(wanted) != std::string::npos);
+    }
+}
