@@ -1,5 +1,6 @@
 // ferryd: the Ferry FTP server. Runs in the foreground; `ferryd user ...` administers accounts.
 #include "app/ban_cli.hpp"
+#include "app/policy_cli.hpp"
 #include "app/config.hpp"
 #include "app/demo_setup.hpp"
 #include "app/landlock.hpp"
@@ -28,6 +29,7 @@ void print_usage() {
     std::printf(
         "usage: ferryd [--config FILE]              run the server in the foreground\n"
         "       ferryd [--config FILE] user ...     manage accounts (ferryd user help)\n"
+        "       ferryd [--config FILE] group ...    groups of accounts and their policy (ferryd group help)\n"
         "       ferryd [--config FILE] ban list|remove ADDRESS   the brute-force defender's bans\n"
         "       ferryd [--config FILE] db migrate   create or migrate the PostgreSQL schema (accounts = \"postgresql\")\n"
         "       ferryd --version | --help\n"
@@ -165,6 +167,8 @@ int main(int argc, char** argv) {
     }
     if (i < args.size() && args[i] == "db")
         return ferry::app::run_db_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
+    if (i < args.size() && args[i] == "group")
+        return ferry::app::run_group_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "ban")
         return ferry::app::run_ban_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "user") {

@@ -1,5 +1,8 @@
 #include "app/user_cli.hpp"
 
+#include "app/account_edits.hpp"
+#include "app/policy_cli.hpp"
+
 #include "app/privileges.hpp"
 #include "app/stores.hpp"
 
@@ -25,9 +28,7 @@
 namespace ferry::app {
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_refused = 1;
-constexpr int exit_usage = 2;
+constexpr std::string_view tool = "ferryd user";
 
 constexpr const char* usage_text =
     "usage: ferryd [--config FILE] user COMMAND ...\n"
@@ -45,15 +46,11 @@ constexpr const char* usage_text =
     "  enable NAME            allow logins again\n"
     "  list                   show all accounts\n"
     "  rescan NAME            set the stored usage from the home (accounts = \"postgresql\": several\n"
-    "                         nodes count uploads in the database; refused while uploads run)\n"
+    "                         nodes count uploads in the database; refused while uploads run)\n";
+constexpr const char* passwords_note =
     "Passwords are read from the terminal without echo, or as one line from stdin with\n"
     "--password-stdin. They must be at least min_password_length characters (see the config; 8 by\n"
     "default).\n";
-
-// Thrown for a command line we cannot make sense of (exit 2); refusals return 1 directly.
-struct UsageError {
-    std::string message;
-};
 
 struct Options {
     std::vector<std::string> names;  // positional words
@@ -65,10 +62,7 @@ struct Options {
     bool purge = false;
 };
 
-int refuse(const std::string& why) {
-    std::cerr << "ferryd user: " << why << "\n";
-    return exit_refused;
-}
+int refuse(const std::string& why) { return app::refuse(tool, why); }
 
 // `allowed` lists the flags this subcommand takes; "--flag=value" and "--flag value" both work.
 Options parse_options(std::span<const std::string> words, std::initializer_list<std::string_view> allowed) {
@@ -168,42 +162,11 @@ std::optional<std::string> read_new_password(bool from_stdin, std::size_t min_le
 
 std::string home_folder(const Config& config, const std::string& home) { return config.root + "/" + home; }
 
-// The accounts file, or the database (which `open_stores` creates or migrates first).
-std::unique_ptr<auth::AccountStore> account_store(const Config& config) {
-    std::string error;
-    auto stores = open_stores(config, /*watch=*/false, &error);
-    if (!stores) {
-        refuse(error);
-        return nullptr;
-    }
-    return std::move(stores->accounts);
-}
-
-// Runs `change` under the store's lock. `change` may fill `why` when it refuses.
 int change_accounts(const Config& config, const std::function<Status(auth::AccountsFile&, std::string& why)>& change) {
-    auto store = account_store(config);
-    if (!store) return exit_refused;
-    std::string why;
-    std::string error;
-    const Status status = store->modify([&](auth::AccountsFile& file) { return change(file, why); }, &error);
-    // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
-    if (config.accounts == AccountsBackend::file) hand_over_locked_file(config, config.users_file);
-    if (!status) return exit_ok;
-    return refuse(!why.empty() ? why : error);
+    return app::change_accounts(config, tool, change);
 }
 
-// Read outside the lock (for early refusals before asking for a password).
-std::optional<auth::AccountsFile> load_accounts(const Config& config) {
-    auto store = account_store(config);
-    if (!store) return std::nullopt;
-    std::string error;
-    auto loaded = store->load(&error);
-    if (!loaded) {
-        refuse(error);
-        return std::nullopt;
-    }
-    return std::move(*loaded);
-}
+std::optional<auth::AccountsFile> load_accounts(const Config& config) { return app::load_accounts(config, tool); }
 
 // Why `name` cannot be added to `file`, or "" (case-insensitive, as AccountsFile::add decides).
 std::string name_taken(const auth::AccountsFile& file, const std::string& name) {
@@ -452,6 +415,7 @@ int dispatch(const Config& config, const std::string& command, std::span<const s
     if (command == "disable") return set_disabled(config, words, true);
     if (command == "enable") return set_disabled(config, words, false);
     if (command == "list") return list_users(config, words);
+    if (auto result = run_user_policy_command(config, command, words)) return *result;
     throw UsageError{"unknown command \"" + command + "\""};
 }
 
@@ -459,14 +423,14 @@ int dispatch(const Config& config, const std::string& command, std::span<const s
 
 int run_user_command(const Config& config, const std::vector<std::string>& args) {
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        (args.empty() ? std::cerr : std::cout) << usage_text;
+        (args.empty() ? std::cerr : std::cout) << usage_text << user_policy_usage << passwords_note;
         return args.empty() ? exit_usage : exit_ok;
     }
     int result;
     try {
         result = dispatch(config, args[0], std::span(args).subspan(1));
     } catch (const UsageError& e) {
-        std::cerr << "ferryd user: " << e.message << "\n" << usage_text;
+        std::cerr << "ferryd user: " << e.message << "\n" << usage_text << user_policy_usage << passwords_note;
         result = exit_usage;
     } catch (const std::exception& e) {
         result = refuse(e.what());  // e.g. out of memory while hashing

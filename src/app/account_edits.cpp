@@ -1,0 +1,54 @@
+#include "app/account_edits.hpp"
+
+#include "app/privileges.hpp"
+#include "app/stores.hpp"
+
+#include <iostream>
+
+namespace ferry::app {
+namespace {
+
+std::unique_ptr<auth::AccountStore> account_store(const Config& config, std::string_view tool) {
+    std::string error;
+    auto stores = open_stores(config, /*watch=*/false, &error);
+    if (!stores) {
+        refuse(tool, error);
+        return nullptr;
+    }
+    return std::move(stores->accounts);
+}
+
+}  // namespace
+
+int refuse(std::string_view tool, const std::string& why) {
+    std::cerr << tool << ": " << why << "\n";
+    return exit_refused;
+}
+
+int change_accounts(const Config& config, std::string_view tool,
+                    const std::function<Status(auth::AccountsFile&, std::string& why)>& change) {
+    auto store = account_store(config, tool);
+    if (!store) return exit_refused;
+    std::string why;
+    std::string error;
+    const Status status = store->modify([&](auth::AccountsFile& file) { return change(file, why); }, &error);
+    // Run as root for a server with run_as: the server, as that user, must be able to rewrite them.
+    if (config.accounts == AccountsBackend::file) hand_over_locked_file(config, config.users_file);
+    if (!status) return exit_ok;
+    refuse(tool, !why.empty() ? why : error);
+    return !why.empty() && status == Errc::invalid ? exit_usage : exit_refused;
+}
+
+std::optional<auth::AccountsFile> load_accounts(const Config& config, std::string_view tool) {
+    auto store = account_store(config, tool);
+    if (!store) return std::nullopt;
+    std::string error;
+    auto loaded = store->load(&error);
+    if (!loaded) {
+        refuse(tool, error);
+        return std::nullopt;
+    }
+    return std::move(*loaded);
+}
+
+}  // namespace ferry::app
