@@ -316,6 +316,7 @@ void Server::schedule_reservation_renewal() {
 // SETQUOTA made since the snapshot is not undone.
 void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
     context_.quotas.refresh_all([this](const std::string& name) { return context_.quota_limit_of(name); });
+    context_.policies.refresh_all(*accounts);
     close_sessions([accounts](std::string_view user) -> std::optional<Closing> {
         const auth::Account* account = accounts->find(user);
         if (!account) return deleted;

@@ -42,6 +42,14 @@ std::optional<Account> FileAccountStore::find(std::string_view name) {
     return *account;
 }
 
+std::optional<AccountAndPolicy> FileAccountStore::find_with_policy(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    refresh_locked();
+    const Account* account = cache_.find(name);
+    if (!account) return std::nullopt;
+    return AccountAndPolicy{*account, cache_.policy_of(*account)};
+}
+
 Status FileAccountStore::modify(const std::function<Status(AccountsFile&)>& change, std::string* error) {
     const Status status = modify_accounts_file(path_, change, error);
     std::lock_guard lock(mutex_);

@@ -139,10 +139,18 @@ Status modify_accounts_file(const std::string& path, const std::function<Status(
 // Where the accounts are kept, as the server, the SITE commands and `ferryd user` see them: the
 // accounts file (FileAccountStore, below) or a database shared by several nodes (db/pg_accounts.hpp).
 // Thread-safe. find() answers from memory; modify() and load() may block (worker pool, CLI).
+// An account with its policy after its groups, from one snapshot of the store.
+struct AccountAndPolicy {
+    Account account;
+    EffectivePolicy policy;
+};
+
 class AccountStore {
 public:
     virtual ~AccountStore() = default;
     virtual std::optional<Account> find(std::string_view name) = 0;
+    // find() with the account's effective policy (its groups' settings applied): for a login.
+    virtual std::optional<AccountAndPolicy> find_with_policy(std::string_view name) = 0;
     // Lock, load, apply `change`, save, as one step against every other writer. `change` returns
     // ok to save or an error code to abandon (nothing written). The error text goes to *error.
     virtual Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error) = 0;
@@ -167,6 +175,7 @@ class FileAccountStore final : public AccountStore {
 public:
     explicit FileAccountStore(std::string path);
     std::optional<Account> find(std::string_view name) override;
+    std::optional<AccountAndPolicy> find_with_policy(std::string_view name) override;
     Status modify(const std::function<Status(AccountsFile&)>& change, std::string* error) override;
     std::optional<AccountsFile> changed_since(std::uint64_t& seen) override;
     Result<AccountsFile> load(std::string* error) override { return AccountsFile::load(path_, error); }

@@ -173,6 +173,11 @@ bool EffectivePolicy::allows_any(std::string_view vpath) const {
     return !rule || !rule->permissions.empty();
 }
 
+bool EffectivePolicy::allows_one_of(Permissions wanted, std::string_view vpath) const {
+    const Rule* rule = deciding_rule(vpath);
+    return !rule || rule->permissions.has_any(wanted);
+}
+
 const EffectivePolicy::Rule* EffectivePolicy::rule_beneath(std::string_view vpath) const {
     for (const Rule& rule : rules_)
         if (rule.path != vpath && path_covers(vpath, rule.path)) return &rule;

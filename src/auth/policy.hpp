@@ -6,6 +6,7 @@
 #include "auth/network.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,13 @@ class Permissions {
 public:
     static Permissions all();
     static Permissions none() { return Permissions(); }
+    static Permissions of(std::initializer_list<Permission> permissions) {
+        Permissions set;
+        for (Permission permission : permissions) set.bits_ |= static_cast<std::uint16_t>(permission);
+        return set;
+    }
+    // Whether any of `wanted` is in this set.
+    bool has_any(Permissions wanted) const { return (bits_ & wanted.bits_) != 0; }
     // "list,download,hash", "all", "none" (words in any order, each once or more). nullopt, with
     // *bad set to the word, for an unknown word or an empty list.
     static std::optional<Permissions> parse(std::string_view comma_list, std::string* bad = nullptr);
@@ -103,6 +111,8 @@ public:
     bool allows(Permission permission, std::string_view vpath) const;
     // Whether any permission at all is granted on `vpath` (CWD into it).
     bool allows_any(std::string_view vpath) const;
+    // Whether at least one of `wanted` is granted on `vpath`.
+    bool allows_one_of(Permissions wanted, std::string_view vpath) const;
     // The deepest rule path strictly beneath `vpath`, if any: renaming `vpath` would carry that
     // rule's files out from under it.
     const Rule* rule_beneath(std::string_view vpath) const;

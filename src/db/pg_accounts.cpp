@@ -168,6 +168,13 @@ std::optional<auth::Account> PgAccountStore::find(std::string_view name) {
     return *account;
 }
 
+std::optional<auth::AccountAndPolicy> PgAccountStore::find_with_policy(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    const auth::Account* account = cache_.find(name);
+    if (!account) return std::nullopt;
+    return auth::AccountAndPolicy{*account, cache_.policy_of(*account)};
+}
+
 Status PgAccountStore::modify(const std::function<Status(auth::AccountsFile&)>& change, std::string* error) {
     // A connection found dead at BEGIN is replaced (run() retries); nothing was done on it.
     auto done = pool_->run(error, [&](Connection& connection) -> Result<bool> {

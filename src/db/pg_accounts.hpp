@@ -40,6 +40,7 @@ public:
     ~PgAccountStore() override;
 
     std::optional<auth::Account> find(std::string_view name) override;
+    std::optional<auth::AccountAndPolicy> find_with_policy(std::string_view name) override;
     Status modify(const std::function<Status(auth::AccountsFile&)>& change, std::string* error) override;
     std::optional<auth::AccountsFile> changed_since(std::uint64_t& seen) override;
     Result<auth::AccountsFile> load(std::string* error) override;

@@ -8,6 +8,7 @@
 #include "net/reactor.hpp"
 
 #include <functional>
+#include <memory>
 #include <utility>
 
 namespace ferry::proto {
@@ -38,6 +39,11 @@ public:
         if (finished && owner_.valid()) finished();
     }
     bool pending() const { return finished_ != nullptr; }
+    // Keeps `held` (a slot of a per-user limit) until the command completes or is dropped.
+    void hold(std::shared_ptr<void> held) {
+        if (!finished_) return;
+        finished_ = [finished = std::move(finished_), held = std::move(held)] { finished(); };
+    }
 
 private:
     // From the loop; a token dropped on another thread (a pool job's leftovers) posts there.

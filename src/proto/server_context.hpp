@@ -4,6 +4,7 @@
 #include "auth/accounts.hpp"
 #include "auth/defender.hpp"
 #include "auth/registration.hpp"
+#include "auth/user_policies.hpp"
 #include "auth/user_sessions.hpp"
 #include "auth/verified_passwords.hpp"
 #include "fs/files_being_written.hpp"
@@ -29,7 +30,7 @@ struct ServerContext {
                   net::WorkerPool& pool, net::WorkerPool& io_pool, XferLog& xferlog)
         : config(std::move(settings)), accounts(accounts), pool(pool), io_pool(io_pool), xferlog(xferlog),
           homes(config.folder_cache), registrations(config.registrations_per_hour), defender(std::move(defence)),
-          hash_jobs(config.max_hash_jobs_per_user), file_requests(config.max_file_requests_per_user),
+          hash_jobs(config.max_hash_jobs_per_user), file_requests(config.max_file_requests_per_user), transfers(0),
           verified_passwords(config.auth_cache_ttl) {}
 
     const Settings config;
@@ -44,6 +45,8 @@ struct ServerContext {
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those
     UserJobs hash_jobs;                       // HASH jobs per user, capped
     UserJobs file_requests;                   // requests on the I/O pool per user, capped
+    UserJobs transfers;                       // uploads and downloads per user (the policy's limit)
+    auth::UserPolicies policies;              // the access policy of each logged-in account
     PendingDigests pending_digests;           // uploads whose digests are still being computed
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)

@@ -20,6 +20,7 @@
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
 #include "proto/command_parser.hpp"
+#include "proto/access_need.hpp"
 #include "proto/command_token.hpp"
 #include "proto/server_context.hpp"
 #include "proto/transfer.hpp"
@@ -107,6 +108,7 @@ struct Login {
     bool admin = false;                      // the account's, at login
     std::shared_ptr<const fs::Home> home;    // shared with the user's other sessions
     std::shared_ptr<fs::UserQuota> quota;    // shared with the user's other sessions
+    std::shared_ptr<auth::UserPolicy> policy;  // shared with the user's other sessions
     std::unique_ptr<auth::UserSessions::Slot> slot;  // while logged in, when max_sessions_per_user is set
     std::string cwd = "/";
     unsigned failures = 0;
@@ -195,24 +197,32 @@ private:
     template <class Work, class Then>
     void on_pool(Work work, Then then, net::Lane lane = net::Lane::prompt);
     // A file request: its file-system `work` on the I/O pool, then `then(result)` here. Every
-    // command that touches the home goes this way. At most max_file_requests_per_user of one
-    // user's requests are out at once: past that it is 450, and `then` (with the token it may
-    // hold) is dropped unrun.
+    // command that touches the home goes this way, and names what it needs of the access policy:
+    // a request the policy refuses gets 550 and never runs. At most max_file_requests_per_user of
+    // one user's requests are out at once: past that it is 450. Refused, `then` (with the token it
+    // may hold) is dropped unrun.
     template <class Work, class Then>
-    void on_io(Work work, Then then);
+    void on_io(const Need& need, Work work, Then then);
+    // Whether the policy grants `need`; if not, the 550 and its log line are sent here.
+    bool permitted(const Need& need);
+    void refuse_permission(auth::Permissions what, const std::string& path, std::string_view detail = {});
+    // The account's policy now (everything allowed before login, when no request is made).
+    std::shared_ptr<const auth::EffectivePolicy> policy() const;
     template <class Work, class Then>
     void run_off_reactor(net::WorkerPool& pool, net::Lane lane, Work work, Then then);
     // The usual request: `work` on the I/O pool, `answer(result)` replies here, and the command
     // is complete.
     template <class Work, class Answer>
-    void request(Work work, Answer answer);
+    void request(const Need& need, Work work, Answer answer);
 
     // ---- login and session-wide commands (session_login.cpp)
     void cmd_user(const std::string& arg);
     void cmd_pass(const std::string& arg);
     void finish_login(LoginCheck check, CommandToken command);
     void refuse_busy_user(unsigned limit, CommandToken command);
-    void login_failed(std::string_view why, LoginFailure failure, CommandToken command);
+    // `answer`: a string literal (it is sent after login_fail_delay).
+    void login_failed(std::string_view why, LoginFailure failure, CommandToken command,
+                      std::string_view answer = "Login incorrect.");
     bool count_failed_login();
     void close_banned(std::string_view why);  // the defender's 421, logged with `why`
     void cmd_acct(const std::string& arg);
@@ -333,7 +343,7 @@ private:
     };
     static OpenedToRead open_to_read(const fs::Home& home, const std::string& vpath);
     struct Opened;  // what the I/O pool's half of store() hands back (session_transfer.cpp)
-    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
+    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy, PendingDigests& pending,
                                   std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests);
     void store_from(Stored stored, File reader, CommandToken command);
     void reply_quota_exceeded() override;
@@ -373,7 +383,8 @@ void Session::on_pool(Work work, Then then, net::Lane lane) {
 }
 
 template <class Work, class Then>
-void Session::on_io(Work work, Then then) {
+void Session::on_io(const Need& need, Work work, Then then) {
+    if (!permitted(need)) return;
     auto slot = ctx_.file_requests.try_start(login_.user);
     if (!slot) {
         log::warn(cat(describe(), " \"", line_.current_verb, "\" refused: ", ctx_.config.max_file_requests_per_user,
@@ -391,8 +402,8 @@ void Session::on_io(Work work, Then then) {
 }
 
 template <class Work, class Answer>
-void Session::request(Work work, Answer answer) {
-    on_io(std::move(work), [answer = std::move(answer), command = begin_command()](auto result) mutable {
+void Session::request(const Need& need, Work work, Answer answer) {
+    on_io(need, std::move(work), [answer = std::move(answer), command = begin_command()](auto result) mutable {
         answer(std::move(result));
         command.complete();
     });

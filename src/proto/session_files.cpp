@@ -30,6 +30,45 @@ void Session::reply_fs_error(Error err, std::string_view what) {
     }
 }
 
+void Session::refuse_permission(auth::Permissions what, const std::string& path, std::string_view detail) {
+    std::string words = what == auth::Permissions::all() ? std::string("access") : what.text();
+    for (std::size_t comma; (comma = words.find(',')) != std::string::npos;) words.replace(comma, 1, " or ");
+    log::info(cat(describe(), " \"", line_.current_verb, "\" refused by the access policy: ", words, " on ",
+                  fs::displayed_name(path), detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")"));
+    reply(550, cat("Permission denied: ", words, " on ", path, detail.empty() ? "" : cat(" (", detail, ")")));
+}
+
+std::shared_ptr<const auth::EffectivePolicy> Session::policy() const {
+    static const auto unrestricted = std::make_shared<const auth::EffectivePolicy>();
+    return login_.policy ? login_.policy->current() : unrestricted;
+}
+
+// The one check every file request passes (on_io): the deepest rule covering each path decides.
+bool Session::permitted(const Need& need) {
+    if (need.kind == Need::Kind::nothing) return true;
+    const auto policy = this->policy();
+    if (policy->rules().empty()) return true;  // the common case: no rules, nothing to look up
+    if (need.kind == Need::Kind::any) {
+        if (policy->allows_any(need.path)) return true;
+        refuse_permission(auth::Permissions::all(), need.path);
+        return false;
+    }
+    for (const std::string* path : {&need.path, &need.second_path}) {
+        if (path->empty()) continue;
+        if (!policy->allows_one_of(need.permissions, *path)) {
+            refuse_permission(need.permissions, *path);
+            return false;
+        }
+        // A folder renamed would carry the files beneath it out from under their rules.
+        if (need.permissions.has(auth::Permission::rename))
+            if (const auto* beneath = policy->rule_beneath(*path)) {
+                refuse_permission(need.permissions, *path, cat("the rule for ", beneath->path, " lies beneath it"));
+                return false;
+            }
+    }
+    return true;
+}
+
 bool Session::too_deep(const std::string& vpath, std::string_view what) {
     if (fs::vpath_depth(vpath) <= ctx_.config.max_depth) return false;
     reply(550, cat(what, ": more than ", ctx_.config.max_depth, " levels below your home (max_depth)."));
@@ -41,7 +80,7 @@ void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(login
 void Session::cmd_cwd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to change directory.");
-    request([home = login_.home, target] { return home->stat(target); },
+    request(Need::anything_on(target), [home = login_.home, target] { return home->stat(target); },
             [this, target](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "Failed to change directory");
                 if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
@@ -56,7 +95,7 @@ void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
     if (too_deep(target, "Create directory operation failed")) return;
-    request([home = login_.home, target] { return home->make_directory(target); },
+    request(Need::to(auth::Permission::mkdir, target), [home = login_.home, target] { return home->make_directory(target); },
             [this, target](Status err) {
                 if (err) return reply_fs_error(err, "Create directory operation failed");
                 reply(257, cat(fs::vpath_quote(target), " created"));
@@ -66,7 +105,7 @@ void Session::cmd_mkd(const std::string& arg) {
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    request([home = login_.home, target] { return home->remove_directory(target); },
+    request(Need::to(auth::Permission::rmdir, target), [home = login_.home, target] { return home->remove_directory(target); },
             [this](Status err) {
                 if (err) return reply_fs_error(err, "Remove directory operation failed");
                 reply(250, "Remove directory operation successful.");
@@ -96,6 +135,7 @@ void Session::cmd_dele(const std::string& arg) {
         bool directory = false;
     };
     request(
+        Need::to(auth::Permission::remove, target),
         [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, target]() -> Deleted {
             auto entry = home->lstat(target);
             if (!entry) return {entry.error()};
@@ -115,7 +155,7 @@ void Session::cmd_rnfr(const std::string& arg) {
     choices_.rename_from.clear();
     const std::string source = resolve(arg);
     if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
-    request([home = login_.home, source] { return home->stat(source); },
+    request(Need::to(auth::Permission::rename, source), [home = login_.home, source] { return home->stat(source); },
             [this, source](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "RNFR command failed");
                 choices_.rename_from = source;
@@ -139,6 +179,7 @@ void Session::cmd_rnto(const std::string& arg) {
     };
     // A file renamed over is freed there, like DELE's.
     request(
+        Need::rename(source, target),
         [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
             if (room != UINT_MAX && home->is_directory(source)) {
                 const auto height = home->folder_height(source, room);
@@ -162,7 +203,7 @@ void Session::cmd_rnto(const std::string& arg) {
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file size.");
-    request([home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
                 reply(213, cat(st->size));
@@ -172,7 +213,7 @@ void Session::cmd_size(const std::string& arg) {
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file modification time.");
-    request([home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
                 reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
@@ -187,7 +228,8 @@ void Session::cmd_mfmt(const std::string& arg) {
     if (when < 0) return reply(501, "MFMT time must be YYYYMMDDHHMMSS.");
     const std::string target = resolve(arg.substr(space + 1));
     if (target.empty()) return reply(550, "Could not set file modification time.");
-    request([home = login_.home, target, when]() -> Status { return home->set_mtime(target, when); },
+    request(Need::to(auth::Permission::overwrite, target),
+            [home = login_.home, target, when]() -> Status { return home->set_mtime(target, when); },
             [this, when, shown = arg.substr(space + 1)](Status err) {
                 if (err == Errc::not_found || err == Errc::not_directory)
                     return reply(550, "Could not set file modification time.");
@@ -216,6 +258,7 @@ void Session::site_chmod(const std::string& args) {
         bool owner_kept = true;  // false: refused, the owner would lose rw (rwx on folders)
     };
     request(
+        Need::to(auth::Permission::chmod, target),
         [home = login_.home, target, mode]() -> Changed {
             auto st = home->stat(target);
             if (!st) return {st.error()};
@@ -237,7 +280,7 @@ void Session::site_chmod(const std::string& args) {
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply_fs_error(Errc::not_found, "MLST failed");
-    request([home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
             [this, target](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "MLST failed");
                 const std::string shown = fs::displayed_name(target);

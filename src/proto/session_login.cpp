@@ -7,6 +7,7 @@
 #include "proto/session.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <sodium.h>
 
 namespace ferry::proto {
@@ -19,8 +20,10 @@ struct LoginCheck {
     bool banned = false;          // the address was banned before the check ran: not checked
     bool unavailable = false;     // the accounts store (the database) cannot be reached: not checked
     bool recently_verified = false;  // the password matched the last verification: no argon2id
+    bool expired = false;         // the password was right, the account expired: 530 Account expired
     std::string why;  // for the log, never for the client
     auth::Account account;
+    auth::EffectivePolicy policy;
     Result<std::shared_ptr<const fs::Home>> home = Error(Errc::not_found);
     std::shared_ptr<fs::UserQuota> quota;
     std::unique_ptr<auth::UserSessions::Slot> slot;  // max_sessions_per_user
@@ -66,7 +69,8 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
         check.unavailable = true;
         return check;
     }
-    auto account = context.accounts.find(user);
+    auto found = context.accounts.find_with_policy(user);
+    auto account = found ? std::optional<auth::Account>(std::move(found->account)) : std::nullopt;
     const auto now = auth::VerifiedPasswords::Clock::now();
     check.recently_verified =
         account && context.verified_passwords.matches(account->name, account->password_hash, password, now);
@@ -86,9 +90,16 @@ LoginCheck check_login(ServerContext& context, const std::string& ip, const std:
         log::error(cat("login of ", account->name, " refused: ", check.why));
     } else if (!auth::valid_home_path(account->home)) {
         check.why = cat("home \"", account->home, "\" is not a relative path beneath root");
+    } else if (!found->policy.admits(ip)) {
+        // The same 530 as a wrong password: the client learns nothing of the account.
+        check.why = cat("the address ", ip, " is not among the networks the account may log in from");
+    } else if (account->expires && std::time(nullptr) >= account->expires->start_seconds()) {
+        check.why = cat("the account expired on ", account->expires->text());
+        check.expired = true;
     } else {
         check.password_ok = true;
         check.account = std::move(*account);
+        check.policy = std::move(found->policy);
     }
     return check;
 }
@@ -157,7 +168,8 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
         return close_after_reply();
     }
     if (check.busy_limit) return refuse_busy_user(check.busy_limit, std::move(command));
-    if (!check.ok) return login_failed(check.why, check.failure, std::move(command));
+    if (!check.ok)
+        return login_failed(check.why, check.failure, std::move(command), check.expired ? "Account expired." : "Login incorrect.");
     login_.slot = std::move(check.slot);
     login_.step = Login::Step::logged_in;
     login_.awaiting.release();
@@ -165,6 +177,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     login_.admin = check.account.admin;  // all a session keeps of its account (not its hash)
     login_.home = std::move(*check.home);
     login_.quota = std::move(check.quota);
+    login_.policy = ctx_.policies.for_user(login_.user, std::move(check.policy));
     login_.cwd = "/";
     log::info(cat(describe(), " logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
@@ -182,17 +195,17 @@ void Session::refuse_busy_user(unsigned limit, CommandToken command) {
     command.complete();
 }
 
-void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command) {
+void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command, std::string_view answer) {
     ++login_.failures;
     log::info(cat(describe(), " login failed for \"", login_.user.substr(0, 64), "\": ", why));
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
     login_.user.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
-    reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, command = std::move(command)]() mutable {
+    reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, answer, command = std::move(command)]() mutable {
         if (phase_ == SessionPhase::finished) return;
         login_.step = Login::Step::need_user;
         if (banned_now) return close_banned("banned by this failure");
-        reply(530, "Login incorrect.");
+        reply(530, answer);
         if (login_.failures >= ctx_.config.max_login_failures) return close_after_reply();
         command.complete();
     }));
@@ -252,6 +265,7 @@ void Session::cmd_rein(const std::string&) {
     abort_hash();
     login_.home.reset();
     login_.quota.reset();
+    login_.policy.reset();
     hash_.algo = fs::HashAlgo::sha256;
     login_.cwd = "/";
     choices_.type = DataType::binary;
@@ -374,7 +388,7 @@ void Session::cmd_avbl(const std::string& arg) {
         std::optional<std::uint64_t> disk{};  // what the file system still has, if it says
     };
     request(
-        [home = login_.home, target, check = !arg.empty()]() -> Space {
+        Need::nothing(), [home = login_.home, target, check = !arg.empty()]() -> Space {
             if (check) {
                 auto info = home->stat(target);
                 if (!info) return {info.error()};

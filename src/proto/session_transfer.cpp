@@ -159,7 +159,7 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
-    on_io([home = login_.home, target] { return open_to_read(*home, target); },
+    on_io(Need::to(auth::Permission::download, target), [home = login_.home, target] { return open_to_read(*home, target); },
         [this, target, offset, end, command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Failed to open file");
@@ -212,7 +212,8 @@ void Session::cmd_stou(const std::string& arg) {
     const std::string wanted = resolve(arg.empty() ? std::string("ferry.upload") : arg);
     if (wanted.empty() || wanted == "/") return reply(553, "STOU needs a file name (in a folder of your home).");
     const std::string folder(fs::vpath_parent(wanted));
-    on_io([home = login_.home, folder] { return home->stat(folder); },  // its own reply, before the data connection's
+    on_io(Need::to(auth::Permission::upload, wanted),
+          [home = login_.home, folder] { return home->stat(folder); },  // its own reply, before the data connection's
           [this, wanted, folder, command = begin_command()](Result<fs::FileInfo> info) mutable {
               if (!info) {
                   reply_fs_error(info.error(), cat("Cannot store in ", folder));
@@ -248,6 +249,7 @@ struct Session::Opened {
     Error err;
     std::string what = "Could not create file";  // the reply's words for err
     bool over_quota = false;                      // 552 instead
+    std::optional<auth::Permission> denied{};     // the policy refused: upload (new) or overwrite (existing)
     Stored stored{};
     File reader{};  // for the upload's digests, when they are computed
 };
@@ -265,6 +267,26 @@ Result<File> create_unique(const fs::Home& home, std::string& target, sys::FileI
     return Error(Errc::exists);
 }
 
+// STOR/APPE of an existing name needs `overwrite`, of a new one `upload`; the policy granted at
+// least one (store()'s Need). Without overwrite the file is created as new, so a name made meanwhile
+// is refused, never replaced; without upload a missing name is refused, not created.
+Result<File> open_as_allowed(const fs::Home& home, const auth::EffectivePolicy& policy, const std::string& target,
+                             sys::FileInfo& info, std::optional<auth::Permission>& denied) {
+    if (!policy.allows(auth::Permission::overwrite, target)) {
+        auto file = home.open_write(target, fs::WriteMode::create_new, &info);
+        if (!file && file.error() == Errc::exists) denied = auth::Permission::overwrite;
+        return file;
+    }
+    if (!policy.allows(auth::Permission::upload, target)) {
+        auto existing = home.lstat(target);
+        if (!existing && existing.error() == Errc::not_found) {
+            denied = auth::Permission::upload;
+            return existing.error();
+        }
+    }
+    return home.open_write(target, fs::WriteMode::at_offset, &info);
+}
+
 }  // namespace
 
 void Session::store(const std::string& target, fs::WriteMode mode, CommandToken command) {
@@ -274,11 +296,13 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (too_deep(target, "Could not create file")) return;
     if (!data_ready_or_refuse()) return;
     const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
-    on_io([home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, target, mode, rest, digests] {
-              return open_for_upload(*home, *quota, *pending, target, mode, rest, digests);
-          },
-          [this, command = command.pending() ? std::move(command) : begin_command()](Opened opened) mutable {
-              if (opened.over_quota) {
+    on_io(Need::one_of(auth::Permissions::of({auth::Permission::upload, auth::Permission::overwrite}), target),
+          [home = login_.home, quota = login_.quota, policy = policy(), pending = &ctx_.pending_digests, target, mode, rest,
+           digests] { return open_for_upload(*home, *quota, *policy, *pending, target, mode, rest, digests); },
+          [this, target, command = command.pending() ? std::move(command) : begin_command()](Opened opened) mutable {
+              if (opened.denied) {
+                  refuse_permission(auth::Permissions::of({*opened.denied}), target);
+              } else if (opened.over_quota) {
                   reply_quota_exceeded();
               } else if (opened.err) {
                   reply_fs_error(opened.err, opened.what);
@@ -292,11 +316,14 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
 // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite at an
 // offset would be ignored on an O_APPEND file. STOR replaces the file from `rest` on (0 without
 // REST); APPE continues at the end; STOU creates a name that is not taken.
-Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& quota, PendingDigests& pending,
-                                         std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests) {
+Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy,
+                                         PendingDigests& pending, std::string target, fs::WriteMode mode, std::uint64_t rest,
+                                         bool digests) {
     const bool unique = mode == fs::WriteMode::create_new;
     sys::FileInfo info;
-    auto file = unique ? create_unique(home, target, info) : home.open_write(target, fs::WriteMode::at_offset, &info);
+    std::optional<auth::Permission> denied;
+    auto file = unique ? create_unique(home, target, info) : open_as_allowed(home, policy, target, info, denied);
+    if (denied) return {{}, {}, false, denied};
     if (!file) return {file.error()};
     const std::uint64_t old_size = info.size;
     // An earlier upload's digest may still be catching up (in idle time): it would read these writes.
@@ -313,7 +340,7 @@ Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& qu
     // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
     if (!quota.shared() && quota.free() == 0) return {{}, {}, true};
     fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
-    Opened opened{{}, {}, false, Stored{target, unique, std::make_shared<File>(std::move(*file)), info.id, offset}, {}};
+    Opened opened{{}, {}, false, {}, Stored{target, unique, std::make_shared<File>(std::move(*file)), info.id, offset}, {}};
     if (digests) {  // its own handle for reading back (the upload's is write-only), to the very same file
         sys::FileInfo same;
         auto reader = home.open_read(target, &same);
@@ -380,6 +407,7 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
         std::shared_ptr<fs::ListingStream> stream;
     };
     on_io(
+        Need::to(auth::Permission::list, target),
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
         [home = login_.home, target, format, owner = login_.user, typed = arg, over_control]() -> Opened {
             auto stream = fs::ListingStream::open(home, target, format, owner, typed);
@@ -437,6 +465,18 @@ void Session::send_listing(const std::string& target, std::string first, std::sh
 
 void Session::run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                            CommandToken command) {
+    // The account's limit of uploads and downloads at once, over all of its sessions (listings are free).
+    const auto& limit = policy()->limits().transfers;
+    if (limit && (record.kind == XferKind::upload || record.kind == XferKind::download)) {
+        auto slot = ctx_.transfers.try_start(login_.user, *limit);
+        if (!slot) {
+            log::info(cat(describe(), " \"", line_.current_verb, "\" refused: ", *limit, " transfers of ", login_.user,
+                          " run already (the account's limit)"));
+            reply(450, cat("Too many transfers of ", login_.user, " at once (at most ", *limit, "); try again when one has finished."));
+            return command.complete();
+        }
+        command.hold(std::make_shared<UserJobs::Slot>(std::move(*slot)));
+    }
     transfers().start(std::move(preliminary), std::move(make), std::move(record), data_protection(), std::move(command));
     arm_timer();  // the data timeout is shorter than the idle one
 }

@@ -31,10 +31,15 @@ public:
     };
 
     // A slot, or nullopt when `user` already runs per_user jobs.
-    std::optional<Slot> try_start(const std::string& user) {
+    std::optional<Slot> try_start(const std::string& user) { return try_start(user, per_user_); }
+    // The same with a limit of the user's own.
+    std::optional<Slot> try_start(const std::string& user, unsigned limit) {
         std::lock_guard lock(mutex_);
         unsigned& running = running_[user];
-        if (running >= per_user_) return std::nullopt;
+        if (running >= limit) {
+            if (running == 0) running_.erase(user);
+            return std::nullopt;
+        }
         ++running;
         return std::optional<Slot>(std::in_place, this, user);
     }
