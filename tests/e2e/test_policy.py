@@ -107,7 +107,7 @@ class PolicyTest(ExtServerTestCase):
         self.refused(ftp, "SITE CHMOD 600 report.txt", "chmod", "/report.txt")
         self.refused(ftp, "MFMT 20200101000000 report.txt", "overwrite", "/report.txt")
         self.refused(ftp, "APPE report.txt", "upload or overwrite", "/report.txt")
-        self.assertEqual(open(os.path.join(self.srv.home("auditor"), "report.txt"), "rb").read(), b"audit me")
+        self.assertEqual(read(os.path.join(self.srv.home("auditor"), "report.txt")), b"audit me")
         self.assertFalse(os.path.exists(os.path.join(self.srv.home("auditor"), "new.txt")))
         self.assertIn("refused by the access policy: delete on /report.txt", self.srv.log_text())
 
@@ -175,7 +175,7 @@ class PolicyTest(ExtServerTestCase):
         conn.sendall(b"unique")
         conn.close()
         self.assertEqual(ftp.voidresp()[:3], "226")
-        self.assertEqual(open(os.path.join(self.srv.home("dropbox"), "already.txt.1"), "rb").read(), b"unique")
+        self.assertEqual(read(os.path.join(self.srv.home("dropbox"), "already.txt.1")), b"unique")
         ftp.mkd("batch")
         ftp.cwd("batch")
         stor_bytes(ftp, "two.txt", b"two")
@@ -190,7 +190,7 @@ class PolicyTest(ExtServerTestCase):
             f.write(b"via curl")
         p = run([CURL, "-s", "-S"] + auth + ["-T", local, url + "curl-drop.txt"])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(open(os.path.join(self.srv.home("dropbox"), "curl-drop.txt"), "rb").read(), b"via curl")
+        self.assertEqual(read(os.path.join(self.srv.home("dropbox"), "curl-drop.txt")), b"via curl")
         p = run([CURL, "-s", "-S"] + auth + [url + "curl-drop.txt"])
         self.assertNotEqual(p.returncode, 0)
 
