@@ -12,6 +12,7 @@
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
+#include "proto/rate_limit.hpp"
 #include "proto/user_jobs.hpp"
 #include "proto/settings.hpp"
 #include "proto/upload_digest.hpp"
@@ -47,6 +48,7 @@ struct ServerContext {
     UserJobs file_requests;                   // requests on the I/O pool per user, capped
     UserJobs transfers;                       // uploads and downloads per user (the policy's limit)
     auth::UserPolicies policies;              // the access policy of each logged-in account
+    UserRates rates;                          // the accounts' bandwidth buckets
     PendingDigests pending_digests;           // uploads whose digests are still being computed
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)

@@ -349,7 +349,9 @@ private:
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
-    std::unique_ptr<UploadBudget> upload_budget();  // against quota_, in memory or shared by nodes
+    std::unique_ptr<UploadBudget> upload_budget();
+    // The account's rate in `direction` as a transfer's pacer; nullptr without one.
+    std::unique_ptr<Pacer> pacer_for(UserRates::Direction direction);  // against quota_, in memory or shared by nodes
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                       CommandToken command);

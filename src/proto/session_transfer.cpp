@@ -171,10 +171,11 @@ void Session::cmd_retr(const std::string& arg) {
             const std::uint64_t size = opened.info.size;
             run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ",
                              target, " (", size, " bytes)."),
-                         [file = std::move(opened.file), offset, end, size, type, state,
-                          storage = transfer_storage()](std::unique_ptr<net::Stream> stream) {
+                         [file = std::move(opened.file), offset, end, size, type, state, storage = transfer_storage(),
+                          pacer = std::make_shared<std::unique_ptr<Pacer>>(pacer_for(UserRates::Direction::download))](
+                             std::unique_ptr<net::Stream> stream) {
                              return make_file_download(std::move(stream), std::move(*file), offset, std::min(end, size),
-                                                       type, storage, state);
+                                                       type, storage, state, std::move(*pacer));
                          },
                          record_of(XferKind::download, target), std::move(command));
         });
@@ -237,11 +238,40 @@ public:
 private:
     std::shared_ptr<fs::UserQuota> quota_;
 };
+
+// The account's upload rate paces the quota's grants: a chunk is asked for only when the bucket
+// allows it, so the client's bytes wait in the socket (TCP slows the client down) meanwhile.
+class PacedBudget final : public UploadBudget {
+public:
+    PacedBudget(std::unique_ptr<UploadBudget> inner, std::unique_ptr<Pacer> pacer)
+        : inner_(std::move(inner)), pacer_(std::move(pacer)) {}
+    void grant(std::uint64_t wanted, Granted granted) override {
+        pacer_->next(wanted, [this, granted = std::move(granted)](std::uint64_t allowed) { inner_->grant(allowed, granted); });
+    }
+    void settle(std::uint64_t granted, std::uint64_t used) override {
+        inner_->settle(granted, used);
+        if (used < granted) pacer_->unused(granted - used);
+    }
+
+private:
+    std::unique_ptr<UploadBudget> inner_;
+    std::unique_ptr<Pacer> pacer_;
+};
 }  // namespace
 
+std::unique_ptr<Pacer> Session::pacer_for(UserRates::Direction direction) {
+    const auth::Limits& limits = policy()->limits();
+    const auto rate = direction == UserRates::Direction::upload ? limits.upload_rate : limits.download_rate;
+    auto bucket = ctx_.rates.bucket(login_.user, direction, rate.value_or(0));
+    return bucket ? std::make_unique<Pacer>(reactor_, std::move(bucket)) : nullptr;
+}
+
 std::unique_ptr<UploadBudget> Session::upload_budget() {
-    if (login_.quota->shared()) return make_shared_quota_budget(login_.quota, reactor_, ctx_.pool, ctx_.config.quota_wait);
-    return std::make_unique<QuotaBudget>(login_.quota);
+    auto quota = login_.quota->shared() ? make_shared_quota_budget(login_.quota, reactor_, ctx_.pool, ctx_.config.quota_wait)
+                                        : std::make_unique<QuotaBudget>(login_.quota);
+    auto pacer = pacer_for(UserRates::Direction::upload);
+    if (!pacer) return quota;
+    return std::make_unique<PacedBudget>(std::move(quota), std::move(pacer));
 }
 
 // The file-system half of STOR/APPE/STOU, on the I/O pool: what store() hands back.

@@ -53,9 +53,9 @@ FailureSide side_of_write_error(Error err) {
 class FileDownload final : public Transfer {
 public:
     FileDownload(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset, std::uint64_t end,
-                 DataType type, OffReactor storage, net::Stream::FileState state)
+                 DataType type, OffReactor storage, net::Stream::FileState state, std::unique_ptr<Pacer> pacer)
         : stream_(std::move(stream)), file_(std::make_shared<File>(std::move(file))), offset_(offset), end_(end),
-          ascii_(type == DataType::ascii), state_(state), storage_(std::move(storage)) {}
+          ascii_(type == DataType::ascii), state_(state), storage_(std::move(storage)), pacer_(std::move(pacer)) {}
     // A read on the pool may still hold the file; whichever lets go last closes it, off the reactor.
     ~FileDownload() override {
         storage_([file = std::move(file_)]() mutable { file.reset(); }, [] {});
@@ -88,14 +88,23 @@ private:
     }
 
     // A piece the page cache does not hold is read on the I/O pool before the kernel sends it.
+    // Under a rate limit the range goes slice by slice, each when the account's bucket allows.
     void send_binary() {
+        if (!pacer_) return send_range(end_ - offset_);
+        pacer_->next(end_ - offset_, [this](std::uint64_t count) { send_range(count); });
+    }
+
+    void send_range(std::uint64_t count) {
         auto bring = [storage = storage_, file = file_](std::uint64_t offset, std::uint64_t count,
                                                          std::function<void()> then) {
             storage([file, offset, count] { bring_into_cache(*file, offset, count); }, std::move(then));
         };
-        stream_->send_file(*file_, offset_, end_ - offset_, [this](Error err, std::uint64_t n) {
+        stream_->send_file(*file_, offset_, count, [this, count](Error err, std::uint64_t n) {
             bytes_ += n;
-            finish(err, FailureSide::connection);
+            offset_ += n;
+            if (pacer_ && n < count) pacer_->unused(count - n);
+            if (err || !pacer_ || n < count || offset_ >= end_) return finish(err, FailureSide::connection);
+            send_binary();
         }, state_, std::move(bring));
     }
 
@@ -104,8 +113,14 @@ private:
     // on the I/O pool, so the reactor never waits for a disk or a network file system (the file
     // and the buffer are shared with that job, which may outlive this transfer).
     void read_block() {
-        block_->resize(std::min<std::uint64_t>(kFileBlock, end_ - offset_));
-        if (block_->empty()) return finish({}, FailureSide::connection);
+        const std::uint64_t wanted = std::min<std::uint64_t>(kFileBlock, end_ - offset_);
+        if (wanted == 0) return finish({}, FailureSide::connection);
+        if (!pacer_) return read_block_of(wanted);
+        pacer_->next(wanted, [this](std::uint64_t allowed) { read_block_of(allowed); });
+    }
+
+    void read_block_of(std::uint64_t size) {
+        block_->resize(size);
         const auto cached = sys::read_cached_at(*file_, *block_, offset_);
         if (cached || cached.error() != Errc::would_block) return send_block(cached);
         auto got = std::make_shared<ReadResult>(std::size_t{0});
@@ -152,6 +167,7 @@ private:
     net::Stream::FileState state_;
     OffReactor storage_;
     std::shared_ptr<std::vector<char>> block_ = std::make_shared<std::vector<char>>();  // read_block's
+    std::unique_ptr<Pacer> pacer_;  // the account's download rate, if it has one
     Lifetime lifetime_;  // a read on the pool finds the transfer gone
     bool last_was_cr_ = false;
     std::uint64_t bytes_ = 0;
@@ -380,9 +396,9 @@ private:
 
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                              std::uint64_t end, DataType type, OffReactor storage,
-                                             net::Stream::FileState state) {
+                                             net::Stream::FileState state, std::unique_ptr<Pacer> pacer) {
     return std::make_unique<FileDownload>(std::move(stream), std::move(file), offset, end, type, std::move(storage),
-                                          state);
+                                          state, std::move(pacer));
 }
 
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text) {

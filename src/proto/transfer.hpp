@@ -5,6 +5,7 @@
 #pragma once
 #include "fs/files_being_written.hpp"
 #include "net/stream.hpp"
+#include "proto/rate_limit.hpp"
 #include "proto/upload_digest.hpp"
 #include "proto/xferlog.hpp"
 #include "sys/handle.hpp"
@@ -72,10 +73,12 @@ using OffReactor = std::function<void(std::function<void()> work, std::function<
 // Bytes [offset, end) of `file`, or up to its end if it is shorter (UINT64_MAX: to the end). The
 // caller opened the file and knows its size: the transfer makes no file-system call to start.
 // What goes through memory (TLS without kTLS, TYPE A) is read here when the page cache holds it,
-// else with `storage`; the file is closed with `storage` too.
+// else with `storage`; the file is closed with `storage` too. `pacer` (may be null): the account's
+// download rate, asked before each slice.
 std::unique_ptr<Transfer> make_file_download(std::unique_ptr<net::Stream> stream, File file, std::uint64_t offset,
                                              std::uint64_t end, DataType type, OffReactor storage,
-                                             net::Stream::FileState state = net::Stream::FileState::settled);
+                                             net::Stream::FileState state = net::Stream::FileState::settled,
+                                             std::unique_ptr<Pacer> pacer = nullptr);
 // A listing, already formatted.
 std::unique_ptr<Transfer> make_text_download(std::unique_ptr<net::Stream> stream, std::string text);
 // A listing sent piece by piece: `first`, then what `next` hands over, until it hands over "".

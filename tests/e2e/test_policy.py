@@ -6,11 +6,12 @@ import ftplib
 import os
 import shutil
 import subprocess
+import threading
 import time
 import unittest
 
 import harness
-from harness import MiB, make_bytes, quit_quietly, retr_bytes, run, server_command, stor_bytes
+from harness import MiB, make_bytes, make_file, quit_quietly, retr_bytes, run, server_command, stor_bytes
 from harness_ext import ExtServerTestCase, send_reply, user_cli
 from test_lftp import LFTP, SETTINGS
 
@@ -336,6 +337,70 @@ class PolicyTest(ExtServerTestCase):
             except ftplib.error_temp:
                 self.assertLess(time.time(), deadline)
                 time.sleep(0.1)
+
+
+@harness.skip_unless_ferryd("the access policy is ferryd's")
+class BandwidthTest(ExtServerTestCase):
+    """Rates per account: the measured rate within 10% of the limit at both ends of the range the
+    issue names (100 KiB/s and 100 MiB/s), both directions, and shared by the account's sessions."""
+    USERS = {"slow": "slow-pw-1", "fast": "fast-pw-1", "pair": "pair-pw-1"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for args in (("slow", "--down", "100K", "--up", "100K"), ("fast", "--down", "100M"), ("pair", "--down", "1M")):
+            p = user_cli(cls.srv, "limit", *args)
+            assert p.returncode == 0, p.stderr
+        seed(cls.srv, "slow", "/f.bin", make_bytes(300 * 1024, seed="slow"))
+        make_file(os.path.join(cls.srv.home("fast"), "f.bin"), 300 * MiB)
+        seed(cls.srv, "pair", "/f.bin", make_bytes(1536 * 1024, seed="pair"))
+
+    def assert_rate(self, size, seconds, limit):
+        rate = size / seconds
+        self.assertGreater(rate, limit * 0.9, "%.0f B/s for a limit of %d" % (rate, limit))
+        self.assertLess(rate, limit * 1.1, "%.0f B/s for a limit of %d" % (rate, limit))
+
+    def timed_download(self, user):
+        ftp = self.login(user)
+        ftp.voidcmd("TYPE I")
+        got = [0]
+        start = time.monotonic()
+        ftp.retrbinary("RETR f.bin", lambda block: got.__setitem__(0, got[0] + len(block)), blocksize=1 << 20)
+        return got[0], time.monotonic() - start
+
+    def test_download_at_100_kib_per_second(self):
+        size, seconds = self.timed_download("slow")
+        self.assertEqual(size, 300 * 1024)
+        self.assert_rate(size, seconds, 100 * 1024)
+
+    def test_download_at_100_mib_per_second(self):
+        size, seconds = self.timed_download("fast")
+        self.assertEqual(size, 300 * MiB)
+        self.assert_rate(size, seconds, 100 * MiB)
+
+    def test_upload_at_100_kib_per_second(self):
+        ftp = self.login("slow")
+        data = make_bytes(300 * 1024, seed="up")
+        start = time.monotonic()
+        stor_bytes(ftp, "up.bin", data)
+        self.assert_rate(len(data), time.monotonic() - start, 100 * 1024)
+        self.assertEqual(read(os.path.join(self.srv.home("slow"), "up.bin")), data)
+
+    def test_sessions_of_one_account_share_its_rate(self):
+        results = []
+
+        def one():
+            results.append(self.timed_download("pair"))
+
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        total = sum(size for size, _ in results)
+        self.assertEqual(total, 2 * 1536 * 1024)
+        self.assert_rate(total, time.monotonic() - start, 1 << 20)
 
 
 @harness.skip_unless_ferryd("the access policy is ferryd's")
