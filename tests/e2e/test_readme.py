@@ -115,3 +115,51 @@ class ReadmeFirstCommandsTests(unittest.TestCase):
         term.expect("[newbie]# ")
         term.send("quit")
         self.assertEqual(term.finish(), 0, term.text())
+
+
+def readme_block(name):
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- %s -->\s*```sh\n(.*?)```\s*<!-- /%s -->" % (name, name), text, re.S)
+    if not m:
+        raise AssertionError("README.md has no <!-- %s --> block" % name)
+    return [line for line in m.group(1).splitlines() if line.strip()]
+
+
+@skip_unless_ferryd("the access policy is ferryd's")
+class ReadmePolicyExampleTests(unittest.TestCase):
+    """The README's access-policy example, line by line, then what it says the accounts may do."""
+
+    def test_worked_example(self):
+        import ftplib
+        from harness import FerryServer, quit_quietly, stor_bytes
+        users = {name: name + "-pw-123" for name in ("ann", "ben", "cat", "auditor", "dropbox")}
+        with FerryServer(users=users) as srv:
+            for line in readme_block("policy-example"):
+                words = shlex.split(line)
+                self.assertEqual(words[0], "bin/ferryd", line)
+                p = run(server_command() + ["--config", srv.config_path] + words[1:], cwd=srv.tmp)
+                self.assertEqual(p.returncode, 0, "%s: %s %s" % (line, p.stdout, p.stderr))
+            self.assertIn("/archive = all   (cat)", p.stdout)  # the last line: user show cat
+            for name in ("ann", "cat"):
+                os.makedirs(os.path.join(srv.home(name), "archive"), exist_ok=True)
+            ann, cat = srv.ftp("ann"), srv.ftp("cat")
+            try:
+                with self.assertRaises(ftplib.error_perm):
+                    stor_bytes(ann, "archive/x.txt", b"x")
+                stor_bytes(ann, "notes.txt", b"x")
+                stor_bytes(cat, "archive/x.txt", b"x")
+            finally:
+                quit_quietly(ann)
+                quit_quietly(cat)
+            auditor, dropbox = srv.ftp("auditor"), srv.ftp("dropbox")
+            try:
+                with self.assertRaises(ftplib.error_perm):
+                    stor_bytes(auditor, "x.txt", b"x")
+                auditor.nlst()
+                stor_bytes(dropbox, "in.txt", b"x")
+                with self.assertRaises(ftplib.error_perm):
+                    dropbox.nlst()
+            finally:
+                quit_quietly(auditor)
+                quit_quietly(dropbox)
