@@ -100,10 +100,42 @@ class TwoNodesTest(unittest.TestCase):
         return ftp
 
     def test_the_schema_is_made_by_the_first_command_and_migrate_is_idempotent(self):
-        self.assertEqual(self.pg.psql("SELECT max(version) FROM ferry_schema"), "1")
+        self.assertEqual(self.pg.psql("SELECT max(version) FROM ferry_schema"), "2")
         p = harness_run(self.a, "db", "migrate")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("schema version 1: up to date", p.stdout)
+        self.assertIn("schema version 2: up to date", p.stdout)
+
+    def test_the_access_policy_lives_in_the_database_and_reaches_running_sessions_on_every_node(self):
+        self.add("gina", "gina-pw-123")
+        running = self.login("b", "gina", "gina-pw-123")
+        stor_try(running, "before.txt", b"1")
+        for args in (("group", "add", "readers"), ("group", "perm", "readers", "/", "list,download"),
+                     ("user", "groups", "gina", "readers")):
+            p = harness_run(self.a, *args)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        def refused():
+            try:
+                running.storbinary("STOR after.txt", io.BytesIO(b"2"))
+                return False
+            except ftplib.error_perm as e:
+                return str(e) == "550 Permission denied: upload or overwrite on /after.txt"
+        eventually(refused, 2.0, "the group's rule reaches gina's session on b")
+        self.assertIn("/ = list,download   (group readers)", harness_run(self.b, "user", "show", "gina").stdout)
+        self.assertIn("readers  members 1", harness_run(self.b, "group", "list").stdout)
+        # Networks and expiry from the database, at login on the other node.
+        self.assertEqual(harness_run(self.b, "user", "networks", "gina", "--deny", CLIENT).returncode, 0)
+        eventually(lambda: not can_login(self.lb.port("a"), "gina", "gina-pw-123"), 1.0, "gina's address refused on a")
+        self.assertEqual(harness_run(self.b, "user", "networks", "gina", "--deny", "").returncode, 0)
+        self.assertEqual(harness_run(self.b, "user", "expire", "gina", "2020-01-01").returncode, 0)
+
+        def expired():
+            try:
+                ftp_from(CLIENT, self.lb.port("a"), "gina", "gina-pw-123")
+                return False
+            except ftplib.error_perm as e:
+                return str(e) == "530 Account expired."
+        eventually(expired, 1.0, "gina expired on a")
 
     def test_a_user_added_on_one_node_logs_in_on_the_other_at_once(self):
         self.add("dave", "dave-pw-123", wait=False)
