@@ -249,6 +249,9 @@ private:
     void site_adduser(const std::string& args);
     void site_deluser(const std::string& args);
     void site_setquota(const std::string& args);
+    void site_perm(const std::string& args);
+    void site_groups(const std::string& args);
+    void site_expire(const std::string& args);
     void site_register(const std::string& args);
     void site_chmod(const std::string& args);  // in session_files.cpp: a file operation
     bool require_admin();

@@ -68,19 +68,32 @@ std::pair<Status, std::string> add_account(ServerContext& context, const std::st
     return {Status{}, {}};
 }
 
-// Change one existing account under the accounts file's lock.
+// Change one existing account under the accounts file's lock. `change` may refuse (a missing
+// group) by returning the reply's words.
 std::pair<Status, std::string> update_account(ServerContext& context, const std::string& name,
-                                              const std::function<void(auth::Account&)>& change) {
+                                              const std::function<std::string(auth::Account&, const auth::AccountsFile&)>& change) {
     std::string error;
+    std::string refusal;
     const Status status = context.accounts.modify(
         [&](auth::AccountsFile& accounts) -> Status {
             auth::Account* account = accounts.find_mutable(name);
             if (!account) return Errc::not_found;
-            change(*account);
+            refusal = change(*account, accounts);
+            if (!refusal.empty()) return Errc::not_found;
+            // The user's running sessions check their next request against the new policy.
+            context.policies.refresh_all(accounts);
             return {};
         },
         &error);
-    return {status, status == Errc::not_found ? cat("No user ", name, ".") : error};
+    return {status, status == Errc::not_found ? (refusal.empty() ? cat("No user ", name, ".") : refusal) : error};
+}
+
+std::pair<Status, std::string> update_account(ServerContext& context, const std::string& name,
+                                              const std::function<void(auth::Account&)>& change) {
+    return update_account(context, name, [&](auth::Account& account, const auth::AccountsFile&) {
+        change(account);
+        return std::string();
+    });
 }
 
 }  // namespace
@@ -96,6 +109,9 @@ void Session::cmd_site(const std::string& arg) {
     if (sub.verb == "DELUSER") return site_deluser(sub.arg);
     if (sub.verb == "SETQUOTA") return site_setquota(sub.arg);
     if (sub.verb == "CHMOD") return site_chmod(sub.arg);
+    if (sub.verb == "PERM") return site_perm(sub.arg);
+    if (sub.verb == "GROUPS") return site_groups(sub.arg);
+    if (sub.verb == "EXPIRE") return site_expire(sub.arg);
     reply(500, "Unknown SITE command; try SITE HELP.");
 }
 
@@ -106,7 +122,10 @@ void Session::site_help() {
                       " REGISTER <name> <password> [quota-bytes]   create an account (if registration is open)",
                       " ADDUSER <name> <password> [quota]          (admin)",
                       " DELUSER <name>                             (admin; the home moves to .deleted)",
-                      " SETQUOTA <name> <size>                     (admin; e.g. 500M, 0.1G, unlimited)", "End"});
+                      " SETQUOTA <name> <size>                     (admin; e.g. 500M, 0.1G, unlimited)",
+                      " PERM <name> <path> <perms>|CLEAR           (admin; e.g. / list,download,hash)",
+                      " GROUPS <name> <g1,g2>|NONE                 (admin; the account's groups, in order)",
+                      " EXPIRE <name> <YYYY-MM-DD>|NEVER           (admin)", "End"});
 }
 
 void Session::site_quota() { reply(200, cat("Quota for ", login_.user, ": ", quota_summary())); }
@@ -196,6 +215,77 @@ void Session::site_setquota(const std::string& args) {
             return result;
         },
         cat("Quota of ", words[0], " set to ", ctx_.quota_limit(*size), " bytes."));
+}
+
+// SITE PERM <name> <path> <perms>|CLEAR: `ferryd user perm` over FTP. The path may hold spaces.
+void Session::site_perm(const std::string& args) {
+    if (!require_admin()) return;
+    const auto first = args.find(' ');
+    const auto last = args.rfind(' ');
+    if (first == std::string::npos || last == first) return reply(501, "Usage: SITE PERM <name> <path> <perms>|CLEAR");
+    const std::string name = args.substr(0, first);
+    std::string why;
+    const auto path = auth::rule_path(args.substr(first + 1, last - first - 1), &why);
+    if (!path) return reply(501, cat("The path ", why, "."));
+    const std::string words = args.substr(last + 1);
+    std::optional<auth::Permissions> permissions;
+    if (words != "CLEAR") {
+        std::string bad;
+        permissions = auth::Permissions::parse(words, &bad);
+        if (!permissions) return reply(501, cat("Unknown permission \"", bad, "\" (list, download, upload, overwrite, delete, "
+                                                "rename, mkdir, rmdir, chmod, hash, all, none)."));
+    }
+    run_account_job(
+        [&context = ctx_, name, path = *path, permissions] {
+            return update_account(context, name, [&](auth::Account& account) {
+                if (permissions) account.settings.permissions[path] = *permissions;
+                else account.settings.permissions.erase(path);
+            });
+        },
+        permissions ? cat("Permissions of ", name, " on ", *path, ": ", permissions->text(), ".")
+                    : cat("Rule of ", name, " for ", *path, " cleared."));
+}
+
+// SITE GROUPS <name> <g1,g2>|NONE: `ferryd user groups` over FTP.
+void Session::site_groups(const std::string& args) {
+    if (!require_admin()) return;
+    const auto words = split_words(args);
+    if (words.size() != 2) return reply(501, "Usage: SITE GROUPS <name> <g1,g2>|NONE");
+    std::vector<std::string> groups;
+    for (std::string_view list = words[1] == "NONE" ? std::string_view() : std::string_view(words[1]); !list.empty();) {
+        const auto comma = list.find(',');
+        const std::string group(list.substr(0, comma));
+        if (!auth::valid_group_name(group)) return reply(501, cat("Not a group name: ", group, "."));
+        groups.push_back(group);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    run_account_job(
+        [&context = ctx_, name = words[0], groups] {
+            return update_account(context, name, [&](auth::Account& account, const auth::AccountsFile& accounts) {
+                for (const auto& group : groups)
+                    if (!accounts.find_group(group)) return cat("No group ", group, ".");
+                account.groups = groups;
+                return std::string();
+            });
+        },
+        cat("Groups of ", words[0], ": ", groups.empty() ? std::string("none") : words[1], "."));
+}
+
+// SITE EXPIRE <name> <YYYY-MM-DD>|NEVER: `ferryd user expire` over FTP.
+void Session::site_expire(const std::string& args) {
+    if (!require_admin()) return;
+    const auto words = split_words(args);
+    if (words.size() != 2) return reply(501, "Usage: SITE EXPIRE <name> <YYYY-MM-DD>|NEVER");
+    std::optional<auth::Date> expires;
+    if (words[1] != "NEVER") {
+        expires = auth::Date::parse(words[1]);
+        if (!expires) return reply(501, "The date must be YYYY-MM-DD.");
+    }
+    run_account_job(
+        [&context = ctx_, name = words[0], expires] {
+            return update_account(context, name, [&](auth::Account& account) { account.expires = expires; });
+        },
+        expires ? cat(words[0], " expires at 00:00 UTC of ", expires->text(), ".") : cat(words[0], " never expires."));
 }
 
 void Session::site_register(const std::string& args) {

@@ -51,6 +51,8 @@ class PolicyTest(ExtServerTestCase):
         "limited": "limited-pw-1",
         "lapsed": "lapsed-pw-1",
         "office": "office-pw-1",
+        "boss": ("boss-pw-1", None, True),
+        "worker": "worker-pw-1",
     }
     CONFIG = {"accounts_check_interval": 1}
 
@@ -308,6 +310,33 @@ class PolicyTest(ExtServerTestCase):
             quit_quietly(self.srv.ftp("lapsed", self.srv.passwords["lapsed"]))
         finally:
             self.assertEqual(user_cli(self.srv, "expire", "lapsed", "2020-01-01").returncode, 0)
+
+    # ---- the SITE twins of the command line, for admins
+
+    def test_site_perm_groups_expire(self):
+        boss = self.login("boss")
+        worker = self.login("worker")
+        stor_bytes(worker, "w.txt", b"w")
+        self.assertEqual(code_of(send_reply(worker, "SITE PERM worker / list")), 550)  # not an admin
+        self.assertEqual(send_reply(boss, "SITE PERM worker / list,download"), "200 Permissions of worker on /: list,download.")
+        # At once for the running session: the change is applied where it is made.
+        with self.assertRaises(ftplib.error_perm):
+            stor_bytes(worker, "w2.txt", b"w")
+        self.assertEqual(code_of(send_reply(boss, "SITE PERM worker /my files list,write")), 501)
+        self.assertEqual(code_of(send_reply(boss, "SITE PERM worker my list")), 501)
+        self.assertEqual(code_of(send_reply(boss, "SITE PERM worker / CLEAR")), 200)
+        stor_bytes(worker, "w3.txt", b"w")
+        self.assertEqual(send_reply(boss, "SITE GROUPS worker ghosts"), "550 No group ghosts.")
+        self.assertEqual(code_of(send_reply(boss, "SITE GROUPS worker staff")), 200)
+        self.assertIn("groups: staff", user_cli(self.srv, "show", "worker").stdout)
+        self.assertEqual(code_of(send_reply(boss, "SITE GROUPS worker NONE")), 200)
+        self.assertEqual(code_of(send_reply(boss, "SITE EXPIRE worker 2020-02-30")), 501)
+        self.assertEqual(code_of(send_reply(boss, "SITE EXPIRE worker 2020-01-01")), 200)
+        with self.assertRaises(ftplib.error_perm) as cm:
+            self.srv.ftp("worker")
+        self.assertEqual(str(cm.exception), "530 Account expired.")
+        self.assertEqual(code_of(send_reply(boss, "SITE EXPIRE worker NEVER")), 200)
+        quit_quietly(self.srv.ftp("worker"))
 
     # ---- the transfers limit, over all of the account's sessions
 
