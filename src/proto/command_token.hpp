@@ -41,7 +41,7 @@ public:
     bool pending() const { return finished_ != nullptr; }
     // Keeps `held` (a slot of a per-user limit) until the command completes or is dropped.
     void hold(std::shared_ptr<void> held) {
-        if (!finished_) return;
+        if (!finished_ || !held) return;
         finished_ = [finished = std::move(finished_), held = std::move(held)] { finished(); };
     }
 

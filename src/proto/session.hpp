@@ -353,6 +353,10 @@ private:
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
     std::unique_ptr<UploadBudget> upload_budget();
+    // A place among the account's transfers at once (the policy's limit), held by the transfer's
+    // command until it completes; nullptr without a limit; nullopt when refused (450 sent).
+    using TransferSlot = std::shared_ptr<UserJobs::Slot>;
+    std::optional<TransferSlot> take_transfer_slot();
     // The account's rate in `direction` as a transfer's pacer; nullptr without one.
     std::unique_ptr<Pacer> pacer_for(UserRates::Direction direction);  // against quota_, in memory or shared by nodes
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.

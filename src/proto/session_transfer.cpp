@@ -159,8 +159,11 @@ void Session::cmd_retr(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to open file.");
     if (!data_ready_or_refuse()) return;
+    auto slot = take_transfer_slot();
+    if (!slot) return;
     on_io(Need::to(auth::Permission::download, target), [home = login_.home, target] { return open_to_read(*home, target); },
-        [this, target, offset, end, command = begin_command()](OpenedToRead opened) mutable {
+        [this, target, offset, end, slot = std::move(*slot), command = begin_command()](OpenedToRead opened) mutable {
+            command.hold(std::move(slot));
             if (opened.err) {
                 reply_fs_error(opened.err, "Failed to open file");
                 return command.complete();
@@ -260,7 +263,8 @@ private:
 }  // namespace
 
 std::unique_ptr<Pacer> Session::pacer_for(UserRates::Direction direction) {
-    const auth::Limits& limits = policy()->limits();
+    const auto policy = this->policy();  // held: another thread may replace the account's policy
+    const auth::Limits& limits = policy->limits();
     const auto rate = direction == UserRates::Direction::upload ? limits.upload_rate : limits.download_rate;
     auto bucket = ctx_.rates.bucket(login_.user, direction, rate.value_or(0));
     return bucket ? std::make_unique<Pacer>(reactor_, std::move(bucket)) : nullptr;
@@ -326,10 +330,14 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (too_deep(target, "Could not create file")) return;
     if (!data_ready_or_refuse()) return;
     const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
+    auto slot = take_transfer_slot();
+    if (!slot) return;
+    if (!command.pending()) command = begin_command();
+    command.hold(std::move(*slot));
     on_io(Need::one_of(auth::Permissions::of({auth::Permission::upload, auth::Permission::overwrite}), target),
           [home = login_.home, quota = login_.quota, policy = policy(), pending = &ctx_.pending_digests, target, mode, rest,
            digests] { return open_for_upload(*home, *quota, *policy, *pending, target, mode, rest, digests); },
-          [this, target, command = command.pending() ? std::move(command) : begin_command()](Opened opened) mutable {
+          [this, target, command = std::move(command)](Opened opened) mutable {
               if (opened.denied) {
                   refuse_permission(auth::Permissions::of({*opened.denied}), target);
               } else if (opened.over_quota) {
@@ -493,20 +501,22 @@ void Session::send_listing(const std::string& target, std::string first, std::sh
                  std::move(record), std::move(command));
 }
 
+// The account's limit of uploads and downloads at once, over all of its sessions (listings are
+// free), taken before the file is opened: a refused STOR leaves no empty file behind.
+std::optional<Session::TransferSlot> Session::take_transfer_slot() {
+    const auto policy = this->policy();
+    const auto limit = policy->limits().transfers;
+    if (!limit) return TransferSlot{};
+    auto slot = ctx_.transfers.try_start(login_.user, *limit);
+    if (slot) return std::make_shared<UserJobs::Slot>(std::move(*slot));
+    log::info(cat(describe(), " \"", line_.current_verb, "\" refused: ", *limit, " transfers of ", login_.user,
+                  " run already (the account's limit)"));
+    reply(450, cat("Too many transfers of ", login_.user, " at once (at most ", *limit, "); try again when one has finished."));
+    return std::nullopt;
+}
+
 void Session::run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                            CommandToken command) {
-    // The account's limit of uploads and downloads at once, over all of its sessions (listings are free).
-    const auto& limit = policy()->limits().transfers;
-    if (limit && (record.kind == XferKind::upload || record.kind == XferKind::download)) {
-        auto slot = ctx_.transfers.try_start(login_.user, *limit);
-        if (!slot) {
-            log::info(cat(describe(), " \"", line_.current_verb, "\" refused: ", *limit, " transfers of ", login_.user,
-                          " run already (the account's limit)"));
-            reply(450, cat("Too many transfers of ", login_.user, " at once (at most ", *limit, "); try again when one has finished."));
-            return command.complete();
-        }
-        command.hold(std::make_shared<UserJobs::Slot>(std::move(*slot)));
-    }
     transfers().start(std::move(preliminary), std::move(make), std::move(record), data_protection(), std::move(command));
     arm_timer();  // the data timeout is shorter than the idle one
 }

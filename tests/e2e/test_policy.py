@@ -352,6 +352,10 @@ class PolicyTest(ExtServerTestCase):
             resp = send_reply(second, "RETR big.bin")
             self.assertEqual(code_of(resp), 450, resp)
             self.assertIn("at most 1", resp)
+            # An upload too, refused before its file is made: no empty file is left behind.
+            second.sendcmd("PASV")
+            self.assertEqual(code_of(send_reply(second, "STOR fresh.bin")), 450)
+            self.assertFalse(os.path.exists(os.path.join(self.srv.home("limited"), "fresh.bin")))
         finally:
             conn.close()
             try:
