@@ -317,6 +317,13 @@ void Server::schedule_reservation_renewal() {
 void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
     context_.quotas.refresh_all([this](const std::string& name) { return context_.quota_limit_of(name); });
     context_.policies.refresh_all(*accounts);
+    context_.rates.refresh([&](const std::string& user, proto::UserRates::Direction direction) -> std::optional<std::uint64_t> {
+        const auth::Account* account = accounts->find(user);
+        if (!account) return std::nullopt;
+        const auth::Limits limits = accounts->policy_of(*account).limits();
+        const auto rate = direction == proto::UserRates::Direction::upload ? limits.upload_rate : limits.download_rate;
+        return rate.value_or(0);
+    });
     close_sessions([accounts](std::string_view user) -> std::optional<Closing> {
         const auth::Account* account = accounts->find(user);
         if (!account) return deleted;

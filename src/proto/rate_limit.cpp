@@ -68,6 +68,17 @@ std::shared_ptr<TokenBucket> UserRates::bucket(const std::string& user, Directio
     return made;
 }
 
+void UserRates::refresh(const std::function<std::optional<std::uint64_t>(const std::string&, Direction)>& rate_of) {
+    constexpr std::uint64_t no_limit = std::uint64_t{1} << 40;  // 1 TiB/s: nothing waits for it
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, weak] : buckets_) {
+        auto held = weak.lock();
+        if (!held) continue;
+        const auto rate = rate_of(key.first, key.second);
+        if (rate) held->set_rate(*rate == 0 ? no_limit : *rate);
+    }
+}
+
 Pacer::~Pacer() {
     if (timer_) reactor_.cancel_timer(timer_);
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace ferry::proto {
@@ -49,6 +50,10 @@ public:
     enum class Direction { upload, download };
     // The account's bucket, set to `rate`; nullptr for 0 (no limit).
     std::shared_ptr<TokenBucket> bucket(const std::string& user, Direction direction, std::uint64_t rate);
+    // The accounts changed: each live bucket takes its account's rate now (`rate_of`; nullopt for an
+    // account that is gone). Transfers under way keep their pacer: a rate taken away becomes one
+    // so high that it no longer holds them back.
+    void refresh(const std::function<std::optional<std::uint64_t>(const std::string& user, Direction direction)>& rate_of);
 
 private:
     std::mutex mutex_;

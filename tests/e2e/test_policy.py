@@ -376,17 +376,20 @@ class PolicyTest(ExtServerTestCase):
 class BandwidthTest(ExtServerTestCase):
     """Rates per account: the measured rate within 10% of the limit at both ends of the range the
     issue names (100 KiB/s and 100 MiB/s), both directions, and shared by the account's sessions."""
-    USERS = {"slow": "slow-pw-1", "fast": "fast-pw-1", "pair": "pair-pw-1"}
+    USERS = {"slow": "slow-pw-1", "fast": "fast-pw-1", "pair": "pair-pw-1", "eased": "eased-pw-1"}
+    CONFIG = {"accounts_check_interval": 1}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        for args in (("slow", "--down", "100K", "--up", "100K"), ("fast", "--down", "100M"), ("pair", "--down", "1M")):
+        for args in (("slow", "--down", "100K", "--up", "100K"), ("fast", "--down", "100M"), ("pair", "--down", "1M"),
+                     ("eased", "--down", "100K")):
             p = user_cli(cls.srv, "limit", *args)
             assert p.returncode == 0, p.stderr
         seed(cls.srv, "slow", "/f.bin", make_bytes(300 * 1024, seed="slow"))
         make_file(os.path.join(cls.srv.home("fast"), "f.bin"), 300 * MiB)
         seed(cls.srv, "pair", "/f.bin", make_bytes(1536 * 1024, seed="pair"))
+        seed(cls.srv, "eased", "/f.bin", make_bytes(4 * MiB, seed="eased"))
 
     def assert_rate(self, size, seconds, limit):
         rate = size / seconds
@@ -418,6 +421,17 @@ class BandwidthTest(ExtServerTestCase):
         stor_bytes(ftp, "up.bin", data)
         self.assert_rate(len(data), time.monotonic() - start, 100 * 1024)
         self.assertEqual(read(os.path.join(self.srv.home("slow"), "up.bin")), data)
+
+    def test_a_rate_taken_away_frees_a_transfer_under_way(self):
+        # 4 MiB at 100 KiB/s would take 40 s; the limit goes after one second.
+        timer = threading.Timer(1.0, lambda: user_cli(self.srv, "limit", "eased", "--down", "0"))
+        timer.start()
+        try:
+            size, seconds = self.timed_download("eased")
+        finally:
+            timer.cancel()
+        self.assertEqual(size, 4 * MiB)
+        self.assertLess(seconds, 15)
 
     def test_sessions_of_one_account_share_its_rate(self):
         results = []

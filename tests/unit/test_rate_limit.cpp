@@ -55,3 +55,15 @@ TEST_CASE("the accounts' buckets: one per account and direction, none without a 
     CHECK(rates.bucket("alice", UserRates::Direction::upload, 1000) != a);
     CHECK(rates.bucket("bob", UserRates::Direction::download, 1000) != a);
 }
+
+TEST_CASE("a change of the accounts reaches the buckets of transfers under way") {
+    UserRates rates;
+    auto alice = rates.bucket("alice", UserRates::Direction::download, 1000);
+    auto bob = rates.bucket("bob", UserRates::Direction::upload, 1000);
+    rates.refresh([](const std::string& user, UserRates::Direction) -> std::optional<std::uint64_t> {
+        if (user == "alice") return 5000;
+        return 0;  // bob's rate was taken away
+    });
+    CHECK(alice->rate() == 5000);
+    CHECK(bob->rate() >= (std::uint64_t{1} << 40));
+}
