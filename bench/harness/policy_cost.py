@@ -7,8 +7,8 @@ import statistics
 import subprocess
 
 from . import setup
-from .loadgen import LoadgenError, LoadgenRun
-from .workloads import _target_args, settle
+from .loadgen import LoadgenError
+from .workloads import small_files_round
 
 NAME = "policy"
 RULES = 20
@@ -26,15 +26,7 @@ def _set_rules(ctx, server, count):
 
 
 def _round(ctx, server):
-    settle(server, 60)
-    run = LoadgenRun(ctx.loadgen, "smallfiles", _target_args(ctx, server) +
-                     ["--clients", ctx.small_clients, "--seconds", ctx.seconds, "--files", setup.SMALL_FILES,
-                      "--file-size", setup.SMALL_FILE_SIZE])
-    try:
-        r = run.next_result(ctx.seconds + 120)
-    finally:
-        run.finish(30)
-    return float(r["files_per_s"])
+    return float(small_files_round(ctx, server)["files_per_s"])
 
 
 def run(ctx, servers, results):

@@ -328,22 +328,28 @@ def _idle_guard(server, held, base_pss, base_procs, next_target):
 
 # ---- workload 5: small files ----
 
-def small_files(ctx, server, results):
-    wl = f"5 small files ({ctx.small_clients} clients)"
-    if not ensure_running(ctx, server, results):
-        results.fail(wl, "files per second", "1/s", server.name, server.problem)
-        return
+def small_files_round(ctx, server):
+    """One run of the small-files loop on a settled server: the loadgen's result line."""
     settle(server, 60)
     run = LoadgenRun(ctx.loadgen, "smallfiles", _target_args(ctx, server) +
                      ["--clients", ctx.small_clients, "--seconds", ctx.seconds, "--files", setup.SMALL_FILES,
                       "--file-size", setup.SMALL_FILE_SIZE])
     try:
-        r = run.next_result(ctx.seconds + 120)
+        return run.next_result(ctx.seconds + 120)
+    finally:
+        run.finish(30)
+
+
+def small_files(ctx, server, results):
+    wl = f"5 small files ({ctx.small_clients} clients)"
+    if not ensure_running(ctx, server, results):
+        results.fail(wl, "files per second", "1/s", server.name, server.problem)
+        return
+    try:
+        r = small_files_round(ctx, server)
     except LoadgenError as e:
         results.fail(wl, "files per second", "1/s", server.name, str(e))
         return
-    finally:
-        run.finish(30)
     note = None
     if int(r["errors"]) or int(r["login_failed"]) or int(r["lost"]):
         note = (f"{r['clients']} clients logged in, {r['login_failed']} failed, {r['errors']} errors, "

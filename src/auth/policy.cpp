@@ -1,5 +1,7 @@
 #include "auth/policy.hpp"
 
+#include "base/calendar.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -26,17 +28,6 @@ constexpr std::array<Word, 10> permission_words{{
     {"hash", Permission::hash},
 }};
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 template <class Number>
 bool parse_digits(std::string_view text, Number& out) {
@@ -134,26 +125,14 @@ std::optional<Date> Date::parse(std::string_view text) {
     if (!parse_digits(text.substr(0, 4), year) || !parse_digits(text.substr(5, 2), month) ||
         !parse_digits(text.substr(8, 2), day))
         return std::nullopt;
-    constexpr std::array<unsigned, 12> month_days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1970 || month < 1 || month > 12 || day < 1) return std::nullopt;
-    const unsigned days_in_month = month_days[month - 1] + (month == 2 && leap(year) ? 1 : 0);
-    if (day > days_in_month) return std::nullopt;
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
     return Date{days_from_civil(year, month, day)};
 }
 
 std::string Date::text() const {
-    // H. Hinnant's civil_from_days.
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned day = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned month = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2);
+    const CivilDate date = civil_from_days(days);
     char out[32];
-    std::snprintf(out, sizeof out, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+    std::snprintf(out, sizeof out, "%04lld-%02u-%02u", static_cast<long long>(date.year), date.month, date.day);
     return out;
 }
 
@@ -195,10 +174,11 @@ bool EffectivePolicy::admits(const std::string& ip) const {
 EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own, const std::vector<const Group*>& groups) {
     EffectivePolicy policy;
     const auto take = [&](const Settings& settings, const std::string& from) {
-        for (const auto& [path, permissions] : settings.permissions) {
+        for (const auto& rule : settings.permissions) {
+            const std::string& path = rule.first;  // not a structured binding: clang cannot capture one in a lambda
             const bool taken = std::any_of(policy.rules_.begin(), policy.rules_.end(),
-                                           [&](const EffectivePolicy::Rule& rule) { return rule.path == path; });
-            if (!taken) policy.rules_.push_back({path, permissions, from});
+                                           [&](const EffectivePolicy::Rule& taken_rule) { return taken_rule.path == path; });
+            if (!taken) policy.rules_.push_back({path, rule.second, from});
         }
         Limits& limits = policy.limits_;
         if (!limits.upload_rate) limits.upload_rate = settings.limits.upload_rate;

@@ -2,6 +2,8 @@
 // Month names and dates are formatted by hand: strftime depends on the process locale.
 #include "fs/listing.hpp"
 
+#include "base/calendar.hpp"
+
 #include "sys/time.hpp"
 
 #include <algorithm>
@@ -95,22 +97,6 @@ std::string_view mlsx_perm(const FileInfo& info) {
     return "adfrw";
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(std::int64_t y, unsigned m) {
-    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
 
 // The decimal value of text[pos, pos+len), all digits; -1 otherwise.
 std::int64_t digits_at(std::string_view text, std::size_t pos, std::size_t len) {

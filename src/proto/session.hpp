@@ -19,8 +19,8 @@
 #include "fs/quota.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
-#include "proto/command_parser.hpp"
 #include "proto/access_need.hpp"
+#include "proto/command_parser.hpp"
 #include "proto/command_token.hpp"
 #include "proto/server_context.hpp"
 #include "proto/transfer.hpp"
@@ -346,19 +346,20 @@ private:
     };
     static OpenedToRead open_to_read(const fs::Home& home, const std::string& vpath);
     struct Opened;  // what the I/O pool's half of store() hands back (session_transfer.cpp)
-    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy, PendingDigests& pending,
-                                  std::string target, fs::WriteMode mode, std::uint64_t rest, bool digests);
+    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy,
+                                  PendingDigests& pending, std::string target, fs::WriteMode mode, std::uint64_t rest,
+                                  bool digests);
     void store_from(Stored stored, File reader, CommandToken command);
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
-    std::unique_ptr<UploadBudget> upload_budget();
+    std::unique_ptr<UploadBudget> upload_budget();  // against quota_, in memory or shared by nodes; paced
     // A place among the account's transfers at once (the policy's limit), held by the transfer's
     // command until it completes; nullptr without a limit; nullopt when refused (450 sent).
     using TransferSlot = std::shared_ptr<UserJobs::Slot>;
     std::optional<TransferSlot> take_transfer_slot();
     // The account's rate in `direction` as a transfer's pacer; nullptr without one.
-    std::unique_ptr<Pacer> pacer_for(UserRates::Direction direction);  // against quota_, in memory or shared by nodes
+    std::unique_ptr<Pacer> pacer_for(UserRates::Direction direction);
     // 150, open the data connection, run the transfer made by `make`, then 226/426/451/552.
     void run_transfer(std::string preliminary, TransferControl::MakeTransfer make, XferRecord record,
                       CommandToken command);
