@@ -190,11 +190,11 @@ Account read_account(const std::string& path, std::string_view name, const toml:
             const std::string text = read_string(path, value, key);
             account.expires = Date::parse(text);
             if (!account.expires) fail_at(path, value, key + ": not a date YYYY-MM-DD: \"" + text + "\"");
-        } else if (read_settings_field(path, field, value, key, account.settings)) {
+        } else if (!read_settings_field(path, field, value, key, account.settings)) {
+            // Refused rather than dropped: the next rewrite would otherwise silently lose it.
+            fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled, groups, expires, "
+                                       "permissions, limits, networks)");
         }
-        // Refused rather than dropped: the next rewrite would otherwise silently lose it.
-        else fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled, groups, expires, "
-                                        "permissions, limits, networks)");
     }
     if (account.home.empty()) account.home = account.name;
     if (!valid_home_path(account.home))
