@@ -3,6 +3,7 @@
 #include "app/privileges.hpp"
 #include "app/stores.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace ferry::app {
@@ -19,6 +20,32 @@ std::unique_ptr<auth::AccountStore> account_store(const Config& config, std::str
 }
 
 }  // namespace
+
+Words parse_words(std::span<const std::string> words, const std::vector<std::string_view>& valued,
+                  const std::vector<std::string_view>& bare) {
+    Words parsed;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (!word.starts_with("--")) {
+            parsed.positional.push_back(word);
+            continue;
+        }
+        const auto equals = word.find('=');
+        const std::string flag = word.substr(0, equals);
+        const bool takes_value = std::find(valued.begin(), valued.end(), flag) != valued.end();
+        if (!takes_value && std::find(bare.begin(), bare.end(), flag) == bare.end()) throw UsageError{"unknown option " + flag};
+        std::string value;
+        if (equals != std::string::npos) {
+            if (!takes_value) throw UsageError{flag + " takes no value"};
+            value = word.substr(equals + 1);
+        } else if (takes_value) {
+            if (i + 1 >= words.size()) throw UsageError{flag + " needs a value"};
+            value = words[++i];
+        }
+        parsed.flags[flag] = value;
+    }
+    return parsed;
+}
 
 int refuse(std::string_view tool, const std::string& why) {
     std::cerr << tool << ": " << why << "\n";

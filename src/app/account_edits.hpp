@@ -5,6 +5,9 @@
 #include "auth/accounts.hpp"
 
 #include <functional>
+#include <map>
+#include <span>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,17 @@ inline constexpr int exit_usage = 2;    // the command line was wrong (stderr sa
 struct UsageError {
     std::string message;
 };
+
+// A command line's words: positional ones, and --flags ("--flag=value" or "--flag value" for the
+// `valued` ones; `bare` ones take none). An unknown flag, a missing or an unwanted value is a
+// UsageError. A flag given twice keeps its last value.
+struct Words {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string, std::less<>> flags;  // a flag without a value maps to ""
+    bool has(std::string_view flag) const { return flags.contains(flag); }
+};
+Words parse_words(std::span<const std::string> words, const std::vector<std::string_view>& valued,
+                  const std::vector<std::string_view>& bare = {});
 
 // "<tool>: <why>" on stderr; exit_refused.
 int refuse(std::string_view tool, const std::string& why);

@@ -37,39 +37,6 @@ constexpr const char* group_usage_text =
     "  networks G [--allow CIDR,...] [--deny CIDR,...]\n"
     "An account's own settings win, then its groups' in the order it lists them (ferryd user groups).\n";
 
-// Words and --flags; `valued` flags take a value ("--flag=v" or "--flag v").
-struct Words {
-    std::vector<std::string> positional;
-    std::map<std::string, std::string, std::less<>> flags;  // a flag without a value maps to ""
-    bool has(std::string_view flag) const { return flags.contains(flag); }
-};
-
-Words parse_words(std::span<const std::string> words, std::initializer_list<std::string_view> valued,
-                  std::initializer_list<std::string_view> bare = {}) {
-    Words parsed;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        const std::string& word = words[i];
-        if (!word.starts_with("--")) {
-            parsed.positional.push_back(word);
-            continue;
-        }
-        const auto equals = word.find('=');
-        const std::string flag = word.substr(0, equals);
-        const bool takes_value = std::find(valued.begin(), valued.end(), flag) != valued.end();
-        if (!takes_value && std::find(bare.begin(), bare.end(), flag) == bare.end()) throw UsageError{"unknown option " + flag};
-        std::string value;
-        if (equals != std::string::npos) {
-            if (!takes_value) throw UsageError{flag + " takes no value"};
-            value = word.substr(equals + 1);
-        } else if (takes_value) {
-            if (i + 1 >= words.size()) throw UsageError{flag + " needs a value"};
-            value = words[++i];
-        }
-        parsed.flags[flag] = value;
-    }
-    return parsed;
-}
-
 void expect_positional(const Words& words, std::size_t count, std::string_view what) {
     if (words.positional.size() != count) throw UsageError{std::string(what)};
 }

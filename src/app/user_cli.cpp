@@ -66,25 +66,12 @@ int refuse(const std::string& why) { return app::refuse(tool, why); }
 
 // `allowed` lists the flags this subcommand takes; "--flag=value" and "--flag value" both work.
 Options parse_options(std::span<const std::string> words, std::initializer_list<std::string_view> allowed) {
+    std::vector<std::string_view> valued, bare;
+    for (std::string_view flag : allowed) (flag == "--quota" || flag == "--home" ? valued : bare).push_back(flag);
+    Words parsed = parse_words(words, valued, bare);
     Options options;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        const std::string& word = words[i];
-        if (!word.starts_with("--")) {
-            options.names.push_back(word);
-            continue;
-        }
-        const auto equals = word.find('=');
-        const std::string flag = word.substr(0, equals);
-        if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end())
-            throw UsageError{"unknown option " + flag};
-        const bool takes_value = flag == "--quota" || flag == "--home";
-        std::optional<std::string> value;
-        if (equals != std::string::npos) value = word.substr(equals + 1);
-        if (takes_value && !value) {
-            if (i + 1 >= words.size()) throw UsageError{flag + " needs a value"};
-            value = words[++i];
-        }
-        if (!takes_value && value) throw UsageError{flag + " takes no value"};
+    options.names = std::move(parsed.positional);
+    for (const auto& [flag, value] : parsed.flags) {
         if (flag == "--quota") options.quota = value;
         else if (flag == "--home") options.home = value;
         else if (flag == "--admin") options.admin = true;
