@@ -106,18 +106,22 @@ std::vector<Network> read_networks(const std::string& path, const toml::node& no
     return networks;
 }
 
+Permissions read_permission_words(const std::string& path, const toml::node& value, const std::string& where) {
+    const std::string words = read_string(path, value, where);
+    std::string bad;
+    auto permissions = Permissions::parse(words, &bad);
+    if (!permissions) fail_at(path, value, where + ": unknown permission \"" + bad + "\" (known: list, download, upload, "
+                                           "overwrite, delete, rename, mkdir, rmdir, chmod, hash, all, none)");
+    return *permissions;
+}
+
 void read_permissions(const std::string& path, const toml::node& node, const std::string& key, Settings& settings) {
     for (const auto& [rule_key, value] : read_table(path, node, key)) {
         const std::string rule(rule_key.str());
         const std::string where = key + ".\"" + rule + "\"";
         std::string why;
         if (!rule_path(rule, &why)) fail_at(path, value, where + ": the path " + why);
-        const std::string words = read_string(path, value, where);
-        std::string bad;
-        auto permissions = Permissions::parse(words, &bad);
-        if (!permissions) fail_at(path, value, where + ": unknown permission \"" + bad + "\" (known: list, download, upload, "
-                                               "overwrite, delete, rename, mkdir, rmdir, chmod, hash, all, none)");
-        settings.permissions[rule] = *permissions;
+        settings.permissions[rule] = read_permission_words(path, value, where);
     }
 }
 
@@ -135,11 +139,36 @@ void read_limits(const std::string& path, const toml::node& node, const std::str
     }
 }
 
-// permissions, limits or networks of an account or a group; false for any other field.
+// [PREFIX.folders.F] at = "/team", permissions = "all"
+void read_folder_grants(const std::string& path, const toml::node& node, const std::string& key, Settings& settings) {
+    for (const auto& [folder_key, value] : read_table(path, node, key)) {
+        const std::string folder(folder_key.str());
+        const std::string where = key + "." + folder;
+        if (!valid_group_name(folder)) fail_at(path, value, where + ": not a valid folder name (letters, digits, . _ -)");
+        FolderGrant grant{"", Permissions::all()};
+        for (const auto& [field_key, field] : read_table(path, value, where)) {
+            const std::string name(field_key.str());
+            if (name == "at") grant.at = read_string(path, field, where + ".at");
+            else if (name == "permissions") grant.permissions = read_permission_words(path, field, where + ".permissions");
+            else fail_at(path, field, where + "." + name + ": unknown field (known: at, permissions)");
+        }
+        std::string why;
+        if (!rule_path(grant.at, &why) || grant.at == "/")
+            fail_at(path, value, where + ".at: the mount point " + (why.empty() ? "must not be /" : why));
+        for (const auto& [other, taken] : settings.folders)
+            if (mounts_nest(taken.at, grant.at))
+                fail_at(path, value, where + ".at: " + grant.at + " would be a mount over folder " + other + "'s " + taken.at);
+        settings.folders[folder] = std::move(grant);
+    }
+}
+
+// permissions, folders, limits or networks of an account or a group; false for any other field.
 bool read_settings_field(const std::string& path, const std::string& field, const toml::node& value,
                          const std::string& key, Settings& settings) {
     if (field == "permissions") {
         read_permissions(path, value, key, settings);
+    } else if (field == "folders") {
+        read_folder_grants(path, value, key, settings);
     } else if (field == "limits") {
         read_limits(path, value, key, settings.limits);
     } else if (field == "networks") {
@@ -162,9 +191,20 @@ Group read_group(const std::string& path, std::string_view name, const toml::nod
     for (const auto& [field_key, value] : read_table(path, node, prefix)) {
         const std::string field(field_key.str());
         if (!read_settings_field(path, field, value, prefix + "." + field, group.settings))
-            fail_at(path, value, prefix + "." + field + ": unknown field (known: permissions, limits, networks)");
+            fail_at(path, value, prefix + "." + field + ": unknown field (known: permissions, folders, limits, networks)");
     }
     return group;
+}
+
+SharedFolder read_folder(const std::string& path, std::string_view name, const toml::node& node) {
+    const std::string prefix = "folders." + std::string(name);
+    if (!valid_group_name(name)) fail_at(path, node, prefix + ": not a valid folder name (letters, digits, . _ -)");
+    SharedFolder folder{std::string(name), unlimited_bytes};
+    for (const auto& [field_key, value] : read_table(path, node, prefix)) {
+        if (field_key.str() == "quota") folder.quota = read_quota(path, value, prefix + ".quota");
+        else fail_at(path, value, prefix + "." + std::string(field_key.str()) + ": unknown field (known: quota)");
+    }
+    return folder;
 }
 
 Account read_account(const std::string& path, std::string_view name, const toml::node& node) {
@@ -193,7 +233,7 @@ Account read_account(const std::string& path, std::string_view name, const toml:
         } else if (!read_settings_field(path, field, value, key, account.settings)) {
             // Refused rather than dropped: the next rewrite would otherwise silently lose it.
             fail_at(path, value, key + ": unknown field (known: password, home, quota, admin, disabled, groups, expires, "
-                                       "permissions, limits, networks)");
+                                       "permissions, folders, limits, networks)");
         }
     }
     if (account.home.empty()) account.home = account.name;
@@ -279,6 +319,10 @@ std::string settings_toml(const Settings& settings, std::string_view prefix) {
         out += "[" + table_name(prefix, "permissions") + "]\n";
         for (const auto& [rule, permissions] : settings.permissions) out += toml_string(rule) + " = " + toml_string(permissions.text()) + "\n";
     }
+    for (const auto& [folder, grant] : settings.folders) {
+        out += "[" + table_name(prefix, "folders." + toml_key(folder)) + "]\n";
+        out += "at = " + toml_string(grant.at) + "\npermissions = " + toml_string(grant.permissions.text()) + "\n";
+    }
     const Limits& limits = settings.limits;
     if (limits != Limits{}) {
         out += "[" + table_name(prefix, "limits") + "]\n";
@@ -302,7 +346,7 @@ std::optional<Settings> settings_from_toml(std::string_view text, std::string* e
         for (const auto& [key, node] : root) {
             const std::string field(key.str());
             if (!read_settings_field(path, field, node, field, settings))
-                fail_at(path, node, field + ": unknown table (known: permissions, limits, networks)");
+                fail_at(path, node, field + ": unknown table (known: permissions, folders, limits, networks)");
         }
         return settings;
     } catch (const toml::parse_error& e) {
@@ -388,11 +432,26 @@ Result<AccountsFile> AccountsFile::load(const std::string& path, std::string* er
                     file.groups_.emplace(std::string(name.str()), read_group(path, name.str(), entry));
                 continue;
             }
+            if (key.str() == "folders") {
+                for (const auto& [name, entry] : read_table(path, node, "folders"))
+                    file.folders_.emplace(std::string(name.str()), read_folder(path, name.str(), entry));
+                continue;
+            }
             if (key.str() != "users")
-                fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) + "\" (expected [users.NAME] and [groups.NAME] tables)");
+                fail_at(path, node, "unknown top-level key \"" + std::string(key.str()) +
+                                        "\" (expected [users.NAME], [groups.NAME] and [folders.NAME] tables)");
             for (const auto& [name, entry] : read_table(path, node, "users"))
                 file.accounts_.emplace(std::string(name.str()), read_account(path, name.str(), entry));
         }
+        const auto check_folders = [&](const Settings& settings, const std::string& table, const std::string& name) {
+            for (const auto& grant : settings.folders)
+                if (!file.find_folder(grant.first))
+                    fail_at(path, *root.get(table)->as_table()->get(name),
+                            table + "." + name + ".folders: no folder \"" + grant.first + "\" (add it: ferryd folder add " +
+                                grant.first + ")");
+        };
+        for (const auto& [name, account] : file.accounts_) check_folders(account.settings, "users", name);
+        for (const auto& [name, group] : file.groups_) check_folders(group.settings, "groups", name);
         for (const auto& [name, account] : file.accounts_)
             for (const auto& group : account.groups)
                 if (!file.find_group(group))
@@ -498,7 +557,42 @@ EffectivePolicy AccountsFile::policy_of(const Account& account) const {
     std::vector<const Group*> groups;
     for (const auto& name : account.groups)
         if (const Group* group = find_group(name)) groups.push_back(group);
-    return resolve_policy(account.name, account.settings, groups);
+    return resolve_policy(account.name, account.settings, groups, &folders_);
+}
+
+const SharedFolder* AccountsFile::find_folder(std::string_view name) const {
+    auto it = folders_.find(name);
+    return it == folders_.end() ? nullptr : &it->second;
+}
+
+SharedFolder* AccountsFile::find_folder_mutable(std::string_view name) {
+    auto it = folders_.find(name);
+    return it == folders_.end() ? nullptr : &it->second;
+}
+
+bool AccountsFile::add_folder(SharedFolder folder) {
+    if (!valid_group_name(folder.name) || folders_.contains(folder.name)) return false;
+    std::string name = folder.name;
+    folders_.emplace(std::move(name), std::move(folder));
+    return true;
+}
+
+bool AccountsFile::remove_folder(std::string_view name) {
+    auto it = folders_.find(name);
+    if (it == folders_.end()) return false;
+    for (auto& [account_name, account] : accounts_) account.settings.folders.erase(it->first);
+    for (auto& [group_name, group] : groups_) group.settings.folders.erase(it->first);
+    folders_.erase(it);
+    return true;
+}
+
+std::vector<std::string> AccountsFile::grants_of(std::string_view folder) const {
+    std::vector<std::string> grants;
+    for (const auto& [name, account] : accounts_)
+        if (account.settings.folders.contains(folder)) grants.push_back("user " + name);
+    for (const auto& [name, group] : groups_)
+        if (group.settings.folders.contains(folder)) grants.push_back("group " + name);
+    return grants;
 }
 
 std::string AccountsFile::to_toml() const {
@@ -520,6 +614,7 @@ std::string AccountsFile::to_toml() const {
         out += "\n[groups." + toml_key(name) + "]\n";
         out += settings_toml(group.settings, "groups." + toml_key(name));
     }
+    for (const auto& [name, folder] : folders_) out += "\n[folders." + toml_key(name) + "]\nquota = " + toml_quota(folder.quota) + "\n";
     return out;
 }
 

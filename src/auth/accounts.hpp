@@ -18,9 +18,14 @@
 //   allow = ["10.0.0.0/8"]
 //   deny = ["10.9.0.0/16"]
 //
-//   [groups.team]             # the same permissions, limits and networks tables
+//   [users.alice.folders.projects]  # the shared folder "projects", mounted at /projects
+//   at = "/projects"
+//   permissions = "all"
+//   [groups.team]             # the same permissions, folders, limits and networks tables
 //   [groups.team.permissions]
 //   "/" = "all"
+//   [folders.projects]        # a shared folder: <shared_root>/projects
+//   quota = "10G"             # its own, shared by all who write into it; "unlimited" = none
 //
 // Every change is a read-modify-write under an exclusive flock on "<file>.lock", written to a temp
 // file in the same folder, fsynced and renamed over the old one: the server and `ferryd user`
@@ -110,6 +115,15 @@ public:
     bool remove_group(std::string_view name);    // false if missing
     // The accounts that list group `name`.
     std::vector<std::string> members_of(std::string_view name) const;
+
+    const SharedFolders& folders() const { return folders_; }
+    const SharedFolder* find_folder(std::string_view name) const;
+    SharedFolder* find_folder_mutable(std::string_view name);
+    bool add_folder(SharedFolder folder);  // false if the name is invalid (as a group's) or taken
+    // Removes the folder and every grant of it (its files stay on disk). False if missing.
+    bool remove_folder(std::string_view name);
+    // "user alice", "group staff": who the folder is granted to.
+    std::vector<std::string> grants_of(std::string_view folder) const;
     // `account` after its groups (a group it names that is gone is skipped).
     EffectivePolicy policy_of(const Account& account) const;
 
@@ -122,9 +136,10 @@ public:
 private:
     std::map<std::string, Account, std::less<>> accounts_;
     std::map<std::string, Group, std::less<>> groups_;
+    SharedFolders folders_;
 };
 
-// Settings as the TOML tables `[PREFIX.permissions]`, `[PREFIX.limits]`, `[PREFIX.networks]` (the
+// Settings as the TOML tables `[PREFIX.permissions]`, `[PREFIX.folders.F]`, `[PREFIX.limits]`, `[PREFIX.networks]` (the
 // accounts file; "" for top-level tables, as the database keeps them), and back. Only the tables a
 // setting needs are written.
 std::string settings_toml(const Settings& settings, std::string_view prefix);

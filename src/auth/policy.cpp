@@ -136,6 +136,14 @@ std::string Date::text() const {
     return out;
 }
 
+bool mounts_nest(std::string_view a, std::string_view b) { return path_covers(a, b) || path_covers(b, a); }
+
+const EffectivePolicy::Mount* EffectivePolicy::mount_of(std::string_view vpath) const {
+    for (const Mount& mount : mounts_)  // they never nest: at most one covers a path
+        if (path_covers(mount.at, vpath)) return &mount;
+    return nullptr;
+}
+
 const EffectivePolicy::Rule* EffectivePolicy::deciding_rule(std::string_view vpath) const {
     for (const Rule& rule : rules_)  // deepest first: the first that covers the path decides
         if (path_covers(rule.path, vpath)) return &rule;
@@ -171,15 +179,25 @@ bool EffectivePolicy::admits(const std::string& ip) const {
     return !allow_ || in(*allow_);
 }
 
-EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own, const std::vector<const Group*>& groups) {
+EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own, const std::vector<const Group*>& groups,
+                               const SharedFolders* folders) {
     EffectivePolicy policy;
+    const auto add_rule = [&](const std::string& path, Permissions permissions, const std::string& from) {
+        const bool taken = std::any_of(policy.rules_.begin(), policy.rules_.end(),
+                                       [&](const EffectivePolicy::Rule& rule) { return rule.path == path; });
+        if (!taken) policy.rules_.push_back({path, permissions, from});
+    };
+    const auto add_mount = [&](const std::string& folder, const FolderGrant& grant, const std::string& from) {
+        if (grant.at == "/" || (folders && !folders->contains(folder))) return;
+        for (const auto& mount : policy.mounts_)
+            if (mount.folder == folder || mounts_nest(mount.at, grant.at)) return;
+        policy.mounts_.push_back({grant.at, folder, from});
+        // As any rule: one set before for the same path (the account's own) wins.
+        add_rule(grant.at, grant.permissions, from + ", folder " + folder);
+    };
     const auto take = [&](const Settings& settings, const std::string& from) {
-        for (const auto& rule : settings.permissions) {
-            const std::string& path = rule.first;  // not a structured binding: clang cannot capture one in a lambda
-            const bool taken = std::any_of(policy.rules_.begin(), policy.rules_.end(),
-                                           [&](const EffectivePolicy::Rule& taken_rule) { return taken_rule.path == path; });
-            if (!taken) policy.rules_.push_back({path, rule.second, from});
-        }
+        for (const auto& rule : settings.permissions) add_rule(rule.first, rule.second, from);
+        for (const auto& grant : settings.folders) add_mount(grant.first, grant.second, from);
         Limits& limits = policy.limits_;
         if (!limits.upload_rate) limits.upload_rate = settings.limits.upload_rate;
         if (!limits.download_rate) limits.download_rate = settings.limits.download_rate;
@@ -196,6 +214,8 @@ EffectivePolicy resolve_policy(std::string_view account_name, const Settings& ow
     const auto depth = [](const std::string& path) { return path == "/" ? 0 : std::count(path.begin(), path.end(), '/'); };
     std::stable_sort(policy.rules_.begin(), policy.rules_.end(),
                      [&](const auto& a, const auto& b) { return depth(a.path) > depth(b.path); });
+    std::stable_sort(policy.mounts_.begin(), policy.mounts_.end(),
+                     [&](const auto& a, const auto& b) { return depth(a.at) > depth(b.at); });
     // A limit of 0 means none: keep it out of the effective limits, so `unrestricted` says so.
     Limits& limits = policy.limits_;
     if (limits.upload_rate == 0u) limits.upload_rate.reset();

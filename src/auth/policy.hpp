@@ -70,16 +70,39 @@ struct Limits {
     bool operator==(const Limits&) const = default;
 };
 
+// A shared folder given to an account or a group: mounted at `at` in their tree, with `permissions`
+// there (a rule at `at`, like any other, that deeper rules may refine).
+struct FolderGrant {
+    std::string at;  // a rule_path other than "/"
+    Permissions permissions;
+    bool operator==(const FolderGrant&) const = default;
+};
+
 // What an account or a group carries. Unset (nullopt, or no rule for a path) means "as the next
 // in line says": the account's groups in order, then the defaults (everything allowed).
 struct Settings {
     std::map<std::string, Permissions, std::less<>> permissions;  // rule path -> permissions
+    std::map<std::string, FolderGrant, std::less<>> folders;      // shared folder name -> its mount
     Limits limits;
     std::optional<std::vector<Network>> allow;  // log in only from these
     std::vector<Network> deny;                  // never from these (wins over allow)
-    bool empty() const { return permissions.empty() && limits == Limits{} && !allow && deny.empty(); }
+    bool empty() const {
+        return permissions.empty() && folders.empty() && limits == Limits{} && !allow && deny.empty();
+    }
     bool operator==(const Settings&) const = default;
 };
+
+// A shared folder: a folder named `name` beneath the config's shared_root, with a quota of its own
+// that every account writing into it shares (unlimited_bytes: none).
+struct SharedFolder {
+    std::string name;
+    std::uint64_t quota;
+};
+using SharedFolders = std::map<std::string, SharedFolder, std::less<>>;
+
+// Whether two mount points would nest (the same path, or one beneath the other): a mount over
+// another mount is refused.
+bool mounts_nest(std::string_view a, std::string_view b);
 
 struct Group {
     std::string name;
@@ -103,6 +126,12 @@ public:
         Permissions permissions;
         std::string from;  // the account's name or "group G", for `ferryd user show`
     };
+    // A shared folder in the account's tree: `at` and everything beneath it is the folder's.
+    struct Mount {
+        std::string at;
+        std::string folder;
+        std::string from;
+    };
     // No rules, no limits: everything allowed (an account without a policy).
     EffectivePolicy() = default;
 
@@ -120,25 +149,36 @@ public:
     // policy names any.
     bool admits(const std::string& ip) const;
 
+    // The mount `vpath` lies in (at its mount point or beneath), if any.
+    const Mount* mount_of(std::string_view vpath) const;
+
     const std::vector<Rule>& rules() const { return rules_; }  // deepest first
+    const std::vector<Mount>& mounts() const { return mounts_; }
     const Limits& limits() const { return limits_; }
     const std::optional<std::vector<Network>>& allow() const { return allow_; }
     const std::vector<Network>& deny() const { return deny_; }
-    bool unrestricted() const { return rules_.empty() && !allow_ && deny_.empty() && limits_ == Limits{}; }
+    bool unrestricted() const {
+        return rules_.empty() && mounts_.empty() && !allow_ && deny_.empty() && limits_ == Limits{};
+    }
 
 private:
     friend EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own,
-                                          const std::vector<const Group*>& groups);
+                                          const std::vector<const Group*>& groups, const SharedFolders* folders);
     const Rule* deciding_rule(std::string_view vpath) const;
     std::vector<Rule> rules_;
+    std::vector<Mount> mounts_;
     Limits limits_;
     std::optional<std::vector<Network>> allow_;
     std::vector<Network> deny_;
 };
 
 // The account's own settings, then each group's in order: for a rule path, a limit or the allowed
-// networks, the first that sets it wins. Denied networks add up (any of them denies).
-EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own, const std::vector<const Group*>& groups);
+// networks, the first that sets it wins. Denied networks add up (any of them denies). A folder
+// grant mounts the folder and sets the rule at its mount point; the first grant of a folder wins,
+// and a grant whose mount would nest with one taken before it, or whose folder is not in
+// `folders` (when given), is left out.
+EffectivePolicy resolve_policy(std::string_view account_name, const Settings& own, const std::vector<const Group*>& groups,
+                               const SharedFolders* folders = nullptr);
 
 // Whether `vpath` is `base` or lies beneath it ("/a" covers "/a" and "/a/b", not "/ab").
 bool path_covers(std::string_view base, std::string_view vpath);

@@ -18,6 +18,7 @@ constexpr const char* select_accounts =
     "SELECT name, password_hash, home, quota, admin, disabled, array_to_string(groups, ','), "
     "coalesce(to_char(expires, 'YYYY-MM-DD'), ''), settings FROM ferry_accounts ORDER BY name";
 constexpr const char* select_groups = "SELECT name, settings FROM ferry_groups ORDER BY name";
+constexpr const char* select_folders = "SELECT name, quota FROM ferry_folders ORDER BY name";
 
 std::string quota_text(std::uint64_t quota) { return quota == unlimited_bytes ? "-1" : std::to_string(quota); }
 std::uint64_t quota_value(std::int64_t stored) { return stored < 0 ? unlimited_bytes : static_cast<std::uint64_t>(stored); }
@@ -51,6 +52,11 @@ std::string joined_groups(const std::vector<std::string>& groups) {
 
 Result<auth::AccountsFile> read_accounts(Connection& connection, std::string* error) {
     auth::AccountsFile file;
+    auto folders = connection.query(select_folders, {}, error);
+    if (!folders) return folders.error();
+    for (int i = 0; i < folders->count(); ++i)
+        if (!file.add_folder(auth::SharedFolder{folders->text(i, 0), quota_value(folders->integer(i, 1))}))
+            log::error(cat("postgresql: folder \"", folders->text(i, 0), "\" breaks the name rules; ignored"));
     auto groups = connection.query(select_groups, {}, error);
     if (!groups) return groups.error();
     for (int i = 0; i < groups->count(); ++i) {
@@ -99,10 +105,27 @@ Status delete_groups(Connection& connection, const auth::AccountsFile& before, c
     return {};
 }
 
+// New folders and changed quotas (usage stays as it is); gone folders (their files stay on disk).
+Status write_folders(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
+                     std::string* error) {
+    for (const auto& [name, folder] : after.folders()) {
+        const auth::SharedFolder* old = before.find_folder(name);
+        if (old && old->quota == folder.quota) continue;
+        const char* sql = "INSERT INTO ferry_folders (name, quota) VALUES ($1, $2) "
+                          "ON CONFLICT (name) DO UPDATE SET quota = excluded.quota";
+        if (const Status err = connection.query(sql, {name, quota_text(folder.quota)}, error).error()) return err;
+    }
+    for (const auto& [name, folder] : before.folders())
+        if (!after.find_folder(name))
+            if (const Status err = connection.query("DELETE FROM ferry_folders WHERE name = $1", {name}, error).error()) return err;
+    return {};
+}
+
 // The statements that turn `before` into `after`, in the open transaction.
 Status write_difference(Connection& connection, const auth::AccountsFile& before, const auth::AccountsFile& after,
                         std::string* error) {
     // Groups first, so that accounts may name the new ones; gone groups last, when no account names them.
+    if (const Status err = write_folders(connection, before, after, error)) return err;
     if (const Status err = write_groups(connection, before, after, error)) return err;
     for (const auto& [name, account] : before.all())
         if (!after.find(name))
@@ -309,19 +332,49 @@ Result<Rows> PgNodeLedger::query(std::string_view sql, const std::vector<std::op
     return rows;
 }
 
-Result<fs::UsageLedger::Grant> PgNodeLedger::reserve(const std::string& user, std::uint64_t wanted) {
+namespace {
+
+// The statements of one kind of owner: $1 is always its name.
+struct UsageSql {
+    const char* reserve;  // ($1, node, wanted, default quota, ttl ms) -> id, granted, held, used
+    const char* settle;   // ($1, id, written) -> used
+    const char* adjust;   // ($1, delta) -> used
+    const char* stored;   // ($1) -> used, measured
+    const char* record;   // ($1, used) -> used
+};
+
+constexpr UsageSql account_sql{
+    "SELECT id, granted, held, used FROM ferry_reserve($1, $2, $3, $4, $5)",
+    "SELECT ferry_settle($1, $2, $3)",
+    "UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1 RETURNING used",
+    "SELECT used, measured FROM ferry_accounts WHERE name = $1",
+    "UPDATE ferry_accounts SET used = CASE WHEN measured THEN used ELSE $2 END, measured = true WHERE name = $1 RETURNING used",
+};
+constexpr UsageSql folder_sql{
+    "SELECT id, granted, held, used FROM ferry_folder_reserve($1, $2, $3, $4, $5)",
+    "SELECT ferry_folder_settle($1, $2, $3)",
+    "UPDATE ferry_folders SET used = greatest(0, used + $2) WHERE name = $1 RETURNING used",
+    "SELECT used, measured FROM ferry_folders WHERE name = $1",
+    "UPDATE ferry_folders SET used = CASE WHEN measured THEN used ELSE $2 END, measured = true WHERE name = $1 RETURNING used",
+};
+
+const UsageSql& sql_of(UsageOwner owner) { return owner == UsageOwner::account ? account_sql : folder_sql; }
+
+}  // namespace
+
+Result<fs::UsageLedger::Grant> PgNodeLedger::reserve(UsageOwner owner, const std::string& name, std::uint64_t wanted) {
     if (const Status err = pay_what_is_owed()) return err;  // a grant against a stale figure could pass the quota
-    auto rows = query("SELECT id, granted, held, used FROM ferry_reserve($1, $2, $3, $4, $5)",
-                      {user, node_, std::to_string(wanted), quota_text(default_quota_), std::to_string(ttl_.count())}, user);
+    auto rows = query(sql_of(owner).reserve,
+                      {name, node_, std::to_string(wanted), quota_text(default_quota_), std::to_string(ttl_.count())}, name);
     if (!rows) return rows.error();
     return Grant{.id = static_cast<std::uint64_t>(rows->integer(0, 0)), .bytes = static_cast<std::uint64_t>(rows->integer(0, 1)),
                  .held = static_cast<std::uint64_t>(rows->integer(0, 2)), .used = static_cast<std::uint64_t>(rows->integer(0, 3))};
 }
 
 Result<std::uint64_t> PgNodeLedger::apply(const Owed& owed) {
-    auto rows = owed.id ? query("SELECT ferry_settle($1, $2, $3)", {owed.user, std::to_string(owed.id), std::to_string(owed.delta)}, owed.user)
-                        : query("UPDATE ferry_accounts SET used = greatest(0, used + $2) WHERE name = $1 RETURNING used",
-                                {owed.user, std::to_string(owed.delta)}, owed.user);
+    const UsageSql& sql = sql_of(owed.owner);
+    auto rows = owed.id ? query(sql.settle, {owed.name, std::to_string(owed.id), std::to_string(owed.delta)}, owed.name)
+                        : query(sql.adjust, {owed.name, std::to_string(owed.delta)}, owed.name);
     if (!rows) return rows.error();
     return rows->count() ? static_cast<std::uint64_t>(rows->integer(0, 0)) : 0;
 }
@@ -349,26 +402,24 @@ Result<std::uint64_t> PgNodeLedger::apply_or_owe(Owed owed) {
     return result;
 }
 
-Result<std::uint64_t> PgNodeLedger::settle(const std::string& user, std::uint64_t id, std::uint64_t written) {
-    return apply_or_owe(Owed{user, id, static_cast<std::int64_t>(written)});
+Result<std::uint64_t> PgNodeLedger::settle(UsageOwner owner, const std::string& name, std::uint64_t id, std::uint64_t written) {
+    return apply_or_owe(Owed{owner, name, id, static_cast<std::int64_t>(written)});
 }
 
-Status PgNodeLedger::adjust(const std::string& user, std::int64_t delta) {
-    return apply_or_owe(Owed{user, 0, delta}).error();
+Status PgNodeLedger::adjust(UsageOwner owner, const std::string& name, std::int64_t delta) {
+    return apply_or_owe(Owed{owner, name, 0, delta}).error();
 }
 
-Result<std::optional<std::uint64_t>> PgNodeLedger::stored_usage(const std::string& user) {
-    auto rows = query("SELECT used, measured FROM ferry_accounts WHERE name = $1", {user}, user);
+Result<std::optional<std::uint64_t>> PgNodeLedger::stored_usage(UsageOwner owner, const std::string& name) {
+    auto rows = query(sql_of(owner).stored, {name}, name);
     if (!rows) return rows.error();
     if (rows->count() == 0) return Errc::not_found;
     if (!rows->boolean(0, 1)) return std::optional<std::uint64_t>();
     return std::optional<std::uint64_t>(static_cast<std::uint64_t>(rows->integer(0, 0)));
 }
 
-Result<std::uint64_t> PgNodeLedger::record_measurement(const std::string& user, std::uint64_t used) {
-    auto rows = query("UPDATE ferry_accounts SET used = CASE WHEN measured THEN used ELSE $2 END, measured = true "
-                      "WHERE name = $1 RETURNING used",
-                      {user, std::to_string(used)}, user);
+Result<std::uint64_t> PgNodeLedger::record_measurement(UsageOwner owner, const std::string& name, std::uint64_t used) {
+    auto rows = query(sql_of(owner).record, {name, std::to_string(used)}, name);
     if (!rows) return rows.error();
     if (rows->count() == 0) return Errc::not_found;
     return static_cast<std::uint64_t>(rows->integer(0, 0));

@@ -70,17 +70,37 @@ private:
     std::thread watcher_;
 };
 
+// Usage is kept per account (ferry_accounts) or per shared folder (ferry_folders): the same
+// reservations, settles and adjustments against either table.
+enum class UsageOwner { account, folder };
+
 class PgNodeLedger final : public fs::UsageLedger, public auth::SessionLedger {
 public:
     PgNodeLedger(std::shared_ptr<ConnectionPool> pool, std::string node, std::uint64_t default_quota,
                   std::chrono::milliseconds ttl)
         : pool_(std::move(pool)), node_(std::move(node)), default_quota_(default_quota), ttl_(ttl) {}
 
-    Result<Grant> reserve(const std::string& user, std::uint64_t wanted) override;
-    Result<std::uint64_t> settle(const std::string& user, std::uint64_t id, std::uint64_t written) override;
-    Status adjust(const std::string& user, std::int64_t delta) override;
-    Result<std::optional<std::uint64_t>> stored_usage(const std::string& user) override;
-    Result<std::uint64_t> record_measurement(const std::string& user, std::uint64_t used) override;
+    // fs::UsageLedger of the accounts.
+    Result<Grant> reserve(const std::string& user, std::uint64_t wanted) override {
+        return reserve(UsageOwner::account, user, wanted);
+    }
+    Result<std::uint64_t> settle(const std::string& user, std::uint64_t id, std::uint64_t written) override {
+        return settle(UsageOwner::account, user, id, written);
+    }
+    Status adjust(const std::string& user, std::int64_t delta) override { return adjust(UsageOwner::account, user, delta); }
+    Result<std::optional<std::uint64_t>> stored_usage(const std::string& user) override {
+        return stored_usage(UsageOwner::account, user);
+    }
+    Result<std::uint64_t> record_measurement(const std::string& user, std::uint64_t used) override {
+        return record_measurement(UsageOwner::account, user, used);
+    }
+    // The same for an account's or a folder's usage.
+    Result<Grant> reserve(UsageOwner owner, const std::string& name, std::uint64_t wanted);
+    Result<std::uint64_t> settle(UsageOwner owner, const std::string& name, std::uint64_t id, std::uint64_t written);
+    Status adjust(UsageOwner owner, const std::string& name, std::int64_t delta);
+    Result<std::optional<std::uint64_t>> stored_usage(UsageOwner owner, const std::string& name);
+    Result<std::uint64_t> record_measurement(UsageOwner owner, const std::string& name, std::uint64_t used);
+
     Result<bool> take(const std::string& user, unsigned limit) override;
     Status give_back(const std::string& user) override;
     // This node's reservations and session counts live another ttl (every ttl/3 from the server);
@@ -94,14 +114,15 @@ public:
 
 private:
     struct Owed {  // a settle (id set) or an adjustment the database has not taken yet
-        std::string user;
+        UsageOwner owner;
+        std::string name;
         std::uint64_t id = 0;
         std::int64_t delta = 0;  // written bytes of a settle, or the adjustment
     };
     Result<std::uint64_t> apply(const Owed& owed);
     Result<std::uint64_t> apply_or_owe(Owed owed);
     Status pay_what_is_owed();
-    // The query on a pooled connection; a failure is logged with the user's name.
+    // The query on a pooled connection; a failure is logged with the owner's name.
     Result<Rows> query(std::string_view sql, const std::vector<std::optional<std::string>>& params, const std::string& user);
     std::shared_ptr<ConnectionPool> pool_;
     const std::string node_;
@@ -109,6 +130,28 @@ private:
     const std::chrono::milliseconds ttl_;
     std::mutex owed_mutex_;
     std::deque<Owed> owed_;
+};
+
+// The shared folders' usage, as an fs::UsageLedger keyed by folder name (fs::QuotaRegistry of folders).
+class PgFolderLedger final : public fs::UsageLedger {
+public:
+    explicit PgFolderLedger(std::shared_ptr<PgNodeLedger> node) : node_(std::move(node)) {}
+    Result<Grant> reserve(const std::string& folder, std::uint64_t wanted) override {
+        return node_->reserve(UsageOwner::folder, folder, wanted);
+    }
+    Result<std::uint64_t> settle(const std::string& folder, std::uint64_t id, std::uint64_t written) override {
+        return node_->settle(UsageOwner::folder, folder, id, written);
+    }
+    Status adjust(const std::string& folder, std::int64_t delta) override { return node_->adjust(UsageOwner::folder, folder, delta); }
+    Result<std::optional<std::uint64_t>> stored_usage(const std::string& folder) override {
+        return node_->stored_usage(UsageOwner::folder, folder);
+    }
+    Result<std::uint64_t> record_measurement(const std::string& folder, std::uint64_t used) override {
+        return node_->record_measurement(UsageOwner::folder, folder, used);
+    }
+
+private:
+    std::shared_ptr<PgNodeLedger> node_;
 };
 
 // `ferryd user rescan`: sets the stored usage to `used` (measured from the home). Refused while

@@ -154,11 +154,74 @@ CREATE TRIGGER ferry_groups_changed AFTER INSERT OR DELETE OR UPDATE ON ferry_gr
     FOR EACH STATEMENT EXECUTE FUNCTION ferry_accounts_changed();
 )sql";
 
+// Shared folders (auth::SharedFolder): each with a quota of its own, counted as an account's is,
+// with reservations of their own (a reservation belongs to an account or to a folder). Grants of
+// folders live in the accounts' and groups' settings.
+constexpr const char* version_3 = R"sql(
+CREATE TABLE ferry_folders (
+    name     text PRIMARY KEY,
+    quota    bigint NOT NULL DEFAULT -1,          -- bytes; -1 = unlimited
+    used     bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
+    measured boolean NOT NULL DEFAULT false
+);
+ALTER TABLE ferry_reservations
+    ALTER COLUMN account DROP NOT NULL,
+    ADD COLUMN folder text REFERENCES ferry_folders(name) ON UPDATE CASCADE ON DELETE CASCADE,
+    ADD CONSTRAINT ferry_reservations_owner CHECK ((account IS NULL) <> (folder IS NULL));
+CREATE INDEX ferry_reservations_folder ON ferry_reservations (folder);
+CREATE TRIGGER ferry_folders_changed AFTER INSERT OR DELETE OR UPDATE OF name, quota ON ferry_folders
+    FOR EACH STATEMENT EXECUTE FUNCTION ferry_accounts_changed();
+
+-- ferry_reserve for a folder: the folder's row lock orders the reservations of every account and
+-- node writing into it. p_default_quota is not used (a folder without a quota has none).
+CREATE FUNCTION ferry_folder_reserve(p_folder text, p_node text, p_wanted bigint, p_default_quota bigint,
+                                     p_ttl_ms bigint)
+RETURNS TABLE (id bigint, granted bigint, held bigint, used bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    v_quota bigint;
+    v_used  bigint;
+    v_held  bigint;
+    v_left  bigint;
+    v_id    bigint;
+BEGIN
+    SELECT f.quota, f.used INTO v_quota, v_used FROM ferry_folders f WHERE f.name = p_folder FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint;
+        RETURN;
+    END IF;
+    DELETE FROM ferry_reservations r WHERE r.folder = p_folder AND r.expires < now();
+    SELECT coalesce(sum(r.bytes), 0) INTO v_held FROM ferry_reservations r WHERE r.folder = p_folder;
+    IF v_quota < 0 THEN
+        v_left := p_wanted;
+    ELSE
+        v_left := greatest(0, least(p_wanted, v_quota - v_used - v_held));
+    END IF;
+    IF v_left = 0 THEN
+        RETURN QUERY SELECT 0::bigint, 0::bigint, v_held, v_used;
+        RETURN;
+    END IF;
+    INSERT INTO ferry_reservations (folder, node, bytes, expires)
+        VALUES (p_folder, p_node, v_left, now() + p_ttl_ms * interval '1 millisecond')
+        RETURNING ferry_reservations.id INTO v_id;
+    RETURN QUERY SELECT v_id, v_left, v_held, v_used;
+END $$;
+
+CREATE FUNCTION ferry_folder_settle(p_folder text, p_id bigint, p_written bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_used bigint;
+BEGIN
+    DELETE FROM ferry_reservations r WHERE r.id = p_id;
+    UPDATE ferry_folders f SET used = greatest(0, f.used + p_written) WHERE f.name = p_folder
+        RETURNING f.used INTO v_used;
+    RETURN coalesce(v_used, 0);
+END $$;
+)sql";
+
 struct Step {
     int version;
     const char* sql;
 };
-constexpr Step steps[] = {{1, version_1}, {2, version_2}};
+constexpr Step steps[] = {{1, version_1}, {2, version_2}, {3, version_3}};
 
 // Any 64-bit number that is ferryd's own; the lock is held by this session until it ends or unlocks.
 constexpr const char* migration_lock = "SELECT pg_advisory_lock(7305553226810376)";

@@ -7,7 +7,7 @@
 
 namespace ferry::db {
 
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 // Brings the schema to schema_version. *from is the version found (0 = empty database). Refuses
 // a database newer than this ferryd (a downgrade would misread it).

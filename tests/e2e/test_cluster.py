@@ -103,7 +103,7 @@ class TwoNodesTest(unittest.TestCase):
         self.assertEqual(self.pg.psql("SELECT max(version) FROM ferry_schema"), "2")
         p = harness_run(self.a, "db", "migrate")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("schema version 2: up to date", p.stdout)
+        self.assertIn("schema version 3: up to date", p.stdout)
 
     def test_the_access_policy_lives_in_the_database_and_reaches_running_sessions_on_every_node(self):
         self.add("gina", "gina-pw-123")

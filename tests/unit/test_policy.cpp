@@ -109,9 +109,9 @@ TEST_CASE("for the same path the account's rule wins, then its groups' in the or
     Settings own;
     own.permissions["/shared"] = perms("list");
     const Group staff = group("staff", Settings{.permissions = {{"/", perms("list,download")}, {"/shared", Permissions::all()}},
-                                                .limits = {}, .allow = {}, .deny = {}});
+                                                .folders = {}, .limits = {}, .allow = {}, .deny = {}});
     const Group guests = group("guests", Settings{.permissions = {{"/", perms("list")}, {"/drop", perms("upload")}},
-                                                  .limits = {}, .allow = {}, .deny = {}});
+                                                  .folders = {}, .limits = {}, .allow = {}, .deny = {}});
     const EffectivePolicy policy = resolve_policy("bob", own, {&staff, &guests});
     CHECK_FALSE(policy.allows(Permission::download, "/shared/x"));  // own /shared beats staff's
     CHECK(policy.allows(Permission::download, "/elsewhere"));       // staff's / beats guests' /
@@ -120,7 +120,7 @@ TEST_CASE("for the same path the account's rule wins, then its groups' in the or
     // A deeper group rule beats a shallower rule of the account's own.
     Settings wide;
     wide.permissions["/"] = Permissions::all();
-    const Group readers = group("readers", Settings{.permissions = {{"/archive", perms("list")}}, .limits = {}, .allow = {}, .deny = {}});
+    const Group readers = group("readers", Settings{.permissions = {{"/archive", perms("list")}}, .folders = {}, .limits = {}, .allow = {}, .deny = {}});
     CHECK_FALSE(resolve_policy("carol", wide, {&readers}).allows(Permission::remove, "/archive/a"));
     // Each rule says where it came from.
     const EffectivePolicy listed = resolve_policy("bob", own, {&staff, &guests});
@@ -137,9 +137,9 @@ TEST_CASE("for the same path the account's rule wins, then its groups' in the or
 TEST_CASE("limits: the first to set one wins; 0 means none and still overrides the groups") {
     Settings own;
     own.limits.download_rate = 0;
-    const Group slow = group("slow", Settings{.permissions = {}, .limits = {.upload_rate = 100 * 1024, .download_rate = 200 * 1024, .transfers = 2},
+    const Group slow = group("slow", Settings{.permissions = {}, .folders = {}, .limits = {.upload_rate = 100 * 1024, .download_rate = 200 * 1024, .transfers = 2},
                                               .allow = {}, .deny = {}});
-    const Group fast = group("fast", Settings{.permissions = {}, .limits = {.upload_rate = 10 << 20, .download_rate = {}, .transfers = 8},
+    const Group fast = group("fast", Settings{.permissions = {}, .folders = {}, .limits = {.upload_rate = 10 << 20, .download_rate = {}, .transfers = 8},
                                               .allow = {}, .deny = {}});
     const EffectivePolicy policy = resolve_policy("dave", own, {&slow, &fast});
     CHECK(policy.limits().upload_rate == 100u * 1024);
@@ -150,7 +150,7 @@ TEST_CASE("limits: the first to set one wins; 0 means none and still overrides t
 TEST_CASE("networks: deny wins over allow, denies add up, the first allow list wins") {
     Settings own;
     own.allow = parse_networks("10.0.0.0/8", nullptr);
-    const Group office = group("office", Settings{.permissions = {}, .limits = {}, .allow = parse_networks("192.0.2.0/24", nullptr),
+    const Group office = group("office", Settings{.permissions = {}, .folders = {}, .limits = {}, .allow = parse_networks("192.0.2.0/24", nullptr),
                                                   .deny = *parse_networks("10.9.0.0/16", nullptr)});
     const EffectivePolicy policy = resolve_policy("erin", own, {&office});
     CHECK(policy.admits("10.1.2.3"));
@@ -188,4 +188,63 @@ TEST_CASE("expiry dates are real calendar days, counted from 00:00 UTC") {
     CHECK_FALSE(Date::parse("2027-01-0x"));
     CHECK_FALSE(Date::parse("tomorrow"));
     CHECK(Date::parse("2027-12-31")->text() == "2027-12-31");
+}
+
+TEST_CASE("a folder grant mounts the folder and sets the rule at its mount point") {
+    Settings own;
+    own.permissions["/"] = perms("list,download");
+    own.folders["team"] = FolderGrant{"/team", perms("all")};
+    const EffectivePolicy policy = resolve_policy("alice", own, {});
+    REQUIRE(policy.mounts().size() == 1);
+    CHECK(policy.mount_of("/team")->folder == "team");
+    CHECK(policy.mount_of("/team/a/b")->folder == "team");
+    CHECK(policy.mount_of("/teams") == nullptr);
+    CHECK(policy.mount_of("/") == nullptr);
+    CHECK(policy.allows(Permission::upload, "/team/x"));
+    CHECK_FALSE(policy.allows(Permission::upload, "/x"));
+    // Renaming the folder holding a mount point would leave the mount behind: the rule beneath says so.
+    CHECK(policy.rule_beneath("/") != nullptr);
+    CHECK_FALSE(policy.unrestricted());
+}
+
+TEST_CASE("deeper rules refine a mounted folder; the own rule wins at the mount point") {
+    Settings own;
+    own.permissions["/team/archive"] = perms("list,download");
+    Group staff = group("staff", {});
+    staff.settings.folders["team"] = FolderGrant{"/team", perms("list,download,upload")};
+    const EffectivePolicy policy = resolve_policy("bob", own, {&staff});
+    CHECK(policy.mount_of("/team/archive/x")->from == "group staff");
+    CHECK(policy.allows(Permission::upload, "/team/new"));
+    CHECK_FALSE(policy.allows(Permission::upload, "/team/archive/new"));
+    CHECK_FALSE(policy.allows(Permission::remove, "/team/new"));
+
+    Settings said_first;
+    said_first.permissions["/team"] = perms("list");
+    const EffectivePolicy own_wins = resolve_policy("bob", said_first, {&staff});
+    CHECK(own_wins.mount_of("/team") != nullptr);
+    CHECK_FALSE(own_wins.allows(Permission::download, "/team/a"));
+}
+
+TEST_CASE("mounts never nest, the first grant of a folder wins, and unknown folders are left out") {
+    Settings own;
+    own.folders["team"] = FolderGrant{"/team", perms("all")};
+    Group a = group("a", {});
+    a.settings.folders["inner"] = FolderGrant{"/team/inner", perms("all")};  // inside the own mount
+    a.settings.folders["outer"] = FolderGrant{"/", perms("all")};            // over it
+    a.settings.folders["team"] = FolderGrant{"/elsewhere", perms("list")};   // the same folder again
+    a.settings.folders["docs"] = FolderGrant{"/docs", perms("list")};
+    const EffectivePolicy policy = resolve_policy("carol", own, {&a});
+    REQUIRE(policy.mounts().size() == 2);
+    CHECK(policy.mount_of("/team/inner/x")->folder == "team");
+    CHECK(policy.mount_of("/elsewhere") == nullptr);
+    CHECK(policy.mount_of("/docs")->folder == "docs");
+    CHECK(policy.allows(Permission::upload, "/team/inner"));
+
+    SharedFolders known{{"team", SharedFolder{"team", 1000}}};
+    const EffectivePolicy only_known = resolve_policy("carol", own, {&a}, &known);
+    CHECK(only_known.mounts().size() == 1);
+    CHECK(only_known.mount_of("/docs") == nullptr);
+    CHECK(mounts_nest("/a", "/a/b"));
+    CHECK(mounts_nest("/a/b", "/a"));
+    CHECK_FALSE(mounts_nest("/a", "/ab"));
 }
