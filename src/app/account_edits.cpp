@@ -78,4 +78,20 @@ std::optional<auth::AccountsFile> load_accounts(const Config& config, std::strin
     return std::move(*loaded);
 }
 
+std::string checked_rule_path(const std::string& text) {
+    std::string why;
+    auto path = auth::rule_path(text, &why);
+    if (!path) throw UsageError{"PATH \"" + text + "\" " + why};
+    return *path;
+}
+
+auth::Permissions checked_permissions(const std::string& text) {
+    std::string bad;
+    auto permissions = auth::Permissions::parse(text, &bad);
+    if (!permissions)
+        throw UsageError{"unknown permission \"" + bad + "\" (known: list, download, upload, overwrite, delete, rename, mkdir, "
+                         "rmdir, chmod, hash, all, none)"};
+    return *permissions;
+}
+
 }  // namespace ferry::app

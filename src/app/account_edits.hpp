@@ -34,6 +34,11 @@ struct Words {
 Words parse_words(std::span<const std::string> words, const std::vector<std::string_view>& valued,
                   const std::vector<std::string_view>& bare = {});
 
+// A rule path (auth::rule_path) and permission words from the command line, or a UsageError naming
+// what is wrong with them.
+std::string checked_rule_path(const std::string& text);
+auth::Permissions checked_permissions(const std::string& text);
+
 // "<tool>: <why>" on stderr; exit_refused.
 int refuse(std::string_view tool, const std::string& why);
 

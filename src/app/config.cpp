@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -209,6 +210,7 @@ const std::map<std::string_view, KeyReader>& key_readers() {
     static const std::map<std::string_view, KeyReader> readers = {
         {"listen", read_listen},
         {"root", [](const Key& k, Config& c) { c.root = k.non_empty_string(); }},
+        {"shared_root", [](const Key& k, Config& c) { c.shared_root = k.non_empty_string(); }},
         {"users_file", [](const Key& k, Config& c) { c.users_file = k.non_empty_string(); }},
         {"accounts", [](const Key& k, Config& c) {
              c.accounts = k.choice<AccountsBackend>({{"file", AccountsBackend::file}, {"postgresql", AccountsBackend::postgresql}});
@@ -336,6 +338,28 @@ std::string unknown_key_message(std::string_view key) {
     return message;
 }
 
+// "<the folder holding root>/<name>": "/srv/ferry/homes" -> "/srv/ferry/shared".
+std::string beside_root(std::string root, std::string_view name) {
+    while (root.size() > 1 && root.ends_with('/')) root.pop_back();
+    const std::string parent = parent_folder(root);
+    return (parent == "/" ? "" : parent) + "/" + std::string(name);
+}
+
+// Whether two folders are the same or one lies inside the other, as far as the paths (made
+// absolute, with symlinks that exist resolved) say.
+bool folders_nest(const std::string& a, const std::string& b) {
+    std::error_code ignored;
+    const auto full = [&](const std::string& path) { return std::filesystem::weakly_canonical(std::filesystem::absolute(path, ignored), ignored); };
+    const std::filesystem::path x = full(a), y = full(b);
+    const auto inside = [](const std::filesystem::path& inner, const std::filesystem::path& outer) {
+        auto o = outer.begin(), i = inner.begin();
+        for (; o != outer.end() && i != inner.end(); ++o, ++i)
+            if (*o != *i) break;
+        return o == outer.end() || (std::next(o) == outer.end() && o->empty());  // "a/" ends with an empty part
+    };
+    return inside(x, y) || inside(y, x);
+}
+
 // Checks that involve more than one key.
 void check_combination(const Config& config, const std::string& source) {
     if (config.tls != TlsMode::off && (config.tls_cert.empty() || config.tls_key.empty()))
@@ -348,6 +372,9 @@ void check_combination(const Config& config, const std::string& source) {
         throw ConfigError("accounts: \"postgresql\" needs postgresql, a libpq connection string (" + source + ")");
     if (config.proxy_protocol && config.proxy_trusted.empty())
         throw ConfigError("proxy_protocol: needs proxy_trusted, the balancers' addresses (" + source + ")");
+    if (folders_nest(config.root, config.shared_root))
+        throw ConfigError("shared_root: \"" + config.shared_root + "\" and root \"" + config.root +
+                          "\" must not lie inside one another: a shared folder would be in someone's home (" + source + ")");
 }
 
 }  // namespace
@@ -364,6 +391,7 @@ const char* mode_name(TlsMode mode) {
 proto::Settings session_settings(const Config& config) {
     proto::Settings settings;
     settings.root = config.root;
+    settings.shared_root = config.shared_root;
     settings.banner = config.banner;
     settings.passive_port_min = config.passive_port_min;
     settings.passive_port_max = config.passive_port_max;
@@ -422,6 +450,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
                               std::to_string(node.source().begin.line) + ")");
         reader->second(Key{key.str(), node, source_name}, config);
     }
+    if (!table.contains("shared_root")) config.shared_root = beside_root(config.root, "shared");
     check_combination(config, source_name);
     return config;
 }
@@ -439,6 +468,7 @@ Config load_config(const std::string& path) {
 
 std::vector<NamedFolder> data_folders(const Config& config) {
     return {{"root", config.root},
+            {"shared_root", config.shared_root},
             {"users_file", parent_folder(config.users_file)},
             {"bans_file", parent_folder(config.bans_file)}};
 }

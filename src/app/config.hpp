@@ -22,6 +22,8 @@ enum class AccountsBackend { file, postgresql };
 struct Config {
     std::vector<std::string> listen{"127.0.0.1:2121"};  // "addr:port", "[v6]:port"
     std::string root = "var/homes";                      // homes live beneath it
+    // Shared folders (`ferryd folder`) live beneath it; never inside root. Unset: "shared" beside root.
+    std::string shared_root = "var/shared";
     std::string users_file = "var/users.toml";
     // Where accounts and quota usage live: the users_file, or PostgreSQL shared by several nodes.
     AccountsBackend accounts = AccountsBackend::file;

@@ -1,5 +1,6 @@
 // ferryd: the Ferry FTP server. Runs in the foreground; `ferryd user ...` administers accounts.
 #include "app/ban_cli.hpp"
+#include "app/folder_cli.hpp"
 #include "app/policy_cli.hpp"
 #include "app/config.hpp"
 #include "app/demo_setup.hpp"
@@ -30,6 +31,7 @@ void print_usage() {
         "usage: ferryd [--config FILE]              run the server in the foreground\n"
         "       ferryd [--config FILE] user ...     manage accounts (ferryd user help)\n"
         "       ferryd [--config FILE] group ...    groups of accounts and their policy (ferryd group help)\n"
+        "       ferryd [--config FILE] folder ...   shared folders, their quotas and grants (ferryd folder help)\n"
         "       ferryd [--config FILE] ban list|remove ADDRESS   the brute-force defender's bans\n"
         "       ferryd [--config FILE] db migrate   create or migrate the PostgreSQL schema (accounts = \"postgresql\")\n"
         "       ferryd --version | --help\n"
@@ -169,6 +171,8 @@ int main(int argc, char** argv) {
         return ferry::app::run_db_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "group")
         return ferry::app::run_group_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
+    if (i < args.size() && args[i] == "folder")
+        return ferry::app::run_folder_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "ban")
         return ferry::app::run_ban_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "user") {

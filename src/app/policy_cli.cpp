@@ -41,22 +41,6 @@ void expect_positional(const Words& words, std::size_t count, std::string_view w
     if (words.positional.size() != count) throw UsageError{std::string(what)};
 }
 
-std::string checked_rule_path(const std::string& text) {
-    std::string why;
-    auto path = auth::rule_path(text, &why);
-    if (!path) throw UsageError{"PATH \"" + text + "\" " + why};
-    return *path;
-}
-
-auth::Permissions checked_permissions(const std::string& text) {
-    std::string bad;
-    auto permissions = auth::Permissions::parse(text, &bad);
-    if (!permissions)
-        throw UsageError{"unknown permission \"" + bad + "\" (known: list, download, upload, overwrite, delete, rename, mkdir, "
-                         "rmdir, chmod, hash, all, none)"};
-    return *permissions;
-}
-
 std::uint64_t checked_rate(const std::string& flag, const std::string& text) {
     auto bytes = parse_size(text);
     if (!bytes || *bytes == unlimited_bytes) throw UsageError{flag + ": not a rate: \"" + text + "\" (examples: 500K, 10M, 0 for none)"};

@@ -101,6 +101,7 @@ void Server::close_sessions(CloseRule rule) {
 void Server::share_with_other_nodes(Stores& stores) {
     auto on_pool = [this](std::function<void()> job) { pool_->submit(std::move(job)); };
     if (stores.usage) context_.quotas.share_through(stores.usage, on_pool);
+    if (stores.folder_usage) context_.folder_quotas.share_through(stores.folder_usage, on_pool);
     if (stores.sessions) context_.user_sessions.share_through(stores.sessions, on_pool);
     if (stores.publish_failure) {
         context_.publish_failure = [this, publish = stores.publish_failure](const std::string& address, const std::string& user) {
@@ -316,6 +317,10 @@ void Server::schedule_reservation_renewal() {
 // SETQUOTA made since the snapshot is not undone.
 void Server::apply_account_changes(std::shared_ptr<const auth::AccountsFile> accounts) {
     context_.quotas.refresh_all([this](const std::string& name) { return context_.quota_limit_of(name); });
+    context_.folder_quotas.refresh_all([&](const std::string& name) -> std::optional<std::uint64_t> {
+        const auth::SharedFolder* folder = accounts->find_folder(name);
+        return folder ? std::optional(folder->quota) : std::nullopt;
+    });
     context_.policies.refresh_all(*accounts);
     context_.rates.refresh([&](const std::string& user, proto::UserRates::Direction direction) -> std::optional<std::uint64_t> {
         const auth::Account* account = accounts->find(user);

@@ -50,6 +50,7 @@ std::optional<Stores> open_stores(const Config& config, bool watch, std::string*
     db::PgAccountStore* store = accounts.get();
     stores.accounts = std::move(accounts);
     stores.usage = ledger;
+    stores.folder_usage = std::make_shared<db::PgFolderLedger>(ledger);
     stores.sessions = ledger;
     stores.renew = [ledger] { return ledger->renew(); };
     stores.publish_failure = [ledger](const std::string& address, const std::string& account) {

@@ -18,6 +18,7 @@ namespace ferry::app {
 struct Stores {
     std::unique_ptr<auth::AccountStore> accounts;
     std::shared_ptr<fs::UsageLedger> usage;        // nullptr: quotas in this process's memory
+    std::shared_ptr<fs::UsageLedger> folder_usage; // the same for shared folders' quotas
     std::shared_ptr<auth::SessionLedger> sessions; // max_sessions_per_user across nodes
     std::function<Status()> renew;                 // keeps this node's reservations and sessions alive
     // Blocking (worker pool): tells the other nodes of a failed login here.

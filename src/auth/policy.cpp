@@ -191,7 +191,8 @@ EffectivePolicy resolve_policy(std::string_view account_name, const Settings& ow
         if (grant.at == "/" || (folders && !folders->contains(folder))) return;
         for (const auto& mount : policy.mounts_)
             if (mount.folder == folder || mounts_nest(mount.at, grant.at)) return;
-        policy.mounts_.push_back({grant.at, folder, from});
+        const std::uint64_t quota = folders ? folders->find(folder)->second.quota : UINT64_MAX;
+        policy.mounts_.push_back({grant.at, folder, from, quota});
         // As any rule: one set before for the same path (the account's own) wins.
         add_rule(grant.at, grant.permissions, from + ", folder " + folder);
     };

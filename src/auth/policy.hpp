@@ -131,6 +131,7 @@ public:
         std::string at;
         std::string folder;
         std::string from;
+        std::uint64_t quota = UINT64_MAX;  // the folder's (unlimited without the folders' list)
     };
     // No rules, no limits: everything allowed (an account without a policy).
     EffectivePolicy() = default;

@@ -93,31 +93,43 @@ ListingStream::ListingStream(std::shared_ptr<const Home> home, ListingFormat for
     : home_(std::move(home)), format_(format), owner_(std::move(owner)), now_(std::time(nullptr)) {}
 
 Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, const std::string& vpath,
-                                          ListingFormat format, std::string owner, std::string_view typed) {
+                                          ListingFormat format, std::string owner, std::string_view typed,
+                                          const MountedEntries& mounted) {
     ListingStream stream(home, format, std::move(owner));
     // A folder, nearly always: read it without a stat first (on network storage each is a round
     // trip). Only a name that is no folder (or none) is stat'ed: a file, a pattern, or a folder
     // made between the two looks, which is read after all.
     auto folder = home->read_folder(vpath);
+    std::string listed = vpath;  // the folder whose entries are listed
+    Error missing;                // why the name is neither a folder, a file nor a pattern
     if (!folder && (folder.error() == Errc::not_directory || folder.error() == Errc::not_found)) {
         auto st = home->stat(vpath);
         const std::string name(vpath_name(vpath));
         // A name that exists as typed is never taken for a pattern; MLSD never takes one.
         const bool pattern = !st && st.error() == Errc::not_found && format != ListingFormat::facts && is_list_pattern(name);
-        if (!st && !pattern) return st.error();
         if (pattern) {
-            folder = home->read_folder(vpath_parent(vpath));
+            listed = vpath_parent(vpath);
+            folder = home->read_folder(listed);
             stream.pattern_ = name;
             const auto slash = typed.rfind('/');
             stream.typed_folder_ = slash == std::string_view::npos ? "" : std::string(typed.substr(0, slash + 1));
-        } else if (st->is_directory()) {
+        } else if (st && st->is_directory()) {
             folder = home->read_folder(vpath);
-        } else {
+        } else if (st) {
             if (format == ListingFormat::facts) return Error(Errc::not_directory);
             stream.single_ = stream.line(DirEntry{name, *st});  // a file lists as its own line
             return stream;
+        } else {
+            missing = st.error();
         }
     }
+    if (mounted) {
+        stream.mounted_ = mounted(listed);
+        for (const auto& entry : stream.mounted_) stream.hidden_.push_back(entry.name);
+    }
+    // A folder the home lacks but a mount point lies in: the mounts alone.
+    if (!folder && folder.error() == Errc::not_found && !stream.mounted_.empty()) return stream;
+    if (missing) return missing;
     if (!folder) return folder.error();
     stream.reader_ = std::move(*folder);
     return stream;
@@ -135,6 +147,8 @@ std::string ListingStream::line(const DirEntry& entry) const {
 Result<std::string> ListingStream::next(std::size_t batch) {
     if (!single_.empty()) return std::exchange(single_, std::string());
     std::string text;
+    for (const auto& entry : std::exchange(mounted_, {}))
+        if (pattern_.empty() || matches_list_pattern(pattern_, entry.name)) text += line(entry);
     while (reader_ && text.empty()) {
         auto entries = reader_->next(batch);
         if (!entries) return entries.error();
@@ -145,6 +159,7 @@ Result<std::string> ListingStream::next(std::size_t batch) {
         for (const auto& entry : *entries) {
             // Dot files only when the pattern starts with a dot, as in a shell.
             if (!pattern_.empty() && !matches_list_pattern(pattern_, entry.name)) continue;
+            if (!hidden_.empty() && std::find(hidden_.begin(), hidden_.end(), entry.name) != hidden_.end()) continue;
             text += line(entry);
         }
     }

@@ -6,7 +6,9 @@
 #include "fs/home.hpp"
 
 #include <ctime>
+#include <functional>
 #include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,13 +17,17 @@ namespace ferry::fs {
 
 enum class ListingFormat { long_lines, names, facts };  // LIST, NLST, MLSD
 
+// The entries mounted into a folder (shared folders, by their mount point's last name) given the
+// folder's path; they are listed first and hide the folder's own entries of the same names.
+using MountedEntries = std::function<std::vector<DirEntry>(const std::string& folder_vpath)>;
+
 class ListingStream {
 public:
     // The listing of `vpath`. `typed` is the argument as the client sent it (NLST names keep its
     // folder part). Errors come from here, before a byte is sent: not_found, not_directory (MLSD of
-    // a file).
+    // a file). A missing folder with mounted entries lists those alone.
     static Result<ListingStream> open(std::shared_ptr<const Home> home, const std::string& vpath, ListingFormat format,
-                                      std::string owner, std::string_view typed);
+                                      std::string owner, std::string_view typed, const MountedEntries& mounted = {});
     // The next piece, from at most `batch` entries; "" when the listing is done. Pool only.
     Result<std::string> next(std::size_t batch = 1000);
 
@@ -39,6 +45,8 @@ private:
     std::string pattern_;       // "" = every entry
     std::string typed_folder_;  // "logs/" of "NLST logs/*.log"
     std::string single_;        // LIST of a file: its one line, sent once
+    std::vector<DirEntry> mounted_;  // listed first, by the first next()
+    std::vector<std::string> hidden_;  // their names, not listed again from the folder
 };
 
 // "*.txt", "2026-0?.log", "[ab]*": a name that LIST/NLST take for a pattern when nothing has that

@@ -30,7 +30,7 @@ struct ServerContext {
     ServerContext(Settings settings, auth::DefenderSettings defence, auth::AccountStore& accounts,
                   net::WorkerPool& pool, net::WorkerPool& io_pool, XferLog& xferlog)
         : config(std::move(settings)), accounts(accounts), pool(pool), io_pool(io_pool), xferlog(xferlog),
-          homes(config.folder_cache), registrations(config.registrations_per_hour), defender(std::move(defence)),
+          homes(config.folder_cache), folder_homes(config.folder_cache), registrations(config.registrations_per_hour), defender(std::move(defence)),
           hash_jobs(config.max_hash_jobs_per_user), file_requests(config.max_file_requests_per_user), transfers(0),
           verified_passwords(config.auth_cache_ttl) {}
 
@@ -41,6 +41,8 @@ struct ServerContext {
     XferLog& xferlog;
     fs::QuotaRegistry quotas;                 // one usage counter per user, for all their sessions
     fs::HomeRegistry homes;                   // one open home per user, for all their sessions
+    fs::HomeRegistry folder_homes;            // one open shared folder each (beneath shared_root)
+    fs::QuotaRegistry folder_quotas;          // one usage counter per shared folder, for everyone in it
     auth::RegistrationLimiter registrations;  // SITE REGISTER per client address
     auth::Defender defender;                  // failed logins per address and account, bans
     fs::FilesBeingWritten being_written;      // uploads in progress: no kTLS sendfile of those

@@ -17,6 +17,7 @@
 #include "fs/home.hpp"
 #include "fs/listing_stream.hpp"
 #include "fs/quota.hpp"
+#include "proto/place.hpp"
 #include "net/reactor.hpp"
 #include "net/stream.hpp"
 #include "proto/access_need.hpp"
@@ -109,6 +110,7 @@ struct Login {
     std::shared_ptr<const fs::Home> home;    // shared with the user's other sessions
     std::shared_ptr<fs::UserQuota> quota;    // shared with the user's other sessions
     std::shared_ptr<auth::UserPolicy> policy;  // shared with the user's other sessions
+    std::shared_ptr<OpenFolders> folders;      // the shared folders this session has opened
     std::unique_ptr<auth::UserSessions::Slot> slot;  // while logged in, when max_sessions_per_user is set
     std::string cwd = "/";
     unsigned failures = 0;
@@ -284,6 +286,10 @@ private:
 
     // ---- names and folders (session_files.cpp)
     std::string resolve(const std::string& arg) const;  // virtual path, "" when unusable
+    // Where the virtual path `vpath` lands: the home, or the shared folder mounted there.
+    Place place(const std::string& vpath) const;
+    // Whether `vpath` lies above a mount point (a folder the mount needs, which the home may lack).
+    bool above_mount(const std::string& vpath) const;
     // More components than max_depth: replies 550 "`what`: ..." and says true.
     bool too_deep(const std::string& vpath, std::string_view what);
     void reply_fs_error(Error err, std::string_view what);
@@ -327,6 +333,7 @@ private:
     enum class ListKind { list, nlst, mlsd };
     enum class ListTo { data_connection, control_connection };  // STAT <path> lists over control
     void start_listing(ListKind kind, const std::string& arg, ListTo to = ListTo::data_connection);
+    fs::MountedEntries mounted_entries(const std::string& target) const;
     void send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,
                       CommandToken command);
     // `command`: STOU's, which checked the folder first; STOR and APPE begin one.
@@ -344,16 +351,17 @@ private:
         std::shared_ptr<File> file{};
         sys::FileInfo info{};
     };
-    static OpenedToRead open_to_read(const fs::Home& home, const std::string& vpath);
+    static OpenedToRead open_to_read(const Place& place);
     struct Opened;  // what the I/O pool's half of store() hands back (session_transfer.cpp)
-    static Opened open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy,
-                                  PendingDigests& pending, std::string target, fs::WriteMode mode, std::uint64_t rest,
-                                  bool digests);
+    static Opened open_for_upload(const Place& place, const auth::EffectivePolicy& policy, PendingDigests& pending,
+                                  const std::string& target, fs::WriteMode mode, std::uint64_t rest, bool digests);
     void store_from(Stored stored, File reader, CommandToken command);
     void reply_quota_exceeded() override;
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
-    std::unique_ptr<UploadBudget> upload_budget();  // against quota_, in memory or shared by nodes; paced
+    // Against `quota` (the home's or a shared folder's), in memory or shared by nodes; paced.
+    std::unique_ptr<UploadBudget> upload_budget(std::shared_ptr<fs::UserQuota> quota);
+    std::shared_ptr<fs::UserQuota> upload_quota_;  // of the last upload, for its 552
     // A place among the account's transfers at once (the policy's limit), held by the transfer's
     // command until it completes; nullptr without a limit; nullopt when refused (450 sent).
     using TransferSlot = std::shared_ptr<UserJobs::Slot>;

@@ -15,6 +15,22 @@ namespace ferry::proto {
 
 std::string Session::resolve(const std::string& arg) const { return fs::vpath_resolve(login_.cwd, arg); }
 
+Place Session::place(const std::string& vpath) const {
+    const auto policy = this->policy();
+    const auth::EffectivePolicy::Mount* mount = policy->mount_of(vpath);
+    if (!mount) return Place{login_.home, login_.quota, vpath, {}, {}, {}};
+    std::string inner = vpath == mount->at ? std::string("/") : vpath.substr(mount->at.size());
+    auto quota = ctx_.folder_quotas.for_user(mount->folder, [limit = mount->quota] { return limit; });
+    return Place{nullptr, std::move(quota), std::move(inner), mount->folder, mount->at, login_.folders};
+}
+
+bool Session::above_mount(const std::string& vpath) const {
+    const auto policy = this->policy();
+    return std::any_of(policy->mounts().begin(), policy->mounts().end(), [&](const auth::EffectivePolicy::Mount& mount) {
+        return mount.at != vpath && auth::path_covers(vpath, mount.at);
+    });
+}
+
 void Session::reply_fs_error(Error err, std::string_view what) {
     switch (err.code()) {
         case Errc::not_found:
@@ -80,8 +96,13 @@ void Session::cmd_pwd(const std::string&) { reply(257, cat(fs::vpath_quote(login
 void Session::cmd_cwd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Failed to change directory.");
-    request(Need::anything_on(target), [home = login_.home, target] { return home->stat(target); },
+    request(Need::anything_on(target), [place = place(target)] { return place.stat(); },
             [this, target](Result<fs::FileInfo> st) {
+                // A folder a mount point lies in, which the home does not have: there to reach the mount.
+                if (!st && st.error() == Errc::not_found && above_mount(target)) {
+                    login_.cwd = target;
+                    return reply(250, "Directory successfully changed.");
+                }
                 if (!st) return reply_fs_error(st.error(), "Failed to change directory");
                 if (!st->is_directory()) return reply(550, "Failed to change directory: Not a directory.");
                 login_.cwd = target;
@@ -95,7 +116,10 @@ void Session::cmd_mkd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Create directory operation failed.");
     if (too_deep(target, "Create directory operation failed")) return;
-    request(Need::to(auth::Permission::mkdir, target), [home = login_.home, target] { return home->make_directory(target); },
+    Place where = place(target);
+    if (where.is_mount_point()) return reply(550, "Create directory operation failed: File exists.");
+    request(Need::to(auth::Permission::mkdir, target),
+            [place = std::move(where)] { return place.run([](const fs::Home& home, const std::string& path) { return home.make_directory(path); }); },
             [this, target](Status err) {
                 if (err) return reply_fs_error(err, "Create directory operation failed");
                 reply(257, cat(fs::vpath_quote(target), " created"));
@@ -105,7 +129,10 @@ void Session::cmd_mkd(const std::string& arg) {
 void Session::cmd_rmd(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Remove directory operation failed.");
-    request(Need::to(auth::Permission::rmdir, target), [home = login_.home, target] { return home->remove_directory(target); },
+    Place where = place(target);
+    if (where.is_mount_point()) return reply(550, "Remove directory operation failed: a shared folder is mounted there.");
+    request(Need::to(auth::Permission::rmdir, target),
+            [place = std::move(where)] { return place.run([](const fs::Home& home, const std::string& path) { return home.remove_directory(path); }); },
             [this](Status err) {
                 if (err) return reply_fs_error(err, "Remove directory operation failed");
                 reply(250, "Remove directory operation successful.");
@@ -130,18 +157,22 @@ void forget_file(const fs::FileInfo& gone, fs::UserQuota& quota, PendingDigests&
 void Session::cmd_dele(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Delete operation failed.");
+    Place where = place(target);
+    if (where.is_mount_point()) return reply(550, "Delete operation failed: a shared folder is mounted there.");
     struct Deleted {
         Error err;
         bool directory = false;
     };
     request(
         Need::to(auth::Permission::remove, target),
-        [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, target]() -> Deleted {
-            auto entry = home->lstat(target);
+        [place = std::move(where), pending = &ctx_.pending_digests]() -> Deleted {
+            auto home = place.open();
+            if (!home) return {home.error()};
+            auto entry = (*home)->lstat(place.path);
             if (!entry) return {entry.error()};
             if (entry->is_directory()) return {{}, true};
-            if (const Status err = home->remove_file(target)) return {err};
-            forget_file(*entry, *quota, *pending);
+            if (const Status err = (*home)->remove_file(place.path)) return {err};
+            forget_file(*entry, *place.quota, *pending);
             return {};
         },
         [this](Deleted deleted) {
@@ -155,7 +186,9 @@ void Session::cmd_rnfr(const std::string& arg) {
     choices_.rename_from.clear();
     const std::string source = resolve(arg);
     if (source.empty() || source == "/") return reply(550, "RNFR command failed.");
-    request(Need::to(auth::Permission::rename, source), [home = login_.home, source] { return home->stat(source); },
+    Place where = place(source);
+    if (where.is_mount_point()) return reply(550, "RNFR command failed: a shared folder is mounted there.");
+    request(Need::to(auth::Permission::rename, source), [place = std::move(where)] { return place.stat(); },
             [this, source](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "RNFR command failed");
                 choices_.rename_from = source;
@@ -169,6 +202,15 @@ void Session::cmd_rnto(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty() || target == "/") return reply(550, "Rename failed.");
     if (too_deep(target, "Rename failed")) return;
+    Place from = place(source), to = place(target);
+    if (to.is_mount_point()) return reply(550, "Rename failed: a shared folder is mounted there.");
+    // Each tree is resolved beneath its own folder: a rename between two would be a copy, never done.
+    if (!from.same_tree(to)) {
+        log::info(cat(describe(), " rename refused: ", fs::displayed_name(source), " and ", fs::displayed_name(target),
+                      " lie in different trees (home and shared folder, or two folders)"));
+        return reply(550, "Rename failed: source and target are in different folders (a shared folder and your home); "
+                          "copy the file instead.");
+    }
     // A folder moved deeper takes its subfolders along: they must stay within max_depth too.
     const std::size_t target_depth = fs::vpath_depth(target);
     const unsigned room = target_depth > fs::vpath_depth(source) ? ctx_.config.max_depth - static_cast<unsigned>(target_depth)
@@ -180,15 +222,20 @@ void Session::cmd_rnto(const std::string& arg) {
     // A file renamed over is freed there, like DELE's.
     request(
         Need::rename(source, target),
-        [home = login_.home, quota = login_.quota, pending = &ctx_.pending_digests, source, target, room]() -> Renamed {
-            if (room != UINT_MAX && home->is_directory(source)) {
-                const auto height = home->folder_height(source, room);
+        [from = std::move(from), to = std::move(to), pending = &ctx_.pending_digests, room]() -> Renamed {
+            auto opened = from.open();
+            if (!opened) return {opened.error()};
+            const fs::Home& home = **opened;
+            const std::string& source = from.path;
+            const std::string& target = to.path;
+            if (room != UINT_MAX && home.is_directory(source)) {
+                const auto height = home.folder_height(source, room);
                 if (!height) return {height.error()};
                 if (*height > room) return {{}, true};
             }
-            auto replaced = home->lstat(target);
-            if (const Status err = home->rename(source, target)) return {err};
-            if (replaced && source != target) forget_file(*replaced, *quota, *pending);
+            auto replaced = home.lstat(target);
+            if (const Status err = home.rename(source, target)) return {err};
+            if (replaced && source != target) forget_file(*replaced, *from.quota, *pending);
             return {};
         },
         [this](Renamed renamed) {
@@ -203,7 +250,7 @@ void Session::cmd_rnto(const std::string& arg) {
 void Session::cmd_size(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file size.");
-    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [place = place(target)] { return place.stat(); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file size.");
                 reply(213, cat(st->size));
@@ -213,7 +260,7 @@ void Session::cmd_size(const std::string& arg) {
 void Session::cmd_mdtm(const std::string& arg) {
     const std::string target = resolve(arg);
     if (target.empty()) return reply(550, "Could not get file modification time.");
-    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [place = place(target)] { return place.stat(); },
             [this](Result<fs::FileInfo> st) {
                 if (!st || !st->is_regular()) return reply(550, "Could not get file modification time.");
                 reply(213, fs::utc_timestamp(static_cast<std::time_t>(st->mtime)));
@@ -229,7 +276,9 @@ void Session::cmd_mfmt(const std::string& arg) {
     const std::string target = resolve(arg.substr(space + 1));
     if (target.empty()) return reply(550, "Could not set file modification time.");
     request(Need::to(auth::Permission::overwrite, target),
-            [home = login_.home, target, when]() -> Status { return home->set_mtime(target, when); },
+            [place = place(target), when]() -> Status {
+                return place.run([when](const fs::Home& home, const std::string& path) { return home.set_mtime(path, when); });
+            },
             [this, when, shown = arg.substr(space + 1)](Status err) {
                 if (err == Errc::not_found || err == Errc::not_directory)
                     return reply(550, "Could not set file modification time.");
@@ -252,6 +301,8 @@ void Session::site_chmod(const std::string& args) {
     if (mode > 0777) return reply(501, "SITE CHMOD sets permission bits only (000-777).");
     const std::string target = resolve(args.substr(space + 1));
     if (target.empty() || target == "/") return reply(550, "SITE CHMOD failed: Your home folder keeps its mode.");
+    Place where = place(target);
+    if (where.is_mount_point()) return reply(550, "SITE CHMOD failed: a shared folder keeps its mode.");
     struct Changed {
         Status err;
         bool folder = false;
@@ -259,12 +310,14 @@ void Session::site_chmod(const std::string& args) {
     };
     request(
         Need::to(auth::Permission::chmod, target),
-        [home = login_.home, target, mode]() -> Changed {
-            auto st = home->stat(target);
+        [place = std::move(where), mode]() -> Changed {
+            auto home = place.open();
+            if (!home) return {home.error()};
+            auto st = (*home)->stat(place.path);
             if (!st) return {st.error()};
             const std::uint32_t owner_needs = st->is_directory() ? 0700 : 0600;
             if ((mode & owner_needs) != owner_needs) return {{}, st->is_directory(), false};
-            return {home->set_mode(target, mode), st->is_directory()};
+            return {(*home)->set_mode(place.path, mode), st->is_directory()};
         },
         [this, target, mode](Changed changed) {
             if (!changed.owner_kept)
@@ -280,7 +333,7 @@ void Session::site_chmod(const std::string& args) {
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply_fs_error(Errc::not_found, "MLST failed");
-    request(Need::to(auth::Permission::list, target), [home = login_.home, target] { return home->stat(target); },
+    request(Need::to(auth::Permission::list, target), [place = place(target)] { return place.stat(); },
             [this, target](Result<fs::FileInfo> st) {
                 if (!st) return reply_fs_error(st.error(), "MLST failed");
                 const std::string shown = fs::displayed_name(target);

@@ -100,7 +100,7 @@ void Session::start_hash(const std::string& vpath, fs::HashAlgo algo, std::uint6
                          HashReply respond) {
     if (vpath.empty()) return reply(550, "No such file.");
     on_io(
-        Need::to(auth::Permission::hash, vpath), [home = login_.home, vpath] { return open_to_read(*home, vpath); },
+        Need::to(auth::Permission::hash, vpath), [place = place(vpath)] { return open_to_read(place); },
         [this, vpath, algo, start, end, respond = std::move(respond), command = begin_command()](OpenedToRead opened) mutable {
             if (opened.err) {
                 reply_fs_error(opened.err, "Cannot hash");

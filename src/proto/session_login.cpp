@@ -178,6 +178,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     login_.home = std::move(*check.home);
     login_.quota = std::move(check.quota);
     login_.policy = ctx_.policies.for_user(login_.user, std::move(check.policy));
+    login_.folders = std::make_shared<OpenFolders>(ctx_.folder_homes, ctx_.config.shared_root);
     login_.cwd = "/";
     log::info(cat(describe(), " logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
@@ -266,6 +267,7 @@ void Session::cmd_rein(const std::string&) {
     login_.home.reset();
     login_.quota.reset();
     login_.policy.reset();
+    login_.folders.reset();
     hash_.algo = fs::HashAlgo::sha256;
     login_.cwd = "/";
     choices_.type = DataType::binary;
@@ -364,7 +366,7 @@ void Session::cmd_allo(const std::string& arg) {
     const auto count = parse_decimal(std::string_view(arg).substr(0, arg.find(' ')));
     if (!count) return reply(501, "ALLO needs a byte count.");
     const std::uint64_t wanted = *count;
-    const std::uint64_t free = login_.quota->free();
+    const std::uint64_t free = place(login_.cwd).quota->free();
     if (wanted > free) return reply(552, cat("Not enough quota: ", wanted, " bytes asked, ", free, " bytes free."));
     reply(200, cat("ALLO ok: ", wanted, " bytes fit."));
 }
@@ -388,19 +390,21 @@ void Session::cmd_avbl(const std::string& arg) {
         std::optional<std::uint64_t> disk{};  // what the file system still has, if it says
     };
     request(
-        Need::nothing(), [home = login_.home, target, check = !arg.empty()]() -> Space {
+        Need::nothing(), [place = place(target), check = !arg.empty()]() -> Space {
+            auto home = place.open();
+            if (!home) return {home.error()};
             if (check) {
-                auto info = home->stat(target);
+                auto info = (*home)->stat(place.path);
                 if (!info) return {info.error()};
                 if (!info->is_directory()) return {{}, false};
             }
-            const auto space = home->free_space();
+            const auto space = (*home)->free_space();
             return {{}, true, space ? std::optional<std::uint64_t>(*space) : std::nullopt};
         },
-        [this](Space space) {
+        [this, quota = place(target).quota](Space space) {
             if (space.err) return reply_fs_error(space.err, "AVBL failed");
             if (!space.folder) return reply(550, "AVBL needs a directory.");
-            reply(213, cat(std::min(login_.quota->free(), space.disk.value_or(UINT64_MAX))));
+            reply(213, cat(std::min(quota->free(), space.disk.value_or(UINT64_MAX))));
         });
 }
 

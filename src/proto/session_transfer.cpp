@@ -146,7 +146,7 @@ void Session::cmd_rest(const std::string& arg) {
 // ---- transfers ----
 
 XferRecord Session::record_of(XferKind kind, const std::string& vpath) const {
-    return XferRecord{.kind = kind, .type = choices_.type, .remote_ip = line_.peer.ip(), .path = login_.home->path() + vpath, .user = login_.user};
+    return XferRecord{.kind = kind, .type = choices_.type, .remote_ip = line_.peer.ip(), .path = place(vpath).real_path(), .user = login_.user};
 }
 
 void Session::cmd_retr(const std::string& arg) {
@@ -161,7 +161,7 @@ void Session::cmd_retr(const std::string& arg) {
     if (!data_ready_or_refuse()) return;
     auto slot = take_transfer_slot();
     if (!slot) return;
-    on_io(Need::to(auth::Permission::download, target), [home = login_.home, target] { return open_to_read(*home, target); },
+    on_io(Need::to(auth::Permission::download, target), [place = place(target)] { return open_to_read(place); },
         [this, target, offset, end, slot = std::move(*slot), command = begin_command()](OpenedToRead opened) mutable {
             command.hold(std::move(slot));
             if (opened.err) {
@@ -185,9 +185,11 @@ void Session::cmd_retr(const std::string& arg) {
 }
 
 // One open and the fstat it makes to check the file: the transfer is told the size.
-Session::OpenedToRead Session::open_to_read(const fs::Home& home, const std::string& vpath) {
+Session::OpenedToRead Session::open_to_read(const Place& place) {
     OpenedToRead opened;
-    auto file = home.open_read(vpath, &opened.info);
+    auto home = place.open();
+    if (!home) return {home.error()};
+    auto file = (*home)->open_read(place.path, &opened.info);
     if (!file) return {file.error()};
     opened.file = std::make_shared<File>(std::move(*file));
     return opened;
@@ -217,7 +219,7 @@ void Session::cmd_stou(const std::string& arg) {
     if (wanted.empty() || wanted == "/") return reply(553, "STOU needs a file name (in a folder of your home).");
     const std::string folder(fs::vpath_parent(wanted));
     on_io(Need::to(auth::Permission::upload, wanted),
-          [home = login_.home, folder] { return home->stat(folder); },  // its own reply, before the data connection's
+          [place = place(folder)] { return place.stat(); },  // its own reply, before the data connection's
           [this, wanted, folder, command = begin_command()](Result<fs::FileInfo> info) mutable {
               if (!info) {
                   reply_fs_error(info.error(), cat("Cannot store in ", folder));
@@ -270,9 +272,10 @@ std::unique_ptr<Pacer> Session::pacer_for(UserRates::Direction direction) {
     return bucket ? std::make_unique<Pacer>(reactor_, std::move(bucket)) : nullptr;
 }
 
-std::unique_ptr<UploadBudget> Session::upload_budget() {
-    auto quota = login_.quota->shared() ? make_shared_quota_budget(login_.quota, reactor_, ctx_.pool, ctx_.config.quota_wait)
-                                        : std::make_unique<QuotaBudget>(login_.quota);
+std::unique_ptr<UploadBudget> Session::upload_budget(std::shared_ptr<fs::UserQuota> account_or_folder) {
+    auto quota = account_or_folder->shared()
+                     ? make_shared_quota_budget(account_or_folder, reactor_, ctx_.pool, ctx_.config.quota_wait)
+                     : std::make_unique<QuotaBudget>(std::move(account_or_folder));
     auto pacer = pacer_for(UserRates::Direction::upload);
     if (!pacer) return quota;
     return std::make_unique<PacedBudget>(std::move(quota), std::move(pacer));
@@ -304,21 +307,23 @@ Result<File> create_unique(const fs::Home& home, std::string& target, sys::FileI
 // STOR/APPE of an existing name needs `overwrite`, of a new one `upload`; the policy granted at
 // least one (store()'s Need). Without overwrite the file is created as new, so a name made meanwhile
 // is refused, never replaced; without upload a missing name is refused, not created.
-Result<File> open_as_allowed(const fs::Home& home, const auth::EffectivePolicy& policy, const std::string& target,
-                             sys::FileInfo& info, std::optional<auth::Permission>& denied) {
+// `target` is the path the policy judges; `inner` the same file inside `home` (a shared folder's
+// path differs from the account's view of it).
+Result<File> open_as_allowed(const fs::Home& home, const std::string& inner, const auth::EffectivePolicy& policy,
+                             const std::string& target, sys::FileInfo& info, std::optional<auth::Permission>& denied) {
     if (!policy.allows(auth::Permission::overwrite, target)) {
-        auto file = home.open_write(target, fs::WriteMode::create_new, &info);
+        auto file = home.open_write(inner, fs::WriteMode::create_new, &info);
         if (!file && file.error() == Errc::exists) denied = auth::Permission::overwrite;
         return file;
     }
     if (!policy.allows(auth::Permission::upload, target)) {
-        auto existing = home.lstat(target);
+        auto existing = home.lstat(inner);
         if (!existing && existing.error() == Errc::not_found) {
             denied = auth::Permission::upload;
             return existing.error();
         }
     }
-    return home.open_write(target, fs::WriteMode::at_offset, &info);
+    return home.open_write(inner, fs::WriteMode::at_offset, &info);
 }
 
 }  // namespace
@@ -328,6 +333,8 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (transfers().take_range()) return reply(504, "RANG applies to RETR and HASH only.");
     if (target.empty() || target == "/") return reply(553, "Could not create file.");
     if (too_deep(target, "Could not create file")) return;
+    Place where = place(target);
+    if (where.is_mount_point()) return reply(553, "Could not create file: a shared folder is mounted there.");
     if (!data_ready_or_refuse()) return;
     const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
     auto slot = take_transfer_slot();
@@ -335,9 +342,11 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (!command.pending()) command = begin_command();
     command.hold(std::move(*slot));
     on_io(Need::one_of(auth::Permissions::of({auth::Permission::upload, auth::Permission::overwrite}), target),
-          [home = login_.home, quota = login_.quota, policy = policy(), pending = &ctx_.pending_digests, target, mode, rest,
-           digests] { return open_for_upload(*home, *quota, *policy, *pending, target, mode, rest, digests); },
-          [this, target, command = std::move(command)](Opened opened) mutable {
+          [place = where, policy = policy(), pending = &ctx_.pending_digests, target, mode, rest, digests] {
+              return open_for_upload(place, *policy, *pending, target, mode, rest, digests);
+          },
+          [this, target, quota = where.quota, command = std::move(command)](Opened opened) mutable {
+              upload_quota_ = std::move(quota);
               if (opened.denied) {
                   refuse_permission(auth::Permissions::of({*opened.denied}), target);
               } else if (opened.over_quota) {
@@ -354,13 +363,17 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
 // Every mode opens without O_TRUNC/O_APPEND: the cut below keeps the quota exact, and pwrite at an
 // offset would be ignored on an O_APPEND file. STOR replaces the file from `rest` on (0 without
 // REST); APPE continues at the end; STOU creates a name that is not taken.
-Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& quota, const auth::EffectivePolicy& policy,
-                                         PendingDigests& pending, std::string target, fs::WriteMode mode, std::uint64_t rest,
-                                         bool digests) {
+Session::Opened Session::open_for_upload(const Place& place, const auth::EffectivePolicy& policy, PendingDigests& pending,
+                                         const std::string& target, fs::WriteMode mode, std::uint64_t rest, bool digests) {
     const bool unique = mode == fs::WriteMode::create_new;
+    auto opened_home = place.open();
+    if (!opened_home) return {opened_home.error()};
+    const fs::Home& home = **opened_home;
+    fs::UserQuota& quota = *place.quota;
+    std::string inner = place.path;
     sys::FileInfo info;
     std::optional<auth::Permission> denied;
-    auto file = unique ? create_unique(home, target, info) : open_as_allowed(home, policy, target, info, denied);
+    auto file = unique ? create_unique(home, inner, info) : open_as_allowed(home, inner, policy, target, info, denied);
     if (denied) return {{}, {}, false, denied};
     if (!file) return {file.error()};
     const std::uint64_t old_size = info.size;
@@ -378,10 +391,10 @@ Session::Opened Session::open_for_upload(const fs::Home& home, fs::UserQuota& qu
     // A shared quota's figures may be stale (another node may have freed space): its first grant decides.
     if (!quota.shared() && quota.free() == 0) return {{}, {}, true};
     fs::forget_digests(*file);  // what was kept describes the bytes about to be replaced
-    Opened opened{{}, {}, false, {}, Stored{target, unique, std::make_shared<File>(std::move(*file)), info.id, offset}, {}};
+    Opened opened{{}, {}, false, {}, Stored{place.outer(inner), unique, std::make_shared<File>(std::move(*file)), info.id, offset}, {}};
     if (digests) {  // its own handle for reading back (the upload's is write-only), to the very same file
         sys::FileInfo same;
-        auto reader = home.open_read(target, &same);
+        auto reader = home.open_read(inner, &same);
         if (reader && same.id == info.id) opened.reader = std::move(*reader);
     }
     return opened;
@@ -393,7 +406,7 @@ void Session::store_from(Stored stored, File reader, CommandToken command) {
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(stored.id));
     const DataType type = choices_.type;
     std::string preliminary = stored.unique ? cat("FILE: ", fs::vpath_name(stored.target)) : std::string("Ok to send data.");
-    auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget());
+    auto budget = std::make_shared<std::unique_ptr<UploadBudget>>(upload_budget(upload_quota_));
     run_transfer(std::move(preliminary),
                  [file = stored.file, writing, offset = stored.offset, type, budget, drain = quota_drain(),
                   storage = transfer_storage(), digest](std::unique_ptr<net::Stream> stream) {
@@ -420,7 +433,8 @@ QuotaDrain Session::quota_drain() const {
 }
 
 void Session::reply_quota_exceeded() {
-    reply(552, cat("Quota exceeded: used ", login_.quota->used(), " of ", login_.quota->limit(),
+    const fs::UserQuota& quota = upload_quota_ ? *upload_quota_ : *login_.quota;
+    reply(552, cat("Quota exceeded: used ", quota.used(), " of ", quota.limit(),
                    " bytes. What arrived is kept; free some space, then resume with REST or APPE."));
 }
 
@@ -447,8 +461,11 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
     on_io(
         Need::to(auth::Permission::list, target),
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
-        [home = login_.home, target, format, owner = login_.user, typed = arg, over_control]() -> Opened {
-            auto stream = fs::ListingStream::open(home, target, format, owner, typed);
+        [place = place(target), mounted = mounted_entries(target), format, owner = login_.user, typed = arg,
+         over_control]() -> Opened {
+            auto home = place.open();
+            if (!home) return Opened{home.error(), {}, nullptr};
+            auto stream = fs::ListingStream::open(std::move(*home), place.path, format, owner, typed, mounted);
             if (!stream) return Opened{stream.error(), {}, nullptr};
             auto shared = std::make_shared<fs::ListingStream>(std::move(*stream));
             std::string first;
@@ -477,6 +494,27 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
             }
             command.complete();
         });
+}
+
+// The shared folders mounted into a folder of the home, as entries of its listing: each the
+// folder's own top (its mode and time), under the mount point's name. Runs on the I/O pool.
+fs::MountedEntries Session::mounted_entries(const std::string& target) const {
+    const auto policy = this->policy();
+    if (policy->mounts().empty() || policy->mount_of(target)) return {};  // none, or inside one (they never nest)
+    return [mounts = policy->mounts(), folders = login_.folders](const std::string& listed) {
+        std::vector<fs::DirEntry> entries;
+        for (const auto& mount : mounts) {
+            if (fs::vpath_parent(mount.at) != listed) continue;
+            auto home = folders->open(mount.folder);
+            auto info = home ? (*home)->stat("/") : Result<fs::FileInfo>(home.error());
+            if (!info) {
+                log::error(cat("shared folder ", mount.folder, " at ", mount.at, ": not listed: ", info.error().message()));
+                continue;
+            }
+            entries.push_back(fs::DirEntry{std::string(fs::vpath_name(mount.at)), *info});
+        }
+        return entries;
+    };
 }
 
 void Session::send_listing(const std::string& target, std::string first, std::shared_ptr<fs::ListingStream> listing,

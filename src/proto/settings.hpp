@@ -20,6 +20,7 @@ enum class TlsSessionReuse { required, optional };
 
 struct Settings {
     std::string root = "var/homes";                     // homes live beneath it
+    std::string shared_root = "var/shared";             // shared folders live beneath it
     std::string banner = "Ferry FTP server ready.";
     std::uint16_t passive_port_min = 0;                 // 0, 0 = any port
     std::uint16_t passive_port_max = 0;
