@@ -397,6 +397,49 @@ TEST_CASE("groups, permissions, limits, networks and expiry survive save and rel
     CHECK_FALSE(settings_from_toml("[limits]\nspeed = 1\n", &error));
 }
 
+TEST_CASE("shared folders and their grants survive save and reload; deleting a folder drops its grants") {
+    const testing::TempDir dir("accounts");
+    const std::string path = dir.file("users.toml");
+    std::string error;
+    REQUIRE(modify_accounts_file(
+                path,
+                [](AccountsFile& file) {
+                    if (!file.add_folder(SharedFolder{"team", 10 << 20}) || !file.add_folder(SharedFolder{"docs", unlimited_bytes}))
+                        return Status(Errc::exists);
+                    if (file.add_folder(SharedFolder{"team", 1})) return Status(Errc::invalid);  // taken
+                    Group crew{"crew", {}};
+                    crew.settings.folders["team"] = FolderGrant{"/team", *Permissions::parse("all")};
+                    if (!file.add_group(crew)) return Status(Errc::exists);
+                    Account alice = make_account("alice");
+                    alice.groups = {"crew"};
+                    alice.settings.folders["docs"] = FolderGrant{"/projects/docs", *Permissions::parse("list,download")};
+                    return add_one(file, alice);
+                },
+                &error) == 0);
+    auto loaded = AccountsFile::load(path, &error);
+    REQUIRE_MESSAGE(loaded.ok(), error);
+    CHECK(loaded->find_folder("team")->quota == 10u << 20);
+    CHECK(loaded->find_folder("docs")->quota == unlimited_bytes);
+    const Account* alice = loaded->find("alice");
+    REQUIRE(alice);
+    CHECK(alice->settings.folders.at("docs") == FolderGrant{"/projects/docs", *Permissions::parse("list,download")});
+    const EffectivePolicy policy = loaded->policy_of(*alice);
+    REQUIRE(policy.mounts().size() == 2);
+    CHECK(policy.mount_of("/team/x")->quota == 10u << 20);
+    CHECK(policy.mount_of("/projects/docs")->from == "alice");
+    CHECK_FALSE(policy.allows(Permission::upload, "/projects/docs/a"));
+    CHECK(loaded->grants_of("team") == std::vector<std::string>{"group crew"});
+    CHECK(loaded->to_toml() == AccountsFile::load(path, &error)->to_toml());
+    auto settings = settings_from_toml(settings_toml(alice->settings, ""), &error);
+    REQUIRE_MESSAGE(settings, error);
+    CHECK(*settings == alice->settings);
+
+    CHECK(loaded->remove_folder("team"));
+    CHECK_FALSE(loaded->remove_folder("team"));
+    CHECK(loaded->find_group("crew")->settings.folders.empty());
+    CHECK(loaded->policy_of(*loaded->find("alice")).mounts().size() == 1);
+}
+
 TEST_CASE("a malformed policy names the field, and a group that does not exist is refused") {
     const testing::TempDir dir("accounts");
     const std::string path = dir.file("bad.toml");
@@ -414,6 +457,15 @@ TEST_CASE("a malformed policy names the field, and a group that does not exist i
         {user + "[users.alice.networks]\nallow = \"10.0.0.0/8\"\n", "users.alice.networks.allow"},
         {"[groups.\"bad name\"]\n", "not a valid group name"},
         {"[groups.team]\nquota = 5\n", "groups.team.quota"},
+        {user + "[users.alice.folders.team]\nat = \"/team\"\n", "no folder \"team\""},
+        {"[folders.team]\n" + user + "[users.alice.folders.team]\nat = \"/\"\n", "must not be /"},
+        {"[folders.team]\n" + user + "[users.alice.folders.team]\nat = \"team\"\n", "absolute"},
+        {"[folders.team]\n" + user + "[users.alice.folders.team]\nat = \"/t\"\nwho = 1\n", "users.alice.folders.team.who"},
+        {"[folders.team]\n[folders.docs]\n" + user +
+             "[users.alice.folders.team]\nat = \"/t\"\n[users.alice.folders.docs]\nat = \"/t/d\"\n",
+         "mount over"},
+        {"[folders.team]\nquota = \"lots\"\n", "folders.team.quota"},
+        {"[folders.\"a/b\"]\n", "not a valid folder name"},
     };
     for (const auto& [text, wanted] : cases) {
         CAPTURE(text);

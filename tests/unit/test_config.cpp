@@ -46,6 +46,19 @@ TEST_CASE("embedded_default is the defaults plus the demo user") {
     CHECK(config.registration == ferry::app::Registration::open);  // loopback only: the client's "1. create user" works
 }
 
+TEST_CASE("shared_root: beside root unless set, and never inside it") {
+    CHECK(parse_config("", "t.toml").shared_root == "var/shared");
+    CHECK(parse_config("root = \"/srv/ferry/homes/\"", "t.toml").shared_root == "/srv/ferry/shared");
+    CHECK(parse_config("root = \"/homes\"", "t.toml").shared_root == "/shared");
+    CHECK(parse_config("root = \"/a\"\nshared_root = \"/b\"", "t.toml").shared_root == "/b");
+    for (const char* text : {"root = \"/srv/h\"\nshared_root = \"/srv/h/shared\"", "root = \"/srv/h\"\nshared_root = \"/srv\"",
+                             "root = \"/srv/h\"\nshared_root = \"/srv/h/\"", "shared_root = \"var/homes/x\""}) {
+        CAPTURE(text);
+        CHECK_THROWS_AS(parse_config(text, "t.toml"), ConfigError);
+    }
+    CHECK_NOTHROW(parse_config("root = \"/srv/h\"\nshared_root = \"/srv/hh\"", "t.toml"));
+}
+
 TEST_CASE("tls_session_reuse and quota_drain_limit") {
     const Config defaults = parse_config("", "empty.toml");
     CHECK(defaults.tls_session_reuse == ferry::app::TlsSessionReuse::required);

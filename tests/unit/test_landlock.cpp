@@ -61,9 +61,10 @@ TEST_CASE("landlock: the ruleset keeps a process to its data, its logs and what 
     CHECK(confined(paths, probe_server_view, dir.path) == 0);
 }
 
-TEST_CASE("landlock_paths covers root, the accounts and bans folders, the logs, the config and TLS files") {
+TEST_CASE("landlock_paths covers root, shared_root, the accounts and bans folders, the logs, the config and TLS files") {
     app::Config config;
     config.root = "/srv/ferry/homes";
+    config.shared_root = "/srv/ferry/shared";
     config.users_file = "/srv/ferry/etc/users.toml";
     config.bans_file = "/var/lib/ferry/bans.toml";
     config.log_file = "/var/log/ferry/ferryd.log";
@@ -72,7 +73,7 @@ TEST_CASE("landlock_paths covers root, the accounts and bans folders, the logs, 
     config.tls_cert = "/etc/ferry/cert.pem";
     config.tls_key = "/etc/ferry/key.pem";
     const auto paths = app::landlock_paths(config);
-    CHECK(paths.read_write == std::vector<std::string>{"/srv/ferry/homes", "/srv/ferry/etc", "/var/lib/ferry"});
+    CHECK(paths.read_write == std::vector<std::string>{"/srv/ferry/homes", "/srv/ferry/shared", "/srv/ferry/etc", "/var/lib/ferry"});
     CHECK(paths.create_write == std::vector<std::string>{"/var/log/ferry", "/var/log/ferry"});
     for (const char* path : {"/etc/ferry/ferryd.toml", "/etc/ferry/cert.pem", "/etc/ferry/key.pem", "/etc/localtime"})
         CHECK(std::find(paths.read_only.begin(), paths.read_only.end(), path) != paths.read_only.end());
