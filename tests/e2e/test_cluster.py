@@ -50,7 +50,8 @@ def file_sizes(folder):
 
 
 def node_config(pg, root, name, **extra):
-    config = {"accounts": "postgresql", "postgresql": pg.conninfo, "root": root, "node_name": name,
+    # Shared folders beside the homes, in the test's own temporary folder (its default would be the parent's).
+    config = {"accounts": "postgresql", "postgresql": pg.conninfo, "root": root, "shared_root": root + "-shared", "node_name": name,
               "reservation_ttl": 5, "quota_wait": 1000, "proxy_protocol": True, "proxy_trusted": [BALANCER]}
     config.update(extra)
     return config
@@ -70,6 +71,7 @@ class TwoNodesTest(unittest.TestCase):
         cls.addClassCleanup(cls.pg.cleanup)
         cls.root = tempfile.mkdtemp(prefix="ferry-e2e-shared-")
         cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.addClassCleanup(shutil.rmtree, cls.root + "-shared", True)
         limits = {"max_sessions_per_user": 30, "ban_threshold": 6}
         cls.a = FerryServer(config=node_config(cls.pg, cls.root, "a", **limits))
         cls.addClassCleanup(cls.a.cleanup)
@@ -100,7 +102,7 @@ class TwoNodesTest(unittest.TestCase):
         return ftp
 
     def test_the_schema_is_made_by_the_first_command_and_migrate_is_idempotent(self):
-        self.assertEqual(self.pg.psql("SELECT max(version) FROM ferry_schema"), "2")
+        self.assertEqual(self.pg.psql("SELECT max(version) FROM ferry_schema"), "3")
         p = harness_run(self.a, "db", "migrate")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("schema version 3: up to date", p.stdout)
@@ -187,6 +189,48 @@ class TwoNodesTest(unittest.TestCase):
         self.assertEqual(file_sizes(os.path.join(self.root, "quinn")), 8 * MiB)
         eventually(lambda: stored_usage(self.pg, "quinn") == 8 * MiB, 2.0, "stored usage = 8 MiB")
         self.assertEqual(self.pg.psql("SELECT count(*) FROM ferry_reservations WHERE account = 'quinn'"), "0")
+
+    def test_a_shared_folder_quota_holds_for_two_accounts_on_two_nodes(self):
+        self.add("fay", "fay-pw-123")
+        self.add("finn", "finn-pw-123")
+        for args in (("folder", "add", "crate", "--quota", "8M"), ("folder", "grant", "crate", "--user", "fay", "--at", "/crate"),
+                     ("folder", "grant", "crate", "--user", "finn", "--at", "/crate", "--perm", "list,upload,overwrite")):
+            p = harness_run(self.a, *args)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        sessions = [self.login("a", "fay", "fay-pw-123"), self.login("b", "finn", "finn-pw-123")]
+
+        def mounted(ftp):
+            try:
+                ftp.cwd("/crate")
+                return True
+            except ftplib.error_perm:
+                return False
+        for ftp in sessions:
+            eventually(lambda: mounted(ftp), 2.0, "the folder mounted on both nodes")
+        replies = [None, None]
+
+        def upload(i):
+            replies[i] = stor_try(sessions[i], "part%d.bin" % i, os.urandom(6 * MiB))[0]
+        threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(TIMEOUT)
+        self.assertTrue(any(r.startswith("552") for r in replies), replies)
+        self.assertEqual(file_sizes(os.path.join(self.root + "-shared", "crate")), 8 * MiB)
+        eventually(lambda: self.pg.psql("SELECT used FROM ferry_folders WHERE name = 'crate'") == str(8 * MiB), 2.0,
+                   "the folder's stored usage = 8 MiB")
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM ferry_reservations WHERE folder = 'crate'"), "0")
+        # Neither account's own usage moved: the bytes are the folder's.
+        self.assertEqual(stored_usage(self.pg, "fay"), 0)
+        self.assertEqual(stored_usage(self.pg, "finn"), 0)
+        # finn may not delete; fay may, and that frees the folder for both.
+        self.assertEqual(sessions[1].sendcmd("NOOP")[:3], "200")
+        with self.assertRaises(ftplib.error_perm):
+            sessions[1].delete("part0.bin")
+        for name in ("part0.bin", "part1.bin"):
+            sessions[0].delete(name)
+        eventually(lambda: self.pg.psql("SELECT used FROM ferry_folders WHERE name = 'crate'") == "0", 2.0, "freed")
 
     def test_twenty_parallel_uploads_across_both_nodes_stop_exactly_at_the_quota(self):
         self.add("pat", "pat-pw-123", "--quota", "10M")
