@@ -152,10 +152,24 @@ class ReadmePolicyExampleTests(unittest.TestCase):
             finally:
                 quit_quietly(ann)
                 quit_quietly(cat)
+            # One shared folder for the team; the auditor reads it.
+            ann, ben = srv.ftp("ann"), srv.ftp("ben")
+            try:
+                stor_bytes(ann, "/projects/plan.txt", b"plan")
+                self.assertIn("projects", [os.path.basename(n) for n in ben.nlst("/")])
+                self.assertIn("plan.txt", [os.path.basename(n) for n in ben.nlst("/projects")])
+                with open(os.path.join(srv.tmp, "shared", "projects", "plan.txt"), "rb") as f:
+                    self.assertEqual(f.read(), b"plan")
+            finally:
+                quit_quietly(ann)
+                quit_quietly(ben)
             auditor, dropbox = srv.ftp("auditor"), srv.ftp("dropbox")
             try:
                 with self.assertRaises(ftplib.error_perm):
                     stor_bytes(auditor, "x.txt", b"x")
+                with self.assertRaises(ftplib.error_perm):
+                    stor_bytes(auditor, "/projects/x.txt", b"x")
+                auditor.nlst("/projects")
                 auditor.nlst()
                 stor_bytes(dropbox, "in.txt", b"x")
                 with self.assertRaises(ftplib.error_perm):
