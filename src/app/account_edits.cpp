@@ -94,4 +94,23 @@ auth::Permissions checked_permissions(const std::string& text) {
     return *permissions;
 }
 
+int run_subcommand(std::string_view tool, const std::string& usage, const std::vector<std::string>& args,
+                   const Dispatch& dispatch) {
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+        (args.empty() ? std::cerr : std::cout) << usage;
+        return args.empty() ? exit_usage : exit_ok;
+    }
+    int result;
+    try {
+        result = dispatch(args[0], std::span(args).subspan(1));
+    } catch (const UsageError& e) {
+        std::cerr << tool << ": " << e.message << "\n" << usage;
+        result = exit_usage;
+    } catch (const std::exception& e) {
+        result = refuse(tool, e.what());  // e.g. out of memory while hashing
+    }
+    std::cout.flush();
+    return result;
+}
+
 }  // namespace ferry::app

@@ -39,6 +39,13 @@ Words parse_words(std::span<const std::string> words, const std::vector<std::str
 std::string checked_rule_path(const std::string& text);
 auth::Permissions checked_permissions(const std::string& text);
 
+// `<tool> COMMAND WORDS...` (ferryd user, group, folder): no words or "help" prints `usage`
+// (exit 2 and 0); otherwise dispatch(COMMAND, WORDS), where a UsageError prints its message and
+// `usage` (exit 2) and any other exception is a refusal (exit 1).
+using Dispatch = std::function<int(const std::string& command, std::span<const std::string> words)>;
+int run_subcommand(std::string_view tool, const std::string& usage, const std::vector<std::string>& args,
+                   const Dispatch& dispatch);
+
 // "<tool>: <why>" on stderr; exit_refused.
 int refuse(std::string_view tool, const std::string& why);
 

@@ -193,21 +193,9 @@ int dispatch(const Config& config, const std::string& command, std::span<const s
 }  // namespace
 
 int run_folder_command(const Config& config, const std::vector<std::string>& args) {
-    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        (args.empty() ? std::cerr : std::cout) << usage_text;
-        return args.empty() ? exit_usage : exit_ok;
-    }
-    int result;
-    try {
-        result = dispatch(config, args[0], std::span(args).subspan(1));
-    } catch (const UsageError& e) {
-        std::cerr << "ferryd folder: " << e.message << "\n" << usage_text;
-        result = exit_usage;
-    } catch (const std::exception& e) {
-        result = refuse(tool, e.what());
-    }
-    std::cout.flush();
-    return result;
+    return run_subcommand(tool, usage_text, args, [&](const std::string& command, std::span<const std::string> words) {
+        return dispatch(config, command, words);
+    });
 }
 
 }  // namespace ferry::app

@@ -328,21 +328,9 @@ std::optional<int> run_user_policy_command(const Config& config, const std::stri
 }
 
 int run_group_command(const Config& config, const std::vector<std::string>& args) {
-    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        (args.empty() ? std::cerr : std::cout) << group_usage_text;
-        return args.empty() ? exit_usage : exit_ok;
-    }
-    int result;
-    try {
-        result = dispatch_group(config, args[0], std::span(args).subspan(1));
-    } catch (const UsageError& e) {
-        std::cerr << "ferryd group: " << e.message << "\n" << group_usage_text;
-        result = exit_usage;
-    } catch (const std::exception& e) {
-        result = refuse(group_tool, e.what());
-    }
-    std::cout.flush();
-    return result;
+    return run_subcommand(group_tool, group_usage_text, args, [&](const std::string& command, std::span<const std::string> words) {
+        return dispatch_group(config, command, words);
+    });
 }
 
 }  // namespace ferry::app

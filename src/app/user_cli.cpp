@@ -409,21 +409,8 @@ int dispatch(const Config& config, const std::string& command, std::span<const s
 }  // namespace
 
 int run_user_command(const Config& config, const std::vector<std::string>& args) {
-    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        (args.empty() ? std::cerr : std::cout) << usage_text << user_policy_usage << passwords_note;
-        return args.empty() ? exit_usage : exit_ok;
-    }
-    int result;
-    try {
-        result = dispatch(config, args[0], std::span(args).subspan(1));
-    } catch (const UsageError& e) {
-        std::cerr << "ferryd user: " << e.message << "\n" << usage_text << user_policy_usage << passwords_note;
-        result = exit_usage;
-    } catch (const std::exception& e) {
-        result = refuse(e.what());  // e.g. out of memory while hashing
-    }
-    std::cout.flush();
-    return result;
+    return run_subcommand(tool, std::string(usage_text) + user_policy_usage + passwords_note, args,
+                          [&](const std::string& command, std::span<const std::string> words) { return dispatch(config, command, words); });
 }
 
 }  // namespace ferry::app
