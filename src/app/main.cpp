@@ -45,7 +45,10 @@ void print_usage() {
 void wait_for_requests(ferry::app::Server& server) {
     using ferry::sys::ProcessRequest;
     std::string why;
-    while (ferry::sys::ProcessRequests::wait(why) == ProcessRequest::reopen_logs) server.reopen_logs();
+    while (ferry::sys::ProcessRequests::wait(why) == ProcessRequest::reopen_logs) {
+        server.reopen_logs();
+        server.reload_tls();
+    }
     ferry::log::info(ferry::cat("received ", why, ": stopping"));
     server.stop();
 }

@@ -152,6 +152,9 @@ std::optional<net::TlsContext> load_tls_context(const Config& config, bool* ok) 
         *ok = false;
         return std::nullopt;
     }
+    log::info(cat("tls: certificate ", net::describe_certificate(*context)));
+    if (const Status bad = net::check_certificate_dates(*context, &error))
+        log::warn(cat("tls: ", error, ": clients that check certificates will refuse it"));
     // Asked here, before any reactor runs: the first ask may load the kernel's tls module.
     if (config.ktls == KtlsMode::off) {
         log::info("tls: data connections' records are sealed by OpenSSL (ktls = \"off\")");
@@ -187,9 +190,18 @@ std::optional<std::vector<BoundListener>> bind_listeners(const Config& config) {
     return bound;
 }
 
-void Server::use_tls(net::TlsContext tls) {
-    tls_ = std::move(tls);
-    context_.tls = &tls_;
+void Server::use_tls(net::TlsContext tls) { context_.tls.replace(std::make_shared<const net::TlsContext>(std::move(tls))); }
+
+void Server::reload_tls() {
+    if (!context_.tls) return;
+    std::string error;
+    auto next = net::TlsContext::server(config_.tls_cert, config_.tls_key, &error, config_.ktls != KtlsMode::off);
+    Status err = next.error();
+    if (!err) err = net::check_certificate_dates(*next, &error);
+    if (err) return log::error(cat("tls: reload refused, the certificate in use stays: ", error));
+    const std::string described = net::describe_certificate(*next);
+    context_.tls.replace(std::make_shared<const net::TlsContext>(std::move(*next)));
+    log::info(cat("tls: reloaded ", config_.tls_cert, " (", described, "); connected sessions keep theirs"));
 }
 
 void Server::open_listeners(std::vector<BoundListener> bound) {

@@ -80,6 +80,10 @@ public:
     // Thread-safe (SIGHUP, after logrotate moved the files): open log_file and xferlog again by
     // name. A file that cannot be opened keeps the old one, and the log says so.
     void reopen_logs();
+    // SIGHUP too: tls_cert and tls_key read again for the connections that come next (a renewed
+    // certificate); a pair that does not load, does not match or is out of its dates leaves the
+    // one in use, and the log says why. Sessions already connected keep theirs.
+    void reload_tls();
 
 private:
     struct Worker;
@@ -112,7 +116,6 @@ private:
     std::unique_ptr<net::WorkerPool> io_pool_;  // the same
     proto::XferLog xferlog_;
     proto::ServerContext context_;
-    net::TlsContext tls_;
     ConnectionLimits limits_;
     net::Reactor acceptor_;
     std::vector<std::unique_ptr<net::Listener>> listeners_;

@@ -309,4 +309,42 @@ std::string drain_openssl_errors() {
     return text.empty() ? "no details from OpenSSL" : text;
 }
 
+namespace {
+
+std::string asn1_time_text(const ASN1_TIME* time) {
+    struct tm parts {};
+    if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return "?";
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+    return text;
+}
+
+}  // namespace
+
+std::string describe_certificate(const TlsContext& context) {
+    X509* certificate = SSL_CTX_get0_certificate(context.native());
+    if (!certificate) return "no certificate";
+    char subject[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(certificate), subject, sizeof subject);
+    return std::string(subject) + ", SHA-256 " + certificate_fingerprint_sha256(certificate) + ", valid until " +
+           asn1_time_text(X509_get0_notAfter(certificate));
+}
+
+Status check_certificate_dates(const TlsContext& context, std::string* why) {
+    X509* certificate = SSL_CTX_get0_certificate(context.native());
+    if (!certificate) {
+        if (why) *why = "no certificate";
+        return Errc::invalid;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(certificate)) <= 0) {
+        if (why) *why = "the certificate expired on " + asn1_time_text(X509_get0_notAfter(certificate));
+        return Errc::invalid;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(certificate)) > 0) {
+        if (why) *why = "the certificate is not valid before " + asn1_time_text(X509_get0_notBefore(certificate));
+        return Errc::invalid;
+    }
+    return {};
+}
+
 }  // namespace ferry::net

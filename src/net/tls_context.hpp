@@ -12,6 +12,7 @@
 #include <openssl/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,33 @@ private:
     explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
     std::unique_ptr<SSL_CTX, Free> ctx_;
 };
+
+// The server's TlsContext as it is now. A reload (SIGHUP: a renewed certificate) replaces it for the
+// connections that come next; a session keeps the one it started with for its whole life, because
+// its data connections must resume the control connection's TLS session, whose tickets only that
+// context's keys open. Thread-safe.
+class CurrentTlsContext {
+public:
+    std::shared_ptr<const TlsContext> get() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    void replace(std::shared_ptr<const TlsContext> next) {
+        std::lock_guard lock(mutex_);
+        current_.swap(next);
+    }  // the old one goes when its last session does
+    explicit operator bool() const { return get() != nullptr; }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const TlsContext> current_;
+};
+
+// The server certificate of `context`, for a log line: "CN=ferryd, SHA-256 AA:..., valid until
+// 2036-12-01 10:00:00 UTC". Its dates checked: an error (with *why) when it has expired or is not
+// valid yet, so a reload does not put such a certificate in the place of a good one.
+std::string describe_certificate(const TlsContext& context);
+Status check_certificate_dates(const TlsContext& context, std::string* why);
 
 // When either file is missing: generates an EC P-256 key and a self-signed X.509 v3 certificate
 // (CN "ferryd", SAN IP:127.0.0.1 and DNS:localhost, valid 10 years, serverAuth), creating missing

@@ -54,8 +54,7 @@ struct ServerContext {
     PendingDigests pending_digests;           // uploads whose digests are still being computed
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)
-    const net::TlsContext* tls = nullptr;     // one context for control and data: its ticket keys
-                                              // are what lets data connections resume the session
+    net::CurrentTlsContext tls;               // empty without TLS; replaced by a reload (SIGHUP)
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.
     std::atomic<unsigned> awaiting_login{0};
     // login_timeout, or login_timeout_busy while three quarters of max_sessions_unauthenticated are taken.

@@ -50,7 +50,7 @@ Session::Session(net::Reactor& reactor, ServerContext& context, std::unique_ptr<
       on_finished_(std::move(on_finished)),
       line_(std::move(control), client, context.config.max_line, kReadBuffer),
       login_(context.awaiting_login),
-      tls_(entry) {}
+      tls_(entry, context.tls.get()) {}
 
 // Made at the first command that needs it (PASV, PORT, REST, RANG, a transfer): a session that
 // logs in and idles never holds one (with its data channel, about 700 bytes).
@@ -58,7 +58,7 @@ TransferControl& Session::transfers() {
     if (!transfers_)
         transfers_ = std::make_unique<TransferControl>(
             reactor_, static_cast<TransferHost&>(*this), std::make_unique<DataChannel>(reactor_, line_.local, line_.peer), ctx_.xferlog,
-            TransferRules{ctx_.config.data_timeout, ctx_.config.tls_session_reuse, ctx_.tls});
+            TransferRules{ctx_.config.data_timeout, ctx_.config.tls_session_reuse, tls_.context.get()});
     return *transfers_;
 }
 

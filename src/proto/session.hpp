@@ -119,8 +119,12 @@ struct Login {
 
 // FTPS on the control connection, and what it asks of data connections (session_tls.cpp).
 struct TlsState {
-    explicit TlsState(SessionEntry how) : entry(how) {}
+    TlsState(SessionEntry how, std::shared_ptr<const net::TlsContext> server) : entry(how), context(std::move(server)) {}
     SessionEntry entry;
+    // The server's context when the session began, for its whole life: control and data connections
+    // must share one (its ticket keys let data connections resume the control session), also
+    // after a reload gave new sessions a renewed certificate. Empty without TLS.
+    std::shared_ptr<const net::TlsContext> context;
     bool control = false;       // the control connection is under TLS
     bool pbsz_done = false;
     bool protect_data = false;  // PROT P

@@ -297,7 +297,7 @@ void Session::cmd_help(const std::string&) {
 
 void Session::cmd_feat(const std::string&) {
     std::vector<std::string> lines{"Features:"};
-    if (ctx_.tls) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
+    if (tls_.context) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
     lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_.algo)), " MDTM", " MFMT",
                                " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;", " PASV", " RANG STREAM", " REST STREAM",
                                " SIZE", " TVFS", " UTF8", "End"});

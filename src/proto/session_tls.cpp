@@ -11,7 +11,7 @@ void Session::cmd_auth(const std::string& arg) {
     const std::string& kind = mechanism.verb;
     if (kind != "TLS" && kind != "SSL" && kind != "TLSC" && kind != "TLSP" && arg != "TLS-C" && arg != "TLS-P")
         return reply(504, "Unknown AUTH mechanism; use AUTH TLS.");
-    if (!ctx_.tls) return reply(534, "TLS is not available on this server.");
+    if (!tls_.context) return reply(534, "TLS is not available on this server.");
     if (tls_.control) return reply(503, "Already using TLS.");
     if (login_.logged_in()) return reply(503, "AUTH TLS must come before login.");
     CommandToken command = begin_command();
@@ -36,7 +36,7 @@ void Session::cmd_auth(const std::string& arg) {
 void Session::begin_control_tls(CommandToken command) {
     phase_ = SessionPhase::tls_handshake;
     auto shared_command = std::make_shared<CommandToken>(std::move(command));  // IoDone is copyable
-    line_.stream->start_tls(*ctx_.tls, net::TlsRole::server, [this, shared_command](Error err, std::uint64_t) {
+    line_.stream->start_tls(*tls_.context, net::TlsRole::server, [this, shared_command](Error err, std::uint64_t) {
         if (phase_ == SessionPhase::tls_handshake) phase_ = SessionPhase::command;  // reads may go on
         if (err) return finish(cat("TLS handshake on the control connection failed: ", err.message()));
         tls_.control = true;

@@ -1,7 +1,12 @@
 #include "app/landlock.hpp"
 
 #include "base/log.hpp"
+#include "sys/atomic_file.hpp"
 #include "sys/handle.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +19,12 @@
 
 namespace ferry::app {
 namespace {
+
+// Where a symlink leads (the whole chain), or the path itself when it cannot be resolved.
+std::string resolved_path(const std::string& path) {
+    char resolved[PATH_MAX];
+    return ::realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+}
 
 // Rights newer than this machine's <linux/landlock.h>; used only when landlock_abi() says so.
 constexpr std::uint64_t access_truncate = 1ULL << 14;   // ABI 3
@@ -118,8 +129,15 @@ LandlockPaths landlock_paths(const Config& config) {
     for (const auto& folder : data_folders(config)) paths.read_write.push_back(folder.path);
     for (const auto& folder : log_folders(config)) paths.create_write.push_back(folder.path);
     if (!config.config_path.empty()) paths.read_only.push_back(config.config_path);
-    for (const auto* tls_file : {&config.tls_cert, &config.tls_key})
-        if (!tls_file->empty()) paths.read_only.push_back(*tls_file);
+    // The folders of the certificate and key, not the files: a renewal replaces them by rename
+    // (certbot's live/ links point into archive/, where each renewal adds new files), and a
+    // reload (SIGHUP) must read the new ones. Both the folder named and the one the link leads to.
+    for (const auto* tls_file : {&config.tls_cert, &config.tls_key}) {
+        if (tls_file->empty()) continue;
+        for (const std::string& folder : {parent_folder(*tls_file), parent_folder(resolved_path(*tls_file))})
+            if (std::find(paths.read_only.begin(), paths.read_only.end(), folder) == paths.read_only.end())
+                paths.read_only.push_back(folder);
+    }
     // What the C library and OpenSSL may still read: lazily loaded libraries (NSS, libgcc_s),
     // time zone data, OpenSSL's config, the CPU count, the random device some fall back to, and
     // the process's own /proc entry (its threads and maps; the sanitizers read them at exit).
