@@ -5,6 +5,7 @@
 #include "client/digest.hpp"
 #include "client/errors.hpp"
 #include "client/interrupt.hpp"
+#include "client/local.hpp"
 #include "client/terminal.hpp"
 #include "client/transfer.hpp"
 
@@ -112,6 +113,13 @@ Shell::Shell(Session& session, const Options& options)
 
 bool Shell::run_one(std::string_view line) {
     try {
+        const auto bang = line.find_first_not_of(" \t");
+        if (bang != std::string_view::npos && line[bang] == '!') {  // the rest of the line, as typed, to the local shell
+            if (history_.size() < max_history) history_.emplace_back(line);
+            const int status = run_local_command(std::string(line.substr(bang + 1)));
+            if (status != 0) throw ClientError(cat("!", line.substr(bang + 1), ": exit status ", status));
+            return true;
+        }
         const Words words = split_words(line);
         if (words.empty() || words[0].front() == '#') return true;
         if (history_.size() < max_history) history_.emplace_back(line);
@@ -159,6 +167,9 @@ void Shell::dispatch(const Words& words) {
     if (name == "ls" || name == "dir") return list(words);
     if (name == "cd") return change_directory(words);
     if (name == "pwd") return print_working_directory();
+    if (name == "lcd") return change_local(words);
+    if (name == "lpwd") return void(std::cout << local_directory() << "\n");
+    if (name == "lls") return list_local_folder(words);
     if (name == "mkdir") return simple(words, "MKD", "mkdir", 1);
     if (name == "rmdir") return simple(words, "RMD", "rmdir", 1);
     if (name == "rm" || name == "delete") return simple(words, "DELE", "rm", 1);
@@ -207,6 +218,23 @@ void Shell::print_working_directory() {
     std::cout << quoted_path(reply.text()) << "\n";
 }
 
+void Shell::change_local(const Words& args) {
+    require_args(args, 0, 1, "lcd [DIR]");
+    change_local_directory(args.size() > 1 ? args[1] : std::string("~"));
+    std::cout << "local directory now " << local_directory() << "\n";
+}
+
+void Shell::list_local_folder(const Words& args) {
+    bool long_format = false;
+    std::string path;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "-l") long_format = true;
+        else if (path.empty()) path = args[i];
+        else throw ClientError("usage: lls [-l] [path]");
+    }
+    list_local(path, long_format);
+}
+
 void Shell::simple(const Words& args, std::string_view verb, std::string_view action, std::size_t min_args) {
     require_args(args, min_args, 1000, cat(action, " PATH..."));
     if (args.size() == 2) {
@@ -232,12 +260,13 @@ void Shell::rename(const Words& args) {
 
 void Shell::put(const Words& args) {
     require_args(args, 1, 2, "put LOCAL [REMOTE]");
-    put_file(context_, args[1], args.size() > 2 ? args[2] : base_name(args[1]));
+    const std::string local = expand_home(args[1]);
+    put_file(context_, local, args.size() > 2 ? args[2] : base_name(local));
 }
 
 void Shell::get(const Words& args) {
     require_args(args, 1, 2, "get REMOTE [LOCAL]");
-    get_file(context_, args[1], args.size() > 2 ? args[2] : base_name(args[1]));
+    get_file(context_, args[1], args.size() > 2 ? expand_home(args[2]) : base_name(args[1]));
 }
 
 void Shell::quota() {
@@ -274,6 +303,8 @@ void Shell::hash(const Words& args) {
 void Shell::help() const {
     std::cout << "ls [-l] [path]          list a directory (-l: long format)\n"
                  "cd DIR | pwd            change / show the remote directory\n"
+                 "lcd [DIR] | lpwd | lls [-l] [DIR]   the same on this machine (~ is your home)\n"
+                 "!COMMAND                run COMMAND with the local shell\n"
                  "mkdir DIR | rmdir DIR   create / remove a remote directory\n"
                  "rm FILE | mv FROM TO    delete / rename remote files\n"
                  "put LOCAL [REMOTE]      upload (resumes a shorter remote copy when it matches)\n"

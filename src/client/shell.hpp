@@ -35,6 +35,8 @@ private:
     void list(const Words& args);
     void change_directory(const Words& args);
     void print_working_directory();
+    void change_local(const Words& args);
+    void list_local_folder(const Words& args);
     void simple(const Words& args, std::string_view verb, std::string_view action, std::size_t min_args);
     void rename(const Words& args);
     void put(const Words& args);

@@ -34,6 +34,32 @@ class CommandTests(ClientTestCase):
         self.assertNotIn("ETA", result.stderr)  # no bar in a pipe
         self.assertNotIn("warning", result.stderr)  # ferryd has HASH: nothing falls back
 
+    def test_the_local_side_lcd_lpwd_lls_bang_and_home(self):
+        os.makedirs(os.path.join(self.local, "sub"), exist_ok=True)
+        write_random(os.path.join(self.local, "sub", "inner.bin"), 4096, seed=3)
+        write_random(os.path.join(self.work, "from-home.bin"), 2048, seed=4)  # HOME is self.work
+        result = self.ferry("lpwd; lls; lcd sub; lpwd; lls -l; put inner.bin; get inner.bin copy.bin; "
+                            "put ~/from-home.bin; get from-home.bin ~/back-home.bin; !echo bang-$((6*7)); lcd; lpwd")
+        self.assertOk(result)
+        out = [line for line in result.stdout.splitlines() if not line.startswith("logged in as")]
+        sub = os.path.realpath(os.path.join(self.local, "sub"))
+        self.assertEqual(os.path.realpath(out[0]), os.path.realpath(self.local))
+        self.assertIn("sub/", out)
+        moved = [line[len("local directory now "):] for line in out if line.startswith("local directory now ")]
+        self.assertEqual([os.path.realpath(m) for m in moved], [sub, os.path.realpath(self.work)])
+        self.assertIn("-         4096 inner.bin", out)
+        self.assertTrue(os.path.exists(os.path.join(self.local, "sub", "copy.bin")))  # get wrote into the new folder
+        self.assertEqual(sha256_of(self.remote("inner.bin")), sha256_of(os.path.join(self.local, "sub", "inner.bin")))
+        self.assertEqual(sha256_of(self.remote("from-home.bin")), sha256_of(os.path.join(self.work, "from-home.bin")))
+        self.assertEqual(sha256_of(os.path.join(self.work, "back-home.bin")), sha256_of(os.path.join(self.work, "from-home.bin")))
+        self.assertIn("bang-42", out)
+        self.assertEqual(os.path.realpath(out[-1]), os.path.realpath(self.work))  # lcd alone: home
+        failed = self.ferry("lcd /no/such/folder; lls /no/such/folder; !exit 3")
+        self.assertFailed(failed)
+        self.assertIn("error: lcd /no/such/folder:", failed.stderr)
+        self.assertIn("error: lls /no/such/folder:", failed.stderr)
+        self.assertIn("error: !exit 3: exit status", failed.stderr)
+
     def test_hash_of_a_file_written_on_the_server(self):
         write_random(self.remote("direct.bin"), 1234567, seed=21)
         result = self.ferry("hash --algo sha256 direct.bin; hash --algo sha1 direct.bin")
