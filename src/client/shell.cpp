@@ -38,6 +38,21 @@ std::string quoted_path(const std::string& text) {
     return path;
 }
 
+// ls and lls: [-l] [path].
+struct ListArguments {
+    bool long_format = false;
+    std::string path;
+};
+ListArguments list_arguments(const Words& args) {
+    ListArguments parsed;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "-l") parsed.long_format = true;
+        else if (parsed.path.empty()) parsed.path = args[i];
+        else throw ClientError(cat("usage: ", args[0], " [-l] [path]"));
+    }
+    return parsed;
+}
+
 // Reply lines without their codes, for messages the user should read in full.
 void print_reply_text(const Reply& reply) {
     for (const std::string& line : reply.lines) {
@@ -188,13 +203,7 @@ void Shell::dispatch(const Words& words) {
 }
 
 void Shell::list(const Words& args) {
-    bool long_format = false;
-    std::string path;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "-l") long_format = true;
-        else if (path.empty()) path = args[i];
-        else throw ClientError("usage: ls [-l] [path]");
-    }
+    const auto [long_format, path] = list_arguments(args);
     const std::string verb = long_format ? "LIST" : "NLST";
     const std::string command = path.empty() ? verb : cat(verb, " ", path);
     const std::string action = cat("ls ", path.empty() ? "." : path);
@@ -225,13 +234,7 @@ void Shell::change_local(const Words& args) {
 }
 
 void Shell::list_local_folder(const Words& args) {
-    bool long_format = false;
-    std::string path;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "-l") long_format = true;
-        else if (path.empty()) path = args[i];
-        else throw ClientError("usage: lls [-l] [path]");
-    }
+    const auto [long_format, path] = list_arguments(args);
     list_local(path, long_format);
 }
 

@@ -57,6 +57,20 @@ def node_config(pg, root, name, **extra):
     return config
 
 
+def upload_at_once(sessions, size):
+    """part<i>.bin of `size` random bytes through each session at the same time: their replies."""
+    replies = [None] * len(sessions)
+
+    def upload(i):
+        replies[i] = stor_try(sessions[i], "part%d.bin" % i, os.urandom(size))[0]
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    return replies
+
+
 def stored_usage(pg, user):
     return int(pg.psql("SELECT used FROM ferry_accounts WHERE name = '%s'" % user))
 
@@ -176,15 +190,7 @@ class TwoNodesTest(unittest.TestCase):
     def test_two_uploads_one_through_each_node_stop_exactly_at_the_quota(self):
         self.add("quinn", "quinn-pw-1", "--quota", "8M")
         sessions = [self.login("a", "quinn", "quinn-pw-1"), self.login("b", "quinn", "quinn-pw-1")]
-        replies = [None, None]
-
-        def upload(i):
-            replies[i] = stor_try(sessions[i], "part%d.bin" % i, os.urandom(6 * MiB))[0]
-        threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(TIMEOUT)
+        replies = upload_at_once(sessions, 6 * MiB)
         self.assertTrue(any(r.startswith("552") for r in replies), replies)
         self.assertEqual(file_sizes(os.path.join(self.root, "quinn")), 8 * MiB)
         eventually(lambda: stored_usage(self.pg, "quinn") == 8 * MiB, 2.0, "stored usage = 8 MiB")
@@ -207,15 +213,7 @@ class TwoNodesTest(unittest.TestCase):
                 return False
         for ftp in sessions:
             eventually(lambda: mounted(ftp), 2.0, "the folder mounted on both nodes")
-        replies = [None, None]
-
-        def upload(i):
-            replies[i] = stor_try(sessions[i], "part%d.bin" % i, os.urandom(6 * MiB))[0]
-        threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(TIMEOUT)
+        replies = upload_at_once(sessions, 6 * MiB)
         self.assertTrue(any(r.startswith("552") for r in replies), replies)
         self.assertEqual(file_sizes(os.path.join(self.root + "-shared", "crate")), 8 * MiB)
         eventually(lambda: self.pg.psql("SELECT used FROM ferry_folders WHERE name = 'crate'") == str(8 * MiB), 2.0,
