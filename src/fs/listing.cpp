@@ -3,12 +3,14 @@
 #include "fs/listing.hpp"
 
 #include "base/calendar.hpp"
+#include "base/log.hpp"
 
 #include "sys/time.hpp"
 
 #include <algorithm>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 
 namespace ferry::fs {
@@ -137,31 +139,40 @@ std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t
     return line;
 }
 
-std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override) {
-    std::string facts = "type=";
-    facts += type_override.empty() ? mlsx_type(info) : type_override;
-    facts += ';';
-    if (info.is_regular()) facts += "size=" + std::to_string(info.size) + ";";
-    facts += "modify=" + utc_timestamp(static_cast<std::time_t>(info.mtime)) + ";";
-    facts += "perm=";
-    facts += mlsx_perm(info);
-    facts += ';';
-    char unique[48];
-    std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(info.id.device),
-                  static_cast<unsigned long long>(info.id.inode));
-    facts += unique;
-    char mode[32];
-    std::snprintf(mode, sizeof mode, "UNIX.mode=%04o;", static_cast<unsigned>(info.permissions & 07777));
-    facts += mode;
+std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override,
+                       const FactSet& wanted, std::span<const KeptDigest> digests) {
+    std::string facts;
+    if (wanted.has(Fact::type)) facts += cat("type=", type_override.empty() ? mlsx_type(info) : type_override, ';');
+    if (wanted.has(Fact::size) && info.is_regular()) facts += cat("size=", info.size, ';');
+    if (wanted.has(Fact::modify)) facts += cat("modify=", utc_timestamp(static_cast<std::time_t>(info.mtime)), ';');
+    if (wanted.has(Fact::perm)) facts += cat("perm=", mlsx_perm(info), ';');
+    if (wanted.has(Fact::unique)) {
+        char unique[48];
+        std::snprintf(unique, sizeof unique, "unique=%llxg%llx;", static_cast<unsigned long long>(info.id.device),
+                      static_cast<unsigned long long>(info.id.inode));
+        facts += unique;
+    }
+    if (wanted.has(Fact::unix_mode)) {
+        char mode[32];
+        std::snprintf(mode, sizeof mode, "UNIX.mode=%04o;", static_cast<unsigned>(info.permissions & 07777));
+        facts += mode;
+    }
     // A fact value ends at ';' and the facts at ' ': neither may come from the name.
     std::string name(owner);
     std::replace_if(name.begin(), name.end(), [](char c) { return c == ';' || c == ' ' || c == '='; }, '_');
-    facts += "UNIX.owner=" + name + ";UNIX.group=" + name + ";";
+    if (wanted.has(Fact::unix_owner)) facts += cat("UNIX.owner=", name, ';');
+    if (wanted.has(Fact::unix_group)) facts += cat("UNIX.group=", name, ';');
+    for (const KeptDigest& digest : digests) {
+        std::string fact = cat("X.", hash_algo_name(digest.algo));
+        std::transform(fact.begin() + 2, fact.end(), fact.begin() + 2, [](unsigned char c) { return std::tolower(c); });
+        facts += cat(fact, '=', digest.hex, ';');
+    }
     return facts;
 }
 
-std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override) {
-    return mlsx_facts(entry.info, owner, type_override) + " " + displayed_name(entry.name) + "\r\n";
+std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override,
+                      const FactSet& wanted, std::span<const KeptDigest> digests) {
+    return mlsx_facts(entry.info, owner, type_override, wanted, digests) + " " + displayed_name(entry.name) + "\r\n";
 }
 
 std::string utc_timestamp(std::time_t t) {

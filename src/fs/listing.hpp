@@ -1,8 +1,10 @@
 // Text of directory listings: LIST (ls -l), NLST (names), MLSD/MLST facts (RFC 3659).
 #pragma once
 #include "fs/home.hpp"
+#include "fs/mlsx_facts.hpp"
 
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,10 +20,13 @@ std::string list_line(const DirEntry& entry, std::string_view owner, std::time_t
 // perm follows RFC 3659 7.5.5 for what this user may do (files: adfrw, folders: cdeflmp). The UNIX.*
 // facts (what FileZilla shows in its owner column and permissions dialog) name the FTP user as
 // owner and group, as LIST does, never the server's uid/gid.
-std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override = {});
+// `wanted` is the client's choice (OPTS MLST); `digests` the file's kept digests it asked for.
+std::string mlsx_line(const DirEntry& entry, std::string_view owner, std::string_view type_override = {},
+                      const FactSet& wanted = FactSet::standard(), std::span<const KeptDigest> digests = {});
 
 // Facts only, for MLST's single-line reply (" type=...; /path\r\n" is assembled by the session).
-std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override = {});
+std::string mlsx_facts(const FileInfo& info, std::string_view owner, std::string_view type_override = {},
+                       const FactSet& wanted = FactSet::standard(), std::span<const KeptDigest> digests = {});
 
 // A name as it may appear in a listing or a reply: CR and LF become '?' so that a file name can
 // never end a line early and forge listing lines or replies.

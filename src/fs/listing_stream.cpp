@@ -1,5 +1,6 @@
 #include "fs/listing_stream.hpp"
 
+#include "base/log.hpp"
 #include "fs/listing.hpp"
 #include "fs/vpath.hpp"
 
@@ -94,8 +95,10 @@ ListingStream::ListingStream(std::shared_ptr<const Home> home, ListingFormat for
 
 Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, const std::string& vpath,
                                           ListingFormat format, std::string owner, std::string_view typed,
-                                          const MountedEntries& mounted) {
+                                          const MountedEntries& mounted, const FactSet& facts) {
     ListingStream stream(home, format, std::move(owner));
+    stream.facts_ = facts;
+    if (format == ListingFormat::facts) stream.digests_ = facts.digests();
     // A folder, nearly always: read it without a stat first (on network storage each is a round
     // trip). Only a name that is no folder (or none) is stat'ed: a file, a pattern, or a folder
     // made between the two looks, which is read after all.
@@ -132,16 +135,27 @@ Result<ListingStream> ListingStream::open(std::shared_ptr<const Home> home, cons
     if (missing) return missing;
     if (!folder) return folder.error();
     stream.reader_ = std::move(*folder);
+    stream.listed_ = listed;
     return stream;
 }
 
 std::string ListingStream::line(const DirEntry& entry) const {
     switch (format_) {
-        case ListingFormat::facts: return mlsx_line(entry, owner_);
+        case ListingFormat::facts: return mlsx_line(entry, owner_, {}, facts_, digests_of(entry));
         case ListingFormat::names: return typed_folder_ + displayed_name(entry.name) + "\r\n";
         case ListingFormat::long_lines: break;
     }
     return list_line(entry, owner_, now_);
+}
+
+// Opened through the home like any file (beneath it, no links followed, never a FIFO): the name
+// may have changed since the folder was read. A file that cannot be opened is listed without.
+std::vector<KeptDigest> ListingStream::digests_of(const DirEntry& entry) const {
+    if (digests_.empty() || !entry.info.is_regular() || listed_.empty()) return {};
+    const std::string vpath = listed_ == "/" ? "/" + entry.name : cat(listed_, '/', entry.name);
+    const auto file = home_->open_read(vpath);
+    if (!file) return {};
+    return kept_digests(*file, digests_);
 }
 
 Result<std::string> ListingStream::next(std::size_t batch) {

@@ -4,6 +4,7 @@
 #pragma once
 #include "base/result.hpp"
 #include "fs/home.hpp"
+#include "fs/mlsx_facts.hpp"
 
 #include <ctime>
 #include <functional>
@@ -25,9 +26,10 @@ class ListingStream {
 public:
     // The listing of `vpath`. `typed` is the argument as the client sent it (NLST names keep its
     // folder part). Errors come from here, before a byte is sent: not_found, not_directory (MLSD of
-    // a file). A missing folder with mounted entries lists those alone.
+    // a file). A missing folder with mounted entries lists those alone. `facts`: MLSD's (OPTS MLST).
     static Result<ListingStream> open(std::shared_ptr<const Home> home, const std::string& vpath, ListingFormat format,
-                                      std::string owner, std::string_view typed, const MountedEntries& mounted = {});
+                                      std::string owner, std::string_view typed, const MountedEntries& mounted = {},
+                                      const FactSet& facts = FactSet::standard());
     // The next piece, from at most `batch` entries; "" when the listing is done. Pool only.
     Result<std::string> next(std::size_t batch = 1000);
 
@@ -36,10 +38,14 @@ public:
 private:
     ListingStream(std::shared_ptr<const Home> home, ListingFormat format, std::string owner);
     std::string line(const DirEntry& entry) const;
+    std::vector<KeptDigest> digests_of(const DirEntry& entry) const;
 
     std::shared_ptr<const Home> home_;  // keeps the folder reachable while a session is gone
     ListingFormat format_ = ListingFormat::long_lines;
     std::string owner_;
+    FactSet facts_;
+    std::vector<HashAlgo> digests_;  // the digest facts asked for: each listed file is opened
+    std::string listed_;             // the folder's vpath, to open its files by
     std::time_t now_ = 0;
     std::optional<FolderReader> reader_;
     std::string pattern_;       // "" = every entry

@@ -139,11 +139,12 @@ struct HashState {
     bool running() const { return cancel != nullptr; }
 };
 
-// What commands leave for later ones: RNFR's name, TYPE, EPSV ALL.
+// What commands leave for later ones: RNFR's name, TYPE, EPSV ALL, OPTS MLST.
 struct Choices {
     std::string rename_from;
     DataType type = DataType::binary;
     bool epsv_all = false;
+    fs::FactSet mlst_facts = fs::FactSet::standard();
 };
 
 class Session final : private TransferHost {

@@ -333,11 +333,25 @@ void Session::site_chmod(const std::string& args) {
 void Session::cmd_mlst(const std::string& arg) {
     const std::string target = resolve(arg.empty() ? std::string(".") : arg);
     if (target.empty()) return reply_fs_error(Errc::not_found, "MLST failed");
-    request(Need::to(auth::Permission::list, target), [place = place(target)] { return place.stat(); },
-            [this, target](Result<fs::FileInfo> st) {
-                if (!st) return reply_fs_error(st.error(), "MLST failed");
+    struct Facts {
+        fs::FileInfo info;
+        std::vector<fs::KeptDigest> digests;
+    };
+    request(Need::to(auth::Permission::list, target),
+            [place = place(target), wanted = choices_.mlst_facts.digests()]() -> Result<Facts> {
+                return place.run([&](const fs::Home& home, const std::string& inner) -> Result<Facts> {
+                    auto st = home.stat(inner);
+                    if (!st) return st.error();
+                    if (wanted.empty() || !st->is_regular()) return Facts{*st, {}};
+                    auto file = home.open_read(inner);
+                    return Facts{*st, file ? fs::kept_digests(*file, wanted) : std::vector<fs::KeptDigest>{}};
+                });
+            },
+            [this, target](Result<Facts> facts) {
+                if (!facts) return reply_fs_error(facts.error(), "MLST failed");
                 const std::string shown = fs::displayed_name(target);
-                reply_lines(250, {cat("Listing ", shown), cat(' ', fs::mlsx_facts(*st, login_.user), ' ', shown), "End"});
+                const std::string line = fs::mlsx_facts(facts->info, login_.user, {}, choices_.mlst_facts, facts->digests);
+                reply_lines(250, {cat("Listing ", shown), cat(' ', line, ' ', shown), "End"});
             });
 }
 

@@ -299,7 +299,7 @@ void Session::cmd_feat(const std::string&) {
     std::vector<std::string> lines{"Features:"};
     if (tls_.context) lines.insert(lines.end(), {" AUTH TLS", " PBSZ", " PROT"});
     lines.insert(lines.end(), {" AVBL", " EPRT", " EPSV", cat(" HASH ", fs::hash_feat_list(hash_.algo)), " MDTM", " MFMT",
-                               " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;", " PASV", " RANG STREAM", " REST STREAM",
+                               cat(" MLST ", fs::feat_fact_list()), " PASV", " RANG STREAM", " REST STREAM",
                                " SIZE", " TVFS", " UTF8", "End"});
     reply_lines(211, lines);
 }
@@ -310,7 +310,10 @@ void Session::cmd_opts(const std::string& arg) {
         // Names are bytes on disk and bytes on the wire: UTF-8 in, UTF-8 out (RFC 2640).
         return reply(200, "Always in UTF8 mode.");
     }
-    if (option.verb == "MLST") return reply(200, "MLST OPTS type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;");
+    if (option.verb == "MLST") {
+        choices_.mlst_facts = fs::FactSet::parse(option.arg);
+        return reply(200, cat("MLST OPTS ", choices_.mlst_facts.names()));
+    }
     if (option.verb == "HASH") return opts_hash(option.arg);
     reply(501, "Option not understood.");
 }

@@ -462,10 +462,10 @@ void Session::start_listing(ListKind kind, const std::string& arg, ListTo to) {
         Need::to(auth::Permission::list, target),
         // The job holds the home: a session that ends meanwhile cannot close it under the scan.
         [place = place(target), mounted = mounted_entries(target), format, owner = login_.user, typed = arg,
-         over_control]() -> Opened {
+         over_control, facts = choices_.mlst_facts]() -> Opened {
             auto home = place.open();
             if (!home) return Opened{home.error(), {}, nullptr};
-            auto stream = fs::ListingStream::open(std::move(*home), place.path, format, owner, typed, mounted);
+            auto stream = fs::ListingStream::open(std::move(*home), place.path, format, owner, typed, mounted, facts);
             if (!stream) return Opened{stream.error(), {}, nullptr};
             auto shared = std::make_shared<fs::ListingStream>(std::move(*stream));
             std::string first;

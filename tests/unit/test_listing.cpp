@@ -77,6 +77,23 @@ TEST_CASE("MLSx facts per RFC 3659, with UNIX.mode, UNIX.owner and UNIX.group") 
     CHECK(mlsx_facts(file.info, "a;b c=d").find("UNIX.owner=a_b_c_d;UNIX.group=a_b_c_d;") != std::string::npos);
 }
 
+TEST_CASE("OPTS MLST chooses the facts; the digest facts come only when asked for") {
+    CHECK(FactSet::standard().names() == "type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;");
+    CHECK(feat_fact_list() ==
+          "type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;X.md5;X.sha-1;X.sha-256;X.sha-512;");
+    const FactSet chosen = FactSet::parse("TYPE;size;x.SHA-256;X.nope;;modify");
+    CHECK(chosen.names() == "type;size;modify;X.sha-256;");
+    CHECK(chosen.digests() == std::vector<HashAlgo>{HashAlgo::sha256});
+    CHECK(FactSet::parse("").names().empty());
+    CHECK(FactSet::standard().digests().empty());
+
+    const auto file = entry_of("a.txt", FileType::regular, 0644, 12, nov27);
+    const std::vector<KeptDigest> kept{{HashAlgo::sha256, "ab12"}, {HashAlgo::md5, "cd34"}};
+    CHECK(mlsx_line(file, "u", {}, chosen, kept) == "type=file;size=12;modify=20251127042500;X.sha-256=ab12;X.md5=cd34; a.txt\r\n");
+    CHECK(mlsx_line(file, "u", {}, FactSet::parse("size"), {}) == "size=12; a.txt\r\n");
+    CHECK(mlsx_line(file, "u", {}, FactSet(), {}) == " a.txt\r\n");  // no facts: the name alone
+}
+
 TEST_CASE("UTC timestamps format and parse") {
     CHECK(utc_timestamp(0) == "19700101000000");
     CHECK(utc_timestamp(nov27) == "20251127042500");
