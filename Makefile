@@ -59,6 +59,8 @@ endif
 LIB_OBJS    := $(LIB_SRCS:%.cpp=$(OUT)/%.o)
 CLIENT_OBJS := $(CLIENT_SRCS:%.cpp=$(OUT)/%.o)
 UNIT_OBJS   := $(UNIT_SRCS:%.cpp=$(OUT)/%.o)
+# The client's parsers and planners are unit-tested too: everything but its entry point.
+CLIENT_PARTS := $(filter-out $(OUT)/src/client/main.o,$(CLIENT_OBJS))
 LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
@@ -101,7 +103,7 @@ $(BIN)/ferry$(EXE): $(CLIENT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/unit_tests$(EXE): $(UNIT_OBJS) $(LIB)
+$(OUT)/unit_tests$(EXE): $(UNIT_OBJS) $(CLIENT_PARTS) $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 run: deps

@@ -2,6 +2,7 @@
 
 #include "base/log.hpp"
 #include "base/size.hpp"
+#include "client/digest.hpp"
 #include "client/errors.hpp"
 #include "client/interrupt.hpp"
 #include "client/pipeline.hpp"
@@ -9,6 +10,7 @@
 #include "client/transfer.hpp"
 #include "sys/file.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace ferry::client {
@@ -64,9 +66,25 @@ std::uint64_t local_size_or_zero(const std::string& path) {
     return info && info->is_regular() ? info->size : 0;
 }
 
+// Blocks as large as the file, up to transfer_block: four 4 MiB blocks zeroed for a 2 KiB file
+// cost more than the file's whole transfer (a tree of small files got 5x slower).
+std::size_t receive_block_for(std::optional<std::uint64_t> size) {
+    constexpr std::uint64_t smallest = 64 << 10;
+    return static_cast<std::size_t>(std::clamp<std::uint64_t>(size.value_or(transfer_block), smallest, transfer_block));
+}
+
 bool is_directory(const std::string& path) {
     const auto info = sys::path_info(path);
     return info && info->is_directory();
+}
+
+FileOutcome finish_file(const Context& context, const Progress& progress, std::string_view verb,
+                        std::optional<LocalDigest> proven) {
+    if (!context.quiet) {
+        std::cout << transfer_summary(verb, progress) << "\n";
+        if (proven) std::cout << "verified " << digest_name(proven->algo) << " " << proven->hex << "\n";
+    }
+    return FileOutcome{.skipped = false, .moved = progress.moved(), .proven = std::move(proven)};
 }
 
 }  // namespace
@@ -78,7 +96,7 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
 }
 
-void put_file(Context& context, const std::string& local, const std::string& remote) {
+FileOutcome put_file(Context& context, const std::string& local, const std::string& remote) {
     Session& session = context.session;
     auto opened = sys::open_file(local, sys::OpenMode::read);
     if (!opened) throw ClientError(cat("put: can't read ", local, ": ", opened.error().message()));
@@ -94,24 +112,24 @@ void put_file(Context& context, const std::string& local, const std::string& rem
         plan = decide_resume(context.verifier, context.options, {local, remote, *existing});
     }
     if (plan == Plan::skip) {
-        std::cout << "skipped: " << remote << " left as it was\n";
-        return;
+        if (!context.quiet) std::cout << "skipped: " << remote << " left as it was\n";
+        return FileOutcome{.skipped = true, .moved = 0, .proven = std::nullopt};
     }
     const std::uint64_t offset = plan == Plan::resume ? *existing : 0;
     check_quota_room(session, local, size, existing.value_or(0));
 
     const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
     Channel data = open_upload(session, local, remote, offset);
-    Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset);
+    Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset, context.batch);
     // The whole local file is hashed while it is sent (a resumed upload is checked whole too).
     BackgroundDigest digest(context.verifier.planned_algo(), local, whole_file, 0);
     const TransferOutcome outcome = upload(session, std::move(data), file, offset, size, progress);
     if (!outcome.complete) report_cut_upload(session, outcome, local, remote, offset + outcome.moved, size);
-    std::cout << transfer_summary(offset ? "resumed, sent" : "sent", progress) << "\n";
-    context.verifier.verify_transfer(local, remote, digest.finish());
+    return finish_file(context, progress, offset ? "resumed, sent" : "sent",
+                       context.verifier.verify_transfer(local, remote, digest.finish()));
 }
 
-void get_file(Context& context, const std::string& remote, const std::string& local_arg) {
+FileOutcome get_file(Context& context, const std::string& remote, const std::string& local_arg) {
     Session& session = context.session;
     const std::string local = is_directory(local_arg) ? local_arg + "/" + base_name(remote) : local_arg;
     const auto remote_size = session.size(remote);
@@ -122,8 +140,8 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
         plan = decide_resume(context.verifier, context.options, {local, remote, partial});
     }
     if (plan == Plan::skip) {
-        std::cout << "skipped: " << local << " left as it was\n";
-        return;
+        if (!context.quiet) std::cout << "skipped: " << local << " left as it was\n";
+        return FileOutcome{.skipped = true, .moved = 0, .proven = std::nullopt};
     }
     std::uint64_t offset = plan == Plan::resume ? partial : 0;
 
@@ -146,9 +164,10 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
         throw ClientError(cat("get: can't write ", local, ": ", opened.error().message()));
     }
     const File file = std::move(*opened);
-    Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset);
+    Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset,
+                      context.batch);
     // Hashed as the bytes arrive, after the part a resumed download already had.
-    BackgroundDigest digest(context.verifier.planned_algo(), local, offset, transfer_block);
+    BackgroundDigest digest(context.verifier.planned_algo(), local, offset, receive_block_for(remote_size));
     const TransferOutcome outcome = download(session, std::move(*data), file, offset, progress, digest);
     if (!outcome.complete) {
         const std::uint64_t have = offset + outcome.moved;
@@ -162,8 +181,8 @@ void get_file(Context& context, const std::string& remote, const std::string& lo
                               outcome.problem, ". The partial file stays at ", local, "; run `get ", remote, " ",
                               local, "` again to resume."));
     }
-    std::cout << transfer_summary(offset ? "resumed, received" : "received", progress) << "\n";
-    context.verifier.verify_transfer(local, remote, digest.finish());
+    return finish_file(context, progress, offset ? "resumed, received" : "received",
+                       context.verifier.verify_transfer(local, remote, digest.finish()));
 }
 
 }  // namespace ferry::client

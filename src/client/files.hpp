@@ -1,9 +1,13 @@
 // put and get: resume decision, quota pre-check, the transfer itself, and the digest check.
 #pragma once
 #include "client/options.hpp"
+#include "client/pipeline.hpp"
+#include "client/progress.hpp"
 #include "client/session.hpp"
 #include "client/verify.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace ferry::client {
@@ -12,11 +16,20 @@ struct Context {
     Session& session;
     Verifier& verifier;
     const Options& options;
+    // A many-file command speaks for the files (a line each, a total bar): a transfer keeps quiet.
+    bool quiet = false;
+    BatchProgress* batch = nullptr;  // its total is drawn under each file's bar
+};
+
+struct FileOutcome {
+    bool skipped = false;               // the user (or --skip) left the target as it was
+    std::uint64_t moved = 0;            // bytes sent or received in this run
+    std::optional<LocalDigest> proven;  // the digest both sides have; nullopt: checked by size only
 };
 
 // Each throws ClientError with a message for the user when the command fails; a skip is a success.
-void put_file(Context& context, const std::string& local, const std::string& remote);
-void get_file(Context& context, const std::string& remote, const std::string& local);
+FileOutcome put_file(Context& context, const std::string& local, const std::string& remote);
+FileOutcome get_file(Context& context, const std::string& remote, const std::string& local);
 
 // The last path component: "dir/a.txt" -> "a.txt".
 std::string base_name(const std::string& path);

@@ -9,8 +9,10 @@ namespace ferry::client {
 
 enum class ProgressMode { automatic, bar, plain, none };
 enum class DigestAlgo { md5, sha1, sha256, sha512 };
-// A pre-given answer to the resume question; `ask` = ask on the terminal (or the batch default).
-enum class ResumeAnswer { ask, resume, overwrite, skip };
+// A pre-given answer to the resume question; `ask` = ask on the terminal (or the batch default);
+// `proven` = resume when the prefix is proven the same, else overwrite, never asking (what
+// many-file commands and sync do unless told otherwise).
+enum class ResumeAnswer { ask, proven, resume, overwrite, skip };
 
 struct Options {
     std::string host = "127.0.0.1";

@@ -45,14 +45,16 @@ std::string format_rate(double bytes_per_second) {
     return format_size(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
 }
 
-Progress::Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before)
+Progress::Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before,
+                   BatchProgress* batch)
     : mode_(resolve(mode)),
       label_(std::move(label)),
       total_(total),
       done_before_(done_before),
       done_(done_before),
       started_(Clock::now()),
-      last_shown_(started_) {}
+      last_shown_(started_),
+      batch_(batch) {}
 
 Progress::~Progress() { finish(); }
 
@@ -86,10 +88,8 @@ void Progress::update(std::uint64_t done) {
     }
 }
 
-void Progress::draw_bar() {
-    const std::string tail = numbers();
+std::string bar_text(std::string label, const std::string& tail, std::uint64_t done, std::uint64_t total) {
     const std::size_t width = terminal_width() - 1;  // never touch the last column: no wrap
-    std::string label = label_;
     const std::size_t room_for_label = width > tail.size() + 14 ? width - tail.size() - 14 : 8;
     if (label.size() > room_for_label) label = "..." + label.substr(label.size() - (room_for_label - 3));
     // What is left becomes the bar itself.
@@ -97,26 +97,87 @@ void Progress::draw_bar() {
     const std::size_t bar_width = width > used + 2 ? std::min<std::size_t>(width - used - 2, 40) : 0;
     std::string bar;
     if (bar_width >= 5) {
-        const std::size_t filled = total_ ? static_cast<std::size_t>(bar_width * std::min(done_, total_) / total_) : bar_width;
+        const std::size_t filled = total ? static_cast<std::size_t>(bar_width * std::min(done, total) / total) : bar_width;
         bar = "[" + std::string(filled, '#') + std::string(bar_width - filled, '.') + "] ";
     }
-    std::fprintf(stderr, "\r%s  %s%s\033[K", label.c_str(), bar.c_str(), tail.c_str());
-    std::fflush(stderr);
+    return label + "  " + bar + tail;
+}
+
+void Progress::draw_bar() {
+    const std::string line = bar_text(label_, numbers(), done_, total_);
     drawn_ = true;
+    if (batch_) return batch_->draw(line, done_);
+    std::fprintf(stderr, "\r%s\033[K", line.c_str());
+    std::fflush(stderr);
 }
 
 void Progress::print_line() {
     std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers().c_str());
     std::fflush(stderr);
+    if (batch_) batch_->print_line(done_);
 }
 
 void Progress::finish() {
     if (finished_) return;
     finished_ = true;
+    if (batch_) return batch_->clear();
     if (drawn_) {
         std::fputs("\r\033[K", stderr);
         std::fflush(stderr);
     }
+}
+
+BatchProgress::BatchProgress(ProgressMode mode, std::string label, std::size_t files, std::uint64_t bytes)
+    : mode_(resolve(mode)),
+      label_(std::move(label)),
+      files_(files),
+      bytes_(bytes),
+      started_(Clock::now()),
+      last_printed_(started_) {}
+
+BatchProgress::~BatchProgress() { clear(); }
+
+void BatchProgress::file_finished(std::uint64_t size) {
+    ++files_done_;
+    bytes_done_ += size;
+}
+
+// "files 12/1000  45%  12.3 MiB/27.0 MiB  105.2 MiB/s  ETA 0:03"
+std::string BatchProgress::numbers(std::uint64_t file_done) const {
+    const std::uint64_t done = bytes_done_ + file_done;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    const double left = bytes_ > done ? static_cast<double>(bytes_ - done) : 0;
+    const std::string percent = bytes_ ? std::to_string(std::min<std::uint64_t>(100, done * 100 / bytes_)) + "%" : "--%";
+    char text[200];
+    std::snprintf(text, sizeof text, "files %zu/%zu  %4s  %s/%s  %s  ETA %s", files_done_, files_, percent.c_str(),
+                  format_size(done).c_str(), format_size(bytes_).c_str(), format_rate(rate).c_str(),
+                  format_duration(rate > 0 ? left / rate : -1).c_str());
+    return text;
+}
+
+void BatchProgress::draw(const std::string& file_line, std::uint64_t file_done) {
+    if (mode_ != ProgressMode::bar) return;
+    const std::string total = bar_text(label_, numbers(file_done), bytes_done_ + file_done, bytes_);
+    // The file's line, the total under it, and the cursor back at the start of the file's line.
+    std::fprintf(stderr, "\r%s\033[K\n%s\033[K\033[1A\r", file_line.c_str(), total.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+}
+
+void BatchProgress::print_line(std::uint64_t file_done) {
+    const auto now = Clock::now();
+    if (mode_ != ProgressMode::plain || now - last_printed_ < plain_interval) return;
+    last_printed_ = now;
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers(file_done).c_str());
+    std::fflush(stderr);
+}
+
+void BatchProgress::clear() {
+    if (!drawn_) return;
+    drawn_ = false;
+    std::fputs("\r\033[K\n\033[K\033[1A\r", stderr);
+    std::fflush(stderr);
 }
 
 }  // namespace ferry::client

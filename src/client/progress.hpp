@@ -9,11 +9,14 @@
 
 namespace ferry::client {
 
+class BatchProgress;
+
 class Progress {
 public:
     // `done_before` bytes were already there (a resumed transfer): they count for the percentage
-    // but not for the rate.
-    Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before);
+    // but not for the rate. With a `batch`, the bar is drawn above the batch's total.
+    Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before,
+             BatchProgress* batch = nullptr);
     ~Progress();
     Progress(const Progress&) = delete;
     Progress& operator=(const Progress&) = delete;
@@ -40,7 +43,43 @@ private:
     Clock::time_point last_shown_;
     bool drawn_ = false;
     bool finished_ = false;
+    BatchProgress* batch_;
 };
+
+// The total of a many-file command (files, bytes, rate, ETA), on the line under the current
+// file's bar; in plain mode a line of its own every few seconds.
+class BatchProgress {
+public:
+    BatchProgress(ProgressMode mode, std::string label, std::size_t files, std::uint64_t bytes);
+    ~BatchProgress();
+    BatchProgress(const BatchProgress&) = delete;
+    BatchProgress& operator=(const BatchProgress&) = delete;
+
+    // A file is done with (moved, skipped or failed): its whole size counts as done.
+    void file_finished(std::uint64_t size);
+    // The current file's bar (`file_line`, without control characters) above the total, the
+    // current file having `file_done` bytes.
+    void draw(const std::string& file_line, std::uint64_t file_done);
+    void print_line(std::uint64_t file_done);  // plain mode
+    void clear();                              // erases both lines: a message is about to be printed
+
+private:
+    using Clock = std::chrono::steady_clock;
+    std::string numbers(std::uint64_t file_done) const;
+
+    ProgressMode mode_;
+    std::string label_;
+    std::size_t files_;
+    std::uint64_t bytes_;
+    std::size_t files_done_ = 0;
+    std::uint64_t bytes_done_ = 0;
+    Clock::time_point started_;
+    Clock::time_point last_printed_;
+    bool drawn_ = false;
+};
+
+// The label and the bar filled to done/total in `width` columns (what draw_bar shows).
+std::string bar_text(std::string label, const std::string& numbers, std::uint64_t done, std::uint64_t total);
 
 // "0:03", "1:02:03", "--:--" for unknown.
 std::string format_duration(double seconds);

@@ -29,7 +29,7 @@ Plan ask(std::string_view question, std::span<const std::string_view> choices, s
 Plan when_prefix_matches(const Options& options, const PartialTarget& target) {
     std::cout << "the first " << format_size(target.partial) << " (" << target.partial
               << " bytes) match: the earlier transfer can be resumed\n";
-    if (options.answer == ResumeAnswer::resume) return Plan::resume;
+    if (options.answer == ResumeAnswer::resume || options.answer == ResumeAnswer::proven) return Plan::resume;
     if (options.answer == ResumeAnswer::overwrite) return Plan::overwrite;
     if (options.answer == ResumeAnswer::skip) return Plan::skip;
     static constexpr std::array<std::string_view, 3> choices{"resume", "overwrite", "skip"};
@@ -39,7 +39,7 @@ Plan when_prefix_matches(const Options& options, const PartialTarget& target) {
 Plan when_prefix_differs(const Options& options) {
     static constexpr std::array<std::string_view, 2> choices{"overwrite", "skip"};
     if (options.answer == ResumeAnswer::skip) return Plan::skip;
-    if (options.answer == ResumeAnswer::overwrite) return Plan::overwrite;
+    if (options.answer == ResumeAnswer::overwrite || options.answer == ResumeAnswer::proven) return Plan::overwrite;
     if (options.answer == ResumeAnswer::resume) {
         std::cout << "not resuming onto different content: overwriting instead\n";
         return Plan::overwrite;

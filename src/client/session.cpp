@@ -69,6 +69,11 @@ std::optional<std::uint16_t> pasv_port(const Reply& reply) {
     return static_cast<std::uint16_t>(port);
 }
 
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+
 std::string uppercase(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
     return text;
@@ -188,6 +193,14 @@ void Session::read_features() {
             features_.rest_stream = uppercase(args).find("STREAM") != std::string::npos;
         } else if (name == "UTF8") {
             features_.utf8 = true;
+        } else if (name == "MLST") {
+            features_.mlst = true;
+            std::istringstream list(args);
+            std::string fact;
+            for (int i = 0; i < 64 && std::getline(list, fact, ';'); ++i) {
+                if (!fact.empty() && fact.back() == '*') fact.pop_back();
+                if (!fact.empty()) features_.mlst_facts.push_back(lowercase(fact));
+            }
         }
     }
     if (features_.utf8) command("OPTS UTF8 ON");  // a refusal changes nothing for us

@@ -20,6 +20,8 @@ struct Features {
     bool avbl = false;
     bool rest_stream = false;
     bool utf8 = false;
+    bool mlst = false;                    // MLST and MLSD (RFC 3659)
+    std::vector<std::string> mlst_facts;  // the facts offered, lower case: "size", "x.sha-256"
 };
 
 // "mkdir docs: permission denied (550 Can't create directory.)": the action, what the code means,

@@ -2,10 +2,12 @@
 
 #include "base/log.hpp"
 #include "base/size.hpp"
+#include "client/batch.hpp"
 #include "client/digest.hpp"
 #include "client/errors.hpp"
 #include "client/interrupt.hpp"
 #include "client/local.hpp"
+#include "client/sync.hpp"
 #include "client/terminal.hpp"
 #include "client/transfer.hpp"
 
@@ -191,6 +193,9 @@ void Shell::dispatch(const Words& words) {
     if (name == "mv" || name == "rename") return rename(words);
     if (name == "put") return put(words);
     if (name == "get") return get(words);
+    if (name == "mput") return put_matching(words);
+    if (name == "mget") return get_matching(words);
+    if (name == "sync") return synchronize(words);
     if (name == "quota") return quota();
     if (name == "hash") return hash(words);
     if (name == "help" || name == "?") return help();
@@ -262,15 +267,36 @@ void Shell::rename(const Words& args) {
 }
 
 void Shell::put(const Words& args) {
-    require_args(args, 1, 2, "put LOCAL [REMOTE]");
+    if (args.size() > 1 && args[1] == "-r") {
+        require_args(args, 2, 3, "put -r LOCAL [REMOTE]");
+        const std::string local = expand_home(args[2]);
+        return put_tree(context_, local, args.size() > 3 ? args[3] : base_name(local));
+    }
+    require_args(args, 1, 2, "put [-r] LOCAL [REMOTE]");
     const std::string local = expand_home(args[1]);
     put_file(context_, local, args.size() > 2 ? args[2] : base_name(local));
 }
 
 void Shell::get(const Words& args) {
-    require_args(args, 1, 2, "get REMOTE [LOCAL]");
+    if (args.size() > 1 && args[1] == "-r") {
+        require_args(args, 2, 3, "get -r REMOTE [LOCAL]");
+        return get_tree(context_, args[2], args.size() > 3 ? expand_home(args[3]) : base_name(args[2]));
+    }
+    require_args(args, 1, 2, "get [-r] REMOTE [LOCAL]");
     get_file(context_, args[1], args.size() > 2 ? expand_home(args[2]) : base_name(args[1]));
 }
+
+void Shell::put_matching(const Words& args) {
+    require_args(args, 1, 1000, "mput PATTERN...");
+    put_many(context_, Words(args.begin() + 1, args.end()));
+}
+
+void Shell::get_matching(const Words& args) {
+    require_args(args, 1, 1000, "mget PATTERN...");
+    get_many(context_, Words(args.begin() + 1, args.end()));
+}
+
+void Shell::synchronize(const Words& args) { sync(context_, parse_sync(Words(args.begin() + 1, args.end()))); }
 
 void Shell::quota() {
     const Reply site = session_.command("SITE QUOTA");
@@ -312,6 +338,11 @@ void Shell::help() const {
                  "rm FILE | mv FROM TO    delete / rename remote files\n"
                  "put LOCAL [REMOTE]      upload (resumes a shorter remote copy when it matches)\n"
                  "get REMOTE [LOCAL]      download (resumes a shorter local copy when it matches)\n"
+                 "put -r DIR [REMOTE] | get -r DIR [LOCAL]   a whole folder, each file verified\n"
+                 "mput PATTERN... | mget PATTERN...          many files (\"*.txt\"), into the current folder\n"
+                 "sync up|down LOCAL REMOTE [--delete [--yes]] [--dry-run] [--checksum-only|--size-only]\n"
+                 "                        send only what differs (by size, then by digest); --delete\n"
+                 "                        removes what the source no longer has\n"
                  "quota                   used and free space\n"
                  "hash [--algo A] REMOTE  the server's digest of a file (md5, sha1, sha256, sha512)\n"
                  "history | help | quit\n"

@@ -41,6 +41,9 @@ private:
     void rename(const Words& args);
     void put(const Words& args);
     void get(const Words& args);
+    void put_matching(const Words& args);
+    void get_matching(const Words& args);
+    void synchronize(const Words& args);
     void quota();
     void hash(const Words& args);
     void help() const;

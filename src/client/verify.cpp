@@ -162,8 +162,28 @@ std::optional<RemoteDigest> Verifier::whole_overlapped(const std::string& remote
     return via_x_command(remote);
 }
 
-void Verifier::verify_transfer(const std::string& local, const std::string& remote,
-                               const std::optional<LocalDigest>& precomputed) {
+std::vector<std::optional<RemoteDigest>> Verifier::whole_many(const std::vector<std::string>& remotes) {
+    constexpr std::size_t window = 32;  // commands in flight: well inside any socket buffer
+    std::vector<std::optional<RemoteDigest>> digests(remotes.size());
+    const auto algo = hash_algo();
+    if (!algo || remotes.empty() || !select(*algo)) return digests;
+    for (std::size_t first = 0; first < remotes.size(); first += window) {
+        const std::size_t end = std::min(remotes.size(), first + window);
+        for (std::size_t i = first; i < end; ++i) session_.send(cat("HASH ", remotes[i]));
+        for (std::size_t i = first; i < end; ++i) {
+            const Reply reply = session_.slow_reply();
+            try {
+                digests[i] = parse_hash_reply(remotes[i], reply, *algo, std::nullopt);
+            } catch (const ReplyError&) {
+                // Gone or unreadable meanwhile: left without a digest; the caller decides.
+            }
+        }
+    }
+    return digests;
+}
+
+std::optional<LocalDigest> Verifier::verify_transfer(const std::string& local, const std::string& remote,
+                                                     const std::optional<LocalDigest>& precomputed) {
     std::optional<LocalDigest> mine = precomputed;
     const auto local_digest = [&](DigestAlgo algo) {
         if (!mine || mine->algo != algo) mine = LocalDigest{algo, digest_file(local, algo, whole_file)};
@@ -176,13 +196,13 @@ void Verifier::verify_transfer(const std::string& local, const std::string& remo
                       << ": transfers are only checked by size\n";
         warned_ = true;
         check_sizes(local, remote);
-        return;
+        return std::nullopt;
     }
     local_digest(server->algo);  // X-commands use the wanted algorithm: may differ from the planned one
     if (mine->hex != server->hex)
         throw ClientError(cat("verification FAILED for ", remote, ": local ", digest_name(server->algo), " ",
                               mine->hex, " but the server's (", server->via, ") is ", server->hex));
-    std::cout << "verified " << digest_name(server->algo) << " " << mine->hex << "\n";
+    return mine;
 }
 
 }  // namespace ferry::client

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ferry::client {
 
@@ -30,19 +31,25 @@ public:
     std::optional<RemoteDigest> prefix(const std::string& remote, std::uint64_t length);
     bool can_hash_prefix() const;
 
-    // After put/get: compare local and server digests. Prints "verified ..." on a match; throws
-    // ClientError naming both digests on a mismatch; warns once per session when neither HASH nor
-    // an X-command exists.
+    // The server's whole-file digests of many files, the HASH commands sent a window at a time
+    // before their replies are read (a round trip per window, not per file). A file without one
+    // (missing, refused, a server without HASH) is nullopt.
+    std::vector<std::optional<RemoteDigest>> whole_many(const std::vector<std::string>& remotes);
+
+    // After put/get: compare local and server digests. Returns the digest both have; throws
+    // ClientError naming both digests on a mismatch; nullopt (after a size check) when the server
+    // offers neither HASH nor an X-command, with a warning once per session.
     // `mine` is the local digest when it was computed during the transfer (a get).
-    void verify_transfer(const std::string& local, const std::string& remote,
-                         const std::optional<LocalDigest>& mine = std::nullopt);
+    std::optional<LocalDigest> verify_transfer(const std::string& local, const std::string& remote,
+                                               const std::optional<LocalDigest>& mine = std::nullopt);
     // The algorithm verify_transfer() will compare with, so a get can hash while receiving.
     DigestAlgo planned_algo() const { return hash_algo().value_or(wanted_); }
 
     void set_wanted(DigestAlgo algo) { wanted_ = algo; }
+    // The algorithm HASH uses with this server: the wanted one if offered, else a common one.
+    std::optional<DigestAlgo> hash_algo() const;
 
 private:
-    std::optional<DigestAlgo> hash_algo() const;
     bool select(DigestAlgo algo);
     std::optional<RemoteDigest> via_hash(const std::string& remote, std::optional<std::uint64_t> prefix_length);
     std::optional<RemoteDigest> via_x_command(const std::string& remote);

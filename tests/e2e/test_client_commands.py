@@ -82,7 +82,7 @@ class CommandTests(ClientTestCase):
         result = self.ferry("frobnicate; put")
         self.assertFailed(result)
         self.assertIn("unknown command 'frobnicate'", result.stderr)
-        self.assertIn("usage: put LOCAL [REMOTE]", result.stderr)
+        self.assertIn("usage: put [-r] LOCAL [REMOTE]", result.stderr)
 
     def test_commands_on_stdin_with_password_stdin(self):
         self.local_file("s.bin", 100000, seed=2)

@@ -7,7 +7,7 @@
 namespace ferry::client {
 namespace {
 
-volatile std::sig_atomic_t in_transfer = 0;
+volatile std::sig_atomic_t in_transfer = 0;  // scopes alive: a many-file command holds one around its files
 volatile std::sig_atomic_t pressed = 0;
 
 extern "C" void on_sigint(int) {
@@ -39,13 +39,13 @@ void throw_if_interrupted() {
 }
 
 InterruptScope::InterruptScope() {
-    pressed = 0;
-    in_transfer = 1;
+    if (in_transfer == 0) pressed = 0;
+    in_transfer = in_transfer + 1;
 }
 
 InterruptScope::~InterruptScope() {
-    in_transfer = 0;
-    pressed = 0;
+    in_transfer = in_transfer - 1;
+    if (in_transfer == 0) pressed = 0;
 }
 
 }  // namespace ferry::client

@@ -11,7 +11,7 @@
 namespace ferry::client {
 namespace {
 
-std::atomic<bool> in_transfer{false};
+std::atomic<int> in_transfer{0};  // scopes alive: a many-file command holds one around its files
 std::atomic<bool> pressed{false};
 
 BOOL WINAPI on_console_event(DWORD event) {
@@ -36,13 +36,11 @@ void throw_if_interrupted() {
 }
 
 InterruptScope::InterruptScope() {
-    pressed = false;
-    in_transfer = true;
+    if (in_transfer++ == 0) pressed = false;
 }
 
 InterruptScope::~InterruptScope() {
-    in_transfer = false;
-    pressed = false;
+    if (--in_transfer == 0) pressed = false;
 }
 
 }  // namespace ferry::client

@@ -1,0 +1,225 @@
+#include "client/batch.hpp"
+
+#include "base/log.hpp"
+#include "base/size.hpp"
+#include "client/digest.hpp"
+#include "client/errors.hpp"
+#include "client/interrupt.hpp"
+#include "client/local.hpp"
+#include "client/transfer.hpp"
+#include "fs/listing_stream.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <set>
+
+namespace ferry::client {
+namespace {
+
+namespace fsys = std::filesystem;
+
+std::string seconds_since(std::chrono::steady_clock::time_point start) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return text;
+}
+
+std::string describe(const Tally& tally) {
+    std::string text = cat(tally.transferred, " transferred (", format_size(tally.bytes), ")");
+    if (tally.unchanged) text += cat(", ", tally.unchanged, " unchanged");
+    text += cat(", ", tally.skipped, " skipped, ", tally.failed, " failed, ", tally.verified, " verified");
+    if (tally.deleted) text += cat(", ", tally.deleted, " deleted");
+    return text;
+}
+
+std::string folder_part(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::uint64_t total_size(const std::vector<FileJob>& jobs) {
+    return std::accumulate(jobs.begin(), jobs.end(), std::uint64_t{0},
+                           [](std::uint64_t sum, const FileJob& job) { return sum + job.size; });
+}
+
+}  // namespace
+
+Options batch_options(const Options& options) {
+    Options adjusted = options;
+    if (adjusted.answer == ResumeAnswer::ask) adjusted.answer = ResumeAnswer::proven;
+    return adjusted;
+}
+
+Batch::Batch(Context& context, std::string name)
+    : context_(context), name_(std::move(name)), started_(std::chrono::steady_clock::now()) {}
+
+void Batch::fail(const std::string& shown, const std::string& why) {
+    ++tally_.failed;
+    std::cerr << "error: " << name_ << " " << shown << ": " << why << "\n";
+}
+
+void Batch::run(Direction direction, const std::vector<FileJob>& jobs) {
+    if (jobs.empty() || tally_.stopped) return;
+    BatchProgress total(context_.options.progress, name_, jobs.size(), total_size(jobs));
+    Context context{context_.session, context_.verifier, context_.options, true, &total};
+    const InterruptScope catch_ctrl_c;  // Ctrl-C between two files stops the run too
+    for (const FileJob& job : jobs) {
+        try {
+            throw_if_interrupted();
+            run_one(direction, job, context);
+        } catch (const Interrupted&) {
+            tally_.stopped = std::current_exception();
+        } catch (const NetError&) {
+            tally_.stopped = std::current_exception();
+        } catch (const ClientError& failed) {
+            total.clear();
+            fail(job.shown, failed.what());
+        }
+        total.file_finished(job.size);
+        if (tally_.stopped) return;
+    }
+}
+
+void Batch::run_one(Direction direction, const FileJob& job, Context& context) {
+    const FileOutcome outcome = direction == Direction::up ? put_file(context, job.local, job.remote)
+                                                           : get_file(context, job.remote, job.local);
+    context.batch->clear();
+    if (outcome.skipped) {
+        ++tally_.skipped;
+        std::cout << "skipped " << job.shown << "\n";
+        return;
+    }
+    ++tally_.transferred;
+    tally_.bytes += outcome.moved;
+    if (outcome.proven) ++tally_.verified;
+    std::cout << (direction == Direction::up ? "sent " : "received ") << job.shown << " (" << format_size(job.size)
+              << (outcome.proven ? cat(", ", digest_name(outcome.proven->algo), " verified") : std::string(", size checked"))
+              << ")\n";
+}
+
+void Batch::finish() {
+    std::cout << name_ << ": " << describe(tally_) << " in " << seconds_since(started_) << "\n";
+    if (tally_.stopped) std::rethrow_exception(tally_.stopped);
+    if (tally_.failed) throw ClientError(cat(name_, ": ", tally_.failed, tally_.failed == 1 ? " file" : " files", " failed"));
+}
+
+std::vector<std::string> expand_local_pattern(const std::string& typed) {
+    const std::string pattern = expand_home(typed);
+    const std::string folder = folder_part(pattern);
+    const std::string name = pattern.substr(folder.size());
+    if (!fs::is_list_pattern(name)) return {pattern};
+    std::vector<std::string> matches;
+    std::error_code err;
+    for (fsys::directory_iterator it(folder.empty() ? fsys::path(".") : fsys::path(folder), err), end; !err && it != end;
+         it.increment(err)) {
+        const std::string entry = it->path().filename().string();
+        std::error_code ignored;
+        if (fs::matches_list_pattern(name, entry) && it->is_regular_file(ignored)) matches.push_back(folder + entry);
+    }
+    if (err) throw ClientError(cat("mput ", typed, ": ", err.message()));
+    std::sort(matches.begin(), matches.end());
+    return matches;
+}
+
+void make_remote_folders(Session& session, const std::string& root, const Tree& tree, const Tree& have) {
+    for (const auto& [path, entry] : tree.entries) {
+        if (entry.type != EntryType::folder || have.entries.count(path)) continue;
+        const std::string remote = join_path(root, path);
+        const Reply reply = session.command(cat("MKD ", remote));
+        // A server listing with LIST may have hidden it: one that is there already is fine.
+        if (!reply.ok() && !have.exists) continue;
+        if (!reply.ok()) throw_refusal(cat("mkdir ", remote), reply);
+    }
+}
+
+void put_many(Context& context, const std::vector<std::string>& patterns) {
+    const Options options = batch_options(context.options);
+    Context adjusted{context.session, context.verifier, options};
+    Batch batch(adjusted, "mput");
+    std::vector<FileJob> jobs;
+    for (const std::string& pattern : patterns) {
+        const auto matches = expand_local_pattern(pattern);
+        if (matches.empty()) batch.fail(pattern, "no local file matches");
+        for (const std::string& local : matches) {
+            const auto info = sys::path_info(local);
+            jobs.push_back({local, base_name(local), local, info ? info->size : 0});
+        }
+    }
+    batch.run(Direction::up, jobs);
+    batch.finish();
+}
+
+void get_many(Context& context, const std::vector<std::string>& patterns) {
+    const Options options = batch_options(context.options);
+    Context adjusted{context.session, context.verifier, options};
+    Session& session = context.session;
+    Batch batch(adjusted, "mget");
+    std::vector<FileJob> jobs;
+    for (const std::string& pattern : patterns) {
+        const std::string names = receive_text(session, session.start_transfer(cat("NLST ", pattern), 0, cat("mget ", pattern)),
+                                               cat("mget ", pattern));
+        // Folders are left out (get -r takes them): the pattern's folder says which names are files.
+        const std::string folder = folder_part(pattern);
+        const Tree listed = remote_folder_tree(session, folder);
+        std::size_t matched = 0;
+        for (std::string_view rest = names; !rest.empty();) {
+            const auto end = rest.find('\n');
+            std::string name(rest.substr(0, end));
+            rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+            if (!name.empty() && name.back() == '\r') name.pop_back();
+            if (name.empty()) continue;
+            const auto found = listed.entries.find(base_name(name));
+            if (found != listed.entries.end() && found->second.type != EntryType::file) continue;
+            ++matched;
+            jobs.push_back({base_name(name), name, name, found != listed.entries.end() ? found->second.size : 0});
+        }
+        if (!matched) batch.fail(pattern, "no remote file matches");
+    }
+    batch.run(Direction::down, jobs);
+    batch.finish();
+}
+
+void put_tree(Context& context, const std::string& local, const std::string& remote) {
+    const Tree source = local_tree(local);
+    if (!source.exists) throw ClientError(cat("put -r: ", local, " is not a folder"));
+    const Options options = batch_options(context.options);
+    Context adjusted{context.session, context.verifier, options};
+    Batch batch(adjusted, "put -r");
+    const Tree target = remote_tree(context.session, remote, std::nullopt);
+    if (!target.exists) context.session.expect_ok(cat("MKD ", remote), cat("mkdir ", remote));
+    make_remote_folders(context.session, remote, source, target);
+    std::vector<FileJob> jobs;
+    for (const auto& [path, entry] : source.entries)
+        if (entry.type == EntryType::file) jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size});
+    batch.run(Direction::up, jobs);
+    batch.finish();
+}
+
+void get_tree(Context& context, const std::string& remote, const std::string& local) {
+    const Tree source = remote_tree(context.session, remote, std::nullopt);
+    if (!source.exists) throw ClientError(cat("get -r: ", remote, ": no such folder on the server"));
+    const Options options = batch_options(context.options);
+    Context adjusted{context.session, context.verifier, options};
+    Batch batch(adjusted, "get -r");
+    make_local_folders(local, source);
+    std::vector<FileJob> jobs;
+    for (const auto& [path, entry] : source.entries)
+        if (entry.type == EntryType::file) jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size});
+    batch.run(Direction::down, jobs);
+    batch.finish();
+}
+
+void make_local_folders(const std::string& root, const Tree& tree) {
+    std::error_code err;
+    fsys::create_directories(root, err);
+    if (err) throw ClientError(cat("can't make ", root, ": ", err.message()));
+    for (const auto& [path, entry] : tree.entries) {
+        if (entry.type != EntryType::folder) continue;
+        fsys::create_directories(fsys::path(root) / fsys::path(path), err);
+        if (err) throw ClientError(cat("can't make ", join_path(root, path), ": ", err.message()));
+    }
+}
+
+}  // namespace ferry::client
