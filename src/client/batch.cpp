@@ -10,10 +10,11 @@
 #include "fs/listing_stream.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <numeric>
-#include <set>
+#include <thread>
 
 namespace ferry::client {
 namespace {
@@ -52,51 +53,107 @@ Options batch_options(const Options& options) {
     return adjusted;
 }
 
+struct Batch::Shared {
+    Direction direction;
+    const std::vector<FileJob>& jobs;
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stopping{false};
+};
+
 Batch::Batch(Context& context, std::string name)
     : context_(context), name_(std::move(name)), started_(std::chrono::steady_clock::now()) {}
 
+void Batch::say(const std::string& line, bool error) {
+    if (board_) return board_->say(line, error);
+    (error ? std::cerr : std::cout) << line << "\n";
+}
+
 void Batch::fail(const std::string& shown, const std::string& why) {
+    const std::lock_guard lock(mutex_);
     ++tally_.failed;
-    std::cerr << "error: " << name_ << " " << shown << ": " << why << "\n";
+    say(cat("error: ", name_, " ", shown, ": ", why), true);
+}
+
+// The context's session, and more opened like it until `wanted` or the server says no more.
+std::vector<std::unique_ptr<Session>> Batch::open_sessions(std::size_t wanted) {
+    std::vector<std::unique_ptr<Session>> more;
+    for (std::size_t n = 1; n < wanted; ++n) {
+        try {
+            more.push_back(context_.session.open_another());
+        } catch (const ClientError& refused) {  // 421/530 for too many sessions, or no connection
+            std::cout << "note: " << n << (n == 1 ? " transfer" : " transfers") << " at once, not " << wanted
+                      << ": the server refused another session (" << refused.what() << ")\n";
+            break;
+        }
+    }
+    return more;
 }
 
 void Batch::run(Direction direction, const std::vector<FileJob>& jobs) {
     if (jobs.empty() || tally_.stopped) return;
-    BatchProgress total(context_.options.progress, name_, jobs.size(), total_size(jobs));
-    Context context{context_.session, context_.verifier, context_.options, true, &total};
+    const std::size_t wanted = std::min<std::size_t>(context_.options.parallel, jobs.size());
+    auto sessions = open_sessions(wanted);
+    BatchProgress total(context_.options.progress, name_, jobs.size(), total_size(jobs), sessions.size() + 1);
+    board_ = &total;
+    Shared shared{direction, jobs};
     const InterruptScope catch_ctrl_c;  // Ctrl-C between two files stops the run too
-    for (const FileJob& job : jobs) {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        threads.emplace_back([this, &shared, &total, session = sessions[i].get(), slot = i + 1] {
+            Verifier verifier(*session, context_.verifier.wanted());
+            Context context{*session, verifier, context_.options, true, &total, slot};
+            work(shared, context, false);
+        });
+    }
+    Context first{context_.session, context_.verifier, context_.options, true, &total, 0};
+    work(shared, first, true);
+    for (auto& thread : threads) thread.join();
+    for (auto& session : sessions) session->quit();
+    total.clear();
+    board_ = nullptr;
+}
+
+// One transfer thread: takes the next job until none is left or the run stops.
+void Batch::work(Shared& shared, Context& context, bool first_session) {
+    for (std::size_t i; !shared.stopping && (i = shared.next++) < shared.jobs.size();) {
+        const FileJob& job = shared.jobs[i];
         try {
             throw_if_interrupted();
-            run_one(direction, job, context);
+            run_one(shared, job, context);
         } catch (const Interrupted&) {
-            tally_.stopped = std::current_exception();
-        } catch (const NetError&) {
-            tally_.stopped = std::current_exception();
+            const std::lock_guard lock(mutex_);
+            if (!tally_.stopped) tally_.stopped = std::current_exception();
+            shared.stopping = true;
+            repeat_interrupt();  // the other threads' transfers stop with ABOR too
+        } catch (const NetError& lost) {
+            fail(job.shown, lost.what());
+            if (first_session) {
+                const std::lock_guard lock(mutex_);
+                tally_.stopped = std::current_exception();
+                shared.stopping = true;
+            }
+            if (board_) board_->file_finished(context.slot, job.size);
+            return;  // this session is gone: the others go on
         } catch (const ClientError& failed) {
-            total.clear();
             fail(job.shown, failed.what());
         }
-        total.file_finished(job.size);
-        if (tally_.stopped) return;
+        board_->file_finished(context.slot, job.size);
     }
 }
 
-void Batch::run_one(Direction direction, const FileJob& job, Context& context) {
-    const FileOutcome outcome = direction == Direction::up ? put_file(context, job.local, job.remote)
-                                                           : get_file(context, job.remote, job.local);
-    context.batch->clear();
+void Batch::run_one(Shared& shared, const FileJob& job, Context& context) {
+    const bool up = shared.direction == Direction::up;
+    const FileOutcome outcome = up ? put_file(context, job.local, job.remote) : get_file(context, job.remote, job.local);
+    const std::lock_guard lock(mutex_);
     if (outcome.skipped) {
         ++tally_.skipped;
-        std::cout << "skipped " << job.shown << "\n";
-        return;
+        return say(cat("skipped ", job.shown));
     }
     ++tally_.transferred;
     tally_.bytes += outcome.moved;
     if (outcome.proven) ++tally_.verified;
-    std::cout << (direction == Direction::up ? "sent " : "received ") << job.shown << " (" << format_size(job.size)
-              << (outcome.proven ? cat(", ", digest_name(outcome.proven->algo), " verified") : std::string(", size checked"))
-              << ")\n";
+    say(cat(up ? "sent " : "received ", job.shown, " (", format_size(job.size),
+            outcome.proven ? cat(", ", digest_name(outcome.proven->algo), " verified") : std::string(", size checked"), ")"));
 }
 
 void Batch::finish() {

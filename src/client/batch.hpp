@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,8 +44,10 @@ public:
     // `name` begins the lines: "mput", "get -r", "sync up".
     Batch(Context& context, std::string name);
 
-    // Runs the jobs in order; a failed file is counted and the next one runs. Ctrl-C (after ABOR)
-    // or a lost connection stops the run: kept in tally().stopped for finish().
+    // Runs the jobs, options.parallel at once (each on its own session: the context's and more
+    // opened like it; fewer when the server refuses more). A failed file is counted and the next
+    // one runs. Ctrl-C (after ABOR) or the loss of the first session stops the run: kept in
+    // tally().stopped for finish().
     void run(Direction direction, const std::vector<FileJob>& jobs);
     // The summary line; rethrows what stopped the run; throws ClientError when a file failed (so a
     // batch exits 1).
@@ -53,11 +57,17 @@ public:
     void fail(const std::string& shown, const std::string& why);
 
 private:
-    void run_one(Direction direction, const FileJob& job, Context& context);
+    struct Shared;  // what the transfer threads of one run share
+    std::vector<std::unique_ptr<Session>> open_sessions(std::size_t wanted);
+    void work(Shared& shared, Context& context, bool first_session);
+    void run_one(Shared& shared, const FileJob& job, Context& context);
+    void say(const std::string& line, bool error = false);
 
     Context& context_;
     std::string name_;
     Tally tally_;
+    std::mutex mutex_;  // tally_ and the lines, between transfer threads
+    BatchProgress* board_ = nullptr;
     std::chrono::steady_clock::time_point started_;
 };
 

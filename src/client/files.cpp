@@ -120,7 +120,7 @@ FileOutcome put_file(Context& context, const std::string& local, const std::stri
 
     const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
     Channel data = open_upload(session, local, remote, offset);
-    Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset, context.batch);
+    Progress progress(context.options.progress, cat("put ", base_name(local)), size, offset, context.batch, context.slot);
     // The whole local file is hashed while it is sent (a resumed upload is checked whole too).
     BackgroundDigest digest(context.verifier.planned_algo(), local, whole_file, 0);
     const TransferOutcome outcome = upload(session, std::move(data), file, offset, size, progress);
@@ -165,7 +165,7 @@ FileOutcome get_file(Context& context, const std::string& remote, const std::str
     }
     const File file = std::move(*opened);
     Progress progress(context.options.progress, cat("get ", base_name(remote)), remote_size.value_or(0), offset,
-                      context.batch);
+                      context.batch, context.slot);
     // Hashed as the bytes arrive, after the part a resumed download already had.
     BackgroundDigest digest(context.verifier.planned_algo(), local, offset, receive_block_for(remote_size));
     const TransferOutcome outcome = download(session, std::move(*data), file, offset, progress, digest);

@@ -19,6 +19,7 @@ struct Context {
     // A many-file command speaks for the files (a line each, a total bar): a transfer keeps quiet.
     bool quiet = false;
     BatchProgress* batch = nullptr;  // its total is drawn under each file's bar
+    std::size_t slot = 0;            // which of the batch's bars is this transfer's
 };
 
 struct FileOutcome {

@@ -18,6 +18,9 @@ void install_interrupt_handler();
 // Throws Interrupted once for each Ctrl-C pressed during the current transfer.
 void throw_if_interrupted();
 bool interrupt_pending();
+// Marks Ctrl-C as pressed again, after one transfer took it: the other transfers of a run of
+// many (-j) stop at their next block too.
+void repeat_interrupt();
 
 // Marks a transfer: while one lives, Ctrl-C is caught instead of ending the program.
 class InterruptScope {

@@ -147,6 +147,8 @@ Options parse_options(int argc, char** argv, bool& show_help) {
             options.password_stdin = true;
         } else if (arg == "-v" || arg == "--verbose") {
             options.trace = true;
+        } else if (arg == "-j" || is_option(arg, "--jobs")) {
+            options.parallel = parse_parallel(option_value(arg, arg == "-j" ? "-j" : "--jobs", argc, argv, i), "-j");
         } else if (is_option(arg, "--timeout")) {
             const std::string value = option_value(arg, "--timeout", argc, argv, i);
             const auto seconds = parse_decimal(value);
@@ -166,6 +168,13 @@ Options parse_options(int argc, char** argv, bool& show_help) {
     return options;
 }
 
+unsigned parse_parallel(std::string_view value, std::string_view what) {
+    const auto number = parse_decimal(value);
+    if (!number || *number == 0 || *number > max_parallel)
+        throw ClientError(cat(what, ": expected 1 to ", max_parallel, " transfers at once, not '", value, "'"));
+    return static_cast<unsigned>(*number);
+}
+
 void print_usage(const char* program) {
     std::cout << "usage: " << program << " [options] [ftp://[user[:password]@]host[:port][/dir] | user@]\n"
               << "  -s, --server HOST      server (default 127.0.0.1)\n"
@@ -181,6 +190,8 @@ void print_usage(const char* program) {
               << "                         (else $FERRY_PASSWORD, else ask without echo; a password in\n"
               << "                         the URL is taken too, but others can see it in `ps`)\n"
               << "  --timeout SECONDS      per network operation (default 30)\n"
+              << "  -j, --jobs N           files at once in put -r, get -r, mput, mget and sync, each on\n"
+              << "                         its own session (default 4; fewer when the server limits them)\n"
               << "  -v, --verbose          show the FTP conversation (passwords hidden)\n"
               << "Exit status: 0 when every command succeeded, 1 otherwise, 2 for bad arguments.\n";
 }

@@ -29,12 +29,17 @@ struct Options {
     bool password_stdin = false;
     bool trace = false;
     Millis timeout{30000};
+    unsigned parallel = 4;  // -j: data connections (sessions) for many-file commands
 };
 
 // Parses argv; throws ClientError with a message for the user on bad input. Sets `show_help`
 // for -h/--help.
 Options parse_options(int argc, char** argv, bool& show_help);
 void print_usage(const char* program);
+
+inline constexpr unsigned max_parallel = 32;
+// -j's value: 1..max_parallel; throws ClientError naming `what` otherwise.
+unsigned parse_parallel(std::string_view value, std::string_view what);
 
 // "md5", "SHA-256", "sha256", ...
 std::optional<DigestAlgo> parse_digest_algo(std::string_view name);

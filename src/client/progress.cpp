@@ -1,5 +1,6 @@
 #include "client/progress.hpp"
 
+#include "base/log.hpp"
 #include "base/size.hpp"
 #include "client/terminal.hpp"
 #include "sys/terminal.hpp"
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 
 namespace ferry::client {
 namespace {
@@ -46,7 +48,7 @@ std::string format_rate(double bytes_per_second) {
 }
 
 Progress::Progress(ProgressMode mode, std::string label, std::uint64_t total, std::uint64_t done_before,
-                   BatchProgress* batch)
+                   BatchProgress* batch, std::size_t slot)
     : mode_(resolve(mode)),
       label_(std::move(label)),
       total_(total),
@@ -54,7 +56,8 @@ Progress::Progress(ProgressMode mode, std::string label, std::uint64_t total, st
       done_(done_before),
       started_(Clock::now()),
       last_shown_(started_),
-      batch_(batch) {}
+      batch_(batch),
+      slot_(slot) {}
 
 Progress::~Progress() { finish(); }
 
@@ -106,7 +109,7 @@ std::string bar_text(std::string label, const std::string& tail, std::uint64_t d
 void Progress::draw_bar() {
     const std::string line = bar_text(label_, numbers(), done_, total_);
     drawn_ = true;
-    if (batch_) return batch_->draw(line, done_);
+    if (batch_) return batch_->update(slot_, line, done_);
     std::fprintf(stderr, "\r%s\033[K", line.c_str());
     std::fflush(stderr);
 }
@@ -114,37 +117,36 @@ void Progress::draw_bar() {
 void Progress::print_line() {
     std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers().c_str());
     std::fflush(stderr);
-    if (batch_) batch_->print_line(done_);
+    if (batch_) batch_->print_plain(done_);
 }
 
 void Progress::finish() {
     if (finished_) return;
     finished_ = true;
-    if (batch_) return batch_->clear();
+    if (batch_) return;  // the batch redraws without this file's bar when the file is counted
     if (drawn_) {
         std::fputs("\r\033[K", stderr);
         std::fflush(stderr);
     }
 }
 
-BatchProgress::BatchProgress(ProgressMode mode, std::string label, std::size_t files, std::uint64_t bytes)
+BatchProgress::BatchProgress(ProgressMode mode, std::string label, std::size_t files, std::uint64_t bytes,
+                             std::size_t slots)
     : mode_(resolve(mode)),
       label_(std::move(label)),
       files_(files),
       bytes_(bytes),
+      slots_(std::max<std::size_t>(slots, 1)),
       started_(Clock::now()),
+      last_drawn_(started_),
       last_printed_(started_) {}
 
 BatchProgress::~BatchProgress() { clear(); }
 
-void BatchProgress::file_finished(std::uint64_t size) {
-    ++files_done_;
-    bytes_done_ += size;
-}
-
 // "files 12/1000  45%  12.3 MiB/27.0 MiB  105.2 MiB/s  ETA 0:03"
-std::string BatchProgress::numbers(std::uint64_t file_done) const {
-    const std::uint64_t done = bytes_done_ + file_done;
+std::string BatchProgress::numbers() const {
+    std::uint64_t done = bytes_done_;
+    for (const Slot& slot : slots_) done += slot.done;
     const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
     const double left = bytes_ > done ? static_cast<double>(bytes_ - done) : 0;
@@ -156,28 +158,70 @@ std::string BatchProgress::numbers(std::uint64_t file_done) const {
     return text;
 }
 
-void BatchProgress::draw(const std::string& file_line, std::uint64_t file_done) {
-    if (mode_ != ProgressMode::bar) return;
-    const std::string total = bar_text(label_, numbers(file_done), bytes_done_ + file_done, bytes_);
-    // The file's line, the total under it, and the cursor back at the start of the file's line.
-    std::fprintf(stderr, "\r%s\033[K\n%s\033[K\033[1A\r", file_line.c_str(), total.c_str());
-    std::fflush(stderr);
-    drawn_ = true;
+void BatchProgress::update(std::size_t slot, const std::string& file_line, std::uint64_t file_done) {
+    const std::lock_guard lock(mutex_);
+    Slot& mine = slots_.at(slot);
+    mine.line = file_line;
+    mine.done = file_done;
+    const auto now = Clock::now();
+    if (mode_ != ProgressMode::bar || (drawn_lines_ && now - last_drawn_ < bar_interval)) return;
+    last_drawn_ = now;
+    draw();
 }
 
-void BatchProgress::print_line(std::uint64_t file_done) {
+void BatchProgress::print_plain(std::uint64_t) {
+    const std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     if (mode_ != ProgressMode::plain || now - last_printed_ < plain_interval) return;
     last_printed_ = now;
-    std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers(file_done).c_str());
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), numbers().c_str());
     std::fflush(stderr);
 }
 
-void BatchProgress::clear() {
-    if (!drawn_) return;
-    drawn_ = false;
-    std::fputs("\r\033[K\n\033[K\033[1A\r", stderr);
+void BatchProgress::file_finished(std::size_t slot, std::uint64_t size) {
+    const std::lock_guard lock(mutex_);
+    ++files_done_;
+    bytes_done_ += size;
+    slots_.at(slot) = Slot{};
+}
+
+// Each file's bar that has one, then the total; the cursor goes back to the first line.
+void BatchProgress::draw() {
+    erase();
+    std::uint64_t done = bytes_done_;
+    std::string text;
+    for (const Slot& slot : slots_) {
+        done += slot.done;
+        if (slot.line.empty()) continue;
+        text += slot.line + "\033[K\n";
+        ++drawn_lines_;
+    }
+    text += bar_text(label_, numbers(), done, bytes_) + "\033[K\r";
+    if (drawn_lines_) text += cat("\033[", drawn_lines_, "A");
+    ++drawn_lines_;
+    std::fputs(text.c_str(), stderr);
     std::fflush(stderr);
+}
+
+void BatchProgress::erase() {
+    if (!drawn_lines_) return;
+    std::fputs("\r\033[J", stderr);  // from the first line to the end of the screen
+    std::fflush(stderr);
+    drawn_lines_ = 0;
+}
+
+void BatchProgress::say(const std::string& line, bool error) {
+    const std::lock_guard lock(mutex_);
+    const bool redraw = drawn_lines_ > 0;
+    erase();
+    (error ? std::cerr : std::cout) << line << "\n";
+    (error ? std::cerr : std::cout).flush();
+    if (redraw) draw();
+}
+
+void BatchProgress::clear() {
+    const std::lock_guard lock(mutex_);
+    erase();
 }
 
 }  // namespace ferry::client

@@ -81,6 +81,24 @@ std::string uppercase(std::string text) {
 
 }  // namespace
 
+// 257 "/some ""quoted"" dir" is current directory.  ->  /some "quoted" dir
+std::string quoted_path(const std::string& text) {
+    const auto open = text.find('"');
+    if (open == std::string::npos) return text;
+    std::string path;
+    for (std::size_t i = open + 1; i < text.size(); ++i) {
+        if (text[i] != '"') {
+            path += text[i];
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+            path += '"';
+            ++i;
+        } else {
+            break;
+        }
+    }
+    return path;
+}
+
 std::string describe_refusal(std::string_view action, const Reply& reply) {
     return cat(action, ": ", meaning_of(reply.code), " (", reply.summary(), ")");
 }
@@ -115,6 +133,7 @@ void Session::login(const std::string& user, const std::string& password) {
     if (reply.code == 331) reply = command(cat("PASS ", password));
     if (reply.code != 230 && reply.code != 202) throw_refusal(cat("login as ", user), reply);
     user_ = user;
+    password_ = password;
     read_features();
     expect_ok("TYPE I", "binary mode (TYPE I)");
     if (options_.tls) protect_data();
@@ -137,9 +156,20 @@ void Session::add_user(const std::string& name, const std::string& password, std
     std::cout << reply.text() << "\n";
 }
 
+std::unique_ptr<Session> Session::open_another() {
+    const Reply where = expect_ok("PWD", "pwd");
+    auto another = std::make_unique<Session>(options_);
+    another->connect();
+    another->login(user_, password_);
+    const std::string folder = quoted_path(where.text());
+    if (!folder.empty()) another->expect_ok(cat("CWD ", folder), cat("cd ", folder));
+    return another;
+}
+
 void Session::log_out() {
     const Reply reply = command("REIN");
     user_.clear();
+    password_.clear();
     if (reply.code == 220) return;
     quit();
     connect();

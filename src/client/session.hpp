@@ -28,6 +28,8 @@ struct Features {
 // and the server's own words.
 std::string describe_refusal(std::string_view action, const Reply& reply);
 [[noreturn]] void throw_refusal(std::string_view action, const Reply& reply);
+// The path in a 257 reply: `257 "/some ""quoted"" dir" is current directory.` -> /some "quoted" dir
+std::string quoted_path(const std::string& text);
 
 class Session {
 public:
@@ -41,6 +43,10 @@ public:
     void register_user(const std::string& name, const std::string& password, std::optional<std::uint64_t> quota);
     // SITE ADDUSER, logged in as an admin.
     void add_user(const std::string& name, const std::string& password, std::optional<std::uint64_t> quota);
+    // Another session to the same server as the same user, in the same remote folder: for
+    // transfers in parallel. Throws ReplyError when the server refuses it (421 or 530 for too
+    // many sessions), NetError when it cannot connect.
+    std::unique_ptr<Session> open_another();
     // Back to "not logged in" on the same server: REIN, or a new connection where REIN is refused.
     void log_out();
     void quit() noexcept;
@@ -87,6 +93,7 @@ private:
     std::optional<Control> control_;
     Features features_;
     std::string user_;
+    std::string password_;  // kept for open_another(); only in this process's memory
     bool epsv_refused_ = false;
     bool prot_private_ = false;
     std::optional<DigestAlgo> selected_hash_;

@@ -22,24 +22,6 @@ void require_args(const Words& args, std::size_t min, std::size_t max, std::stri
     if (args.size() - 1 < min || args.size() - 1 > max) throw ClientError(cat("usage: ", usage));
 }
 
-// 257 "/some ""quoted"" dir" is current directory.  ->  /some "quoted" dir
-std::string quoted_path(const std::string& text) {
-    const auto open = text.find('"');
-    if (open == std::string::npos) return text;
-    std::string path;
-    for (std::size_t i = open + 1; i < text.size(); ++i) {
-        if (text[i] != '"') {
-            path += text[i];
-        } else if (i + 1 < text.size() && text[i + 1] == '"') {
-            path += '"';
-            ++i;
-        } else {
-            break;
-        }
-    }
-    return path;
-}
-
 // ls and lls: [-l] [path].
 struct ListArguments {
     bool long_format = false;
@@ -266,37 +248,66 @@ void Shell::rename(const Words& args) {
     session_.expect_ok(cat("RNTO ", args[2]), cat("mv ", args[1], " ", args[2]));
 }
 
-void Shell::put(const Words& args) {
-    if (args.size() > 1 && args[1] == "-r") {
-        require_args(args, 2, 3, "put -r LOCAL [REMOTE]");
-        const std::string local = expand_home(args[2]);
-        return put_tree(context_, local, args.size() > 3 ? args[3] : base_name(local));
+// A many-file command's words without "-j N", and the options it runs with.
+struct ManyFiles {
+    Words words;
+    Options options;
+};
+ManyFiles many_files(const Words& args, const Options& options) {
+    ManyFiles parsed{{}, options};
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "-j" && i + 1 < args.size()) parsed.options.parallel = parse_parallel(args[++i], cat(args[0], " -j"));
+        else if (args[i].rfind("-j", 0) == 0 && args[i].size() > 2) parsed.options.parallel = parse_parallel(args[i].substr(2), cat(args[0], " -j"));
+        else parsed.words.push_back(args[i]);
     }
+    return parsed;
+}
+
+void Shell::put(const Words& typed) {
+    if (typed.size() > 1 && typed[1] == "-r") {
+        const auto [args, options] = many_files(typed, options_);
+        require_args(args, 2, 3, "put -r [-j N] LOCAL [REMOTE]");
+        Context context{session_, verifier_, options};
+        const std::string local = expand_home(args[2]);
+        return put_tree(context, local, args.size() > 3 ? args[3] : base_name(local));
+    }
+    const Words& args = typed;
     require_args(args, 1, 2, "put [-r] LOCAL [REMOTE]");
     const std::string local = expand_home(args[1]);
     put_file(context_, local, args.size() > 2 ? args[2] : base_name(local));
 }
 
-void Shell::get(const Words& args) {
-    if (args.size() > 1 && args[1] == "-r") {
-        require_args(args, 2, 3, "get -r REMOTE [LOCAL]");
-        return get_tree(context_, args[2], args.size() > 3 ? expand_home(args[3]) : base_name(args[2]));
+void Shell::get(const Words& typed) {
+    if (typed.size() > 1 && typed[1] == "-r") {
+        const auto [args, options] = many_files(typed, options_);
+        require_args(args, 2, 3, "get -r [-j N] REMOTE [LOCAL]");
+        Context context{session_, verifier_, options};
+        return get_tree(context, args[2], args.size() > 3 ? expand_home(args[3]) : base_name(args[2]));
     }
+    const Words& args = typed;
     require_args(args, 1, 2, "get [-r] REMOTE [LOCAL]");
     get_file(context_, args[1], args.size() > 2 ? expand_home(args[2]) : base_name(args[1]));
 }
 
-void Shell::put_matching(const Words& args) {
-    require_args(args, 1, 1000, "mput PATTERN...");
-    put_many(context_, Words(args.begin() + 1, args.end()));
+void Shell::put_matching(const Words& typed) {
+    const auto [args, options] = many_files(typed, options_);
+    require_args(args, 1, 1000, "mput [-j N] PATTERN...");
+    Context context{session_, verifier_, options};
+    put_many(context, Words(args.begin() + 1, args.end()));
 }
 
-void Shell::get_matching(const Words& args) {
-    require_args(args, 1, 1000, "mget PATTERN...");
-    get_many(context_, Words(args.begin() + 1, args.end()));
+void Shell::get_matching(const Words& typed) {
+    const auto [args, options] = many_files(typed, options_);
+    require_args(args, 1, 1000, "mget [-j N] PATTERN...");
+    Context context{session_, verifier_, options};
+    get_many(context, Words(args.begin() + 1, args.end()));
 }
 
-void Shell::synchronize(const Words& args) { sync(context_, parse_sync(Words(args.begin() + 1, args.end()))); }
+void Shell::synchronize(const Words& typed) {
+    const auto [args, options] = many_files(typed, options_);
+    Context context{session_, verifier_, options};
+    sync(context, parse_sync(Words(args.begin() + 1, args.end())));
+}
 
 void Shell::quota() {
     const Reply site = session_.command("SITE QUOTA");
@@ -343,6 +354,7 @@ void Shell::help() const {
                  "sync up|down LOCAL REMOTE [--delete [--yes]] [--dry-run] [--checksum-only|--size-only]\n"
                  "                        send only what differs (by size, then by digest); --delete\n"
                  "                        removes what the source no longer has\n"
+                 "  -j N with any of these: N files at once, each on its own session (default 4)\n"
                  "quota                   used and free space\n"
                  "hash [--algo A] REMOTE  the server's digest of a file (md5, sha1, sha256, sha512)\n"
                  "history | help | quit\n"

@@ -6,6 +6,7 @@
 #include "sys/file.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <cctype>
@@ -45,6 +46,9 @@ const char* x_command(DigestAlgo algo) {
     }
     return "XMD5";
 }
+
+// Once per run, however many sessions a -j opens.
+std::atomic<bool> warned_once{false};
 
 bool not_supported(int code) { return code == 500 || code == 502 || code == 504; }
 
@@ -191,10 +195,9 @@ std::optional<LocalDigest> Verifier::verify_transfer(const std::string& local, c
     // The server hashes its copy while we hash ours (a put; a get hashed while receiving).
     const auto server = whole_overlapped(remote, local_digest);
     if (!server) {
-        if (!warned_)
+        if (!warned_once.exchange(true))
             std::cerr << "warning: the server offers neither HASH nor " << x_command(wanted_)
                       << ": transfers are only checked by size\n";
-        warned_ = true;
         check_sizes(local, remote);
         return std::nullopt;
     }

@@ -38,7 +38,7 @@ public:
 
     // After put/get: compare local and server digests. Returns the digest both have; throws
     // ClientError naming both digests on a mismatch; nullopt (after a size check) when the server
-    // offers neither HASH nor an X-command, with a warning once per session.
+    // offers neither HASH nor an X-command, with a warning once per run.
     // `mine` is the local digest when it was computed during the transfer (a get).
     std::optional<LocalDigest> verify_transfer(const std::string& local, const std::string& remote,
                                                const std::optional<LocalDigest>& mine = std::nullopt);
@@ -46,6 +46,7 @@ public:
     DigestAlgo planned_algo() const { return hash_algo().value_or(wanted_); }
 
     void set_wanted(DigestAlgo algo) { wanted_ = algo; }
+    DigestAlgo wanted() const { return wanted_; }
     // The algorithm HASH uses with this server: the wanted one if offered, else a common one.
     std::optional<DigestAlgo> hash_algo() const;
 
@@ -64,7 +65,6 @@ private:
     Session& session_;
     DigestAlgo wanted_;
     bool x_command_refused_ = false;
-    bool warned_ = false;
 };
 
 }  // namespace ferry::client

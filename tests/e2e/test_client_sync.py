@@ -193,6 +193,28 @@ class SyncTests(ClientTestCase):
         self.assertIn("no-such-folder: no such local folder", result.stderr)
 
 
+class ParallelTests(ClientTestCase):
+    CONFIG = {"max_sessions_per_user": 2}
+
+    def test_j8_against_two_sessions_per_user_goes_on_with_two(self):
+        make_tree(self.lpath("tree"), small=60, large=(2 << 20, 2 << 20, 2 << 20))
+        up = self.ferry("sync up -j 8 tree t")
+        self.assertOk(up)
+        self.assertIn("note: 2 transfers at once, not 8: the server refused another session", up.stdout)
+        self.assertIn("Too many sessions", up.stdout)
+        self.assertIn("sync up: 63 transferred", up.stdout)
+        self.assertIn("63 verified", up.stdout)
+        self.assertEqual(tree_digests(self.lpath("tree")), tree_digests(self.remote("t")))
+        down = self.ferry("get -r t copy", "-j", "2")
+        self.assertOk(down)
+        self.assertNotIn("note:", down.stdout)
+        self.assertEqual(tree_digests(self.lpath("tree")), tree_digests(self.lpath("copy")))
+        bad = self.ferry("get -r -j 0 t x; mput -j 99 *.none")
+        self.assertFailed(bad)
+        self.assertIn("get -j: expected 1 to 32 transfers at once, not '0'", bad.stderr)
+        self.assertIn("mput -j: expected 1 to 32", bad.stderr)
+
+
 class PyftpdlibSyncTests(ClientTestCase):
     """A server without HASH: sync compares by size and time and says so once."""
 

@@ -1,5 +1,6 @@
 #include "client/interrupt.hpp"
 
+#include <atomic>
 #include <csignal>
 
 #include <unistd.h>
@@ -7,8 +8,10 @@
 namespace ferry::client {
 namespace {
 
-volatile std::sig_atomic_t in_transfer = 0;  // scopes alive: a many-file command holds one around its files
-volatile std::sig_atomic_t pressed = 0;
+// Lock-free atomics: safe in a signal handler, and seen by every transfer thread of -j.
+std::atomic<int> in_transfer{0};  // scopes alive: a many-file command holds one around its files
+std::atomic<int> pressed{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_sigint(int) {
     if (in_transfer) {
@@ -32,20 +35,21 @@ void install_interrupt_handler() {
 
 bool interrupt_pending() { return pressed != 0; }
 
+void repeat_interrupt() {
+    if (in_transfer) pressed = 1;
+}
+
 void throw_if_interrupted() {
-    if (!pressed) return;
-    pressed = 0;  // once per press: the ABOR that follows must be able to wait for its reply
-    throw Interrupted();
+    // Once per press: the ABOR that follows must be able to wait for its reply.
+    if (pressed.exchange(0)) throw Interrupted();
 }
 
 InterruptScope::InterruptScope() {
-    if (in_transfer == 0) pressed = 0;
-    in_transfer = in_transfer + 1;
+    if (in_transfer++ == 0) pressed = 0;
 }
 
 InterruptScope::~InterruptScope() {
-    in_transfer = in_transfer - 1;
-    if (in_transfer == 0) pressed = 0;
+    if (--in_transfer == 0) pressed = 0;
 }
 
 }  // namespace ferry::client

@@ -30,6 +30,10 @@ void install_interrupt_handler() { SetConsoleCtrlHandler(on_console_event, TRUE)
 
 bool interrupt_pending() { return pressed; }
 
+void repeat_interrupt() {
+    if (in_transfer) pressed = true;
+}
+
 void throw_if_interrupted() {
     // Once per press: the ABOR that follows must be able to wait for its reply.
     if (pressed.exchange(false)) throw Interrupted();
