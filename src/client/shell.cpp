@@ -6,6 +6,7 @@
 #include "client/digest.hpp"
 #include "client/errors.hpp"
 #include "client/interrupt.hpp"
+#include "client/line_editor.hpp"
 #include "client/local.hpp"
 #include "client/sync.hpp"
 #include "client/terminal.hpp"
@@ -108,7 +109,8 @@ Shell::Shell(Session& session, const Options& options)
     : session_(session),
       options_(options),
       verifier_(session, options.digest),
-      context_{session, verifier_, options} {}
+      context_{session, verifier_, options},
+      completer_(session) {}
 
 bool Shell::run_one(std::string_view line) {
     try {
@@ -151,11 +153,15 @@ int Shell::run_input() {
     const bool interactive = stdin_is_terminal();
     interactive_ = interactive;
     const std::string prompt = cat("[", session_.user(), "]# ");
+    std::optional<LineEditor> editor;
+    if (interactive) editor.emplace(completer_);
     int status = 0;
     for (long n = 0; n < 100'000'000 && !quit_ && !connection_lost_; ++n) {
-        const auto line = interactive ? ask_line(prompt) : read_input_line();
+        const auto line = editor ? editor->read(prompt) : read_input_line();
         if (!line) break;
+        if (editor) editor->remember(*line);
         if (run_batch(*line) != 0) status = 1;
+        completer_.forget();
     }
     if (interactive && !quit_) std::cout << "\n";
     return status;

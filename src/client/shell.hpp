@@ -1,6 +1,7 @@
 // The `[user]# ` prompt: splits lines into commands and words, runs each command, keeps score for
 // the exit status.
 #pragma once
+#include "client/completion.hpp"
 #include "client/files.hpp"
 #include "client/options.hpp"
 #include "client/session.hpp"
@@ -53,6 +54,7 @@ private:
     const Options& options_;
     Verifier verifier_;
     Context context_;
+    Completer completer_;
     bool quit_ = false;
     bool connection_lost_ = false;
     bool interrupted_ = false;  // Ctrl-C stopped a transfer: a batch ends there

@@ -1,9 +1,12 @@
 // The client's readers of listings and of the sync command line.
+#include "client/completion.hpp"
 #include "client/errors.hpp"
 #include "client/sync.hpp"
 #include "client/tree.hpp"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 using namespace ferry::client;
 
@@ -65,4 +68,25 @@ TEST_CASE("sync's command line") {
     CHECK_THROWS_AS(parse_sync({"up", "a"}), ClientError);
     CHECK_THROWS_AS(parse_sync({"up", "a", "b", "c"}), ClientError);
     CHECK_THROWS_AS(parse_sync({"up", "a", "b", "--frobnicate"}), ClientError);
+}
+
+TEST_CASE("tab completion: which side each argument names") {
+    using W = std::vector<std::string>;
+    CHECK(side_of_word(W{}) == PathSide::none);
+    CHECK(side_of_word(W{"put"}) == PathSide::local);
+    CHECK(side_of_word(W{"put", "a.txt"}) == PathSide::remote);
+    CHECK(side_of_word(W{"put", "-r"}) == PathSide::local);
+    CHECK(side_of_word(W{"put", "-r", "dir"}) == PathSide::remote);
+    CHECK(side_of_word(W{"get"}) == PathSide::remote);
+    CHECK(side_of_word(W{"get", "a.txt"}) == PathSide::local);
+    CHECK(side_of_word(W{"sync"}) == PathSide::none);  // up or down
+    CHECK(side_of_word(W{"sync", "up"}) == PathSide::local);
+    CHECK(side_of_word(W{"sync", "up", "here"}) == PathSide::remote);
+    CHECK(side_of_word(W{"lcd"}) == PathSide::local);
+    CHECK(side_of_word(W{"cd"}) == PathSide::remote);
+    CHECK(side_of_word(W{"mget"}) == PathSide::remote);
+    CHECK(side_of_word(W{"quota"}) == PathSide::none);
+    const auto& names = command_names();
+    CHECK(std::is_sorted(names.begin(), names.end()));
+    CHECK(std::find(names.begin(), names.end(), "sync") != names.end());
 }
