@@ -1,5 +1,5 @@
 """ferry.exe, the Windows build of the client, under wine against ferryd: put, get, ls and the
-verification line, plain and FTPS, and Ctrl-C during a download (wine delivers SIGINT as the
+verification line, plain and FTPS, put -r/get -r/sync of a tree, and Ctrl-C during a download (wine delivers SIGINT as the
 console's CTRL_C_EVENT). Runs when FERRY_EXE names it (make test-windows)."""
 import os
 import signal
@@ -39,6 +39,19 @@ class WindowsClientTests(ClientTestCase):
 
     def test_put_ls_get_over_tls(self):
         self.round_trip("--tls", "--insecure")
+
+    def test_put_r_get_r_and_sync_of_a_tree(self):
+        from test_client_sync import make_tree, tree_digests
+        make_tree(os.path.join(self.local, "tree"), small=40, large=(1 << 20,))
+        p = self.ferry("put -r tree; get -r tree copy; sync up tree s; sync up tree s")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("put -r: 41 transferred", p.stdout)
+        self.assertIn("get -r: 41 transferred", p.stdout)
+        self.assertIn("nothing to transfer: 41 files unchanged (compared by MD5)", p.stdout)
+        local = tree_digests(os.path.join(self.local, "tree"))
+        self.assertEqual(local, tree_digests(os.path.join(self.server.home("user"), "tree")))
+        self.assertEqual(local, tree_digests(os.path.join(self.local, "copy")))
+        self.assertEqual(local, tree_digests(os.path.join(self.server.home("user"), "s")))
 
     def test_ctrl_c_aborts_a_download(self):
         write_random(os.path.join(self.server.home("user"), "big.bin"), 64 * 1024 * 1024)
