@@ -176,10 +176,21 @@ Tree remote_folder_tree(Session& session, const std::string& folder) {
     return tree;
 }
 
+namespace {
+// LIST of a missing folder is an empty listing on some servers (vsftpd): CWD into it tells.
+bool remote_folder_exists(Session& session, const std::string& folder) {
+    const std::string back = quoted_path(session.expect_ok("PWD", "pwd").text());
+    if (!session.command(cat("CWD ", folder)).ok()) return false;
+    session.expect_ok(cat("CWD ", back), cat("cd ", back));
+    return true;
+}
+}  // namespace
+
 Tree remote_tree(Session& session, const std::string& root, std::optional<DigestAlgo> digest) {
     const std::string fact = digest && server_lists_digests(session, *digest) ? digest_fact(*digest) : "";
     choose_facts(session, fact);
     Tree tree;
+    if (!session.features().mlst && !remote_folder_exists(session, root)) return tree;
     std::deque<std::string> folders{""};
     while (!folders.empty()) {
         const std::string folder = std::move(folders.front());

@@ -3,6 +3,7 @@ packages that `bench/run --quick --servers vsftpd,proftpd --workloads download` 
 bench/work/peers. Skipped (with the reason) where that hasn't been run."""
 import os
 import pwd
+import shutil
 import socket
 import sys
 import time
@@ -86,8 +87,12 @@ class PeerTestCase(ClientTestCase):
 
     def remove_files(self):
         for name in self.names:
+            path = os.path.join(self.ctx.home, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+                continue
             try:
-                os.unlink(os.path.join(self.ctx.home, name))
+                os.unlink(path)
             except OSError:
                 pass
 
@@ -138,6 +143,20 @@ class PeerTestCase(ClientTestCase):
         self.assertOk(result)
         self.assertIn("resumed, received", result.stdout)
         self.assertEqual(sha256_of(path), sha256_of(remote))
+
+
+    def test_trees_and_sync_by_size_and_time(self):
+        from test_client_sync import make_tree, tree_digests
+        tree = self.name("tree")
+        make_tree(self.lpath("tree"), small=50, large=(1 << 20,))
+        result = self.run_peer("put -r tree %s; get -r %s copy; sync up tree %s; sync up tree %s" % ((tree,) * 4))
+        self.assertOk(result)
+        self.assertIn("put -r: 51 transferred", result.stdout)
+        self.assertIn("get -r: 51 transferred", result.stdout)
+        self.assertIn("sync up: 0 transferred", result.stdout)
+        self.assertIn("nothing to transfer: 51 files unchanged", result.stdout)
+        self.assertEqual(tree_digests(self.lpath("tree")), tree_digests(os.path.join(self.ctx.home, tree)))
+        self.assertEqual(tree_digests(self.lpath("tree")), tree_digests(self.lpath("copy")))
 
 
 class VsftpdTests(PeerTestCase):
