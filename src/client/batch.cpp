@@ -45,6 +45,16 @@ std::uint64_t total_size(const std::vector<FileJob>& jobs) {
                            [](std::uint64_t sum, const FileJob& job) { return sum + job.size; });
 }
 
+// What uploading the jobs adds to the account's usage: a listed remote file is replaced or kept.
+std::uint64_t bytes_needed(const std::vector<FileJob>& jobs) {
+    std::uint64_t needed = 0;
+    for (const FileJob& job : jobs) {
+        const std::uint64_t there = job.hint.listed ? job.hint.remote_size.value_or(0) : 0;
+        needed += job.size - std::min(job.size, there);
+    }
+    return needed;
+}
+
 }  // namespace
 
 Options batch_options(const Options& options) {
@@ -91,6 +101,7 @@ std::vector<std::unique_ptr<Session>> Batch::open_sessions(std::size_t wanted) {
 
 void Batch::run(Direction direction, const std::vector<FileJob>& jobs) {
     if (jobs.empty() || tally_.stopped) return;
+    if (direction == Direction::up) check_quota_room(context_.session, name_, bytes_needed(jobs));
     const std::size_t wanted = std::min<std::size_t>(context_.options.parallel, jobs.size());
     auto sessions = open_sessions(wanted);
     BatchProgress total(context_.options.progress, name_, jobs.size(), total_size(jobs), sessions.size() + 1);
@@ -99,13 +110,13 @@ void Batch::run(Direction direction, const std::vector<FileJob>& jobs) {
     const InterruptScope catch_ctrl_c;  // Ctrl-C between two files stops the run too
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < sessions.size(); ++i) {
-        threads.emplace_back([this, &shared, &total, session = sessions[i].get(), slot = i + 1] {
+        threads.emplace_back([this, &shared, &total, direction, session = sessions[i].get(), slot = i + 1] {
             Verifier verifier(*session, context_.verifier.wanted());
-            Context context{*session, verifier, context_.options, true, &total, slot};
+            Context context{*session, verifier, context_.options, true, &total, slot, direction == Direction::up};
             work(shared, context, false);
         });
     }
-    Context first{context_.session, context_.verifier, context_.options, true, &total, 0};
+    Context first{context_.session, context_.verifier, context_.options, true, &total, 0, direction == Direction::up};
     work(shared, first, true);
     for (auto& thread : threads) thread.join();
     for (auto& session : sessions) session->quit();
@@ -143,7 +154,8 @@ void Batch::work(Shared& shared, Context& context, bool first_session) {
 
 void Batch::run_one(Shared& shared, const FileJob& job, Context& context) {
     const bool up = shared.direction == Direction::up;
-    const FileOutcome outcome = up ? put_file(context, job.local, job.remote) : get_file(context, job.remote, job.local);
+    const FileOutcome outcome = up ? put_file(context, job.local, job.remote, job.hint)
+                                   : get_file(context, job.remote, job.local, job.hint);
     const std::lock_guard lock(mutex_);
     if (outcome.skipped) {
         ++tally_.skipped;
@@ -180,6 +192,12 @@ std::vector<std::string> expand_local_pattern(const std::string& typed) {
     return matches;
 }
 
+FileHint listed_hint(const Tree& remote, const std::string& path) {
+    const auto found = remote.entries.find(path);
+    if (found == remote.entries.end() || found->second.type != EntryType::file) return FileHint{true, std::nullopt};
+    return FileHint{true, found->second.size};
+}
+
 void make_remote_folders(Session& session, const std::string& root, const Tree& tree, const Tree& have) {
     for (const auto& [path, entry] : tree.entries) {
         if (entry.type != EntryType::folder || have.entries.count(path)) continue;
@@ -201,7 +219,7 @@ void put_many(Context& context, const std::vector<std::string>& patterns) {
         if (matches.empty()) batch.fail(pattern, "no local file matches");
         for (const std::string& local : matches) {
             const auto info = sys::path_info(local);
-            jobs.push_back({local, base_name(local), local, info ? info->size : 0});
+            jobs.push_back({local, base_name(local), local, info ? info->size : 0, FileHint{}});
         }
     }
     batch.run(Direction::up, jobs);
@@ -230,7 +248,9 @@ void get_many(Context& context, const std::vector<std::string>& patterns) {
             const auto found = listed.entries.find(base_name(name));
             if (found != listed.entries.end() && found->second.type != EntryType::file) continue;
             ++matched;
-            jobs.push_back({base_name(name), name, name, found != listed.entries.end() ? found->second.size : 0});
+            const bool known = found != listed.entries.end();
+            jobs.push_back({base_name(name), name, name, known ? found->second.size : 0,
+                            known ? FileHint{true, found->second.size} : FileHint{}});
         }
         if (!matched) batch.fail(pattern, "no remote file matches");
     }
@@ -249,7 +269,8 @@ void put_tree(Context& context, const std::string& local, const std::string& rem
     make_remote_folders(context.session, remote, source, target);
     std::vector<FileJob> jobs;
     for (const auto& [path, entry] : source.entries)
-        if (entry.type == EntryType::file) jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size});
+        if (entry.type == EntryType::file)
+            jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(target, path)});
     batch.run(Direction::up, jobs);
     batch.finish();
 }
@@ -263,7 +284,8 @@ void get_tree(Context& context, const std::string& remote, const std::string& lo
     make_local_folders(local, source);
     std::vector<FileJob> jobs;
     for (const auto& [path, entry] : source.entries)
-        if (entry.type == EntryType::file) jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size});
+        if (entry.type == EntryType::file)
+            jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(source, path)});
     batch.run(Direction::down, jobs);
     batch.finish();
 }

@@ -22,6 +22,7 @@ struct FileJob {
     std::string remote;
     std::string shown;       // how lines name it: "docs/a.txt"
     std::uint64_t size = 0;  // the source's size, for the total bar
+    FileHint hint;           // the remote side as listed, where it was
 };
 
 struct Tally {
@@ -80,6 +81,8 @@ void get_tree(Context& context, const std::string& remote, const std::string& lo
 // Local names matching a shell pattern in its last component ("*.txt", "logs/2026-0?.log"), sorted;
 // a name without pattern characters as it is. Regular files only.
 std::vector<std::string> expand_local_pattern(const std::string& pattern);
+// The hint for `path` from a listing of the remote tree (listed, its size or absent).
+FileHint listed_hint(const Tree& remote, const std::string& path);
 // Makes the folders of `tree` (relative paths) beneath `root` on the server, those not in `have`.
 void make_remote_folders(Session& session, const std::string& root, const Tree& tree, const Tree& have);
 // Makes `root` and the folders of `tree` beneath it on this machine.

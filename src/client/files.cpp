@@ -20,16 +20,6 @@ std::string sizes(std::uint64_t done, std::uint64_t total) {
     return cat(format_size(done), " of ", format_size(total), " (", done, " of ", total, " bytes)");
 }
 
-// Refuses before any byte moves when AVBL says the file can't fit; the server's 552 stays the real
-// guard. `existing` bytes are replaced or kept, so they don't count.
-void check_quota_room(Session& session, const std::string& local, std::uint64_t size, std::uint64_t existing) {
-    if (!session.features().avbl) return;
-    const std::uint64_t needed = size > existing ? size - existing : 0;
-    const auto free = session.available();
-    if (free && needed > *free)
-        throw ClientError(cat("put ", local, ": quota exceeded: it needs ", format_size(needed), " (", needed,
-                              " bytes) but only ", format_size(*free), " (", *free, " bytes) is free"));
-}
 
 Channel open_upload(Session& session, const std::string& local, const std::string& remote, std::uint64_t offset) {
     const std::string action = cat("put ", local);
@@ -89,6 +79,14 @@ FileOutcome finish_file(const Context& context, const Progress& progress, std::s
 
 }  // namespace
 
+void check_quota_room(Session& session, const std::string& what, std::uint64_t needed) {
+    if (!session.features().avbl || needed == 0) return;
+    const auto free = session.available();
+    if (free && needed > *free)
+        throw ClientError(cat(what, ": quota exceeded: it needs ", format_size(needed), " (", needed,
+                              " bytes) but only ", format_size(*free), " (", *free, " bytes) is free"));
+}
+
 std::string base_name(const std::string& path) {
     std::string trimmed = path;
     while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
@@ -96,7 +94,7 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
 }
 
-FileOutcome put_file(Context& context, const std::string& local, const std::string& remote) {
+FileOutcome put_file(Context& context, const std::string& local, const std::string& remote, const FileHint& hint) {
     Session& session = context.session;
     auto opened = sys::open_file(local, sys::OpenMode::read);
     if (!opened) throw ClientError(cat("put: can't read ", local, ": ", opened.error().message()));
@@ -105,7 +103,7 @@ FileOutcome put_file(Context& context, const std::string& local, const std::stri
     if (!info || !info->is_regular()) throw ClientError(cat("put: ", local, " is not a regular file"));
     const std::uint64_t size = info->size;
 
-    const auto existing = session.size(remote);
+    const auto existing = hint.listed ? hint.remote_size : session.size(remote);
     Plan plan = Plan::overwrite;
     if (existing && *existing > 0 && *existing < size) {
         std::cout << remote << " is already on the server with " << sizes(*existing, size) << "\n";
@@ -116,7 +114,8 @@ FileOutcome put_file(Context& context, const std::string& local, const std::stri
         return FileOutcome{.skipped = true, .moved = 0, .proven = std::nullopt};
     }
     const std::uint64_t offset = plan == Plan::resume ? *existing : 0;
-    check_quota_room(session, local, size, existing.value_or(0));
+    // `existing` bytes are replaced or kept, so they don't count.
+    if (!context.quota_checked) check_quota_room(session, cat("put ", local), size - std::min(size, existing.value_or(0)));
 
     const InterruptScope catch_ctrl_c;  // Ctrl-C now stops the transfer with ABOR, not the program
     Channel data = open_upload(session, local, remote, offset);
@@ -129,10 +128,10 @@ FileOutcome put_file(Context& context, const std::string& local, const std::stri
                        context.verifier.verify_transfer(local, remote, digest.finish()));
 }
 
-FileOutcome get_file(Context& context, const std::string& remote, const std::string& local_arg) {
+FileOutcome get_file(Context& context, const std::string& remote, const std::string& local_arg, const FileHint& hint) {
     Session& session = context.session;
     const std::string local = is_directory(local_arg) ? local_arg + "/" + base_name(remote) : local_arg;
-    const auto remote_size = session.size(remote);
+    const auto remote_size = hint.listed ? hint.remote_size : session.size(remote);
     const std::uint64_t partial = local_size_or_zero(local);
     Plan plan = Plan::overwrite;
     if (remote_size && partial > 0 && partial < *remote_size) {

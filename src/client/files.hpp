@@ -12,6 +12,12 @@
 
 namespace ferry::client {
 
+// What a many-file command already knows from its listings, so a file costs no SIZE of its own.
+struct FileHint {
+    bool listed = false;                       // remote_size is known
+    std::optional<std::uint64_t> remote_size;  // nullopt: no such remote file
+};
+
 struct Context {
     Session& session;
     Verifier& verifier;
@@ -20,6 +26,7 @@ struct Context {
     bool quiet = false;
     BatchProgress* batch = nullptr;  // its total is drawn under each file's bar
     std::size_t slot = 0;            // which of the batch's bars is this transfer's
+    bool quota_checked = false;      // the batch asked AVBL once for all its files
 };
 
 struct FileOutcome {
@@ -29,8 +36,11 @@ struct FileOutcome {
 };
 
 // Each throws ClientError with a message for the user when the command fails; a skip is a success.
-FileOutcome put_file(Context& context, const std::string& local, const std::string& remote);
-FileOutcome get_file(Context& context, const std::string& remote, const std::string& local);
+FileOutcome put_file(Context& context, const std::string& local, const std::string& remote, const FileHint& hint = {});
+FileOutcome get_file(Context& context, const std::string& remote, const std::string& local, const FileHint& hint = {});
+// Refuses before any byte moves when AVBL says `needed` bytes can't fit (the server's 552 stays
+// the real guard); `what` names the command.
+void check_quota_room(Session& session, const std::string& what, std::uint64_t needed);
 
 // The last path component: "dir/a.txt" -> "a.txt".
 std::string base_name(const std::string& path);

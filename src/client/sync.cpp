@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "base/size.hpp"
 #include "client/digest.hpp"
+#include "client/digest_cache.hpp"
 #include "client/errors.hpp"
 #include "client/local.hpp"
 #include "client/terminal.hpp"
@@ -124,8 +125,9 @@ void Planner::compare_digests(const std::vector<Candidate>& candidates, DigestAl
     const auto answers = context_.verifier.whole_many(ask);
     for (std::size_t k = 0; k < answers.size(); ++k)
         if (answers[k] && answers[k]->algo == algo) remote[asked[k]] = answers[k]->hex;
+    DigestCache cache;  // an unchanged local file is not read again
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-        const std::string mine = digest_file(join_path(request_.local, candidates[i].path), algo, whole_file);
+        const std::string mine = cache.digest(join_path(request_.local, candidates[i].path), algo);
         if (remote[i] && *remote[i] == mine) ++plan_.unchanged;
         else plan_.transfers.push_back({candidates[i].path, Why::changed, candidates[i].size});
     }
@@ -267,7 +269,8 @@ void sync(Context& context, const SyncRequest& request) {
     for (const auto& [path, why] : plan.conflicts) batch.fail(path, why);
     std::vector<FileJob> jobs;
     for (const Change& change : plan.transfers)
-        jobs.push_back({join_path(request.local, change.path), join_path(request.remote, change.path), change.path, change.size});
+        jobs.push_back({join_path(request.local, change.path), join_path(request.remote, change.path), change.path,
+                        change.size, listed_hint(remote, change.path)});
     batch.tally().unchanged = plan.unchanged;
     if (jobs.empty() && plan.deletions.empty() && plan.conflicts.empty())
         std::cout << "nothing to transfer: " << plan.unchanged << " files unchanged"

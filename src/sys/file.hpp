@@ -25,6 +25,9 @@ struct FileInfo {
     std::uint64_t size = 0;
     std::int64_t mtime = 0;         // seconds since 1970 (UTC)
     std::int64_t mtime_ns = 0;      // the same in nanoseconds, for change checks
+    // The last change of the file or its metadata (POSIX ctime, ns), which no program can set
+    // back; -1 where it is not read (Windows: another call per stat).
+    std::int64_t ctime_ns = -1;
     std::uint32_t permissions = 0;  // the 07777 bits (synthesised where the OS has none)
     std::uint64_t links = 1;
     FileId id;

@@ -7,6 +7,7 @@ import ftplib
 import hashlib
 import os
 import shutil
+import time
 
 from client_support import (PASSWORD, RUN_TIMEOUT, ClientTestCase, PyftpdServer, sha256_of, wait_for_size,
                             write_random)
@@ -80,14 +81,18 @@ class SyncTests(ClientTestCase):
         self.assertIn("sync up: %d transferred" % (SMALL_FILES + 2), first.stdout)
         self.assertEqual(tree_digests(self.lpath("tree")), tree_digests(self.remote("backup")))
         before = mtimes(self.remote("backup"))
+        time.sleep(2.1)  # files changed in the last 2 s are not remembered in the local digest cache
 
         second = self.ferry("sync up tree backup")
         self.assertOk(second)
         self.assertIn("nothing to transfer: %d files unchanged (compared by MD5)" % (SMALL_FILES + 2), second.stdout)
         self.assertIn("sync up: 0 transferred", second.stdout)
         self.assertEqual(before, mtimes(self.remote("backup")))  # nothing touched, not even a time
+        with open(os.path.join(self.work, ".cache", "ferry", "digests")) as f:  # HOME is self.work
+            self.assertEqual(len(f.readlines()), SMALL_FILES + 2)  # the next sync reads no local file
 
-        # One byte in the middle, same size, same modification time: only a digest can tell.
+        # One byte in the middle, same size, same modification time: only a digest can tell (and
+        # the cache's ctime, which the mtime's restoring moved, sends it to be read again).
         changed = self.lpath("tree/d3/f0003.txt")
         stat = os.stat(changed)
         with open(changed, "r+b") as f:
@@ -213,6 +218,19 @@ class ParallelTests(ClientTestCase):
         self.assertFailed(bad)
         self.assertIn("get -j: expected 1 to 32 transfers at once, not '0'", bad.stderr)
         self.assertIn("mput -j: expected 1 to 32", bad.stderr)
+
+
+class QuotaTests(ClientTestCase):
+    USERS = ["user", "small"]
+    QUOTAS = {"small": "1M"}
+
+    def test_a_tree_over_the_quota_is_refused_before_any_byte(self):
+        make_tree(self.lpath("tree"), small=10, large=(2 << 20,))
+        result = self.ferry("put -r tree; sync up tree s", user="small")
+        self.assertFailed(result)
+        self.assertIn("put -r: quota exceeded: it needs", result.stderr)
+        self.assertIn("sync up: quota exceeded: it needs", result.stderr)
+        self.assertEqual([name for _, _, files in os.walk(self.remote("", user="small")) for name in files], [])
 
 
 class PyftpdlibSyncTests(ClientTestCase):

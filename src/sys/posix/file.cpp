@@ -34,6 +34,7 @@ FileInfo info_from_stat(const struct stat& st) {
     info.size = static_cast<std::uint64_t>(st.st_size);
     info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
     info.mtime_ns = info.mtime * 1'000'000'000 + st.st_mtim.tv_nsec;
+    info.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     info.permissions = static_cast<std::uint32_t>(st.st_mode & 07777);
     info.links = static_cast<std::uint64_t>(st.st_nlink);
     info.id = FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
