@@ -2,6 +2,7 @@
 
 #include "base/decimal.hpp"
 #include "base/log.hpp"
+#include "client/bookmarks.hpp"
 #include "client/errors.hpp"
 
 #include <algorithm>
@@ -103,6 +104,14 @@ bool is_option(std::string_view arg, std::string_view name) {
     return arg == name || (arg.rfind(name, 0) == 0 && arg.size() > name.size() && arg[name.size()] == '=');
 }
 
+// The options whose value is the next word (so that word is not taken for a bookmark).
+bool takes_value(std::string_view arg) {
+    for (std::string_view name : {"-s", "--server", "-P", "--port", "-u", "--user", "-c", "--command", "--hash",
+                                  "--progress", "--timeout", "-j", "--jobs"})
+        if (arg == name) return true;
+    return false;
+}
+
 }  // namespace
 
 std::optional<DigestAlgo> parse_digest_algo(std::string_view name) {
@@ -114,9 +123,27 @@ std::optional<DigestAlgo> parse_digest_algo(std::string_view name) {
     return std::nullopt;
 }
 
+// A bare word (no option, URL or user@) names a bookmark; at most one.
+std::optional<std::string> bookmark_named(int argc, char** argv) {
+    std::optional<std::string> name;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg.empty() || arg[0] == '-' || arg.rfind("ftp://", 0) == 0 || arg.find('@') != std::string_view::npos) {
+            if (takes_value(arg)) ++i;
+            continue;
+        }
+        if (name) throw ClientError(cat("two bookmarks given: '", *name, "' and '", arg, "'"));
+        name = std::string(arg);
+    }
+    return name;
+}
+
 Options parse_options(int argc, char** argv, bool& show_help) {
     Options options;
     show_help = false;
+    // The bookmark first, so that options on the command line override what it says.
+    const auto bookmark = bookmark_named(argc, argv);
+    if (bookmark) apply_bookmark(*bookmark, options);
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "-h" || arg == "--help") {
@@ -159,6 +186,8 @@ Options parse_options(int argc, char** argv, bool& show_help) {
             apply_url(arg, options);
         } else if (!arg.empty() && arg.back() == '@' && arg.size() > 1) {
             options.user = std::string(arg.substr(0, arg.size() - 1));
+        } else if (bookmark && arg == *bookmark) {
+            // applied above
         } else {
             throw ClientError(cat("unknown argument '", arg, "' (see --help)"));
         }
@@ -176,7 +205,7 @@ unsigned parse_parallel(std::string_view value, std::string_view what) {
 }
 
 void print_usage(const char* program) {
-    std::cout << "usage: " << program << " [options] [ftp://[user[:password]@]host[:port][/dir] | user@]\n"
+    std::cout << "usage: " << program << " [options] [ftp://[user[:password]@]host[:port][/dir] | user@ | BOOKMARK]\n"
               << "  -s, --server HOST      server (default 127.0.0.1)\n"
               << "  -P, --port PORT        port (default 2121; ftp:// URLs default to 21)\n"
               << "  -u, --user NAME        log in as NAME (without a user: the menu)\n"
@@ -193,6 +222,8 @@ void print_usage(const char* program) {
               << "  -j, --jobs N           files at once in put -r, get -r, mput, mget and sync, each on\n"
               << "                         its own session (default 4; fewer when the server limits them)\n"
               << "  -v, --verbose          show the FTP conversation (passwords hidden)\n"
+              << "BOOKMARK: a [bookmarks.NAME] table (host, port, user, tls, insecure, folder, hash, jobs) of\n"
+              << "  " << client_config_path() << " (or $FERRY_CONFIG); passwords are never stored there\n"
               << "Exit status: 0 when every command succeeded, 1 otherwise, 2 for bad arguments.\n";
 }
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from client_support import PASSWORD, RUN_TIMEOUT, ClientTestCase, sha256_of, wait_for_size, write_random
+from client_support import FERRY, PASSWORD, RUN_TIMEOUT, ClientTestCase, sha256_of, wait_for_size, write_random
 
 
 def md5_of(path):
@@ -169,3 +169,42 @@ class QuotaTests(ClientTestCase):
         self.assertIn("resumes it", err)
         kept = os.path.getsize(self.remote("one.bin", "roomy"))
         self.assertTrue(4 << 20 <= kept <= 5 << 20, kept)  # what arrived is kept
+
+
+class BookmarkTests(ClientTestCase):
+    def write_config(self, text):
+        folder = os.path.join(self.work, ".config", "ferry")  # HOME is self.work
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.toml"), "w") as f:
+            f.write(text)
+
+    def bookmark(self, *args, commands="pwd"):
+        return subprocess.run([FERRY] + list(args) + ["-c", commands], capture_output=True, text=True, cwd=self.local,
+                              env=self.env(), timeout=RUN_TIMEOUT)
+
+    def test_a_bookmark_connects_and_command_line_options_win(self):
+        os.makedirs(self.remote("projects"))
+        self.write_config('[bookmarks.work]\nhost = "127.0.0.1"\nport = %d\nuser = "user"\nfolder = "/projects"\n'
+                          'hash = "sha256"\njobs = 2\n' % self.port)
+        self.local_file("b.bin", 5000, seed=5)
+        result = self.bookmark("work", commands="pwd; put b.bin")
+        self.assertOk(result)
+        self.assertIn("/projects", result.stdout)
+        self.assertIn("verified SHA-256", result.stdout)
+        self.assertTrue(os.path.exists(self.remote("projects/b.bin")))
+        overridden = self.bookmark("--hash", "md5", "work", commands="put b.bin c.bin")
+        self.assertOk(overridden)
+        self.assertIn("verified MD5", overridden.stdout)
+
+    def test_bad_bookmarks_are_refused_with_the_line(self):
+        self.write_config('[bookmarks.work]\nhost = "127.0.0.1"\npassword = "secret"\n[bookmarks.other]\nhots = "x"\n')
+        stored = self.bookmark("work")
+        self.assertEqual(stored.returncode, 2, stored.stderr)
+        self.assertIn("config.toml:3: password: ferry keeps no passwords in files", stored.stderr)
+        typo = self.bookmark("other")
+        self.assertEqual(typo.returncode, 2)
+        self.assertIn("config.toml:5: hots: unknown key", typo.stderr)
+        missing = self.bookmark("nowhere")
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("no bookmark 'nowhere'", missing.stderr)
+        self.assertIn("(there: other, work)", missing.stderr)
