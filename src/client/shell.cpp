@@ -70,6 +70,8 @@ Words split_words(std::string_view line) {
             if (in_word) words.push_back(std::move(word));
             word.clear();
             in_word = false;
+        } else if (c == '#' && !in_word) {
+            break;  // a comment to the end of the line, as in a shell
         } else {
             word += c;
             in_word = true;
@@ -122,7 +124,7 @@ bool Shell::run_one(std::string_view line) {
             return true;
         }
         const Words words = split_words(line);
-        if (words.empty() || words[0].front() == '#') return true;
+        if (words.empty()) return true;
         if (history_.size() < max_history) history_.emplace_back(line);
         dispatch(words);
         return true;

@@ -15,7 +15,8 @@ namespace ferry::client {
 
 using Words = std::vector<std::string>;
 
-// Shell-like words: spaces separate, "double" or 'single' quotes group, backslash escapes.
+// Shell-like words: spaces separate, "double" or 'single' quotes group, backslash escapes, and a
+// '#' that begins a word begins a comment.
 Words split_words(std::string_view line);
 // "cmd; cmd" -> {"cmd", "cmd"}; semicolons inside quotes stay.
 std::vector<std::string> split_commands(std::string_view text);

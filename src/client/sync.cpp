@@ -185,7 +185,8 @@ void show_dry_run(const SyncRequest& request, const SyncPlan& plan) {
 bool confirm_deletions(const SyncRequest& request, const SyncPlan& plan) {
     if (plan.deletions.empty()) return true;
     const std::string side = request.direction == Direction::up ? "on the server" : "here";
-    std::cout << plan.deletions.size() << " entries are not in the source and will be deleted " << side << ":\n";
+    std::cout << plan.deletions.size() << (plan.deletions.size() == 1 ? " entry is" : " entries are")
+              << " not in the source and will be deleted " << side << ":\n";
     for (const auto& [path, type] : plan.deletions) std::cout << "  " << path << (type == EntryType::folder ? "/" : "") << "\n";
     if (request.yes) return true;
     if (!stdin_is_terminal())

@@ -177,3 +177,41 @@ class ReadmePolicyExampleTests(unittest.TestCase):
             finally:
                 quit_quietly(auditor)
                 quit_quietly(dropbox)
+
+
+class ReadmeClientExampleTests(unittest.TestCase):
+    """The README's client example, typed at ferry's prompt (stdin) against ferryd."""
+
+    def test_worked_example(self):
+        from client_support import FERRY, PASSWORD, FerrydServer, sha256_of, write_random
+        if not os.access(FERRY, os.X_OK):
+            self.skipTest("no ferry binary at %s" % FERRY)
+        work = tempfile.mkdtemp(prefix="ferry-readme-client-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        album = os.path.join(work, "album")
+        os.makedirs(album)
+        for n, name in enumerate(("day1.txt", "day2.txt", "day3.txt", "photo.jpg")):
+            write_random(os.path.join(album, name), 3000 + 1000 * n, seed=n)
+        server = FerrydServer(users=["alice"])
+        self.addCleanup(server.close)
+        lines = readme_block("client-example")
+        env = dict(os.environ, FERRY_PASSWORD=PASSWORD, HOME=work)
+        p = subprocess.run([FERRY, "-s", "127.0.0.1", "-P", str(server.port), "-u", "alice"], input="\n".join(lines) + "\n",
+                           capture_output=True, text=True, cwd=work, env=env, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = p.stdout
+        self.assertIn("put -r: 4 transferred", out)
+        self.assertIn("nothing to transfer: 4 files unchanged (compared by MD5)", out)
+        self.assertIn("would send day1.txt (partial: resumed if its prefix is proven", out)
+        self.assertIn("the first 2.9 KiB (3000 bytes) match", out)
+        self.assertIn("sync up: 1 transferred", out)
+        self.assertIn("deleted day3.txt", out)
+        self.assertIn("get -r: 3 transferred", out)
+        self.assertIn("mput: 2 transferred", out)
+        self.assertIn("mget: 1 transferred", out)
+        remote = os.path.join(server.home("alice"), "photos", "2026")
+        self.assertEqual(sorted(os.listdir(remote)), ["day1.txt", "day2.txt", "photo.jpg"])
+        for name in ("day1.txt", "day2.txt", "photo.jpg"):
+            self.assertEqual(sha256_of(os.path.join(album, name)), sha256_of(os.path.join(remote, name)))
+            self.assertEqual(sha256_of(os.path.join(album, name)), sha256_of(os.path.join(work, "copy", name)))
+        self.assertTrue(os.path.exists(os.path.join(server.home("alice"), "day1.txt")))
