@@ -275,6 +275,9 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         // At most 60: the usage scan counts 64 levels, and what it cannot see would escape the quota.
         {"max_depth", [](const Key& k, Config& c) { c.max_depth = static_cast<unsigned>(k.integer(1, 60)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
+        {"log_format", [](const Key& k, Config& c) {
+             c.log_format = k.choice<LogFormat>({{"text", LogFormat::text}, {"json", LogFormat::json}});
+         }},
         {"xferlog", [](const Key& k, Config& c) { c.xferlog = k.string(); }},
         {"default_quota", [](const Key& k, Config& c) { c.default_quota = k.size(); }},
         {"registration", [](const Key& k, Config& c) {

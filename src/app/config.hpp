@@ -2,6 +2,7 @@
 // Relative paths are taken relative to the directory ferryd was started in.
 #pragma once
 #include "auth/defender.hpp"
+#include "base/log.hpp"
 #include "proto/settings.hpp"
 
 #include <chrono>
@@ -71,6 +72,7 @@ struct Config {
     std::chrono::seconds accounts_check_interval{5};     // apply edits of users_file to sessions; 0 = off
     unsigned deleted_retention_days = 30;                // homes of deleted accounts in root/.deleted; 0 = keep
     std::string log_file;                                // "" = stderr
+    LogFormat log_format = LogFormat::text;              // log_format: "text" or "json" (a line each)
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
     std::uint64_t quota_drain_limit = 64ull << 20;       // over quota: bytes read and dropped before the 552

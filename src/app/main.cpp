@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
         print_usage();
         return 2;
     }
+    ferry::log::set_format(config.log_format);
     if (!ferry::log::open(config.log_file)) {
         std::fprintf(stderr, "ferryd: log_file: cannot open %s: %s\n", config.log_file.c_str(), std::strerror(errno));
         return 1;

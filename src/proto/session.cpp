@@ -70,16 +70,15 @@ Session::~Session() {
 void Session::start() {
     times_.connected_at = times_.last_command = std::chrono::steady_clock::now();
     const bool implicit_tls = tls_.entry == Entry::implicit_tls;
-    log::info(cat(describe(), " connected to ", line_.local.to_string(), implicit_tls ? " (implicit TLS)" : ""));
+    log::info(subject(), cat("connected to ", line_.local.to_string(), implicit_tls ? " (implicit TLS)" : ""));
     arm_timer();
     if (implicit_tls) return begin_control_tls(begin_command());  // the banner follows the handshake
     reply(220, ctx_.config.banner);
     read_control();
 }
 
-std::string Session::describe() const {
-    return cat("session ", id_, ' ', line_.peer.ip(), login_.logged_in() ? " " : "",
-               login_.logged_in() ? login_.user : "");
+log::Subject Session::subject() const {
+    return log::Subject{id_, line_.peer.ip(), login_.logged_in() ? login_.user : std::string()};
 }
 
 // ---- reading and the queue ----
@@ -193,7 +192,7 @@ void Session::reply_lines(int code, const std::vector<std::string>& lines) {
 }
 
 void Session::log_refusal(int code, std::string_view text) {
-    log::info(cat(describe(), " refused \"", line_.current_verb, "\": ", code, ' ', text));
+    log::info(subject(), cat("refused \"", line_.current_verb, "\": ", code, ' ', text));
 }
 
 void Session::flush() {
@@ -247,7 +246,7 @@ void Session::finish(std::string_view reason) {
     if (phase_ == SessionPhase::finished) return;
     phase_ = SessionPhase::finished;
     login_.awaiting.release();
-    log::info(cat(describe(), " disconnected: ", reason));
+    log::info(subject(), cat("disconnected: ", reason));
     if (times_.timer) reactor_.cancel_timer(times_.timer);
     times_.timer = 0;
     if (transfers_) transfers_->abort();

@@ -196,7 +196,7 @@ private:
     void finish(std::string_view reason);
     void arm_timer();
     void on_timer();
-    std::string describe() const override;  // "session 12 127.0.0.1 alice" for log lines
+    log::Subject subject() const override;  // session 12, 127.0.0.1, alice: who a log line is about
     void renew_tls_ticket() override { line_.stream->offer_tls_ticket(); }
     void log_refusal(int code, std::string_view text);
 
@@ -410,7 +410,7 @@ void Session::on_io(const Need& need, Work work, Then then) {
     if (!permitted(need)) return;
     auto slot = ctx_.file_requests.try_start(login_.user);
     if (!slot) {
-        log::warn(cat(describe(), " \"", line_.current_verb, "\" refused: ", ctx_.config.max_file_requests_per_user,
+        log::warn(subject(), cat("\"", line_.current_verb, "\" refused: ", ctx_.config.max_file_requests_per_user,
                       " file requests of this user in progress (max_file_requests_per_user)"));
         return reply(450, "Too many file operations in progress; try again.");
     }

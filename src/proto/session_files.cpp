@@ -49,7 +49,7 @@ void Session::reply_fs_error(Error err, std::string_view what) {
 void Session::refuse_permission(auth::Permissions what, const std::string& path, std::string_view detail) {
     std::string words = what == auth::Permissions::all() ? std::string("access") : what.text();
     for (std::size_t comma; (comma = words.find(',')) != std::string::npos;) words.replace(comma, 1, " or ");
-    log::info(cat(describe(), " \"", line_.current_verb, "\" refused by the access policy: ", words, " on ",
+    log::info(subject(), cat("\"", line_.current_verb, "\" refused by the access policy: ", words, " on ",
                   fs::displayed_name(path), detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")"));
     reply(550, cat("Permission denied: ", words, " on ", path, detail.empty() ? "" : cat(" (", detail, ")")));
 }
@@ -206,7 +206,7 @@ void Session::cmd_rnto(const std::string& arg) {
     if (to.is_mount_point()) return reply(550, "Rename failed: a shared folder is mounted there.");
     // Each tree is resolved beneath its own folder: a rename between two would be a copy, never done.
     if (!from.same_tree(to)) {
-        log::info(cat(describe(), " rename refused: ", fs::displayed_name(source), " and ", fs::displayed_name(target),
+        log::info(subject(), cat("rename refused: ", fs::displayed_name(source), " and ", fs::displayed_name(target),
                       " lie in different trees (home and shared folder, or two folders)"));
         return reply(550, "Rename failed: source and target are in different folders (a shared folder and your home); "
                           "copy the file instead.");
@@ -325,7 +325,7 @@ void Session::site_chmod(const std::string& args) {
             if (changed.err) return reply_fs_error(changed.err, "SITE CHMOD failed");
             char octal[8];
             std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode));
-            log::info(cat(describe(), " chmod ", octal, ' ', target));
+            log::info(subject(), cat("chmod ", octal, ' ', target));
             reply(200, "SITE CHMOD command ok.");
         });
 }

@@ -168,7 +168,7 @@ void Session::run_hash(std::shared_ptr<HashJob> job) {
                 reply_fs_error(digest.error(), "Cannot hash");
             } else {
                 const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - job->began).count();
-                log::info(cat(describe(), " hashed ", job->vpath, " [", digest->start, ", ", digest->end, ") in ", seconds, " s"));
+                log::info(subject(), cat("hashed ", job->vpath, " [", digest->start, ", ", digest->end, ") in ", seconds, " s"));
                 job->respond(digest->hex, digest->start, digest->end);
             }
             hash_.command.complete();

@@ -162,7 +162,7 @@ void Session::cmd_pass(const std::string& arg) {
 void Session::finish_login(LoginCheck check, CommandToken command) {
     if (check.banned) return close_banned(check.why);
     if (check.unavailable) {
-        log::error(cat(describe(), " login of ", login_.user, " refused: ", check.why));
+        log::error(subject(), cat("login of ", login_.user, " refused: ", check.why));
         login_.step = Login::Step::need_user;
         reply(421, "Account database unavailable; try again later.");
         return close_after_reply();
@@ -180,7 +180,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     login_.policy = ctx_.policies.for_user(login_.user, std::move(check.policy));
     login_.folders = std::make_shared<OpenFolders>(ctx_.folder_homes, ctx_.config.shared_root);
     login_.cwd = "/";
-    log::info(cat(describe(), " logged in, home ", login_.home->path(),
+    log::info(subject(), cat("logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
     reply(230, "Login successful.");
     command.complete();
@@ -189,7 +189,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
 // The password was right, but the account has max_sessions_per_user sessions already: not a
 // failure for the defender, and the client may log in again once one of them ends.
 void Session::refuse_busy_user(unsigned limit, CommandToken command) {
-    log::info(cat(describe(), " login refused for ", login_.user, ": ", limit, " sessions of it are logged in already (max_sessions_per_user)"));
+    log::info(subject(), cat("login refused for ", login_.user, ": ", limit, " sessions of it are logged in already (max_sessions_per_user)"));
     login_.step = Login::Step::need_user;
     login_.user.clear();
     reply(530, cat("Too many sessions of this user (at most ", limit, "); try again later."));
@@ -198,7 +198,7 @@ void Session::refuse_busy_user(unsigned limit, CommandToken command) {
 
 void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command, std::string_view answer) {
     ++login_.failures;
-    log::info(cat(describe(), " login failed for \"", login_.user.substr(0, 64), "\": ", why));
+    log::info(subject(), cat("login failed for \"", login_.user.substr(0, 64), "\": ", why));
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
     login_.user.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.

@@ -164,7 +164,7 @@ void Session::site_adduser(const std::string& args) {
     run_account_job([&context = ctx_, name = words[0], password = words[1],
                      quota] { return add_account(context, name, password, quota); },
                     cat("User ", words[0], " added."),
-                    [this, name = words[0]] { log::info(cat(describe(), " added user ", name)); });
+                    [this, name = words[0]] { log::info(subject(), cat("added user ", name)); });
 }
 
 void Session::site_deluser(const std::string& args) {
@@ -197,7 +197,7 @@ void Session::site_deluser(const std::string& args) {
         [this, name = words[0], retired] {
             ctx_.quotas.forget(name);
             if (ctx_.account_deleted) ctx_.account_deleted(name);
-            log::info(cat(describe(), " deleted user ", name, retired->empty() ? "" : "; home moved to ", *retired));
+            log::info(subject(), cat("deleted user ", name, retired->empty() ? "" : "; home moved to ", *retired));
         });
 }
 
@@ -305,13 +305,13 @@ void Session::site_register(const std::string& args) {
     }
     const std::string ip = line_.peer.ip();
     if (!ctx_.registrations.allow(ip, std::chrono::steady_clock::now())) {
-        log::warn(cat(describe(), " registration refused: too many from this address"));
+        log::warn(subject(), cat("registration refused: too many from this address"));
         return reply(450, "Too many registrations from your address; try again later.");
     }
     run_account_job([&context = ctx_, name = words[0], password = words[1],
                      quota] { return add_account(context, name, password, quota); },
                     cat("User ", words[0], " registered with a quota of ", quota, " bytes. Log in with USER and PASS."),
-                    [this, name = words[0]] { log::info(cat(describe(), " registered user ", name)); },
+                    [this, name = words[0]] { log::info(subject(), cat("registered user ", name)); },
                     [this, ip] { ctx_.registrations.refund(ip); });
 }
 
@@ -331,7 +331,7 @@ void Session::run_account_job(AccountJob job, std::string ok_text, std::function
             if (status == Errc::exists || status == Errc::not_found) {
                 reply(550, why);
             } else {
-                log::error(cat(describe(), " accounts file update failed: ", why));
+                log::error(subject(), cat("accounts file update failed: ", why));
                 reply(451, "Could not update the accounts file; try again later.");
             }
         }

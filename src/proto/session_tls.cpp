@@ -27,7 +27,7 @@ void Session::cmd_auth(const std::string& arg) {
     const std::size_t partial = line_.parser.reset();
     line_.queue.clear();
     if (lines > 0 || partial > 0)
-        log::warn(cat(describe(), " AUTH TLS: dropped what followed it in clear text (", lines, " complete lines, ",
+        log::warn(subject(), cat("AUTH TLS: dropped what followed it in clear text (", lines, " complete lines, ",
                       partial, " bytes of a partial line)"));
     reply(234, "Proceed with negotiation.");
     line_.after_flush = [this, command = std::move(command)]() mutable { begin_control_tls(std::move(command)); };
@@ -41,7 +41,7 @@ void Session::begin_control_tls(CommandToken command) {
         if (err) return finish(cat("TLS handshake on the control connection failed: ", err.message()));
         tls_.control = true;
         tls_.tag = line_.stream->tag_tls_session();
-        log::info(cat(describe(), " control connection secured: ", line_.stream->tls_description()));
+        log::info(subject(), cat("control connection secured: ", line_.stream->tls_description()));
         if (tls_.entry == Entry::implicit_tls) {  // implicit FTPS protects data connections from the start
             tls_.pbsz_done = tls_.protect_data = true;
             reply(220, ctx_.config.banner);

@@ -86,7 +86,7 @@ void Session::cmd_pasv(const std::string&) {
     if (!ip || ip->family() != net::Family::v4 || !line_.local.is_v4()) return reply(425, "PASV needs IPv4; use EPSV.");
     auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
     if (!port) {
-        log::warn(cat(describe(), " PASV listen failed: ", port.error().message()));
+        log::warn(subject(), cat("PASV listen failed: ", port.error().message()));
         return reply(425, "Cannot open a passive port; try again.");
     }
     std::string numbers = advertised;
@@ -105,7 +105,7 @@ void Session::cmd_epsv(const std::string& arg) {
                                                                        : "Network protocol not supported, use (2)");
     auto port = transfers().data().listen_passive(ctx_.config.passive_port_min, ctx_.config.passive_port_max);
     if (!port) {
-        log::warn(cat(describe(), " EPSV listen failed: ", port.error().message()));
+        log::warn(subject(), cat("EPSV listen failed: ", port.error().message()));
         return reply(425, "Cannot open a passive port; try again.");
     }
     reply(229, cat("Entering Extended Passive Mode (|||", *port, "|)"));
@@ -121,7 +121,7 @@ void Session::cmd_port(const std::string& arg) {
 // PORT/EPRT: only to the client's own address and unprivileged ports (no FTP bounce, RFC 2577).
 void Session::set_active_target(const net::Address& target, std::string_view verb, std::string_view passive_verb) {
     if (transfers().data().set_active(target)) {
-        log::warn(cat(describe(), ' ', verb, " to ", target.to_string(), " refused (not the client's address)"));
+        log::warn(subject(), cat(verb, " to ", target.to_string(), " refused (not the client's address)"));
         return reply(500, cat("Illegal ", verb, " command: only your own address, ports 1024 and up."));
     }
     reply(200, cat(verb, " command successful. Consider using ", passive_verb, "."));
@@ -547,7 +547,7 @@ std::optional<Session::TransferSlot> Session::take_transfer_slot() {
     if (!limit) return TransferSlot{};
     auto slot = ctx_.transfers.try_start(login_.user, *limit);
     if (slot) return std::make_shared<UserJobs::Slot>(std::move(*slot));
-    log::info(cat(describe(), " \"", line_.current_verb, "\" refused: ", *limit, " transfers of ", login_.user,
+    log::info(subject(), cat("\"", line_.current_verb, "\" refused: ", *limit, " transfers of ", login_.user,
                   " run already (the account's limit)"));
     reply(450, cat("Too many transfers of ", login_.user, " at once (at most ", *limit, "); try again when one has finished."));
     return std::nullopt;

@@ -43,7 +43,7 @@ void TransferControl::start(std::string preliminary, MakeTransfer make, XferReco
 
 void TransferControl::on_open(Error err, std::unique_ptr<net::Stream> stream) {
     if (err) {
-        log::info(cat(host_.describe(), " data connection failed: ", err.message()));
+        log::info(host_.subject(), cat("data connection failed: ", err.message()));
         return end(425, "Failed to establish data connection.");
     }
     if (!protection_.tls) return run(std::move(stream));
@@ -64,18 +64,18 @@ void TransferControl::secure(std::unique_ptr<net::Stream> stream) {
 void TransferControl::on_secured(Error err) {
     auto stream = std::move(securing_);  // destroying it in its own callback is allowed (stream.hpp)
     if (err) {
-        log::info(cat(host_.describe(), " TLS on the data connection failed: ", err.message()));
+        log::info(host_.subject(), cat("TLS on the data connection failed: ", err.message()));
         return end(425, "TLS negotiation on the data connection failed.");
     }
     if (!stream->tls_resumed_from(protection_.control_tag)) {
         if (rules_.tls_session_reuse != TlsSessionReuse::optional) {
-            log::warn(cat(host_.describe(), " data connection did not resume the control TLS session: refused"
+            log::warn(host_.subject(), cat("data connection did not resume the control TLS session: refused"
                                             " (tls_session_reuse = \"required\")"));
             return end(522, "Data connections must resume the TLS session of the control "
                             "connection (tls_session_reuse = required).");
         }
         // DataConnections took it only from the control connection's own address.
-        log::info(cat(host_.describe(), " data connection did not resume the control TLS session: accepted from"
+        log::info(host_.subject(), cat("data connection did not resume the control TLS session: accepted from"
                                         " the client's address (tls_session_reuse = \"optional\")"));
     } else {
         host_.renew_tls_ticket();
@@ -96,7 +96,7 @@ void TransferControl::run(std::unique_ptr<net::Stream> stream) {
 void TransferControl::on_done(const TransferOutcome& outcome) {
     reactor_.release_later(std::move(transfer_));  // we are inside its callback
     close_record(outcome.bytes, !outcome.err);
-    log::info(cat(host_.describe(), ' ', xfer_kind_name(record_.kind), ' ', record_.path, ": ", outcome.bytes,
+    log::info(host_.subject(), cat(xfer_kind_name(record_.kind), ' ', record_.path, ": ", outcome.bytes,
                   " bytes in ", format_millis(record_.seconds), " (", format_rate(outcome.bytes, record_.seconds), ")",
                   outcome.dropped ? cat(", ", outcome.dropped, " more bytes dropped over quota") : std::string(),
                   outcome.err ? cat(", failed: ", outcome.err.message()) : std::string()));
@@ -138,7 +138,7 @@ void TransferControl::to_idle() {
 void TransferControl::stop_and_log() {
     if (transfer_) {
         close_record(transfer_->bytes(), false);
-        log::info(cat(host_.describe(), " transfer of ", record_.path, " aborted after ", record_.bytes, " bytes in ",
+        log::info(host_.subject(), cat("transfer of ", record_.path, " aborted after ", record_.bytes, " bytes in ",
                       format_millis(record_.seconds), " (", format_rate(record_.bytes, record_.seconds), ")"));
     }
     to_idle();

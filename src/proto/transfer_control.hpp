@@ -10,6 +10,7 @@
 // bytes over quota), or abort() when the session closes (no reply). A completion that arrives
 // after ABOR or a timeout is dropped.
 #pragma once
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "net/address.hpp"
 #include "net/reactor.hpp"
@@ -56,8 +57,8 @@ public:
     virtual void reply(int code, std::string_view text) = 0;
     // "552 Quota exceeded: used U of L bytes ...".
     virtual void reply_quota_exceeded() = 0;
-    // "session 12 127.0.0.1 alice", for log lines.
-    virtual std::string describe() const = 0;
+    // Who its log lines are about (session 12, 127.0.0.1, alice).
+    virtual log::Subject subject() const = 0;
     // A PROT P data connection resumed the control session with one of its tickets: the control
     // connection offers a new one (Stream::offer_tls_ticket), so the next data connection can too.
     virtual void renew_tls_ticket() = 0;

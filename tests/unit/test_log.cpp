@@ -58,3 +58,15 @@ TEST_CASE("log lines from four threads reach the file whole and in each thread's
     CHECK(after);
     CHECK(lines == 8001);
 }
+
+TEST_CASE("JSON strings: escapes, and bytes that are not UTF-8 replaced") {
+    using ferry::log::json_escaped;
+    CHECK(json_escaped("plain") == "plain");
+    CHECK(json_escaped("a\"b\\c") == "a\\\"b\\\\c");
+    CHECK(json_escaped("line\nbreak\r\t\x01") == "line\\u000abreak\\u000d\\u0009\\u0001");
+    CHECK(json_escaped("gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80") == "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80");
+    CHECK(json_escaped("bad \xFF end") == "bad \\ufffd end");
+    CHECK(json_escaped("cut \xE2\x82") == "cut \\ufffd\\ufffd");
+    CHECK(json_escaped("overlong \xC0\xAF") == "overlong \\ufffd\\ufffd");
+    CHECK(json_escaped("surrogate \xED\xA0\x80") == "surrogate \\ufffd\\ufffd\\ufffd");
+}

@@ -25,7 +25,7 @@ struct Host final : TransferHost {
     std::vector<std::pair<int, std::string>> replies;
     void reply(int code, std::string_view text) override { replies.emplace_back(code, std::string(text)); }
     void reply_quota_exceeded() override { replies.emplace_back(552, "Quota exceeded"); }
-    std::string describe() const override { return "test session"; }
+    log::Subject subject() const override { return log::Subject{7, "192.0.2.1", "tester"}; }
     int tickets = 0;  // renew_tls_ticket calls
     void renew_tls_ticket() override { ++tickets; }
     std::vector<int> codes() const {
