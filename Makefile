@@ -91,7 +91,7 @@ deps:
 
 $(OUT)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -129,6 +129,53 @@ bench: deps all
 
 clean:
 	rm -rf build bin
+
+# ---- make install (PREFIX, DESTDIR) and make deb (a .deb built with debhelper, checked by lintian).
+# The installed config is etc/ferryd.toml with the data under /srv/ferry and the logs under
+# /var/log/ferry, where the unit lets the server write; the package creates the `ferry` user.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+DATADIR    ?= /srv/ferry
+LOGDIR     ?= /var/log/ferry
+INSTALL    ?= install
+DEB_PKGS   := debhelper dpkg-dev lintian fakeroot
+.PHONY: install deb test-deb
+install: all
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/ferry $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/ferry
+	$(INSTALL) -m 0755 $(BIN)/ferryd $(DESTDIR)$(PREFIX)/sbin/ferryd
+	$(INSTALL) -m 0755 $(BIN)/ferry $(DESTDIR)$(PREFIX)/bin/ferry
+	gzip -9n < man/ferryd.8 > $(DESTDIR)$(PREFIX)/share/man/man8/ferryd.8.gz
+	gzip -9n < man/ferry.1 > $(DESTDIR)$(PREFIX)/share/man/man1/ferry.1.gz
+	sed -e 's|^root = .*|root = "$(DATADIR)/homes"|' -e 's|^# shared_root = .*|shared_root = "$(DATADIR)/shared"|' \
+	  -e 's|^users_file = .*|users_file = "$(DATADIR)/users.toml"|' -e 's|^bans_file = .*|bans_file = "$(DATADIR)/bans.toml"|' \
+	  -e 's|^log_file = .*|log_file = "$(LOGDIR)/ferryd.log"|' -e 's|^xferlog = .*|xferlog = "$(LOGDIR)/xferlog"|' \
+	  etc/ferryd.toml > $(DESTDIR)$(SYSCONFDIR)/ferry/ferryd.toml.new
+	chmod 0640 $(DESTDIR)$(SYSCONFDIR)/ferry/ferryd.toml.new
+	@# An edited config is never overwritten: the new one waits beside it.
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/ferry/ferryd.toml ]; then echo "kept $(SYSCONFDIR)/ferry/ferryd.toml; the new default is ferryd.toml.new"; \
+	else mv $(DESTDIR)$(SYSCONFDIR)/ferry/ferryd.toml.new $(DESTDIR)$(SYSCONFDIR)/ferry/ferryd.toml; fi
+	sed -e 's|/usr/local/bin/ferryd|$(PREFIX)/sbin/ferryd|' -e 's|/etc/ferry/|$(SYSCONFDIR)/ferry/|' \
+	  -e 's|/usr/local/share/doc/ferry|$(PREFIX)/share/doc/ferry|' -e 's|/srv/ferry|$(DATADIR)|' -e 's|/var/log/ferry|$(LOGDIR)|' \
+	  etc/ferryd.service > $(DESTDIR)$(UNITDIR)/ferryd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ferryd.service
+	$(INSTALL) -m 0644 etc/logrotate.d/ferryd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ferryd
+	$(INSTALL) -m 0644 etc/fail2ban/filter.d/ferryd.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/ferryd.conf
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/ferry/README.md
+
+# build/deb/ferry_<version>_<arch>.deb, from a copy of the tree (dpkg-buildpackage writes next to it).
+deb:
+	$(call install_missing,$(BUILD_PKGS) $(DEB_PKGS),--no-install-recommends)
+	rm -rf build/deb && mkdir -p build/deb/src
+	git ls-files -z | xargs -0 cp --parents -t build/deb/src
+	cd build/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error build/deb/ferry_*.deb
+
+# Installs the .deb on this machine, runs ferryd from it as the ferry user, then purges it.
+test-deb: deb
+	python3 tests/deb/run
 
 # ---- kTLS: the FTPS tests inside a VM running Debian 12's stock kernel (this machine's kernel has
 # no CONFIG_TLS), once with kTLS and once without the tls module; see tests/ktls/run.

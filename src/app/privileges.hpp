@@ -29,8 +29,9 @@ bool drop_privileges(const RunAs& target, std::string* error);
 // users_file and bans_file, the log folders. "" when all are fine, else the first problem.
 std::string check_writable_folders(const Config& config);
 
-// Run as root with run_as set: make `path` belong to the run_as user (so the server, as that
-// user, can rewrite it). Nothing otherwise. Errors are logged.
+// Run as root: make `path` belong to the user the server runs as, so that it can rewrite it: the
+// run_as user, or without run_as the owner of the folder holding `path` when that is not root (a
+// server run as its own user, as the package's unit does). Nothing otherwise. Errors are logged.
 void hand_over(const Config& config, const std::string& path);
 // The same for a file rewritten under a lock (users_file, bans_file): the file and "<file>.lock".
 void hand_over_locked_file(const Config& config, const std::string& path);

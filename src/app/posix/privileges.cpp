@@ -1,10 +1,12 @@
 #include "app/privileges.hpp"
 
 #include "base/log.hpp"
+#include "sys/atomic_file.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <grp.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <vector>
@@ -60,8 +62,20 @@ std::string check_writable_folders(const Config& config) {
     return "";
 }
 
+namespace {
+// Without run_as, a server that runs as its own user (the package's `ferry`, by the unit's
+// User=) owns the folders it writes: what root makes there goes to the folder's owner.
+void hand_to_folder_owner(const std::string& path) {
+    struct stat folder {};
+    if (::stat(parent_folder(path).c_str(), &folder) != 0 || folder.st_uid == 0) return;
+    if (::chown(path.c_str(), folder.st_uid, folder.st_gid) != 0 && errno != ENOENT)
+        log::error(cat("cannot give ", path, " to the owner of its folder (uid ", folder.st_uid, "): ", std::strerror(errno)));
+}
+}  // namespace
+
 void hand_over(const Config& config, const std::string& path) {
-    if (::geteuid() != 0 || config.run_as.empty()) return;
+    if (::geteuid() != 0) return;
+    if (config.run_as.empty()) return hand_to_folder_owner(path);
     std::string error;
     const auto target = resolve_run_as(config.run_as, &error);
     if (!target) return log::error(error);
