@@ -24,6 +24,7 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) $(PQ_CFLAGS) -MMD -MP
 LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -lpq -pthread
 CLIENT_LDLIBS := -ledit  # the prompt's line editing (client/posix/line_editor.cpp)
+SERVER_LDLIBS := -lmicrohttpd  # the metrics endpoint (app/linux/metrics_endpoint.cpp)
 ifneq ($(SAN),)
 # vptr is off: UBSan's vptr check trips on doctest's own stream class before any test runs.
 CXXFLAGS += -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -40,6 +41,7 @@ LDFLAGS  := -static -L$(WIN_DEPS)/lib
 LDLIBS   := -lsodium -lssl -lcrypto -lz -lws2_32 -lmswsock -lcrypt32 -lntdll -lbcrypt -luserenv -ladvapi32
 PLATFORM_DIRS := windows
 CLIENT_LDLIBS :=
+SERVER_LDLIBS :=
 endif
 
 # The platform's own folders (src/*/posix/, src/*/linux/; src/*/windows/ for a Windows build):
@@ -66,8 +68,8 @@ CLIENT_PARTS := $(filter-out $(OUT)/src/client/main.o,$(CLIENT_OBJS))
 LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
-BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev libedit-dev
-TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql php-cli ruby strace tmux
+BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev libedit-dev libmicrohttpd-dev
+TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql php-cli ruby strace tmux prometheus
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -99,14 +101,14 @@ $(LIB): $(LIB_OBJS)
 
 $(BIN)/ferryd$(EXE): $(OUT)/src/app/main.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(SERVER_LDLIBS)
 
 $(BIN)/ferry$(EXE): $(CLIENT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CLIENT_LDLIBS)
 
 $(OUT)/unit_tests$(EXE): $(UNIT_OBJS) $(CLIENT_PARTS) $(LIB)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CLIENT_LDLIBS)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CLIENT_LDLIBS) $(SERVER_LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all

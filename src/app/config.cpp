@@ -275,6 +275,13 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         // At most 60: the usage scan counts 64 levels, and what it cannot see would escape the quota.
         {"max_depth", [](const Key& k, Config& c) { c.max_depth = static_cast<unsigned>(k.integer(1, 60)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
+        {"metrics_listen", [](const Key& k, Config& c) {
+             c.metrics_listen = k.string();
+             if (!c.metrics_listen.empty() && !net::Address::parse(c.metrics_listen))
+                 k.fail("\"" + c.metrics_listen + "\": expected an address and port, as \"127.0.0.1:9121\"");
+         }},
+        {"metrics_top_accounts",
+         [](const Key& k, Config& c) { c.metrics_top_accounts = static_cast<unsigned>(k.integer(0, 1000)); }},
         {"log_format", [](const Key& k, Config& c) {
              c.log_format = k.choice<LogFormat>({{"text", LogFormat::text}, {"json", LogFormat::json}});
          }},

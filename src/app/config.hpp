@@ -73,6 +73,8 @@ struct Config {
     unsigned deleted_retention_days = 30;                // homes of deleted accounts in root/.deleted; 0 = keep
     std::string log_file;                                // "" = stderr
     LogFormat log_format = LogFormat::text;              // log_format: "text" or "json" (a line each)
+    std::string metrics_listen;                          // "addr:port" of GET /metrics; "" = off
+    unsigned metrics_top_accounts = 20;                  // accounts (and folders) with quota series
     std::string xferlog;                                 // "" = off
     std::uint64_t default_quota = 100ull << 20;          // for accounts with quota 0
     std::uint64_t quota_drain_limit = 64ull << 20;       // over quota: bytes read and dropped before the 552

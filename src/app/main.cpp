@@ -6,6 +6,7 @@
 #include "app/demo_setup.hpp"
 #include "app/landlock.hpp"
 #include "app/privileges.hpp"
+#include "app/metrics_endpoint.hpp"
 #include "app/server.hpp"
 #include "app/startup_checks.hpp"
 #include "app/stores.hpp"
@@ -110,6 +111,12 @@ int run_server(const ferry::app::Config& config) {
     Server server(config, std::move(*stores));
     if (tls) server.use_tls(std::move(*tls));
     server.open_listeners(std::move(*listeners));
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (!config.metrics_listen.empty()) {
+        metrics = MetricsEndpoint::start(config.metrics_listen, [&server] { return metrics_text(server.scrape_inputs()); }, &error);
+        if (!metrics) return ferry::log::error(error), 1;
+        ferry::log::info(ferry::cat("metrics: GET http://", config.metrics_listen, "/metrics"));
+    }
     std::thread request_thread(wait_for_requests, std::ref(server));
     request_thread.detach();  // it ends with the process; run() returns only after a stop anyway
     server.run();

@@ -1,6 +1,8 @@
 #include "app/server.hpp"
 
 #include "base/log.hpp"
+#include "base/metrics.hpp"
+#include "sys/process_stats.hpp"
 #include "fs/home_folders.hpp"
 #include "proto/session.hpp"
 
@@ -277,6 +279,7 @@ void Server::admit(Socket connection, const net::Address& peer, bool proxied, pr
     if (proxied) client = peer;
     worker->reactor.post([this, worker, shared_connection, ip, entry, client] {
         auto on_finished = [this, worker, ip](proto::Session* session) {
+            metrics::registry().sessions.fetch_sub(1, std::memory_order_relaxed);
             worker->sessions.erase(session);
             limits_.release(ip);
             worker->stop_when_empty();
@@ -285,10 +288,22 @@ void Server::admit(Socket connection, const net::Address& peer, bool proxied, pr
             worker->reactor, context_, net::make_stream(worker->reactor, std::move(*shared_connection)), entry,
             std::move(on_finished), client);
         proto::Session* raw = session.get();
+        metrics::registry().sessions.fetch_add(1, std::memory_order_relaxed);
+        metrics::registry().sessions_opened.add();
         worker->sessions.emplace(raw, std::move(session));
         raw->start();
         if (worker->shutting_down) raw->begin_shutdown();
     });
+}
+
+ScrapeInputs Server::scrape_inputs() const {
+    ScrapeInputs inputs;
+    inputs.cpu_pool_queued = pool_->queued();
+    inputs.io_pool_queued = io_pool_->queued();
+    inputs.accounts = context_.quotas.top_usage(config_.metrics_top_accounts);
+    inputs.folders = context_.folder_quotas.top_usage(config_.metrics_top_accounts);
+    inputs.process = sys::process_stats();
+    return inputs;
 }
 
 // `ferryd user quota|disable|del` and hand edits change the file under a running server; the

@@ -9,6 +9,7 @@
 #include "net/proxy_reader.hpp"
 #include "net/reactor.hpp"
 #include "net/tls_context.hpp"
+#include "app/metrics_text.hpp"
 #include "net/worker_pool.hpp"
 #include "proto/server_context.hpp"
 #include "proto/session.hpp"
@@ -73,6 +74,8 @@ public:
     void use_tls(net::TlsContext tls);
     // Serves the sockets bind_listeners() bound (before the privileges were given up).
     void open_listeners(std::vector<BoundListener> bound);
+    // What a metrics scrape reads now (any thread).
+    ScrapeInputs scrape_inputs() const;
     // Runs until stop() (or a signal handled by the caller) and the shutdown has completed.
     void run();
     // Thread-safe: stop accepting, let transfers finish within shutdown_grace, then return from run().

@@ -175,6 +175,20 @@ std::shared_ptr<UserQuota> QuotaRegistry::find(const std::string& name) const {
     return entry == quotas_.end() ? nullptr : entry->second;
 }
 
+std::vector<QuotaRegistry::Use> QuotaRegistry::top_usage(std::size_t count) const {
+    std::vector<Use> uses;
+    {
+        std::lock_guard lock(mutex_);
+        uses.reserve(quotas_.size());
+        for (const auto& [name, quota] : quotas_) uses.push_back({name, quota->used(), quota->limit()});
+    }
+    const std::size_t kept = std::min(count, uses.size());
+    std::partial_sort(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(kept), uses.end(),
+                      [](const Use& a, const Use& b) { return a.used > b.used || (a.used == b.used && a.name < b.name); });
+    uses.resize(kept);
+    return uses;
+}
+
 void QuotaRegistry::forget(const std::string& name) {
     std::lock_guard lock(mutex_);
     quotas_.erase(name);

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 #include <unordered_map>
 
 namespace ferry::fs {
@@ -144,6 +145,13 @@ public:
     void refresh_all(const std::function<std::optional<std::uint64_t>(const std::string&)>& current_limit);
     // nullptr when the user has none.
     std::shared_ptr<UserQuota> find(const std::string& name) const;
+    struct Use {
+        std::string name;
+        std::uint64_t used;
+        std::uint64_t limit;
+    };
+    // The `count` users (or folders) with the most bytes used, most first (for the metrics).
+    std::vector<Use> top_usage(std::size_t count) const;
     // Drops the entry (after a user is deleted or renamed). Sessions holding it keep their copy; the
     // next for_user() starts again from a fresh measurement.
     void forget(const std::string& name);

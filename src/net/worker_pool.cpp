@@ -1,5 +1,7 @@
 #include "net/worker_pool.hpp"
 
+#include "base/metrics.hpp"
+
 #include "base/log.hpp"
 #include "sys/process.hpp"
 
@@ -20,10 +22,15 @@ std::size_t index_of(Lane lane) { return static_cast<std::size_t>(lane); }
 
 // One queue per lane, each with its own lock: a thread of a low-priority lane that is preempted
 // while it pops a job holds up only the submitters of that lane.
+struct Queued {
+    UniqueTask job;
+    std::chrono::steady_clock::time_point since;  // for the pool's wait histogram
+};
+
 struct LaneQueue {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<UniqueTask> jobs;  // guarded by mutex
+    std::deque<Queued> jobs;  // guarded by mutex
     bool stopping = false;                   // guarded by mutex
 };
 
@@ -50,15 +57,17 @@ struct WorkerPool::Impl {
         if (lane == Lane::spare) sys::lower_this_thread_priority(sys::ThreadPriority::spare);
         LaneQueue& queue = lanes[index_of(lane)];
         for (;;) {
-            UniqueTask job;
+            Queued next;
             {
                 std::unique_lock lock(queue.mutex);
                 queue.wake.wait(lock, [&] { return queue.stopping || !queue.jobs.empty(); });
                 if (queue.stopping) return;
-                job = std::move(queue.jobs.front());
+                next = std::move(queue.jobs.front());
                 queue.jobs.pop_front();
             }
-            run_job(job);
+            auto& waits = kind == PoolKind::io ? metrics::registry().io_pool_wait : metrics::registry().cpu_pool_wait;
+            waits.observe(std::chrono::steady_clock::now() - next.since);
+            run_job(next.job);
         }
     }
 };
@@ -80,7 +89,7 @@ WorkerPool::WorkerPool(unsigned threads, PoolKind kind) : impl_(std::make_unique
 WorkerPool::~WorkerPool() { stop(); }
 
 void WorkerPool::stop() {
-    std::array<std::deque<UniqueTask>, lane_count> dropped;
+    std::array<std::deque<Queued>, lane_count> dropped;
     for (std::size_t i = 0; i < lane_count; ++i) {
         std::lock_guard lock(impl_->lanes[i].mutex);
         impl_->lanes[i].stopping = true;
@@ -97,7 +106,7 @@ void WorkerPool::submit(UniqueTask job, Lane lane) {
     {
         std::lock_guard lock(queue.mutex);
         if (queue.stopping) return;
-        queue.jobs.push_back(std::move(job));
+        queue.jobs.push_back(Queued{std::move(job), std::chrono::steady_clock::now()});
     }
     queue.wake.notify_one();
 }

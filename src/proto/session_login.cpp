@@ -6,6 +6,8 @@
 #include "fs/listing.hpp"
 #include "proto/session.hpp"
 
+#include "base/metrics.hpp"
+
 #include <algorithm>
 #include <ctime>
 #include <sodium.h>
@@ -180,6 +182,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     login_.policy = ctx_.policies.for_user(login_.user, std::move(check.policy));
     login_.folders = std::make_shared<OpenFolders>(ctx_.folder_homes, ctx_.config.shared_root);
     login_.cwd = "/";
+    metrics::registry().logins_ok.add();
     log::info(subject(), cat("logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
     reply(230, "Login successful.");
@@ -198,6 +201,7 @@ void Session::refuse_busy_user(unsigned limit, CommandToken command) {
 
 void Session::login_failed(std::string_view why, LoginFailure failure, CommandToken command, std::string_view answer) {
     ++login_.failures;
+    metrics::registry().logins_failed.add();
     log::info(subject(), cat("login failed for \"", login_.user.substr(0, 64), "\": ", why));
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
     login_.user.clear();
@@ -240,6 +244,7 @@ bool Session::count_failed_login() {
 }
 
 void ServerContext::record_ban(const auth::Ban& ban) {
+    metrics::registry().bans.add();
     pool.submit([&defender = defender, path = config.bans_file, ban] {
         std::string error;
         const Status status = auth::modify_bans(path, [&](std::vector<auth::Ban>& bans) {

@@ -6,6 +6,8 @@
 #include "fs/listing_stream.hpp"
 #include "fs/vpath.hpp"
 #include "proto/session.hpp"
+
+#include "base/metrics.hpp"
 #include "proto/shared_quota_budget.hpp"
 #include "sys/file.hpp"
 
@@ -433,6 +435,7 @@ QuotaDrain Session::quota_drain() const {
 }
 
 void Session::reply_quota_exceeded() {
+    metrics::registry().quota_refusals.add();
     const fs::UserQuota& quota = upload_quota_ ? *upload_quota_ : *login_.quota;
     reply(552, cat("Quota exceeded: used ", quota.used(), " of ", quota.limit(),
                    " bytes. What arrived is kept; free some space, then resume with REST or APPE."));

@@ -1,5 +1,7 @@
 #include "proto/transfer_control.hpp"
 
+#include "base/metrics.hpp"
+
 #include "base/log.hpp"
 #include "base/size.hpp"
 
@@ -93,9 +95,23 @@ void TransferControl::run(std::unique_ptr<net::Stream> stream) {
 
 // ---- back to idle ----
 
+namespace {
+void count_transfer(XferKind kind, const TransferOutcome& outcome) {
+    auto& m = metrics::registry();
+    if (kind == XferKind::upload) {
+        m.bytes_received.add(outcome.bytes);
+        (outcome.err ? m.uploads_failed : m.uploads_complete).add();
+    } else if (kind == XferKind::download) {
+        m.bytes_sent.add(outcome.bytes);
+        (outcome.err ? m.downloads_failed : m.downloads_complete).add();
+    }
+}
+}  // namespace
+
 void TransferControl::on_done(const TransferOutcome& outcome) {
     reactor_.release_later(std::move(transfer_));  // we are inside its callback
     close_record(outcome.bytes, !outcome.err);
+    count_transfer(record_.kind, outcome);
     log::info(host_.subject(), cat(xfer_kind_name(record_.kind), ' ', record_.path, ": ", outcome.bytes,
                   " bytes in ", format_millis(record_.seconds), " (", format_rate(outcome.bytes, record_.seconds), ")",
                   outcome.dropped ? cat(", ", outcome.dropped, " more bytes dropped over quota") : std::string(),

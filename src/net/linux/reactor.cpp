@@ -2,6 +2,8 @@
 // and deferred tasks and timers in detail::ReactorTasks, shared with the Windows (IOCP) backend.
 #include "net/reactor.hpp"
 
+#include "base/metrics.hpp"
+
 #include "net/linux/readiness.hpp"
 #include "net/reactor_tasks.hpp"
 #include "sys/handle.hpp"
@@ -94,6 +96,7 @@ struct Reactor::Impl {
         std::array<epoll_event, max_events_per_wait> events;
         const int n = ::epoll_wait(epoll.get(), events.data(), max_events_per_wait, tasks.wait_timeout_ms());
         if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+        const auto turn_began = std::chrono::steady_clock::now();
         for (int i = 0; i < n; ++i) {
             if (events[i].data.u64 == wakeup_token) {
                 run_posted();
@@ -103,6 +106,7 @@ struct Reactor::Impl {
         }
         tasks.run_due_timers();
         tasks.run_deferred();
+        metrics::registry().reactor_turn.observe(std::chrono::steady_clock::now() - turn_began);
     }
 };
 

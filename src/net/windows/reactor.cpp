@@ -4,6 +4,8 @@
 // detail::ReactorTasks. Each dequeued packet runs its Completion (iocp.hpp).
 #include "net/reactor.hpp"
 
+#include "base/metrics.hpp"
+
 #include "net/reactor_tasks.hpp"
 #include "net/windows/iocp.hpp"
 #include "sys/windows/wide.hpp"
@@ -49,6 +51,7 @@ struct Reactor::Impl {
             if (GetLastError() != WAIT_TIMEOUT) throw_last_error("GetQueuedCompletionStatusEx");
             n = 0;
         }
+        const auto turn_began = std::chrono::steady_clock::now();
         bool woken = false;
         for (ULONG i = 0; i < n; ++i) {
             const OVERLAPPED_ENTRY& packet = packets[i];
@@ -64,6 +67,7 @@ struct Reactor::Impl {
         if (woken) tasks.run_posted();
         tasks.run_due_timers();
         tasks.run_deferred();
+        metrics::registry().reactor_turn.observe(std::chrono::steady_clock::now() - turn_began);
     }
 };
 
