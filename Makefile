@@ -24,7 +24,7 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -Isrc $(TOML_CFLAGS) $(PQ_CFLAGS) -MMD -MP
 LDLIBS   := -ltomlplusplus -lsodium -lssl -lcrypto -lz -lpq -pthread
 CLIENT_LDLIBS := -ledit  # the prompt's line editing (client/posix/line_editor.cpp)
-SERVER_LDLIBS := -lmicrohttpd  # the metrics endpoint (app/linux/metrics_endpoint.cpp)
+SERVER_LDLIBS := -lmicrohttpd -lcurl  # the metrics endpoint, the URL hooks (app/linux/)
 ifneq ($(SAN),)
 # vptr is off: UBSan's vptr check trips on doctest's own stream class before any test runs.
 CXXFLAGS += -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -68,7 +68,7 @@ CLIENT_PARTS := $(filter-out $(OUT)/src/client/main.o,$(CLIENT_OBJS))
 LIB         := $(OUT)/libferry.a
 
 # Debian packages the build, the tests and `make run` need. Only the missing ones are installed.
-BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev libedit-dev libmicrohttpd-dev
+BUILD_PKGS := g++ make pkg-config libsodium-dev libtomlplusplus-dev doctest-dev libssl-dev zlib1g-dev libpq-dev libedit-dev libmicrohttpd-dev libcurl4-openssl-dev
 TEST_PKGS  := python3 python3-pyftpdlib curl lftp openssl wget rclone haproxy postgresql php-cli ruby strace tmux prometheus
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)

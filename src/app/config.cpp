@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "app/hook_config.hpp"
+
 #include "auth/defender.hpp"
 #include "base/size.hpp"
 #include "net/address.hpp"
@@ -275,6 +277,9 @@ const std::map<std::string_view, KeyReader>& key_readers() {
         // At most 60: the usage scan counts 64 levels, and what it cannot see would escape the quota.
         {"max_depth", [](const Key& k, Config& c) { c.max_depth = static_cast<unsigned>(k.integer(1, 60)); }},
         {"log_file", [](const Key& k, Config& c) { c.log_file = k.string(); }},
+        {"hook", [](const Key& k, Config& c) { c.hooks = read_hooks(k.node, k.source); }},
+        {"hook_concurrency", [](const Key& k, Config& c) { c.hook_concurrency = static_cast<unsigned>(k.integer(1, 256)); }},
+        {"hook_queue", [](const Key& k, Config& c) { c.hook_queue = static_cast<unsigned>(k.integer(1, 10'000'000)); }},
         {"metrics_listen", [](const Key& k, Config& c) {
              c.metrics_listen = k.string();
              if (!c.metrics_listen.empty() && !net::Address::parse(c.metrics_listen))

@@ -2,6 +2,7 @@
 // Relative paths are taken relative to the directory ferryd was started in.
 #pragma once
 #include "auth/defender.hpp"
+#include "app/hook_spec.hpp"
 #include "base/log.hpp"
 #include "proto/settings.hpp"
 
@@ -73,6 +74,9 @@ struct Config {
     unsigned deleted_retention_days = 30;                // homes of deleted accounts in root/.deleted; 0 = keep
     std::string log_file;                                // "" = stderr
     LogFormat log_format = LogFormat::text;              // log_format: "text" or "json" (a line each)
+    std::vector<HookSpec> hooks;                         // [[hook]]
+    unsigned hook_concurrency = 4;                       // hooks running at once (programs and POSTs)
+    unsigned hook_queue = 10000;                         // events held for the hooks; past it the oldest go
     std::string metrics_listen;                          // "addr:port" of GET /metrics; "" = off
     unsigned metrics_top_accounts = 20;                  // accounts (and folders) with quota series
     std::string xferlog;                                 // "" = off

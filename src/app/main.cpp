@@ -6,6 +6,8 @@
 #include "app/demo_setup.hpp"
 #include "app/landlock.hpp"
 #include "app/privileges.hpp"
+#include "app/hook_post.hpp"
+#include "app/hooks.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/server.hpp"
 #include "app/startup_checks.hpp"
@@ -93,6 +95,14 @@ int run_server(const ferry::app::Config& config) {
     for (const auto* path : {&config.users_file, &config.bans_file}) hand_over_locked_file(config, *path);
     if (!run_as && ferry::sys::running_as_root())
         ferry::log::warn("running as root without run_as: set run_as = \"ftp-user\" (or User= in systemd)");
+    // Before the listeners, Landlock and the pools: the helper holds none of them and keeps the
+    // right to execute that ferryd gives up.
+    std::unique_ptr<HookRunner> hook_runner;
+    if (hooks_run_programs(config.hooks)) {
+        hook_runner = HookRunner::start(run_as, &error);
+        if (!hook_runner) return ferry::log::error(error), 1;
+    }
+    if (!config.hooks.empty() && !init_posting(&error)) return ferry::log::error(error), 1;
     auto listeners = bind_listeners(config);
     if (!listeners) return 1;
     bool tls_ok = true;
@@ -108,7 +118,14 @@ int run_server(const ferry::app::Config& config) {
     auto stores = open_stores(config, /*watch=*/true, &error);
     if (!stores) return ferry::log::error(ferry::cat("accounts: ", error, "; not starting")), 1;
     if (!file_accounts) ferry::log::info(ferry::cat("accounts: postgresql, node ", node_name(config)));
+    std::unique_ptr<Hooks> hooks;  // outlives the server: its sessions hand it their events
+    if (!config.hooks.empty()) {
+        hooks = std::make_unique<Hooks>(config.hooks, config.hook_concurrency, config.hook_queue, node_name(config),
+                                        std::move(hook_runner));
+        ferry::log::info(ferry::cat("hooks: ", config.hooks.size(), " configured, ", config.hook_concurrency, " at once"));
+    }
     Server server(config, std::move(*stores));
+    server.use_hooks(hooks.get());
     if (tls) server.use_tls(std::move(*tls));
     server.open_listeners(std::move(*listeners));
     std::unique_ptr<MetricsEndpoint> metrics;

@@ -79,6 +79,9 @@ std::string metrics_text(const ScrapeInputs& in) {
     out += cat("ferry_transfer_bytes_total{direction=\"upload\"} ", m.bytes_received.get(), '\n',
                "ferry_transfer_bytes_total{direction=\"download\"} ", m.bytes_sent.get(), '\n');
     counter(out, "ferry_quota_refusals_total", "Uploads stopped by a quota (552).", m.quota_refusals.get());
+    counter(out, "ferry_hook_events_dropped_total", "Hook events dropped because the queue was full (hook_queue).",
+            m.hook_events_dropped.get());
+    counter(out, "ferry_hook_failures_total", "Hook runs that failed, timed out or got no 2xx.", m.hook_failures.get());
     header(out, "ferry_pool_queued_jobs", "gauge", "Jobs waiting for a pool thread.");
     out += cat("ferry_pool_queued_jobs{pool=\"cpu\"} ", in.cpu_pool_queued, "\nferry_pool_queued_jobs{pool=\"io\"} ",
                in.io_pool_queued, '\n');

@@ -74,6 +74,8 @@ public:
     void use_tls(net::TlsContext tls);
     // Serves the sockets bind_listeners() bound (before the privileges were given up).
     void open_listeners(std::vector<BoundListener> bound);
+    // Where sessions hand their hook events (nullptr: none). Before run().
+    void use_hooks(proto::HookSink* hooks) { context_.hooks = hooks; }
     // What a metrics scrape reads now (any thread).
     ScrapeInputs scrape_inputs() const;
     // Runs until stop() (or a signal handled by the caller) and the shutdown has completed.

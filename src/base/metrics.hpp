@@ -47,6 +47,8 @@ struct Registry {
     Counter bytes_sent;      // downloads
     Counter quota_refusals;  // 552
     Counter sessions_opened;
+    Counter hook_events_dropped;  // the hook queue was full
+    Counter hook_failures;        // a hook that exited non-zero, timed out or got no 2xx
     std::atomic<std::int64_t> sessions{0};  // connected now
     Histogram reactor_turn;    // the work of one reactor turn: how long other sessions of it waited
     Histogram cpu_pool_wait;   // a job's time in the CPU pool's queue

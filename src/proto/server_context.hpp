@@ -12,6 +12,7 @@
 #include "fs/quota.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
+#include "proto/hook_event.hpp"
 #include "proto/rate_limit.hpp"
 #include "proto/user_jobs.hpp"
 #include "proto/settings.hpp"
@@ -55,6 +56,7 @@ struct ServerContext {
     auth::VerifiedPasswords verified_passwords;  // returning logins skip argon2id (auth_cache_ttl)
     auth::UserSessions user_sessions;         // logged-in sessions per account (max_sessions_per_user)
     net::CurrentTlsContext tls;               // empty without TLS; replaced by a reload (SIGHUP)
+    HookSink* hooks = nullptr;                // the [[hook]]s (app/hooks); nullptr: none configured
     // Sessions connected and not logged in yet: counted up by the acceptor, down by the session.
     std::atomic<unsigned> awaiting_login{0};
     // login_timeout, or login_timeout_busy while three quarters of max_sessions_unauthenticated are taken.

@@ -247,6 +247,11 @@ void Session::finish(std::string_view reason) {
     phase_ = SessionPhase::finished;
     login_.awaiting.release();
     log::info(subject(), cat("disconnected: ", reason));
+    if (login_.logged_in() && hook_wanted(HookKind::logout)) {
+        HookEvent event = hook_event(HookKind::logout);
+        event.note = std::string(reason);
+        ctx_.hooks->emit(std::move(event));
+    }
     if (times_.timer) reactor_.cancel_timer(times_.timer);
     times_.timer = 0;
     if (transfers_) transfers_->abort();

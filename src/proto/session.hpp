@@ -362,6 +362,23 @@ private:
                                   const std::string& target, fs::WriteMode mode, std::uint64_t rest, bool digests);
     void store_from(Stored stored, File reader, CommandToken command);
     void reply_quota_exceeded() override;
+    // ---- hooks (session_hooks.cpp) ----
+    bool hook_wanted(HookKind kind) const { return ctx_.hooks && ctx_.hooks->wants(kind); }
+    HookEvent hook_event(HookKind kind, std::string path = {}) const;  // who, from where, which session
+    // After a command's reply: the event, if a hook wants it.
+    void hook_done(HookKind kind, const std::string& path, int reply_code, std::optional<std::string> target = {});
+    void transfer_ended(XferKind kind, std::uint64_t bytes, bool complete, double seconds, int reply_code) override;
+    void send_with_digests(HookEvent event, std::shared_ptr<UploadDigest> digest);
+    // pre_upload: `go(command)` once every pre_upload hook allows the upload, else 550.
+    void ask_pre_upload(const std::string& target, std::uint64_t offset, std::function<void(CommandToken)> go,
+                        CommandToken command);
+    void store_opening(const std::string& target, fs::WriteMode mode, std::uint64_t rest, CommandToken command);
+    struct HookTransfer {  // the transfer under way, for its hook event
+        std::string path;
+        std::uint64_t offset = 0;
+        std::shared_ptr<UploadDigest> digest;
+    };
+    std::optional<HookTransfer> hook_transfer_;
     QuotaDrain quota_drain() const;
     std::shared_ptr<UploadDigest> start_upload_digest(File reader, sys::FileId id, std::uint64_t offset);
     // Against `quota` (the home's or a shared folder's), in memory or shared by nodes; paced.

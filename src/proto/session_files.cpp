@@ -123,6 +123,7 @@ void Session::cmd_mkd(const std::string& arg) {
             [this, target](Status err) {
                 if (err) return reply_fs_error(err, "Create directory operation failed");
                 reply(257, cat(fs::vpath_quote(target), " created"));
+                hook_done(HookKind::mkdir, target, 257);
             });
 }
 
@@ -133,9 +134,10 @@ void Session::cmd_rmd(const std::string& arg) {
     if (where.is_mount_point()) return reply(550, "Remove directory operation failed: a shared folder is mounted there.");
     request(Need::to(auth::Permission::rmdir, target),
             [place = std::move(where)] { return place.run([](const fs::Home& home, const std::string& path) { return home.remove_directory(path); }); },
-            [this](Status err) {
+            [this, target](Status err) {
                 if (err) return reply_fs_error(err, "Remove directory operation failed");
                 reply(250, "Remove directory operation successful.");
+                hook_done(HookKind::rmdir, target, 250);
             });
 }
 
@@ -175,10 +177,11 @@ void Session::cmd_dele(const std::string& arg) {
             forget_file(*entry, *place.quota, *pending);
             return {};
         },
-        [this](Deleted deleted) {
+        [this, target](Deleted deleted) {
             if (deleted.directory) return reply(550, "Delete operation failed: Is a directory (use RMD).");
             if (deleted.err) return reply_fs_error(deleted.err, "Delete operation failed");
             reply(250, "Delete operation successful.");
+            hook_done(HookKind::delete_file, target, 250);
         });
 }
 
@@ -238,12 +241,13 @@ void Session::cmd_rnto(const std::string& arg) {
             if (replaced && source != target) forget_file(*replaced, *from.quota, *pending);
             return {};
         },
-        [this](Renamed renamed) {
+        [this, source, target](Renamed renamed) {
             if (renamed.too_deep)
                 return reply(550, cat("Rename failed: the folder's subfolders would be more than ", ctx_.config.max_depth,
                                       " levels below your home (max_depth)."));
             if (renamed.err) return reply_fs_error(renamed.err, "Rename failed");
             reply(250, "Rename successful.");
+            hook_done(HookKind::rename, source, 250, target);
         });
 }
 

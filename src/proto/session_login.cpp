@@ -186,6 +186,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     log::info(subject(), cat("logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
     reply(230, "Login successful.");
+    hook_done(HookKind::login, "", 230);
     command.complete();
 }
 
@@ -204,6 +205,13 @@ void Session::login_failed(std::string_view why, LoginFailure failure, CommandTo
     metrics::registry().logins_failed.add();
     log::info(subject(), cat("login failed for \"", login_.user.substr(0, 64), "\": ", why));
     const bool banned_now = failure == LoginFailure::guess && count_failed_login();
+    if (hook_wanted(HookKind::login_failed)) {
+        HookEvent event = hook_event(HookKind::login_failed);
+        event.user = login_.user.substr(0, 64);
+        event.note = std::string(why);
+        event.reply = 530;
+        ctx_.hooks->emit(std::move(event));
+    }
     login_.user.clear();
     // The delay is a timer, not a sleep: other sessions on this reactor carry on meanwhile.
     reactor_.add_timer(ctx_.config.login_fail_delay, lifetime_.guard([this, banned_now, answer, command = std::move(command)]() mutable {
@@ -245,6 +253,13 @@ bool Session::count_failed_login() {
 
 void ServerContext::record_ban(const auth::Ban& ban) {
     metrics::registry().bans.add();
+    if (hooks && hooks->wants(HookKind::ban)) {
+        HookEvent event;
+        event.kind = HookKind::ban;
+        event.client = ban.group;
+        event.note = ban.reason;
+        hooks->emit(std::move(event));
+    }
     pool.submit([&defender = defender, path = config.bans_file, ban] {
         std::string error;
         const Status status = auth::modify_bans(path, [&](std::vector<auth::Ban>& bans) {

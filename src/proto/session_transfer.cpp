@@ -174,6 +174,7 @@ void Session::cmd_retr(const std::string& arg) {
                                                                             : net::Stream::FileState::settled;
             const DataType type = choices_.type;
             const std::uint64_t size = opened.info.size;
+            hook_transfer_ = HookTransfer{target, offset, nullptr};
             run_transfer(cat("Opening ", type == DataType::ascii ? "ASCII" : "BINARY", " mode data connection for ",
                              target, " (", size, " bytes)."),
                          [file = std::move(opened.file), offset, end, size, type, state, storage = transfer_storage(),
@@ -338,11 +339,20 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     Place where = place(target);
     if (where.is_mount_point()) return reply(553, "Could not create file: a shared folder is mounted there.");
     if (!data_ready_or_refuse()) return;
-    const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
     auto slot = take_transfer_slot();
     if (!slot) return;
     if (!command.pending()) command = begin_command();
     command.hold(std::move(*slot));
+    if (!hook_wanted(HookKind::pre_upload)) return store_opening(target, mode, rest, std::move(command));
+    // Asked before the file is opened: a hook that says no leaves no trace on disk.
+    ask_pre_upload(target, rest, [this, target, mode, rest](CommandToken command) {
+        store_opening(target, mode, rest, std::move(command));
+    }, std::move(command));
+}
+
+void Session::store_opening(const std::string& target, fs::WriteMode mode, std::uint64_t rest, CommandToken command) {
+    const Place where = place(target);
+    const bool digests = choices_.type == DataType::binary && !ctx_.config.upload_digests.empty();
     on_io(Need::one_of(auth::Permissions::of({auth::Permission::upload, auth::Permission::overwrite}), target),
           [place = where, policy = policy(), pending = &ctx_.pending_digests, target, mode, rest, digests] {
               return open_for_upload(place, *policy, *pending, target, mode, rest, digests);
@@ -405,6 +415,7 @@ Session::Opened Session::open_for_upload(const Place& place, const auth::Effecti
 // The rest of STOR/APPE/STOU once the file is open and as long as the upload's offset.
 void Session::store_from(Stored stored, File reader, CommandToken command) {
     auto digest = reader ? start_upload_digest(std::move(reader), stored.id, stored.offset) : nullptr;
+    hook_transfer_ = HookTransfer{stored.target, stored.offset, digest};
     auto writing = std::make_shared<fs::FilesBeingWritten::Mark>(ctx_.being_written.mark(stored.id));
     const DataType type = choices_.type;
     std::string preliminary = stored.unique ? cat("FILE: ", fs::vpath_name(stored.target)) : std::string("Ok to send data.");

@@ -116,22 +116,27 @@ void TransferControl::on_done(const TransferOutcome& outcome) {
                   " bytes in ", format_millis(record_.seconds), " (", format_rate(outcome.bytes, record_.seconds), ")",
                   outcome.dropped ? cat(", ", outcome.dropped, " more bytes dropped over quota") : std::string(),
                   outcome.err ? cat(", failed: ", outcome.err.message()) : std::string()));
+    // Told before the reply: completing the command may end the session (a QUIT waiting behind).
+    host_.transfer_ended(record_.kind, outcome.bytes, !outcome.err, record_.seconds, reply_code(outcome));
     final_reply(outcome);
+}
+
+int TransferControl::reply_code(const TransferOutcome& outcome) {
+    const bool local = outcome.side == FailureSide::local;
+    if (!outcome.err) return 226;
+    if (local && outcome.err == Errc::quota) return 552;
+    if (local && outcome.err == Errc::no_space) return 452;
+    return local ? 451 : 426;
 }
 
 void TransferControl::final_reply(const TransferOutcome& outcome) {
     to_idle();
-    const bool local = outcome.side == FailureSide::local;
-    if (!outcome.err) {
-        host_.reply(226, "Transfer complete.");
-    } else if (local && outcome.err == Errc::quota) {
-        host_.reply_quota_exceeded();
-    } else if (local && outcome.err == Errc::no_space) {
-        host_.reply(452, "Insufficient storage space; transfer stopped.");
-    } else if (local) {
-        host_.reply(451, cat("Local error: ", outcome.err.message(), "; transfer stopped."));
-    } else {
-        host_.reply(426, "Connection closed; transfer aborted.");
+    switch (reply_code(outcome)) {
+        case 226: host_.reply(226, "Transfer complete."); break;
+        case 552: host_.reply_quota_exceeded(); break;
+        case 452: host_.reply(452, "Insufficient storage space; transfer stopped."); break;
+        case 451: host_.reply(451, cat("Local error: ", outcome.err.message(), "; transfer stopped.")); break;
+        default: host_.reply(426, "Connection closed; transfer aborted."); break;
     }
     command_.complete();
 }

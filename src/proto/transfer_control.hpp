@@ -59,6 +59,8 @@ public:
     virtual void reply_quota_exceeded() = 0;
     // Who its log lines are about (session 12, 127.0.0.1, alice).
     virtual log::Subject subject() const = 0;
+    // A transfer ended with `reply_code` sent (after the log line and the reply).
+    virtual void transfer_ended(XferKind kind, std::uint64_t bytes, bool complete, double seconds, int reply_code) = 0;
     // A PROT P data connection resumed the control session with one of its tickets: the control
     // connection offers a new one (Stream::offer_tls_ticket), so the next data connection can too.
     virtual void renew_tls_ticket() = 0;
@@ -133,6 +135,7 @@ private:
     void run(std::unique_ptr<net::Stream> stream);
     void on_done(const TransferOutcome& outcome);
     void final_reply(const TransferOutcome& outcome);
+    static int reply_code(const TransferOutcome& outcome);  // the code final_reply sends
     // Back to idle with `code text` as the final reply (0: none), completing the command.
     void end(int code, std::string_view text);
     // Drops the transfer or handshake and the data connection; late completions are dropped.

@@ -178,7 +178,16 @@ std::size_t UploadDigest::feed(std::span<char> block, std::uint64_t from, std::s
 void UploadDigest::keep(fs::StreamingDigest& digest, std::uint64_t hashed) {
     const auto info = sys::file_info(file_);
     if (!info || info->size != hashed) return;
-    if (auto hex = digest.finish()) fs::store_digest(file_, digest.algo(), *info, *hex, fs::Writer::us);
+    auto hex = digest.finish();
+    if (!hex) return;
+    fs::store_digest(file_, digest.algo(), *info, *hex, fs::Writer::us);
+    std::lock_guard lock(done_mutex_);
+    results_.emplace_back(digest.algo(), std::move(*hex));
+}
+
+std::vector<std::pair<fs::HashAlgo, std::string>> UploadDigest::results() const {
+    std::lock_guard lock(done_mutex_);
+    return results_;
 }
 
 void UploadDigest::release(std::optional<fs::HashAlgo> algo) {

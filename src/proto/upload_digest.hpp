@@ -46,6 +46,8 @@ public:
     // The same, as soon as `algo`'s digest is kept or given up (for an algorithm this upload does
     // not compute: when everything is). A caller that waits hurries the catch-up (see above).
     void when_kept(fs::HashAlgo algo, std::function<void()> then);
+    // The digests kept so far (all of them once when_done() has run), as {algorithm, hex}.
+    std::vector<std::pair<fs::HashAlgo, std::string>> results() const;
 
 private:
     UploadDigest(File file, std::vector<fs::HashAlgo> algos, Submit submit);
@@ -84,10 +86,11 @@ private:
         std::optional<fs::HashAlgo> algo;  // nullopt: for everything
         std::function<void()> then;
     };
-    std::mutex done_mutex_;
+    mutable std::mutex done_mutex_;
     bool done_ = false;                        // guarded by done_mutex_
     std::vector<fs::HashAlgo> released_;       // guarded by done_mutex_: algorithms done one by one
     std::vector<Waiter> waiting_;              // guarded by done_mutex_
+    std::vector<std::pair<fs::HashAlgo, std::string>> results_;  // guarded by done_mutex_
 };
 
 // Uploads whose digests are still being computed, by file, for the HASH that comes meanwhile.

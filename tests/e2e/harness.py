@@ -86,6 +86,8 @@ def _toml_value(v):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # an inline table: hook = [{events = [...], url = "..."}]
+        return "{" + ", ".join("%s = %s" % (k, _toml_value(x)) for k, x in v.items()) + "}"
     raise TypeError("cannot write %r as TOML" % (v,))
 
 

@@ -26,6 +26,8 @@ struct Host final : TransferHost {
     void reply(int code, std::string_view text) override { replies.emplace_back(code, std::string(text)); }
     void reply_quota_exceeded() override { replies.emplace_back(552, "Quota exceeded"); }
     log::Subject subject() const override { return log::Subject{7, "192.0.2.1", "tester"}; }
+    void transfer_ended(XferKind, std::uint64_t, bool, double, int code) override { ended_codes.push_back(code); }
+    std::vector<int> ended_codes;
     int tickets = 0;  // renew_tls_ticket calls
     void renew_tls_ticket() override { ++tickets; }
     std::vector<int> codes() const {
