@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,7 @@ void print_usage() {
         "       ferryd [--config FILE] folder ...   shared folders, their quotas and grants (ferryd folder help)\n"
         "       ferryd [--config FILE] ban list|remove ADDRESS   the brute-force defender's bans\n"
         "       ferryd [--config FILE] db migrate   create or migrate the PostgreSQL schema (accounts = \"postgresql\")\n"
+        "       ferryd [--config FILE] reload       Windows: what SIGHUP does on Linux (reopen the logs, reload the certificate)\n"
         "       ferryd --version | --help\n"
         "Without --config, the embedded default is used: 127.0.0.1:2121, homes under ./var/homes,\n"
         "accounts in ./var/users.toml, and a demo user created on first start.\n");
@@ -80,7 +82,14 @@ bool confine(const ferry::app::Config& config) {
 // Everything that needs root happens first (binding port 21, reading a root-only TLS key, making
 // files the run_as user will own); then the privileges go, then Landlock confines what is left.
 // Both before the first thread starts, so every thread is confined.
-int run_server(const ferry::app::Config& config) {
+// Which server `ferryd reload` means: the one started with the same config file.
+std::string reload_key(const std::string& config_path) {
+    if (config_path.empty()) return "(embedded default)";
+    std::error_code ignored;
+    return std::filesystem::absolute(config_path, ignored).lexically_normal().string();
+}
+
+int run_server(const ferry::app::Config& config, const std::string& config_path) {
     using namespace ferry::app;
     if (!prepare_folders(config)) return 1;
     remove_stale_temp_files(config);
@@ -134,6 +143,7 @@ int run_server(const ferry::app::Config& config) {
         if (!metrics) return ferry::log::error(error), 1;
         ferry::log::info(ferry::cat("metrics: GET http://", config.metrics_listen, "/metrics"));
     }
+    ferry::sys::ProcessRequests::accept_reload_requests(reload_key(config_path));
     std::thread request_thread(wait_for_requests, std::ref(server));
     request_thread.detach();  // it ends with the process; run() returns only after a stop anyway
     server.run();
@@ -194,6 +204,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ferryd: %s: %s\n", config_path.c_str(), e.what());
         return 2;
     }
+    if (i < args.size() && args[i] == "reload") {
+        std::string error;
+        if (ferry::sys::send_reload_request(reload_key(config_path), &error)) {
+            std::printf("ferryd reload: told the server to reopen its logs and reload its certificate\n");
+            return 0;
+        }
+        std::fprintf(stderr, "ferryd reload: %s\n", error.c_str());
+        return 1;
+    }
     if (i < args.size() && args[i] == "db")
         return ferry::app::run_db_command(config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     if (i < args.size() && args[i] == "group")
@@ -216,5 +235,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ferryd: log_file: cannot open %s: %s\n", config.log_file.c_str(), std::strerror(errno));
         return 1;
     }
-    return run_server(config);
+    return run_server(config, config_path);
 }

@@ -19,7 +19,15 @@ public:
     static void unblock();
     // The next request; `why` names it for the log ("Terminated").
     static ProcessRequest wait(std::string& why);
+    // From now on wait() also returns reopen_logs when `ferryd reload` names this server's `key`
+    // (its config file): on Windows, which has no SIGHUP, through a named event. POSIX: nothing to
+    // do, SIGHUP is the way (systemctl reload).
+    static void accept_reload_requests(const std::string& key);
 };
+
+// `ferryd reload`: tells the server started with `key` to reopen its logs and reload its TLS
+// certificate. False with *error when none listens (or, on POSIX, always: send SIGHUP instead).
+bool send_reload_request(const std::string& key, std::string* error);
 
 // A peer that resets while we write (sendfile has no MSG_NOSIGNAL) must be an error, not a death.
 // Idempotent; leaves a handler the program installed itself in place.

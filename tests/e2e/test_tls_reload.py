@@ -152,3 +152,48 @@ def harness_wait(check, within=5.0):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@harness.skip_unless_ferryd("certificate reload is ferryd's")
+class ReloadCommandTest(unittest.TestCase):
+    """`ferryd reload` (the Windows way; on Linux it says to send SIGHUP): a renewed certificate
+    reaches the next connection. Under wine in make test-windows."""
+
+    def test_reload_command(self):
+        folder = tempfile.mkdtemp(prefix="ferry-e2e-reload-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        first, second = make_pair(folder, "first"), make_pair(folder, "second")
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        shutil.copy(first[0], cert)
+        shutil.copy(first[1], key)
+        with harness.FerryServer(config={"tls": "optional", "tls_cert": cert, "tls_key": key}, users={USER: PW}) as srv:
+            reload = subprocess.run(harness.server_command() + ["--config", srv.config_path, "reload"],
+                                    capture_output=True, text=True, timeout=60)
+            if not harness.ON_WINDOWS:
+                self.assertEqual(reload.returncode, 1)
+                self.assertIn("send SIGHUP instead", reload.stderr)
+                return
+            self.assertEqual(self.served(srv), fingerprint_of_file(first[0]))
+            shutil.copy(second[0], cert)  # in place
+            shutil.copy(second[1], key)
+            self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)  # told before the copy: still the first
+            reload = subprocess.run(harness.server_command() + ["--config", srv.config_path, "reload"],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and self.served(srv) != fingerprint_of_file(second[0]):
+                time.sleep(0.2)
+            self.assertEqual(self.served(srv), fingerprint_of_file(second[0]))
+            self.assertGreaterEqual(srv.log_text().count("tls: reloaded"), 2)
+        nobody = subprocess.run(harness.server_command() + ["--config", os.path.join(folder, "none.toml"), "reload"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(nobody.returncode, 0)
+
+    def served(self, srv):
+        ftp = ReuseFTP_TLS()
+        try:
+            ftp.connect("127.0.0.1", srv.port)
+            ftp.auth()
+            return hashlib.sha256(ftp.sock.getpeercert(binary_form=True)).hexdigest()
+        finally:
+            ftp.close()

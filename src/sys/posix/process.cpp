@@ -86,4 +86,11 @@ unsigned long process_id() { return static_cast<unsigned long>(::getpid()); }
 
 bool process_running(unsigned long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
 
+void ProcessRequests::accept_reload_requests(const std::string&) {}  // SIGHUP does it
+
+bool send_reload_request(const std::string&, std::string* error) {
+    *error = "on Linux, send SIGHUP instead: systemctl reload ferryd, or kill -HUP <pid of ferryd>";
+    return false;
+}
+
 }  // namespace ferry::sys

@@ -1,7 +1,7 @@
 // sys/process.hpp on Windows: Ctrl-C, Ctrl-Break, console close, logoff and shutdown arrive on a
 // thread of the system's own (SetConsoleCtrlHandler); the handler queues a stop request for
 // ProcessRequests::wait, which runs the same graceful drain as SIGTERM on Linux. There is no
-// SIGHUP: log files are reopened by a restart.
+// SIGHUP: `ferryd reload` sets a named event the server waits on (accept_reload_requests).
 #include "sys/process.hpp"
 
 #include <windows.h>
@@ -27,8 +27,11 @@ Requests& requests() {
     return *shared;
 }
 
+constexpr DWORD reload_event = 0xFFFF;  // not a console event: `ferryd reload`
+
 const char* event_name(DWORD event) {
     switch (event) {
+        case reload_event: return "ferryd reload";
         case CTRL_C_EVENT: return "Ctrl-C";
         case CTRL_BREAK_EVENT: return "Ctrl-Break";
         case CTRL_CLOSE_EVENT: return "console closed";
@@ -72,9 +75,52 @@ ProcessRequest ProcessRequests::wait(std::string& why) {
     Requests& shared = requests();
     std::unique_lock lock(shared.mutex);
     shared.arrived.wait(lock, [&] { return !shared.events.empty(); });
-    why = event_name(shared.events.front());
+    const DWORD event = shared.events.front();
+    why = event_name(event);
     shared.events.pop_front();
-    return ProcessRequest::stop;
+    return event == reload_event ? ProcessRequest::reopen_logs : ProcessRequest::stop;
+}
+
+namespace {
+// "Global\ferryd-reload-<FNV-1a of the config's path, case folded>": the same for the service (in
+// session 0) and an administrator's console.
+std::wstring reload_event_name(const std::string& key) {
+    std::uint64_t hash = 1469598103934665603ull;
+    for (unsigned char c : key) {
+        hash ^= static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c == '/' ? '\\' : c);
+        hash *= 1099511628211ull;
+    }
+    wchar_t name[64];
+    swprintf(name, 64, L"Global\\ferryd-reload-%016llx", static_cast<unsigned long long>(hash));
+    return name;
+}
+}  // namespace
+
+void ProcessRequests::accept_reload_requests(const std::string& key) {
+    HANDLE event = CreateEventW(nullptr, FALSE, FALSE, reload_event_name(key).c_str());
+    if (!event) return;
+    std::thread([event] {
+        while (WaitForSingleObject(event, INFINITE) == WAIT_OBJECT_0) {
+            Requests& shared = requests();
+            {
+                std::lock_guard lock(shared.mutex);
+                shared.events.push_back(reload_event);
+            }
+            shared.arrived.notify_all();
+        }
+    }).detach();  // waits for the life of the process
+}
+
+bool send_reload_request(const std::string& key, std::string* error) {
+    HANDLE event = OpenEventW(EVENT_MODIFY_STATE, FALSE, reload_event_name(key).c_str());
+    if (!event) {
+        *error = "no ferryd runs with this config (or it is not allowed to be told)";
+        return false;
+    }
+    const bool sent = SetEvent(event);
+    CloseHandle(event);
+    if (!sent) *error = "cannot tell the running ferryd";
+    return sent;
 }
 
 // No SIGPIPE on Windows: a send to a reset peer fails with WSAECONNRESET.
