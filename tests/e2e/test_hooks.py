@@ -20,6 +20,7 @@ import time
 import unittest
 import urllib.request
 
+import harness
 from harness import FerryServer, quit_quietly, run, server_command
 
 PASSWORD = "alice-pw-123"
@@ -76,6 +77,7 @@ def script(folder, name, text):
     return path
 
 
+@harness.skip_on_windows("hooks are POSIX so far: the helper process forks, libcurl is not cross-built (README)")
 class HookTests(unittest.TestCase):
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="ferry-hooks-")
@@ -134,6 +136,28 @@ class HookTests(unittest.TestCase):
         self.assertIn("FERRY_PATH=/d/a.bin\n", env)
         self.assertIn("FERRY_BYTES=300000\n", env)
         self.assertIn('FERRY_DIGESTS={"md5":"%s"' % hashlib.md5(data).hexdigest(), env)
+
+    def test_quota_and_ban_events(self):
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        config = {"hook": [{"events": ["quota", "ban"], "url": receiver.url}], "default_quota": "2K",
+                  "ban_threshold": 2, "max_login_failures": 1}
+        with FerryServer(config=config, users={"alice": PASSWORD}) as srv:
+            ftp = srv.ftp("alice")
+            try:
+                with self.assertRaises(ftplib.error_perm):
+                    ftp.storbinary("STOR big.bin", io.BytesIO(b"q" * 5000))
+            finally:
+                quit_quietly(ftp)
+            for _ in range(2):
+                try:
+                    srv.ftp("alice", "wrong-password")
+                except (ftplib.error_perm, ftplib.error_temp, OSError, EOFError):
+                    pass
+            self.assertTrue(receiver.wait_for(["quota", "ban"]), [e["event"] for e in receiver.events])
+        quota = receiver.of("quota")[0]
+        self.assertEqual((quota["user"], quota["path"], quota["reply"]), ("alice", "/big.bin", 552))
+        self.assertEqual(receiver.of("ban")[0]["client"], "127.0.0.1")
 
     def test_pre_upload_refuses_before_any_byte_ftplib_and_curl(self):
         guard = script(self.work, "pre-upload", 'case "$FERRY_PATH" in *forbidden*) echo "no forbidden files here" >&2; exit 1;; esac\n')

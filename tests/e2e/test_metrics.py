@@ -16,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import harness
 from harness import FerryServer, quit_quietly
 
 PROMETHEUS = shutil.which("prometheus")
@@ -47,6 +48,7 @@ def samples(text):
     return values
 
 
+@harness.skip_on_windows("libmicrohttpd is not cross-built: metrics_listen is refused there (README)")
 class MetricsTests(unittest.TestCase):
     def scripted_session(self, srv):
         ftp = srv.ftp("alice")
