@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 
+import harness
 from client_support import (PASSWORD, RUN_TIMEOUT, ClientTestCase, PyftpdServer, sha256_of, wait_for_size,
                             write_random)
 
@@ -107,6 +108,7 @@ class SyncTests(ClientTestCase):
         self.assertIn("sync up: 1 transferred", third.stdout)
         self.assertEqual(sha256_of(changed), sha256_of(self.remote("backup/d3/f0003.txt")))
 
+    @harness.skip_on_windows("digests are kept in extended attributes (NTFS streams are not used yet)")
     def test_the_mlsd_digest_fact_serves_the_comparison(self):
         make_tree(self.lpath("tree"), small=20, large=())
         self.assertOk(self.ferry("sync up tree t"))

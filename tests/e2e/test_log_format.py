@@ -7,6 +7,7 @@ import os
 import tempfile
 import unittest
 
+import harness
 from harness import FerryServer, quit_quietly, run, server_command
 
 
@@ -16,13 +17,14 @@ class JsonLogTests(unittest.TestCase):
             ftp = srv.ftp("alice")
             try:
                 ftp.storbinary("STOR report.txt", io.BytesIO(b"x" * 1000))
-                ftp.encoding = "latin-1"  # the name's bytes as they are: a lone 0xFE is not UTF-8 (0xFF is Telnet's IAC)
-                ftp.storbinary("STOR bad-\xfe-name.txt", io.BytesIO(b"y"))
+                if not harness.ON_WINDOWS:  # Windows takes UTF-8 names only (553)
+                    ftp.encoding = "latin-1"  # the name's bytes as they are: a lone 0xFE is not UTF-8 (0xFF is Telnet's IAC)
+                    ftp.storbinary("STOR bad-\xfe-name.txt", io.BytesIO(b"y"))
                 with self.assertRaises(Exception):
                     ftp.sendcmd("DELE nothing-here.txt")
             finally:
                 quit_quietly(ftp)
-            srv.wait_log(r"bad-")
+            srv.wait_log(r"bad-" if not harness.ON_WINDOWS else r"report\.txt")
             lines = [line for line in srv.log_text().splitlines() if line.strip()]
         objects = [json.loads(line) for line in lines]  # every line parses
         for o in objects:
@@ -30,12 +32,13 @@ class JsonLogTests(unittest.TestCase):
             self.assertRegex(o["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertIn("message", o)
         uploads = [o for o in objects if o.get("event") == "upload"]
-        self.assertEqual(len(uploads), 2, lines)
+        self.assertEqual(len(uploads), 1 if harness.ON_WINDOWS else 2, lines)
         self.assertEqual(uploads[0]["account"], "alice")
         self.assertEqual(uploads[0]["client"], "127.0.0.1")
         self.assertIsInstance(uploads[0]["session"], int)
         self.assertIn("/report.txt: 1000 bytes", uploads[0]["message"])
-        self.assertIn("bad-\ufffd-name.txt", uploads[1]["message"])
+        if not harness.ON_WINDOWS:
+            self.assertIn("bad-\ufffd-name.txt", uploads[1]["message"])
         self.assertTrue(any(o.get("event") == "listening" or "listening" in o["message"] for o in objects))
 
     def test_text_stays_the_default(self):
