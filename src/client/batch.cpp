@@ -258,6 +258,16 @@ void get_many(Context& context, const std::vector<std::string>& patterns) {
     batch.finish();
 }
 
+// A job for each file of `source` between `local` and `remote`, with the hint `listed` (the remote
+// tree) gives.
+std::vector<FileJob> tree_jobs(const Tree& source, const Tree& listed, const std::string& local, const std::string& remote) {
+    std::vector<FileJob> jobs;
+    for (const auto& [path, entry] : source.entries)
+        if (entry.type == EntryType::file)
+            jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(listed, path)});
+    return jobs;
+}
+
 void put_tree(Context& context, const std::string& local, const std::string& remote) {
     const Tree source = local_tree(local);
     if (!source.exists) throw ClientError(cat("put -r: ", local, " is not a folder"));
@@ -267,11 +277,7 @@ void put_tree(Context& context, const std::string& local, const std::string& rem
     const Tree target = remote_tree(context.session, remote, std::nullopt);
     if (!target.exists) context.session.expect_ok(cat("MKD ", remote), cat("mkdir ", remote));
     make_remote_folders(context.session, remote, source, target);
-    std::vector<FileJob> jobs;
-    for (const auto& [path, entry] : source.entries)
-        if (entry.type == EntryType::file)
-            jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(target, path)});
-    batch.run(Direction::up, jobs);
+    batch.run(Direction::up, tree_jobs(source, target, local, remote));
     batch.finish();
 }
 
@@ -282,11 +288,7 @@ void get_tree(Context& context, const std::string& remote, const std::string& lo
     Context adjusted{context.session, context.verifier, options};
     Batch batch(adjusted, "get -r");
     make_local_folders(local, source);
-    std::vector<FileJob> jobs;
-    for (const auto& [path, entry] : source.entries)
-        if (entry.type == EntryType::file)
-            jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(source, path)});
-    batch.run(Direction::down, jobs);
+    batch.run(Direction::down, tree_jobs(source, source, local, remote));
     batch.finish();
 }
 
