@@ -258,6 +258,7 @@ void get_many(Context& context, const std::vector<std::string>& patterns) {
     batch.finish();
 }
 
+namespace {
 // A job for each file of `source` between `local` and `remote`, with the hint `listed` (the remote
 // tree) gives.
 std::vector<FileJob> tree_jobs(const Tree& source, const Tree& listed, const std::string& local, const std::string& remote) {
@@ -267,6 +268,7 @@ std::vector<FileJob> tree_jobs(const Tree& source, const Tree& listed, const std
             jobs.push_back({join_path(local, path), join_path(remote, path), path, entry.size, listed_hint(listed, path)});
     return jobs;
 }
+}  // namespace
 
 void put_tree(Context& context, const std::string& local, const std::string& remote) {
     const Tree source = local_tree(local);
