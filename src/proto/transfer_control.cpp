@@ -159,8 +159,10 @@ void TransferControl::to_idle() {
 void TransferControl::stop_and_log() {
     if (transfer_) {
         close_record(transfer_->bytes(), false);
+        count_transfer(record_.kind, TransferOutcome{Errc::io, FailureSide::connection, record_.bytes, 0});
         log::info(host_.subject(), cat("transfer of ", record_.path, " aborted after ", record_.bytes, " bytes in ",
                       format_millis(record_.seconds), " (", format_rate(record_.bytes, record_.seconds), ")"));
+        host_.transfer_ended(record_.kind, record_.bytes, false, record_.seconds, 426);  // ABOR, or the session ends
     }
     to_idle();
 }

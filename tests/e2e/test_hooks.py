@@ -159,6 +159,26 @@ class HookTests(unittest.TestCase):
         self.assertEqual((quota["user"], quota["path"], quota["reply"]), ("alice", "/big.bin", 552))
         self.assertEqual(receiver.of("ban")[0]["client"], "127.0.0.1")
 
+    def test_an_aborted_upload_is_reported_cut(self):
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        with FerryServer(config={"hook": [{"events": ["upload"], "url": receiver.url}]}, users={"alice": PASSWORD}) as srv:
+            ftp = srv.ftp("alice")
+            try:
+                conn = ftp.transfercmd("STOR cut.bin")
+                conn.sendall(b"c" * 100000)
+                time.sleep(0.3)
+                ftp.abort()
+                conn.close()
+            finally:
+                quit_quietly(ftp)
+            self.assertTrue(receiver.wait_for(["upload"]), receiver.events)
+        cut = receiver.of("upload")[0]
+        self.assertIs(cut["complete"], False)
+        self.assertEqual(cut["reply"], 426)
+        self.assertEqual(cut["path"], "/cut.bin")
+        self.assertIn("no digests", cut["note"])
+
     def test_pre_upload_refuses_before_any_byte_ftplib_and_curl(self):
         guard = script(self.work, "pre-upload", 'case "$FERRY_PATH" in *forbidden*) echo "no forbidden files here" >&2; exit 1;; esac\n')
         with FerryServer(config={"hook": [{"events": ["pre_upload"], "run": [guard]}]}, users={"alice": PASSWORD}) as srv:
