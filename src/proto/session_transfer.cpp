@@ -344,7 +344,10 @@ void Session::store(const std::string& target, fs::WriteMode mode, CommandToken 
     if (!command.pending()) command = begin_command();
     command.hold(std::move(*slot));
     if (!hook_wanted(HookKind::pre_upload)) return store_opening(target, mode, rest, std::move(command));
-    // Asked before the file is opened: a hook that says no leaves no trace on disk.
+    // The policy first (the hooks are not asked about what it refuses), then the hooks, before the
+    // file is opened: a hook that says no leaves no trace on disk.
+    if (!permitted(Need::one_of(auth::Permissions::of({auth::Permission::upload, auth::Permission::overwrite}), target)))
+        return command.complete();
     ask_pre_upload(target, rest, [this, target, mode, rest](CommandToken command) {
         store_opening(target, mode, rest, std::move(command));
     }, std::move(command));
