@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ferry::app {
@@ -64,12 +65,27 @@ std::string label_value(std::string_view text) {
 std::string metrics_text(const ScrapeInputs& in) {
     const metrics::Registry& m = metrics::registry();
     std::string out;
-    gauge(out, "ferry_sessions", "Control connections open now.", static_cast<double>(m.sessions.load()));
+    const auto open = static_cast<std::size_t>(std::max<std::int64_t>(0, m.sessions.load()));
+    const std::size_t logging_in = std::min(open, in.awaiting_login);
+    header(out, "ferry_sessions", "gauge", "Control connections open now, by state.");
+    out += cat("ferry_sessions{state=\"login\"} ", logging_in, "\nferry_sessions{state=\"logged_in\"} ", open - logging_in, '\n');
     counter(out, "ferry_sessions_opened_total", "Control connections accepted.", m.sessions_opened.get());
     header(out, "ferry_logins_total", "counter", "Logins by result.");
     out += cat("ferry_logins_total{result=\"ok\"} ", m.logins_ok.get(), "\nferry_logins_total{result=\"failed\"} ",
                m.logins_failed.get(), '\n');
+    counter(out, "ferry_logins_cached_total", "Of the logins ok, those whose password was verified lately (no argon2id).",
+            m.logins_cached.get());
     counter(out, "ferry_bans_total", "Client addresses banned by the defender.", m.bans.get());
+    counter(out, "ferry_defender_failures_total", "Failed logins the defender counted.", m.defender_failures.get());
+    counter(out, "ferry_defender_accounts_locked_total", "Accounts locked by the defender.", m.accounts_locked.get());
+    header(out, "ferry_tls_handshakes_total", "counter", "TLS handshakes done, by connection.");
+    out += cat("ferry_tls_handshakes_total{connection=\"control\"} ", m.tls_control_handshakes.get(), '\n',
+               "ferry_tls_handshakes_total{connection=\"data\"} ", m.tls_data_handshakes.get(), '\n');
+    counter(out, "ferry_tls_data_resumed_total", "Data connections that resumed the control connection's TLS session.",
+            m.tls_data_resumed.get());
+    header(out, "ferry_refusals_total", "counter", "Replies 4xx and 5xx sent, by code.");
+    for (std::size_t i = 0; i < m.refusals.size(); ++i)
+        if (const auto n = m.refusals[i].get()) out += cat("ferry_refusals_total{code=\"", 400 + i, "\"} ", n, '\n');
     header(out, "ferry_transfers_total", "counter", "Uploads and downloads that ended, by direction and result.");
     out += cat("ferry_transfers_total{direction=\"upload\",result=\"complete\"} ", m.uploads_complete.get(), '\n',
                "ferry_transfers_total{direction=\"upload\",result=\"failed\"} ", m.uploads_failed.get(), '\n',

@@ -15,6 +15,7 @@ namespace ferry::app {
 struct ScrapeInputs {
     std::size_t cpu_pool_queued = 0;
     std::size_t io_pool_queued = 0;
+    std::size_t awaiting_login = 0;  // of the sessions open: not logged in yet
     std::vector<fs::QuotaRegistry::Use> accounts;  // the top ones by usage (metrics_top_accounts)
     std::vector<fs::QuotaRegistry::Use> folders;
     std::optional<sys::ProcessStats> process;

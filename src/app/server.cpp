@@ -300,6 +300,7 @@ ScrapeInputs Server::scrape_inputs() const {
     ScrapeInputs inputs;
     inputs.cpu_pool_queued = pool_->queued();
     inputs.io_pool_queued = io_pool_->queued();
+    inputs.awaiting_login = context_.awaiting_login.load();
     inputs.accounts = context_.quotas.top_usage(config_.metrics_top_accounts);
     inputs.folders = context_.folder_quotas.top_usage(config_.metrics_top_accounts);
     inputs.process = sys::process_stats();

@@ -38,6 +38,12 @@ private:
 struct Registry {
     Counter logins_ok;
     Counter logins_failed;
+    Counter logins_cached;          // of logins_ok: the password as verified lately (auth_cache_ttl)
+    Counter defender_failures;      // failed logins the defender counted (not from trusted networks)
+    Counter accounts_locked;        // by the defender (account_lock_threshold)
+    Counter tls_control_handshakes;
+    Counter tls_data_handshakes;
+    Counter tls_data_resumed;       // data connections that resumed the control session
     Counter bans;
     Counter uploads_complete;
     Counter uploads_failed;
@@ -50,6 +56,7 @@ struct Registry {
     Counter hook_events_dropped;  // the hook queue was full
     Counter hook_failures;        // a hook that exited non-zero, timed out or got no 2xx
     std::atomic<std::int64_t> sessions{0};  // connected now
+    std::array<Counter, 200> refusals{};    // replies 400..599 sent, by code
     Histogram reactor_turn;    // the work of one reactor turn: how long other sessions of it waited
     Histogram cpu_pool_wait;   // a job's time in the CPU pool's queue
     Histogram io_pool_wait;    // the same for the I/O pool

@@ -1,6 +1,8 @@
 // Session lifecycle: the control connection's reads and writes, the command queue, timers.
 #include "proto/session.hpp"
 
+#include "base/metrics.hpp"
+
 #include "base/log.hpp"
 #include "fs/listing.hpp"
 #include "proto/data_channel.hpp"
@@ -192,6 +194,7 @@ void Session::reply_lines(int code, const std::vector<std::string>& lines) {
 }
 
 void Session::log_refusal(int code, std::string_view text) {
+    if (code >= 400 && code < 600) metrics::registry().refusals[static_cast<std::size_t>(code - 400)].add();
     log::info(subject(), cat("refused \"", line_.current_verb, "\": ", code, ' ', text));
 }
 

@@ -183,6 +183,7 @@ void Session::finish_login(LoginCheck check, CommandToken command) {
     login_.folders = std::make_shared<OpenFolders>(ctx_.folder_homes, ctx_.config.shared_root);
     login_.cwd = "/";
     metrics::registry().logins_ok.add();
+    if (check.recently_verified) metrics::registry().logins_cached.add();
     log::info(subject(), cat("logged in, home ", login_.home->path(),
                   check.recently_verified ? " (password as verified recently: auth_cache_ttl)" : ""));
     reply(230, "Login successful.");
@@ -235,6 +236,8 @@ bool Session::count_failed_login() {
     const std::string ip = line_.peer.ip();
     const auth::FailureOutcome outcome = ctx_.defender.failed(ip, login_.user, auth::WallClock::now());
     if (!outcome.counted) return false;  // a trusted address
+    metrics::registry().defender_failures.add();
+    if (outcome.account_locked_now) metrics::registry().accounts_locked.add();
     // The name as the logs show it: what a client sends may not be UTF-8, which a database refuses.
     if (ctx_.publish_failure) ctx_.publish_failure(ip, fs::displayed_name(login_.user.substr(0, 64)));
     log::warn(cat("defender: failed login from ", ip, " for user \"", fs::displayed_name(login_.user.substr(0, 64)), "\" (",

@@ -4,6 +4,8 @@
 #include "base/log.hpp"
 #include "proto/session.hpp"
 
+#include "base/metrics.hpp"
+
 namespace ferry::proto {
 
 void Session::cmd_auth(const std::string& arg) {
@@ -41,6 +43,7 @@ void Session::begin_control_tls(CommandToken command) {
         if (err) return finish(cat("TLS handshake on the control connection failed: ", err.message()));
         tls_.control = true;
         tls_.tag = line_.stream->tag_tls_session();
+        metrics::registry().tls_control_handshakes.add();
         log::info(subject(), cat("control connection secured: ", line_.stream->tls_description()));
         if (tls_.entry == Entry::implicit_tls) {  // implicit FTPS protects data connections from the start
             tls_.pbsz_done = tls_.protect_data = true;

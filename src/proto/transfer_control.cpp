@@ -69,6 +69,7 @@ void TransferControl::on_secured(Error err) {
         log::info(host_.subject(), cat("TLS on the data connection failed: ", err.message()));
         return end(425, "TLS negotiation on the data connection failed.");
     }
+    metrics::registry().tls_data_handshakes.add();
     if (!stream->tls_resumed_from(protection_.control_tag)) {
         if (rules_.tls_session_reuse != TlsSessionReuse::optional) {
             log::warn(host_.subject(), cat("data connection did not resume the control TLS session: refused"
@@ -80,6 +81,7 @@ void TransferControl::on_secured(Error err) {
         log::info(host_.subject(), cat("data connection did not resume the control TLS session: accepted from"
                                         " the client's address (tls_session_reuse = \"optional\")"));
     } else {
+        metrics::registry().tls_data_resumed.add();
         host_.renew_tls_ticket();
     }
     run(std::move(stream));

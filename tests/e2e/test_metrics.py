@@ -79,6 +79,10 @@ class MetricsTests(unittest.TestCase):
             self.assertEqual(values['ferry_account_quota_used_bytes{account="alice"}'], 1000)
             self.assertGreater(values['ferry_account_quota_limit_bytes{account="alice"}'], 1000)
             self.assertGreaterEqual(values["ferry_sessions_opened_total"], 2)
+            self.assertGreaterEqual(values['ferry_refusals_total{code="530"}'], 1)  # the wrong password
+            self.assertIn('ferry_sessions{state="logged_in"}', values)
+            self.assertIn('ferry_tls_handshakes_total{connection="control"}', values)
+            self.assertIn("ferry_logins_cached_total", values)
             self.assertGreater(values["ferry_reactor_turn_seconds_count"], 0)
             self.assertGreater(values["ferry_io_pool_wait_seconds_count"], 0)
             self.assertGreater(values["process_resident_memory_bytes"], 1 << 20)
